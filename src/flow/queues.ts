@@ -1,0 +1,17 @@
+/**
+ * Queue names, shared by workers, the CLI and the board. Every provflow queue lives under one
+ * BullMQ prefix (config `BULLMQ_PREFIX`, default `{provflow}`: the hash tag keeps every key of
+ * a queue in one Redis Cluster slot).
+ */
+export const QUEUES = {
+  /** Steps 1–7 of every instance's flow (one queue; the job name is the step). */
+  steps: 'provflow-steps',
+  /** The poller's watch jobs (step 8), one per started synchronization job. */
+  poll: 'provflow-poll',
+  /** Operator notifications (webhooks). */
+  events: 'provflow-events',
+} as const;
+
+export const ALL_QUEUE_NAMES: readonly string[] = Object.values(QUEUES);
+
+export const DEFAULT_PREFIX = '{provflow}';

@@ -1,0 +1,75 @@
+/**
+ * The narrow Graph client every step and the poller depend on. It is built once in the
+ * composition root (`createGraphClient`) and passed in; tests pass a fake or the simulator.
+ * Methods throw `GraphError` (see errors.ts), already classified; "not found" on a GET by id
+ * is returned as `null` because replication lag makes it an expected answer, not an error.
+ */
+import type {
+  Application,
+  ApplicationTemplate,
+  ProvisioningObjectSummary,
+  ServicePrincipal,
+  SynchronizationJob,
+  SynchronizationTemplate,
+} from './schemas.ts';
+
+/** Application + servicePrincipal ids after instantiate, normalised from `id`/`objectId`. */
+export interface InstantiatedApp {
+  applicationObjectId: string;
+  appId: string;
+  servicePrincipalId: string;
+  displayName: string;
+}
+
+/** One synchronizationSecret key/value pair. */
+export interface SecretPair {
+  key: string;
+  value: string;
+}
+
+/** A page of provisioning logs and the opaque link to the next page, if any. */
+export interface ProvisioningLogPage {
+  items: ProvisioningObjectSummary[];
+  nextLink: string | null;
+}
+
+export interface GraphApi {
+  /** The tenant this client talks to (limiter key). */
+  readonly tenantId: string;
+  /** `GET /applicationTemplates?$filter=displayName eq '…'` (escaped). */
+  findApplicationTemplatesByName(displayName: string): Promise<ApplicationTemplate[]>;
+  /** `GET /applicationTemplates/{id}`; null on 404. */
+  getApplicationTemplate(id: string): Promise<ApplicationTemplate | null>;
+  /** `POST /applicationTemplates/{id}/instantiate` — not idempotent: callers must reconcile. */
+  instantiateApplication(templateId: string, displayName: string): Promise<InstantiatedApp>;
+  /** `GET /applications?$filter=displayName eq '…' and applicationTemplateId eq '…'`. */
+  findApplications(query: { displayName: string; applicationTemplateId?: string }): Promise<Application[]>;
+  /** `GET /servicePrincipals?$filter=appId eq '…'`. */
+  findServicePrincipalsByAppId(appId: string): Promise<ServicePrincipal[]>;
+  /** `GET /applications/{id}`; null on 404 (replication lag). */
+  getApplication(objectId: string): Promise<Application | null>;
+  /** `GET /servicePrincipals/{id}`; null on 404 (replication lag). */
+  getServicePrincipal(id: string): Promise<ServicePrincipal | null>;
+  /** `GET /servicePrincipals/{id}/synchronization/templates`. */
+  listSynchronizationTemplates(servicePrincipalId: string): Promise<SynchronizationTemplate[]>;
+  /** `GET /servicePrincipals/{id}/synchronization/jobs`. */
+  listSynchronizationJobs(servicePrincipalId: string): Promise<SynchronizationJob[]>;
+  /** `GET …/jobs/{jobId}`; null on 404. */
+  getSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<SynchronizationJob | null>;
+  /** `POST …/jobs` with `{templateId}` (200 or 201). */
+  createSynchronizationJob(servicePrincipalId: string, templateId: string): Promise<SynchronizationJob>;
+  /** `POST …/jobs/{jobId}/validateCredentials`; resolves on 204, throws a permanent GraphError on 400. */
+  validateCredentials(servicePrincipalId: string, jobId: string, credentials: SecretPair[], templateId?: string): Promise<void>;
+  /** `PUT …/synchronization/secrets`. */
+  saveSecrets(servicePrincipalId: string, secrets: SecretPair[]): Promise<void>;
+  /** `POST …/jobs/{jobId}/start`. */
+  startSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<void>;
+  /** `POST …/jobs/{jobId}/restart` with `{criteria:{resetScope}}`. */
+  restartSynchronizationJob(servicePrincipalId: string, jobId: string, resetScope: string): Promise<void>;
+  /**
+   * One page of `GET /auditLogs/provisioning`. With `nextLink` the link is followed as an
+   * opaque URL; otherwise `$filter=jobId eq '…'` (and `activityDateTime gt …` when `since`).
+   * Paced by the reports limiter (5 requests / 10 s / app / tenant by default).
+   */
+  listProvisioningLogs(args: { jobId: string; since?: string; top?: number; nextLink?: string | null }): Promise<ProvisioningLogPage>;
+}
