@@ -1,0 +1,138 @@
+/**
+ * The composition root: everything long-lived (Redis connections, the HTTP agent, MSAL, the
+ * Graph client, the shared limiter, the ledger) is built here once and passed down.
+ */
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config.ts';
+import { QUEUES } from '../flow/queues.ts';
+import type { GraphApi } from '../graph/graph-api.ts';
+import { createGraphClient } from '../graph/graph-client.ts';
+import { createHttpAgent } from '../graph/http-agent.ts';
+import { createGraphLimiter } from '../graph/limiter.ts';
+import { createTokenProvider } from '../graph/token-provider.ts';
+import { Ledger } from '../ledger/ledger.ts';
+import type { Logger } from '../logger.ts';
+import { createMetricsRecorder } from '../metrics/redis-counters.ts';
+import type { StepSettings } from '../steps/types.ts';
+import { createVault, type Vault } from './vault.ts';
+
+/** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
+export function workerRedisOptions(): RedisOptions {
+  return { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
+}
+
+export interface Runtime {
+  cfg: Config;
+  logger: Logger;
+  /** For BullMQ workers/queues (blocking commands live on their own duplicated connections). */
+  redis: Redis;
+  prefix: string;
+  ledger: Ledger;
+  vault: Vault;
+  graph: GraphApi | null;
+  pollQueue: Queue;
+  stepsQueue: Queue;
+  metrics: ReturnType<typeof createMetricsRecorder>;
+  stepSettings: StepSettings;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  /** Build the Graph client (workers); the CLI's enqueue/status do not need one. */
+  withGraph?: boolean;
+  /** A CA to trust beyond Node's roots (the in-process simulator's). */
+  extraCaPem?: string;
+  /** Share of the tenant's RU quota this process may use (the poller's cap), 1 = full. */
+  ruShare?: number;
+  stepSettings?: Partial<StepSettings>;
+}
+
+export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> = {}): StepSettings {
+  return {
+    replicationReadsInARow: 2,
+    replicationPollMs: 5000,
+    replicationTimeoutMs: cfg.REPLICATION_TIMEOUT_MS,
+    reconcileWindowMs: cfg.RECONCILE_WINDOW_MS,
+    ...overrides,
+  };
+}
+
+export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<Runtime> {
+  const { logger } = opts;
+  if (!cfg.REDIS_URL) throw new Error('REDIS_URL is not set');
+  const redis = new Redis(cfg.REDIS_URL, workerRedisOptions());
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const prefix = cfg.BULLMQ_PREFIX;
+  const ledger = new Ledger(redis, prefix);
+  const vault = createVault(cfg);
+  const metrics = createMetricsRecorder(redis, prefix);
+  const closers: (() => Promise<unknown>)[] = [];
+
+  let graph: GraphApi | null = null;
+  if (opts.withGraph) {
+    if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID) throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
+    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 64 });
+    closers.push(() => dispatcher.close());
+    const tokenProvider = createTokenProvider({
+      tenantId: cfg.AZURE_TENANT_ID,
+      clientId: cfg.AZURE_CLIENT_ID,
+      clientSecret: cfg.AZURE_CLIENT_SECRET,
+      certificatePath: cfg.AZURE_CLIENT_CERTIFICATE_PATH,
+      authorityHost: cfg.AZURE_AUTHORITY_HOST,
+      dispatcher,
+      logger,
+    });
+    const share = opts.ruShare ?? 1;
+    const limiter = createGraphLimiter({
+      redis,
+      prefix,
+      limits: {
+        writeLimit: cfg.GRAPH_WRITE_LIMIT,
+        writeWindowMs: cfg.GRAPH_WRITE_WINDOW_MS,
+        ruLimit: cfg.GRAPH_RU_LIMIT,
+        ruWindowMs: cfg.GRAPH_RU_WINDOW_MS,
+        reportsLimit: cfg.GRAPH_REPORTS_LIMIT,
+        reportsWindowMs: cfg.GRAPH_REPORTS_WINDOW_MS,
+      },
+      safety: cfg.GRAPH_LIMIT_SAFETY,
+      logger,
+      ...(share < 1 ? { ruShare: share } : {}),
+    });
+    closers.push(async () => limiter.close());
+    graph = createGraphClient({
+      tenantId: cfg.AZURE_TENANT_ID,
+      graphBaseUrl: cfg.GRAPH_BASE_URL,
+      tokenProvider,
+      limiter,
+      dispatcher,
+      logger,
+      requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
+      onResponse: (e) => metrics.graphResponse(e),
+    });
+  }
+
+  const connection = redis;
+  const pollQueue = new Queue(QUEUES.poll, { connection, prefix });
+  const stepsQueue = new Queue(QUEUES.steps, { connection, prefix });
+  return {
+    cfg,
+    logger,
+    redis,
+    prefix,
+    ledger,
+    vault,
+    graph,
+    pollQueue,
+    stepsQueue,
+    metrics,
+    stepSettings: stepSettingsFrom(cfg, opts.stepSettings),
+    async close() {
+      await Promise.allSettled([pollQueue.close(), stepsQueue.close()]);
+      await metrics.close?.();
+      for (const c of closers.reverse()) await c().catch(() => {});
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Configuration, read once from the environment (and a `.env` file when present), validated
+ * at start-up. Every default is visible in `DEFAULTS`; a missing or malformed variable stops
+ * the process with a message that names it and says how to fix it.
+ */
+import { z } from 'zod';
+import { DEFAULT_PREFIX } from './flow/queues.ts';
+
+/** Defaults, in one place (values as they would be written in the environment). */
+export const DEFAULTS = {
+  AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.com',
+  GRAPH_BASE_URL: 'https://graph.microsoft.com/beta',
+  BULLMQ_PREFIX: DEFAULT_PREFIX,
+  LOG_LEVEL: 'info',
+  /** Microsoft's per app+tenant write quota: 3,000 writes per 150 s. */
+  GRAPH_WRITE_LIMIT: 3000,
+  GRAPH_WRITE_WINDOW_MS: 150_000,
+  /** Resource units per 10 s for a small tenant (S: 3,500; M: 5,000; L: 8,000). */
+  GRAPH_RU_LIMIT: 3500,
+  GRAPH_RU_WINDOW_MS: 10_000,
+  /** Reports API (provisioning logs): 5 requests per 10 s per app per tenant. */
+  GRAPH_REPORTS_LIMIT: 5,
+  GRAPH_REPORTS_WINDOW_MS: 10_000,
+  /** Pace at this share of every quota, leaving head-room for clock skew and other callers. */
+  GRAPH_LIMIT_SAFETY: 0.95,
+  GRAPH_REQUEST_TIMEOUT_MS: 30_000,
+  WORKER_CONCURRENCY: 50,
+  POLLER_CONCURRENCY: 20,
+  /** How long an instance may wait for Graph replication before its step fails. */
+  REPLICATION_TIMEOUT_MS: 600_000,
+  /** After an ambiguous instantiate, how long to keep looking for the app before creating it again. */
+  RECONCILE_WINDOW_MS: 300_000,
+  /** Share of the tenant's resource units the poller may use. */
+  POLLER_QUOTA_SHARE: 0.2,
+  POLLER_MIN_INTERVAL_MS: 5_000,
+  POLLER_MAX_INTERVAL_MS: 300_000,
+  /** How long the poller watches a job before calling it timed-out. */
+  POLLER_DEADLINE_MS: 7_200_000,
+  MAX_BATCH_INSTANCES: 10_000,
+} as const;
+
+const num = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().min(min).max(max);
+const optionalNonEmpty = z.string().min(1).optional();
+
+const schema = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must look like redis://host:6379').optional(),
+  AZURE_TENANT_ID: optionalNonEmpty,
+  AZURE_CLIENT_ID: optionalNonEmpty,
+  AZURE_CLIENT_SECRET: optionalNonEmpty,
+  AZURE_CLIENT_CERTIFICATE_PATH: optionalNonEmpty,
+  AZURE_AUTHORITY_HOST: z.url().default(DEFAULTS.AZURE_AUTHORITY_HOST),
+  GRAPH_BASE_URL: z.url().default(DEFAULTS.GRAPH_BASE_URL),
+  PROVFLOW_SECRET_KEY: optionalNonEmpty,
+  PROVFLOW_SECRET_KEY_PREVIOUS: optionalNonEmpty,
+  BOARD_USERNAME: optionalNonEmpty,
+  BOARD_PASSWORD: optionalNonEmpty,
+  BULLMQ_PREFIX: z.string().min(1).regex(/^[^:\s]+$/, 'no colons or spaces').default(DEFAULTS.BULLMQ_PREFIX),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.LOG_LEVEL),
+  GRAPH_WRITE_LIMIT: num(1).default(DEFAULTS.GRAPH_WRITE_LIMIT),
+  GRAPH_WRITE_WINDOW_MS: num(1).default(DEFAULTS.GRAPH_WRITE_WINDOW_MS),
+  GRAPH_RU_LIMIT: num(1).default(DEFAULTS.GRAPH_RU_LIMIT),
+  GRAPH_RU_WINDOW_MS: num(1).default(DEFAULTS.GRAPH_RU_WINDOW_MS),
+  GRAPH_REPORTS_LIMIT: num(1).default(DEFAULTS.GRAPH_REPORTS_LIMIT),
+  GRAPH_REPORTS_WINDOW_MS: num(1).default(DEFAULTS.GRAPH_REPORTS_WINDOW_MS),
+  GRAPH_LIMIT_SAFETY: num(0.1, 1).default(DEFAULTS.GRAPH_LIMIT_SAFETY),
+  GRAPH_REQUEST_TIMEOUT_MS: num(100).default(DEFAULTS.GRAPH_REQUEST_TIMEOUT_MS),
+  WORKER_CONCURRENCY: num(1, 1000).default(DEFAULTS.WORKER_CONCURRENCY),
+  POLLER_CONCURRENCY: num(1, 1000).default(DEFAULTS.POLLER_CONCURRENCY),
+  REPLICATION_TIMEOUT_MS: num(0).default(DEFAULTS.REPLICATION_TIMEOUT_MS),
+  RECONCILE_WINDOW_MS: num(0).default(DEFAULTS.RECONCILE_WINDOW_MS),
+  POLLER_QUOTA_SHARE: num(0.01, 1).default(DEFAULTS.POLLER_QUOTA_SHARE),
+  POLLER_MIN_INTERVAL_MS: num(10).default(DEFAULTS.POLLER_MIN_INTERVAL_MS),
+  POLLER_MAX_INTERVAL_MS: num(10).default(DEFAULTS.POLLER_MAX_INTERVAL_MS),
+  POLLER_DEADLINE_MS: num(1000).default(DEFAULTS.POLLER_DEADLINE_MS),
+  MAX_BATCH_INSTANCES: num(1).default(DEFAULTS.MAX_BATCH_INSTANCES),
+  PROVFLOW_WEBHOOK_URL: z.url().optional(),
+});
+
+/** Validated configuration. */
+export type Config = z.infer<typeof schema>;
+
+/** Thrown (and printed by the CLI) when the environment is wrong; the message names each variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** What a process needs besides the defaults: each command asks only for what it uses. */
+export type Requirement = 'redis' | 'graph' | 'secretKey' | 'board';
+
+const HOW: Record<string, string> = {
+  REDIS_URL: 'set it to your Redis, e.g. REDIS_URL=redis://127.0.0.1:6379',
+  AZURE_TENANT_ID: 'the directory (tenant) id of your Entra tenant',
+  AZURE_CLIENT_ID: "the application (client) id of provflow's app registration",
+  AZURE_CLIENT_SECRET: 'a client secret of that app (or set AZURE_CLIENT_CERTIFICATE_PATH)',
+  PROVFLOW_SECRET_KEY: 'a 32-byte key for sealing credentials: PROVFLOW_SECRET_KEY=$(openssl rand -base64 32)',
+  BOARD_USERNAME: 'the user name operators log in to the board with',
+  BOARD_PASSWORD: 'the password operators log in to the board with',
+};
+
+/** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requirement[] = []): Config {
+  // Empty strings are treated as unset, as shells and compose files often produce them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.');
+      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(String(cleaned[name] ?? ''))})`);
+    }
+  }
+  const cfg = parsed.success ? parsed.data : undefined;
+  const need = (name: keyof Config) => {
+    if (!cfg || cfg[name] === undefined) problems.push(`${name} is not set: ${HOW[name] ?? 'set it'}`);
+  };
+  if (require.includes('redis')) need('REDIS_URL');
+  if (require.includes('graph')) {
+    need('AZURE_TENANT_ID');
+    need('AZURE_CLIENT_ID');
+    if (cfg && !cfg.AZURE_CLIENT_SECRET && !cfg.AZURE_CLIENT_CERTIFICATE_PATH) need('AZURE_CLIENT_SECRET');
+  }
+  if (require.includes('secretKey')) need('PROVFLOW_SECRET_KEY');
+  if (require.includes('board')) {
+    need('BOARD_USERNAME');
+    need('BOARD_PASSWORD');
+  }
+  if (problems.length || !cfg) {
+    throw new ConfigError(`provflow cannot start, the environment needs fixing:\n  - ${problems.join('\n  - ')}`);
+  }
+  return cfg;
+}
+
+/** Loads `.env` from the working directory (if any) without overriding the real environment. */
+export async function loadDotEnv(): Promise<void> {
+  const { config } = await import('dotenv');
+  config({ quiet: true } as Parameters<typeof config>[0]);
+}

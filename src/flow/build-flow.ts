@@ -1,0 +1,52 @@
+/**
+ * Builds one instance's flow as data: a chain by nesting (the last step is the root, the first
+ * the deepest leaf; BullMQ completes children before parents). Pure and deterministic: the
+ * same instance always yields the same job ids, so enqueueing a batch twice adds nothing.
+ */
+import type { FlowJob } from 'bullmq';
+import type { InstanceSpec } from '../steps/types.ts';
+import { QUEUES } from './queues.ts';
+import { STEP_REGISTRY } from './step-registry.ts';
+import type { StepJobData } from './job-data.ts';
+
+/** `{batchId}.{instanceKey}.{step}`: no ':' and never all digits, as BullMQ requires of custom ids. */
+export function stepJobId(batchId: string, instanceKey: string, step: string): string {
+  return `${batchId}.${instanceKey}.${step}`;
+}
+
+/** How long finished step jobs stay visible (board, debugging) before BullMQ trims them. */
+export interface Retention {
+  completedAgeSeconds: number;
+  completedCount: number;
+  failedAgeSeconds: number;
+}
+
+export const DEFAULT_RETENTION: Retention = {
+  completedAgeSeconds: 6 * 3600,
+  completedCount: 2000,
+  failedAgeSeconds: 14 * 24 * 3600,
+};
+
+export function buildInstanceFlow(instance: InstanceSpec, retention: Retention = DEFAULT_RETENTION): FlowJob {
+  let child: FlowJob | undefined;
+  for (const step of STEP_REGISTRY) {
+    const data: StepJobData = { v: 1, instance };
+    const job: FlowJob = {
+      name: step.name,
+      queueName: QUEUES.steps,
+      data,
+      opts: {
+        jobId: stepJobId(instance.batchId, instance.instanceKey, step.name),
+        attempts: step.attempts,
+        backoff: { type: 'exponential', delay: step.backoffMs, jitter: 0.5 },
+        // A failed step fails the whole chain upwards: the instance is failed, visibly, at once.
+        failParentOnFailure: true,
+        removeOnComplete: { age: retention.completedAgeSeconds, count: retention.completedCount },
+        removeOnFail: { age: retention.failedAgeSeconds },
+      },
+      ...(child ? { children: [child] } : {}),
+    };
+    child = job;
+  }
+  return child!;
+}

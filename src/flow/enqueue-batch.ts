@@ -1,0 +1,96 @@
+/**
+ * Enqueueing a validated batch: seal credentials, register the batch in the ledger, and add
+ * one flow per instance — in chunks, so a 10,000-instance file stays in bounded memory.
+ *
+ * Re-enqueueing the same batch adds nothing for instances that are in progress or done; an
+ * instance that failed is retried (its old failed jobs removed, its ledger ids kept so the
+ * steps re-use the app and job they already created).
+ */
+import { FlowProducer, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Batch, BatchInstance } from '../batch/batch-types.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { InstanceSpec } from '../steps/types.ts';
+import type { Vault } from '../app/vault.ts';
+import { buildInstanceFlow, stepJobId, type Retention, DEFAULT_RETENTION } from './build-flow.ts';
+
+/** What an enqueue did, per instance category. */
+export interface EnqueueResult {
+  batchId: string;
+  added: number;
+  retried: number;
+  skipped: number;
+  durationMs: number;
+}
+
+export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
+  return {
+    batchId,
+    instanceKey: inst.instanceKey,
+    displayName: inst.displayName,
+    applicationTemplate: inst.applicationTemplate,
+    synchronizationTemplateId: inst.synchronizationTemplateId,
+  };
+}
+
+const CHUNK = 250;
+
+export async function enqueueBatch(args: {
+  batch: Batch;
+  redis: Redis;
+  prefix: string;
+  ledger: Ledger;
+  vault: Vault;
+  stepsQueue: Queue;
+  retention?: Retention;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<EnqueueResult> {
+  const t0 = Date.now();
+  const { batch, ledger, vault } = args;
+  const flows = new FlowProducer({ connection: args.redis, prefix: args.prefix });
+  const result: EnqueueResult = { batchId: batch.batchId, added: 0, retried: 0, skipped: 0, durationMs: 0 };
+  try {
+    const createdAt = (await ledger.getBatch(batch.batchId))?.createdAt ?? Date.now();
+    const total = batch.instances.length;
+    for (let i = 0; i < total; i += CHUNK) {
+      const chunk = batch.instances.slice(i, i + CHUNK);
+      // Current ledger state of each instance decides: new, retry, or leave alone.
+      const p = args.redis.pipeline();
+      for (const inst of chunk) p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
+      const states = ((await p.exec()) ?? []).map((r) => (r?.[1] as string | null) ?? null);
+      const fresh: BatchInstance[] = [];
+      const retry: BatchInstance[] = [];
+      chunk.forEach((inst, j) => {
+        const s = states[j];
+        if (s === null || s === undefined) fresh.push(inst);
+        else if (s === 'failed') retry.push(inst);
+        else result.skipped++;
+      });
+      for (const inst of retry) {
+        const rootId = stepJobId(batch.batchId, inst.instanceKey, 'start-job');
+        const root = await args.stepsQueue.getJob(rootId);
+        if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
+        // Start over from the ledger's ids; new credentials must be validated and saved again.
+        await ledger.update(batch.batchId, inst.instanceKey, { state: 'queued', lastError: null, secretsSaved: null, endedAt: null, detail: null });
+        await args.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
+      }
+      const toAdd = [...fresh, ...retry];
+      const sealed = await Promise.all(
+        toAdd.map(async (inst) => (inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null)),
+      );
+      await ledger.registerBatch(
+        { batchId: batch.batchId, createdAt, instances: total, sourceFile: batch.sourceFile },
+        toAdd.map((inst, j) => ({ instanceKey: inst.instanceKey, index: inst.index, displayName: inst.displayName, sealedCredentials: sealed[j] ?? null })),
+      );
+      if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), args.retention ?? DEFAULT_RETENTION)));
+      result.added += fresh.length;
+      result.retried += retry.length;
+      args.onProgress?.(Math.min(i + CHUNK, total), total);
+    }
+    if (total === 0) await ledger.registerBatch({ batchId: batch.batchId, createdAt, instances: 0, sourceFile: batch.sourceFile }, []);
+  } finally {
+    await flows.close();
+  }
+  result.durationMs = Date.now() - t0;
+  return result;
+}

@@ -1,0 +1,125 @@
+/**
+ * The one adapter between BullMQ and the steps: validate the payload, gather the predecessor's
+ * ids, run the step, and map its outcome to queue operations:
+ *   value        → completed (and, after start-job, the instance is handed to the poller)
+ *   StepWait     → state saved, job delayed (DelayedError: no attempt spent, no slot held)
+ *   throttled    → job delayed by Retry-After (no attempt spent)
+ *   permanent    → UnrecoverableError: the instance fails alone with its reason
+ *   transient    → rethrown: BullMQ retries with the registry's backoff
+ */
+import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import { errorClassOf, GraphError, RateLimitedError } from '../graph/errors.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { Logger } from '../logger.ts';
+import { StepWait, type InstanceIds, type StepDeps } from '../steps/types.ts';
+import { describeZodError, instanceIdsSchema, stepJobDataSchema, type WatchJobData } from './job-data.ts';
+import { STEP_BY_NAME } from './step-registry.ts';
+import { stepJobId } from './build-flow.ts';
+
+/** Hooks for metrics; all optional. */
+export interface ProcessorHooks {
+  stepOutcome?(step: string, outcome: 'completed' | 'failed'): void;
+  throttledWait?(ms: number): void;
+  instanceEnd?(state: string): void;
+}
+
+export interface StepProcessorDeps {
+  steps: StepDeps;
+  ledger: Ledger;
+  pollQueue: Queue;
+  logger: Logger;
+  hooks?: ProcessorHooks;
+}
+
+/** Jitter so a crowd of throttled jobs does not wake up in the same millisecond. */
+function jitter(ms: number): number {
+  return Math.round(ms + Math.random() * Math.min(1000, ms * 0.2 + 50));
+}
+
+/** One line for the ledger and failedReason: never contains secrets (steps never put them in messages). */
+function reasonOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export function createStepProcessor(d: StepProcessorDeps) {
+  return async function processStep(job: Job, token?: string): Promise<InstanceIds> {
+    const entry = STEP_BY_NAME.get(job.name);
+    if (!entry) throw new UnrecoverableError(`unknown step '${job.name}': this job was not created by provflow's flow builder`);
+    const parsed = stepJobDataSchema.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`malformed job data for step ${job.name}: ${describeZodError(parsed.error)}`);
+    }
+    const { instance, state } = parsed.data;
+    const childValues = Object.values(await job.getChildrenValues());
+    const prev: InstanceIds = {};
+    for (const v of childValues) {
+      const ids = instanceIdsSchema.safeParse(v);
+      if (!ids.success) throw new UnrecoverableError(`malformed output of the previous step: ${describeZodError(ids.error)}`);
+      Object.assign(prev, ids.data);
+    }
+    const log = d.logger.child({ batchId: instance.batchId, instanceKey: instance.instanceKey, step: job.name, jobId: job.id });
+    if (!state) await d.ledger.recordAttempt(instance.batchId, instance.instanceKey, job.name, entry.runningState);
+
+    let out: InstanceIds;
+    try {
+      out = await entry.run(d.steps, { instance, prev, state: state ?? {} });
+    } catch (err) {
+      if (err instanceof StepWait) {
+        log.debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
+        await job.updateData({ ...parsed.data, state: err.state });
+        await d.ledger.update(instance.batchId, instance.instanceKey, { state: entry.runningState, step: job.name, detail: err.reason });
+        await job.moveToDelayed(Date.now() + Math.max(1, err.delayMs), token);
+        throw new DelayedError();
+      }
+      const cls = errorClassOf(err);
+      if (cls === 'throttled') {
+        const wait = err instanceof RateLimitedError ? err.retryAfterMs : err instanceof GraphError ? (err.details.retryAfterMs ?? 1000) : 1000;
+        d.hooks?.throttledWait?.(wait);
+        log.info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
+        await job.moveToDelayed(Date.now() + jitter(wait), token);
+        throw new DelayedError();
+      }
+      const reason = reasonOf(err);
+      const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
+      if (cls === 'permanent' || attemptsLeft <= 0) {
+        const final = cls === 'permanent' ? reason : `${reason} (gave up after ${job.opts.attempts} attempts)`;
+        log.warn({ err: final }, 'instance failed');
+        await d.ledger.update(instance.batchId, instance.instanceKey, { state: 'failed', step: job.name, lastError: final, endedAt: Date.now() });
+        d.hooks?.stepOutcome?.(job.name, 'failed');
+        d.hooks?.instanceEnd?.('failed');
+        throw new UnrecoverableError(final);
+      }
+      log.info({ err: reason, attemptsLeft }, 'transient failure, will retry');
+      await d.ledger.update(instance.batchId, instance.instanceKey, { lastError: reason });
+      throw err instanceof Error ? err : new Error(reason);
+    }
+
+    const ledgerFields: Record<string, string | number | boolean | null> = { step: job.name, detail: null };
+    if (out.templateId) ledgerFields.templateId = out.templateId;
+    if (out.jobId) ledgerFields.jobId = out.jobId;
+    if (job.name === 'start-job') {
+      // Hand-off before completing: if we crash after this add, the retry re-adds the same id (a no-op).
+      const watch: WatchJobData = {
+        v: 1,
+        instance,
+        servicePrincipalId: out.servicePrincipalId!,
+        jobId: out.jobId!,
+        startedAt: out.startedAt ?? Date.now(),
+      };
+      await d.pollQueue.add('watch', watch, {
+        jobId: stepJobId(instance.batchId, instance.instanceKey, 'watch'),
+        attempts: 20,
+        backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+        removeOnComplete: { age: 6 * 3600, count: 2000 },
+        removeOnFail: { age: 14 * 24 * 3600 },
+      });
+      ledgerFields.state = 'started';
+      ledgerFields.startedAt = out.startedAt ?? Date.now();
+      ledgerFields.lastError = null;
+    }
+    await d.ledger.update(instance.batchId, instance.instanceKey, ledgerFields);
+    d.hooks?.stepOutcome?.(job.name, 'completed');
+    return out;
+  };
+}

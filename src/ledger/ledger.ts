@@ -1,0 +1,231 @@
+/**
+ * The per-batch, per-instance ledger in Redis: what `provflow status` shows and what steps
+ * consult to look before they act. One hash per instance, so concurrent writers (steps, the
+ * poller) merge fields instead of overwriting each other's JSON.
+ */
+import type { Redis } from 'ioredis';
+import type { InstanceSpec, InstanceStore } from '../steps/types.ts';
+import { ledgerKeys, SECRETS_TTL_SECONDS } from './keys.ts';
+
+/** Where an instance stands (pipeline steps, then the poller's verdicts). */
+export type InstanceState =
+  | 'queued'
+  | 'resolving-template'
+  | 'instantiating'
+  | 'awaiting-replication'
+  | 'creating-sync-job'
+  | 'validating-credentials'
+  | 'saving-secrets'
+  | 'starting'
+  | 'started'
+  | 'starting-cycle'
+  | 'syncing'
+  | 'steady'
+  | 'quarantined'
+  | 'failed'
+  | 'timed-out';
+
+/** States after which nothing more happens to an instance without an operator. */
+export const END_STATES: ReadonlySet<string> = new Set(['steady', 'quarantined', 'failed', 'timed-out']);
+
+/** One instance as `status` reads it. */
+export interface InstanceRecord {
+  instanceKey: string;
+  index: number;
+  displayName: string;
+  state: string;
+  step: string | null;
+  templateId: string | null;
+  applicationObjectId: string | null;
+  appId: string | null;
+  servicePrincipalId: string | null;
+  jobId: string | null;
+  adopted: string | null;
+  attempts: number;
+  lastError: string | null;
+  jobCode: string | null;
+  lastExecution: string | null;
+  quarantineReason: string | null;
+  quarantineNextAttempt: string | null;
+  detail: string | null;
+  logFailures: Record<string, number>;
+  logEntries: number;
+  updatedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  enqueuedAt: number | null;
+  warning: string | null;
+}
+
+/** Batch metadata. */
+export interface BatchMeta {
+  batchId: string;
+  createdAt: number;
+  instances: number;
+  sourceFile: string;
+}
+
+export class Ledger implements InstanceStore {
+  readonly keys: ReturnType<typeof ledgerKeys>;
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {
+    this.keys = ledgerKeys(prefix);
+  }
+
+  async get(instance: InstanceSpec, fields: string[]): Promise<Record<string, string | null>> {
+    const values = await this.redis.hmget(this.keys.instance(instance.batchId, instance.instanceKey), ...fields);
+    return Object.fromEntries(fields.map((f, i) => [f, values[i] ?? null]));
+  }
+
+  async set(instance: InstanceSpec, fields: Record<string, string | number | boolean>): Promise<void> {
+    await this.update(instance.batchId, instance.instanceKey, fields);
+  }
+
+  async update(batchId: string, instanceKey: string, fields: Record<string, string | number | boolean | null>): Promise<void> {
+    const flat: Record<string, string> = { updatedAt: String(Date.now()) };
+    const del: string[] = [];
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === null) del.push(k);
+      else flat[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+    }
+    const key = this.keys.instance(batchId, instanceKey);
+    const m = this.redis.multi().hset(key, flat);
+    if (del.length) m.hdel(key, ...del);
+    await m.exec();
+  }
+
+  async setIfAbsent(instance: InstanceSpec, field: string, value: string): Promise<string> {
+    const key = this.keys.instance(instance.batchId, instance.instanceKey);
+    const res = await this.redis.multi().hsetnx(key, field, value).hget(key, field).exec();
+    return String(res?.[1]?.[1] ?? value);
+  }
+
+  async del(instance: InstanceSpec, fields: string[]): Promise<void> {
+    if (fields.length) await this.redis.hdel(this.keys.instance(instance.batchId, instance.instanceKey), ...fields);
+  }
+
+  async getBatchCache(batchId: string, key: string): Promise<string | null> {
+    return this.redis.hget(this.keys.cache(batchId), key);
+  }
+
+  async setBatchCache(batchId: string, key: string, value: string): Promise<void> {
+    await this.redis.hset(this.keys.cache(batchId), key, value);
+  }
+
+  async getSealedCredentials(instance: InstanceSpec): Promise<string | null> {
+    return this.redis.hget(this.keys.secrets(instance.batchId), instance.instanceKey);
+  }
+
+  async deleteSealedCredentials(instance: InstanceSpec): Promise<void> {
+    await this.redis.hdel(this.keys.secrets(instance.batchId), instance.instanceKey);
+  }
+
+  /** Counts one attempt of a step (the processor calls it on every run that is not a wait). */
+  async recordAttempt(batchId: string, instanceKey: string, step: string, state: string): Promise<void> {
+    const key = this.keys.instance(batchId, instanceKey);
+    await this.redis.multi().hincrby(key, 'attempts', 1).hset(key, { step, state, updatedAt: String(Date.now()) }).exec();
+  }
+
+  /**
+   * Registers a batch and its instances. Idempotent: re-registering keeps existing instance
+   * hashes (HSETNX on the fields that describe the instance, state only when absent).
+   */
+  async registerBatch(
+    meta: BatchMeta,
+    instances: { instanceKey: string; index: number; displayName: string; sealedCredentials: string | null }[],
+  ): Promise<{ added: number }> {
+    const p = this.redis.pipeline();
+    p.zadd(this.keys.batches, 'NX', meta.createdAt, meta.batchId);
+    p.hsetnx(this.keys.batch(meta.batchId), 'createdAt', String(meta.createdAt));
+    p.hset(this.keys.batch(meta.batchId), { batchId: meta.batchId, instances: String(meta.instances), sourceFile: meta.sourceFile });
+    for (const inst of instances) {
+      p.zadd(this.keys.instances(meta.batchId), 'NX', inst.index, inst.instanceKey);
+      const key = this.keys.instance(meta.batchId, inst.instanceKey);
+      p.hsetnx(key, 'displayName', inst.displayName);
+      p.hsetnx(key, 'index', String(inst.index));
+      p.hsetnx(key, 'state', 'queued');
+      p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
+      if (inst.sealedCredentials) p.hsetnx(this.keys.secrets(meta.batchId), inst.instanceKey, inst.sealedCredentials);
+    }
+    p.expire(this.keys.secrets(meta.batchId), SECRETS_TTL_SECONDS);
+    const res = await p.exec();
+    const added = (res ?? []).filter((_, i) => i >= 3).length; // informative only
+    return { added };
+  }
+
+  async listBatches(): Promise<BatchMeta[]> {
+    const ids = await this.redis.zrange(this.keys.batches, 0, -1);
+    const out: BatchMeta[] = [];
+    for (const id of ids) {
+      const m = await this.getBatch(id);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  async getBatch(batchId: string): Promise<BatchMeta | null> {
+    const h = await this.redis.hgetall(this.keys.batch(batchId));
+    if (!h.batchId) return null;
+    return { batchId, createdAt: Number(h.createdAt), instances: Number(h.instances), sourceFile: h.sourceFile ?? '' };
+  }
+
+  /** All instances of a batch in file order, read in pipelined chunks (10,000 instances stay cheap). */
+  async listInstances(batchId: string): Promise<InstanceRecord[]> {
+    const keys = await this.redis.zrange(this.keys.instances(batchId), 0, -1);
+    const out: InstanceRecord[] = [];
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const p = this.redis.pipeline();
+      for (const k of chunk) p.hgetall(this.keys.instance(batchId, k));
+      const res = (await p.exec()) ?? [];
+      chunk.forEach((k, j) => out.push(toRecord(k, (res[j]?.[1] ?? {}) as Record<string, string>)));
+    }
+    return out;
+  }
+
+  async getInstance(batchId: string, instanceKey: string): Promise<InstanceRecord | null> {
+    const h = await this.redis.hgetall(this.keys.instance(batchId, instanceKey));
+    return h.displayName ? toRecord(instanceKey, h) : null;
+  }
+}
+
+const str = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
+const numOrNull = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+
+function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecord {
+  let logFailures: Record<string, number> = {};
+  try {
+    logFailures = h.logFailures ? (JSON.parse(h.logFailures) as Record<string, number>) : {};
+  } catch {
+    logFailures = {};
+  }
+  return {
+    instanceKey,
+    index: Number(h.index ?? 0),
+    displayName: h.displayName ?? instanceKey,
+    state: h.state ?? 'unknown',
+    step: str(h.step),
+    templateId: str(h.templateId),
+    applicationObjectId: str(h.applicationObjectId),
+    appId: str(h.appId),
+    servicePrincipalId: str(h.servicePrincipalId),
+    jobId: str(h.jobId),
+    adopted: str(h.adopted),
+    attempts: Number(h.attempts ?? 0),
+    lastError: str(h.lastError),
+    jobCode: str(h.jobCode),
+    lastExecution: str(h.lastExecution),
+    quarantineReason: str(h.quarantineReason),
+    quarantineNextAttempt: str(h.quarantineNextAttempt),
+    detail: str(h.detail),
+    logFailures,
+    logEntries: Number(h.logEntries ?? 0),
+    updatedAt: numOrNull(h.updatedAt),
+    startedAt: numOrNull(h.startedAt),
+    endedAt: numOrNull(h.endedAt),
+    enqueuedAt: numOrNull(h.enqueuedAt),
+    warning: str(h.warning),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Step 4: create the provisioning (synchronization) job from its template — or reuse the one
+ * that already exists with the same templateId (a re-run, or a job created in the portal).
+ */
+import { GraphError, PermanentError } from '../graph/errors.ts';
+import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import { need, StepWait } from './types.ts';
+
+export const JOB_INTENT_FIELD = 'createJobIntent';
+
+/** Within the replication window, Graph's 400/403/404 on a brand-new servicePrincipal are lag, not verdicts. */
+export function inReplicationWindow(deps: StepDeps, prev: InstanceIds): boolean {
+  const since = prev.replicatedAt ?? prev.createdAt;
+  return since !== undefined && deps.now() - since < deps.settings.replicationTimeoutMs && prev.adopted !== 'existing';
+}
+
+export function isReplicationLag(deps: StepDeps, prev: InstanceIds, err: unknown): boolean {
+  return (
+    err instanceof GraphError &&
+    err.errorClass === 'permanent' &&
+    (err.status === 400 || err.status === 403 || err.status === 404) &&
+    inReplicationWindow(deps, prev)
+  );
+}
+
+export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
+  const { instance, prev } = input;
+  const spId = need(prev, 'servicePrincipalId');
+  try {
+    let syncTemplateId = instance.synchronizationTemplateId;
+    const jobs = await deps.graph.listSynchronizationJobs(spId);
+    if (!syncTemplateId) {
+      const templates = await deps.graph.listSynchronizationTemplates(spId);
+      const pick = templates.find((t) => t.default) ?? (templates.length === 1 ? templates[0] : undefined);
+      if (!pick) {
+        throw new PermanentError(
+          templates.length === 0
+            ? `The app '${instance.displayName}' offers no provisioning (synchronization) template: this gallery app does not support automatic provisioning.`
+            : `The app offers ${templates.length} synchronization templates (${templates.map((t) => t.id).join(', ')}) and none is the default: set synchronizationTemplateId in the batch file.`,
+        );
+      }
+      syncTemplateId = pick.id;
+    }
+    const reuse = jobs.find((j) => j.templateId === syncTemplateId);
+    if (reuse) {
+      await deps.store.set(instance, { jobId: reuse.id });
+      return { ...prev, jobId: reuse.id, syncTemplateId, jobReused: true };
+    }
+    const intent = await deps.store.get(instance, [JOB_INTENT_FIELD]);
+    const at = Number(intent[JOB_INTENT_FIELD] ?? 0);
+    if (at && deps.now() - at < deps.settings.reconcileWindowMs) {
+      // An earlier create may have succeeded; the new job can lag in the list like any object.
+      throw new StepWait(deps.settings.replicationPollMs, input.state, 'reconciling an earlier job creation');
+    }
+    await deps.store.set(instance, { [JOB_INTENT_FIELD]: deps.now() });
+    let job;
+    try {
+      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId);
+    } catch (err) {
+      const ambiguous = err instanceof GraphError && (err.status === null || (err.status >= 500 && err.errorClass !== 'throttled'));
+      if (!ambiguous) await deps.store.del(instance, [JOB_INTENT_FIELD]);
+      if (ambiguous) throw new StepWait(deps.settings.replicationPollMs, input.state, `job creation outcome unknown (${(err as Error).message})`);
+      throw err;
+    }
+    await deps.store.set(instance, { jobId: job.id });
+    return { ...prev, jobId: job.id, syncTemplateId, jobReused: false };
+  } catch (err) {
+    if (isReplicationLag(deps, prev, err)) {
+      throw new StepWait(deps.settings.replicationPollMs, input.state, `servicePrincipal not yet usable (${(err as Error).message})`);
+    }
+    if (err instanceof GraphError && err.errorClass === 'permanent') {
+      throw new PermanentError(`Could not create the provisioning job for '${instance.displayName}': ${err.message}`);
+    }
+    throw err;
+  }
+}

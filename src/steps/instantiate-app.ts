@@ -1,0 +1,135 @@
+/**
+ * Step 2: create the gallery application — at most once, whatever happens.
+ *
+ * Graph's instantiate is not idempotent, may answer 404/5xx/time out after creating the app,
+ * and a new app is invisible to queries for a while. So: look before acting (adopt an app
+ * that already has this display name and template), record the intent durably before the
+ * POST, and after any ambiguous outcome (or a crash that leaves an intent behind) keep
+ * reconciling by query for `reconcileWindowMs` before daring to POST again.
+ */
+import type { Application } from '../graph/schemas.ts';
+import { objectIdOf } from '../graph/schemas.ts';
+import { GraphError, PermanentError } from '../graph/errors.ts';
+import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import { need, StepWait } from './types.ts';
+
+/** The ledger field holding the intent marker `{token}@{epoch ms}`. */
+export const INTENT_FIELD = 'instantiateIntent';
+
+function parseIntent(v: string | null): { token: string; at: number } | null {
+  if (!v) return null;
+  const [token, at] = v.split('@');
+  return token && at ? { token, at: Number(at) } : null;
+}
+
+async function adopt(deps: StepDeps, input: StepInput, apps: Application[], how: 'recovered' | 'existing'): Promise<InstanceIds> {
+  // Several matches would be a duplicate made outside provflow (or before it existed): adopt the
+  // first by id for determinism and say so in the ledger, rather than guess which one to delete.
+  const sorted = [...apps].sort((a, b) => objectIdOf(a).localeCompare(objectIdOf(b)));
+  const app = sorted[0]!;
+  const sps = await deps.graph.findServicePrincipalsByAppId(app.appId);
+  if (sps.length === 0) {
+    throw new StepWait(deps.settings.replicationPollMs, { ...input.state, waitingForSp: true }, `application ${app.appId} found, its servicePrincipal not visible yet`);
+  }
+  const ids: InstanceIds = {
+    ...input.prev,
+    applicationObjectId: objectIdOf(app),
+    appId: app.appId,
+    servicePrincipalId: objectIdOf(sps[0]!),
+    createdAt: deps.now(),
+    adopted: how,
+  };
+  await deps.store.set(input.instance, {
+    createdAt: ids.createdAt!,
+    applicationObjectId: ids.applicationObjectId!,
+    appId: ids.appId!,
+    servicePrincipalId: ids.servicePrincipalId!,
+    adopted: how,
+    ...(sorted.length > 1 ? { warning: `${sorted.length} applications named '${input.instance.displayName}' exist; adopted ${ids.applicationObjectId}` } : {}),
+  });
+  return ids;
+}
+
+/** True when the app may have been created although the call did not say so. */
+function isAmbiguous(err: unknown): boolean {
+  if (err instanceof GraphError) {
+    if (err.errorClass === 'throttled') return false; // rejected before processing
+    if (err.status === null) return true; // timeout / network: we cannot know
+    if (err.status === 404 || err.status >= 500) return true;
+    return false;
+  }
+  return true; // unknown failure between intent and answer
+}
+
+export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
+  const { instance } = input;
+  const templateId = need(input.prev, 'templateId');
+  const recorded = await deps.store.get(instance, [INTENT_FIELD, 'applicationObjectId', 'appId', 'servicePrincipalId', 'createdAt', 'adopted']);
+  if (recorded.applicationObjectId && recorded.appId && recorded.servicePrincipalId) {
+    // A previous attempt got Graph's answer and recorded it: nothing to do.
+    return {
+      ...input.prev,
+      applicationObjectId: recorded.applicationObjectId,
+      appId: recorded.appId,
+      servicePrincipalId: recorded.servicePrincipalId,
+      createdAt: Number(recorded.createdAt ?? deps.now()),
+      adopted: (recorded.adopted as InstanceIds['adopted']) ?? 'created',
+    };
+  }
+  const intent = parseIntent(recorded[INTENT_FIELD] ?? null);
+
+  const existing = await deps.graph.findApplications({ displayName: instance.displayName, applicationTemplateId: templateId });
+  if (existing.length > 0) return adopt(deps, input, existing, intent ? 'recovered' : 'existing');
+
+  if (intent) {
+    const age = deps.now() - intent.at;
+    if (age < deps.settings.reconcileWindowMs) {
+      // An earlier POST may have created the app; replication hides it for a while. Look again later.
+      throw new StepWait(
+        Math.min(deps.settings.replicationPollMs, deps.settings.reconcileWindowMs - age),
+        { ...input.state, reconciling: true },
+        `reconciling an earlier instantiate of '${instance.displayName}' (${Math.round(age / 1000)} s ago)`,
+      );
+    }
+    deps.logger.warn({ instanceKey: instance.instanceKey, intentAgeMs: age }, 'earlier instantiate left no application after the reconcile window; creating it again');
+  }
+
+  const token = `${deps.now()}-${Math.random().toString(36).slice(2, 10)}`;
+  const mine = `${token}@${deps.now()}`;
+  if (intent) await deps.store.del(instance, [INTENT_FIELD]);
+  const stored = await deps.store.setIfAbsent(instance, INTENT_FIELD, mine);
+  if (stored !== mine) {
+    // Another worker is instantiating this very instance (a stalled job re-run): let it finish.
+    throw new StepWait(deps.settings.replicationPollMs, input.state, 'another attempt holds the instantiate intent');
+  }
+
+  let created;
+  try {
+    created = await deps.graph.instantiateApplication(templateId, instance.displayName);
+  } catch (err) {
+    if (isAmbiguous(err)) {
+      throw new StepWait(deps.settings.replicationPollMs, { ...input.state, reconciling: true }, `instantiate outcome unknown (${(err as Error).message}); reconciling by query`);
+    }
+    await deps.store.del(instance, [INTENT_FIELD]);
+    if (err instanceof GraphError && err.errorClass === 'permanent') {
+      throw new PermanentError(`Graph refused to create '${instance.displayName}' from template ${templateId}: ${err.message}`);
+    }
+    throw err;
+  }
+  const createdAt = deps.now();
+  await deps.store.set(instance, {
+    applicationObjectId: created.applicationObjectId,
+    appId: created.appId,
+    servicePrincipalId: created.servicePrincipalId,
+    adopted: 'created',
+    createdAt,
+  });
+  return {
+    ...input.prev,
+    applicationObjectId: created.applicationObjectId,
+    appId: created.appId,
+    servicePrincipalId: created.servicePrincipalId,
+    createdAt,
+    adopted: 'created',
+  };
+}

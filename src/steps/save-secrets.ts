@@ -1,0 +1,25 @@
+/** Step 6: save the credentials on the servicePrincipal (PUT is naturally idempotent), then forget them. */
+import { GraphError, PermanentError } from '../graph/errors.ts';
+import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import { need } from './types.ts';
+import { openCredentials } from './open-credentials.ts';
+
+export async function saveSecrets(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
+  const { instance, prev } = input;
+  const spId = need(prev, 'servicePrincipalId');
+  const done = await deps.store.get(instance, ['secretsSaved']);
+  if (done.secretsSaved === '1') return { ...prev, secretsSaved: true };
+  const credentials = await openCredentials(deps, instance);
+  try {
+    await deps.graph.saveSecrets(spId, credentials);
+  } catch (err) {
+    if (err instanceof GraphError && err.errorClass === 'permanent') {
+      throw new PermanentError(`Graph refused to save the credentials of '${instance.displayName}': ${err.message}`);
+    }
+    throw err;
+  }
+  // Mark first, then drop: a crash in between leaves a mark and a sealed blob that expires anyway.
+  await deps.store.set(instance, { secretsSaved: '1' });
+  await deps.store.deleteSealedCredentials(instance);
+  return { ...prev, secretsSaved: true };
+}

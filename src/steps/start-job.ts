@@ -1,0 +1,37 @@
+/**
+ * Step 7: start the provisioning job — only when it is not running already (Microsoft warns
+ * against calling start on a running job; a quarantined job is left for the poller to report).
+ */
+import { GraphError, PermanentError } from '../graph/errors.ts';
+import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import { need, StepWait } from './types.ts';
+
+/** Status codes that mean "running or about to": start would be a restart. */
+const RUNNING = new Set(['Active', 'NotRun', 'Quarantine']);
+
+export async function startJob(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
+  const { instance, prev } = input;
+  const spId = need(prev, 'servicePrincipalId');
+  const jobId = need(prev, 'jobId');
+  const job = await deps.graph.getSynchronizationJob(spId, jobId);
+  if (!job) {
+    throw new StepWait(deps.settings.replicationPollMs, input.state, `provisioning job ${jobId} not yet visible`);
+  }
+  const code = job.status?.code ?? 'NotConfigured';
+  const scheduleActive = job.schedule?.state === 'Active';
+  if (RUNNING.has(code) && scheduleActive) {
+    const startedAt = Number((await deps.store.get(instance, ['startedAt'])).startedAt ?? deps.now());
+    return { ...prev, startedAt, alreadyRunning: true };
+  }
+  try {
+    await deps.graph.startSynchronizationJob(spId, jobId);
+  } catch (err) {
+    if (err instanceof GraphError && err.errorClass === 'permanent') {
+      throw new PermanentError(`Graph refused to start the provisioning job of '${instance.displayName}': ${err.message}`);
+    }
+    throw err;
+  }
+  const startedAt = deps.now();
+  await deps.store.set(instance, { startedAt });
+  return { ...prev, startedAt, alreadyRunning: false };
+}

@@ -1,0 +1,121 @@
+/**
+ * What every step gets and gives. Steps are plain async functions `(deps, input) => output`
+ * that never import BullMQ: the processor adapter (src/flow/processor.ts) turns their
+ * outcomes (a value, a `StepWait`, a classified error) into queue operations.
+ */
+import type { GraphApi, SecretPair } from '../graph/graph-api.ts';
+import type { Logger } from '../logger.ts';
+
+/** The instance a step works on, as stored in job data (no secrets: those are sealed in the ledger). */
+export interface InstanceSpec {
+  batchId: string;
+  instanceKey: string;
+  displayName: string;
+  applicationTemplate: { id?: string | undefined; displayName?: string | undefined };
+  synchronizationTemplateId: string | null;
+}
+
+/** Ids accumulated along the chain; each step passes its predecessor's output on, plus its own. */
+export interface InstanceIds {
+  templateId?: string;
+  applicationObjectId?: string;
+  appId?: string;
+  servicePrincipalId?: string;
+  /** Epoch ms when Graph created (or provflow adopted) the app: start of the replication window. */
+  createdAt?: number;
+  adopted?: 'created' | 'recovered' | 'existing';
+  replicatedAt?: number;
+  jobId?: string;
+  syncTemplateId?: string;
+  jobReused?: boolean;
+  credentialsValidated?: boolean;
+  secretsSaved?: boolean;
+  startedAt?: number;
+  alreadyRunning?: boolean;
+}
+
+/** A step's input: the instance, what the previous step produced, and its own state saved across waits. */
+export interface StepInput<S = Record<string, unknown>> {
+  instance: InstanceSpec;
+  prev: InstanceIds;
+  state: S;
+}
+
+/** Per-instance durable fields in Redis (the ledger hash): markers for look-before-you-act. */
+export interface InstanceStore {
+  get(instance: InstanceSpec, fields: string[]): Promise<Record<string, string | null>>;
+  set(instance: InstanceSpec, fields: Record<string, string | number | boolean>): Promise<void>;
+  /** Atomically sets `field` when absent; returns the value now stored (ours or the earlier one). */
+  setIfAbsent(instance: InstanceSpec, field: string, value: string): Promise<string>;
+  del(instance: InstanceSpec, fields: string[]): Promise<void>;
+  /** Per-batch cache (template name → id) so a batch of 1,000 resolves its template once. */
+  getBatchCache(batchId: string, key: string): Promise<string | null>;
+  setBatchCache(batchId: string, key: string, value: string): Promise<void>;
+  /** The instance's sealed credentials (never in job data), and their removal once saved to Graph. */
+  getSealedCredentials(instance: InstanceSpec): Promise<string | null>;
+  deleteSealedCredentials(instance: InstanceSpec): Promise<void>;
+}
+
+/** Opens sealed credentials; only the two steps that send them to Graph call it. */
+export interface CredentialVault {
+  open(sealed: string, instance: InstanceSpec): Promise<SecretPair[]>;
+}
+
+/** Tunables steps read (already adapted to the simulator's time scale in tests and the demo). */
+export interface StepSettings {
+  /** Consecutive successful reads that count as "replicated". */
+  replicationReadsInARow: number;
+  /** Delay between replication reads. */
+  replicationPollMs: number;
+  /** Give up on replication after this long (permanent failure). */
+  replicationTimeoutMs: number;
+  /** After an ambiguous create, keep reconciling by query this long before creating again. */
+  reconcileWindowMs: number;
+}
+
+/** Everything a step may touch, built once in the composition root. */
+export interface StepDeps {
+  graph: GraphApi;
+  store: InstanceStore;
+  vault: CredentialVault;
+  settings: StepSettings;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Thrown by a step that must wait (replication, reconcile) without holding a worker slot:
+ * the processor saves `state` in the job and moves it to delayed. Not an error, not an attempt.
+ */
+export class StepWait extends Error {
+  override readonly name = 'StepWait';
+  constructor(
+    readonly delayMs: number,
+    readonly state: Record<string, unknown>,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Step names, which are also BullMQ job names and the last part of job ids. */
+export const STEP_NAMES = [
+  'resolve-template',
+  'instantiate-app',
+  'await-replication',
+  'create-sync-job',
+  'validate-credentials',
+  'save-secrets',
+  'start-job',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** A step function. */
+export type StepFn = (deps: StepDeps, input: StepInput) => Promise<InstanceIds>;
+
+/** Requires a predecessor's id, failing loudly if the chain was built wrong. */
+export function need<K extends keyof InstanceIds>(prev: InstanceIds, key: K): NonNullable<InstanceIds[K]> {
+  const v = prev[key];
+  if (v === undefined || v === null) throw new Error(`internal: previous step did not provide ${key}`);
+  return v as NonNullable<InstanceIds[K]>;
+}

@@ -1,0 +1,29 @@
+/** Step 5: test the credentials against the target app (Graph's validateCredentials). */
+import { GraphError, PermanentError } from '../graph/errors.ts';
+import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import { need, StepWait } from './types.ts';
+import { isReplicationLag } from './create-sync-job.ts';
+import { openCredentials } from './open-credentials.ts';
+
+export async function validateCredentials(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
+  const { instance, prev } = input;
+  const spId = need(prev, 'servicePrincipalId');
+  const jobId = need(prev, 'jobId');
+  const saved = await deps.store.get(instance, ['secretsSaved']);
+  if (saved.secretsSaved === '1') return { ...prev, credentialsValidated: true }; // validated and saved before a crash
+  const credentials = await openCredentials(deps, instance);
+  try {
+    await deps.graph.validateCredentials(spId, jobId, credentials, prev.syncTemplateId);
+  } catch (err) {
+    if (err instanceof GraphError && err.status === 404 && isReplicationLag(deps, prev, err)) {
+      throw new StepWait(deps.settings.replicationPollMs, input.state, 'provisioning job not yet visible');
+    }
+    if (err instanceof GraphError && err.errorClass === 'permanent') {
+      throw new PermanentError(
+        `The target app rejected the credentials of '${instance.displayName}': ${err.message}. Fix the credential values in the batch file and enqueue it again (the created app is re-used).`,
+      );
+    }
+    throw err;
+  }
+  return { ...prev, credentialsValidated: true };
+}

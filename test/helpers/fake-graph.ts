@@ -1,0 +1,185 @@
+/**
+ * A small in-memory GraphApi for step unit tests: plain objects, scripted failures, call log.
+ * (The faithful stand-in is the simulator; this fake exists so each step's branches can be
+ * driven one at a time.)
+ */
+import { GraphError, type ErrorClass } from '../../src/graph/errors.ts';
+import type { GraphApi, InstantiatedApp, SecretPair } from '../../src/graph/graph-api.ts';
+import type { Application, ServicePrincipal, SynchronizationJob, SynchronizationTemplate } from '../../src/graph/schemas.ts';
+import type { InstanceSpec, InstanceStore, StepDeps } from '../../src/steps/types.ts';
+
+export function graphError(status: number | null, errorClass: ErrorClass, code = 'Error', message = 'failed'): GraphError {
+  return new GraphError(message, { errorClass, status, code, method: 'POST', path: '/x', requestId: 'r', clientRequestId: 'c', retryAfterMs: errorClass === 'throttled' ? 3000 : null });
+}
+
+export class FakeGraph implements GraphApi {
+  readonly tenantId = 'tenant-1';
+  calls: string[] = [];
+  templates = [{ id: 'tpl-aws', displayName: 'Amazon Web Services (AWS)' }];
+  apps: (Application & { id: string })[] = [];
+  sps: (ServicePrincipal & { id: string })[] = [];
+  jobs = new Map<string, SynchronizationJob[]>();
+  syncTemplates: SynchronizationTemplate[] = [{ id: 'aws', default: true }];
+  secrets = new Map<string, SecretPair[]>();
+  /** Objects invisible to reads (replication lag). */
+  hidden = new Set<string>();
+  /** Next failure per method name (consumed once). */
+  failNext = new Map<string, { err: GraphError; afterEffect: boolean }>();
+  private seq = 0;
+
+  private maybeFail(method: string, phase: 'before' | 'after'): void {
+    const f = this.failNext.get(method);
+    if (!f || (phase === 'after') !== f.afterEffect) return;
+    this.failNext.delete(method);
+    throw f.err;
+  }
+
+  async findApplicationTemplatesByName(displayName: string) {
+    this.calls.push('findApplicationTemplatesByName');
+    return this.templates.filter((t) => t.displayName.toLowerCase() === displayName.toLowerCase());
+  }
+  async getApplicationTemplate(id: string) {
+    this.calls.push('getApplicationTemplate');
+    return this.templates.find((t) => t.id === id) ?? null;
+  }
+  async instantiateApplication(templateId: string, displayName: string): Promise<InstantiatedApp> {
+    this.calls.push('instantiateApplication');
+    this.maybeFail('instantiateApplication', 'before');
+    const n = ++this.seq;
+    const app = { id: `app-${n}`, appId: `appid-${n}`, applicationTemplateId: templateId, displayName };
+    const sp = { id: `sp-${n}`, appId: app.appId, displayName };
+    this.apps.push(app);
+    this.sps.push(sp);
+    this.maybeFail('instantiateApplication', 'after');
+    return { applicationObjectId: app.id, appId: app.appId, servicePrincipalId: sp.id, displayName };
+  }
+  async findApplications(q: { displayName: string; applicationTemplateId?: string }) {
+    this.calls.push('findApplications');
+    return this.apps.filter((a) => !this.hidden.has(a.id) && a.displayName === q.displayName && (!q.applicationTemplateId || a.applicationTemplateId === q.applicationTemplateId));
+  }
+  async findServicePrincipalsByAppId(appId: string) {
+    this.calls.push('findServicePrincipalsByAppId');
+    return this.sps.filter((s) => !this.hidden.has(s.id) && s.appId === appId);
+  }
+  async getApplication(id: string) {
+    this.calls.push('getApplication');
+    return this.hidden.has(id) ? null : (this.apps.find((a) => a.id === id) ?? null);
+  }
+  async getServicePrincipal(id: string) {
+    this.calls.push('getServicePrincipal');
+    return this.hidden.has(id) ? null : (this.sps.find((s) => s.id === id) ?? null);
+  }
+  async listSynchronizationTemplates(_sp: string) {
+    this.calls.push('listSynchronizationTemplates');
+    return this.syncTemplates;
+  }
+  async listSynchronizationJobs(sp: string) {
+    this.calls.push('listSynchronizationJobs');
+    this.maybeFail('listSynchronizationJobs', 'before');
+    return (this.jobs.get(sp) ?? []).filter((j) => !this.hidden.has(j.id));
+  }
+  async getSynchronizationJob(sp: string, jobId: string) {
+    this.calls.push('getSynchronizationJob');
+    return (this.jobs.get(sp) ?? []).find((j) => j.id === jobId && !this.hidden.has(j.id)) ?? null;
+  }
+  async createSynchronizationJob(sp: string, templateId: string) {
+    this.calls.push('createSynchronizationJob');
+    this.maybeFail('createSynchronizationJob', 'before');
+    const job: SynchronizationJob = { id: `${templateId}.job.${++this.seq}`, templateId, status: { code: 'NotConfigured' }, schedule: { state: 'Disabled' } };
+    this.jobs.set(sp, [...(this.jobs.get(sp) ?? []), job]);
+    this.maybeFail('createSynchronizationJob', 'after');
+    return job;
+  }
+  async validateCredentials(_sp: string, _job: string, creds: SecretPair[]) {
+    this.calls.push('validateCredentials');
+    this.maybeFail('validateCredentials', 'before');
+    if (creds.some((c) => c.value.startsWith('bad'))) throw graphError(400, 'permanent', 'BadRequest', 'Failed to validate credentials: invalid SecretToken');
+  }
+  async saveSecrets(sp: string, secrets: SecretPair[]) {
+    this.calls.push('saveSecrets');
+    this.secrets.set(sp, secrets);
+  }
+  async startSynchronizationJob(sp: string, jobId: string) {
+    this.calls.push('startSynchronizationJob');
+    const j = (this.jobs.get(sp) ?? []).find((x) => x.id === jobId);
+    if (j) {
+      j.status = { code: 'NotRun' };
+      j.schedule = { state: 'Active' };
+    }
+  }
+  async restartSynchronizationJob() {
+    this.calls.push('restartSynchronizationJob');
+  }
+  async listProvisioningLogs() {
+    this.calls.push('listProvisioningLogs');
+    return { items: [], nextLink: null };
+  }
+  count(method: string): number {
+    return this.calls.filter((c) => c === method).length;
+  }
+}
+
+/** The InstanceStore contract over a Map (the Redis ledger is tested in integration tests). */
+export class MemoryStore implements InstanceStore {
+  data = new Map<string, Map<string, string>>();
+  cache = new Map<string, string>();
+  sealed = new Map<string, string>();
+  private h(i: InstanceSpec) {
+    const k = `${i.batchId}/${i.instanceKey}`;
+    if (!this.data.has(k)) this.data.set(k, new Map());
+    return this.data.get(k)!;
+  }
+  async get(i: InstanceSpec, fields: string[]) {
+    const h = this.h(i);
+    return Object.fromEntries(fields.map((f) => [f, h.get(f) ?? null]));
+  }
+  async set(i: InstanceSpec, fields: Record<string, string | number | boolean>) {
+    for (const [k, v] of Object.entries(fields)) this.h(i).set(k, String(v));
+  }
+  async setIfAbsent(i: InstanceSpec, field: string, value: string) {
+    const h = this.h(i);
+    if (!h.has(field)) h.set(field, value);
+    return h.get(field)!;
+  }
+  async del(i: InstanceSpec, fields: string[]) {
+    for (const f of fields) this.h(i).delete(f);
+  }
+  async getBatchCache(b: string, k: string) {
+    return this.cache.get(`${b}/${k}`) ?? null;
+  }
+  async setBatchCache(b: string, k: string, v: string) {
+    this.cache.set(`${b}/${k}`, v);
+  }
+  async getSealedCredentials(i: InstanceSpec) {
+    return this.sealed.get(`${i.batchId}/${i.instanceKey}`) ?? null;
+  }
+  async deleteSealedCredentials(i: InstanceSpec) {
+    this.sealed.delete(`${i.batchId}/${i.instanceKey}`);
+  }
+}
+
+export const INSTANCE: InstanceSpec = {
+  batchId: 'b1',
+  instanceKey: 'aws-contoso-0123456789',
+  displayName: 'AWS Contoso',
+  applicationTemplate: { displayName: 'Amazon Web Services (AWS)' },
+  synchronizationTemplateId: 'aws',
+};
+
+/** Deps over the fakes, with a controllable clock; the "vault" stores JSON (sealing is tested elsewhere). */
+export function fakeDeps(graph = new FakeGraph(), store = new MemoryStore()) {
+  let t = 1_000_000;
+  const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+  const deps: StepDeps & { advance(ms: number): void } = {
+    graph,
+    store,
+    vault: { open: async (sealed) => JSON.parse(sealed) as SecretPair[] },
+    settings: { replicationReadsInARow: 2, replicationPollMs: 1000, replicationTimeoutMs: 60_000, reconcileWindowMs: 30_000 },
+    logger: silent as unknown as StepDeps['logger'],
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+  return { deps, graph, store };
+}
