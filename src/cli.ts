@@ -1,0 +1,138 @@
+/** The `provflow` command line. Each command lives in src/commands; this file only wires commander. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { reportAndExit } from './commands/common.ts';
+
+const int = (name: string, min = 0) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
+  return n;
+};
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return n;
+};
+const profileOption = () => new Option('--profile <profile>', 'simulator profile').choices(['fast', 'realistic', 'chaos']);
+
+const program = new Command('provflow')
+  .description('Bulk Microsoft Entra app provisioning through Microsoft Graph, as durable background work')
+  .showHelpAfterError();
+
+program
+  .command('demo')
+  .description('run everything in one process against the Graph simulator: a generated batch to steady state')
+  .option('--instances <n>', 'instances in the generated batch', int('--instances', 1), 25)
+  .addOption(profileOption().default('realistic'))
+  .option('--time-scale <x>', 'compress simulated time (quota windows, lag, cycles) by this factor', positive('--time-scale'), 20)
+  .option('--seed <n>', 'simulator seed (same seed, same faults)', int('--seed'), 1)
+  .option('--quarantine-every <n>', 'one instance in n is configured to end quarantined (0: none)', int('--quarantine-every'), 20)
+  .option('--bad-every <n>', 'one instance in n gets credentials the app rejects (0: none)', int('--bad-every'), 0)
+  .option('--timeout <seconds>', 'give up waiting after this long', int('--timeout', 1))
+  .option('--board', 'also serve Bull Board on loopback while the demo runs')
+  .option('--board-port <n>', 'port for --board', int('--board-port'))
+  .option('--json', 'print one JSON summary line instead of tables')
+  .option('--verbose', 'log at info level to stderr')
+  .action(async (o) => {
+    const { runDemo } = await import('./commands/demo.ts');
+    process.exitCode = await runDemo({
+      instances: o.instances,
+      profile: o.profile,
+      timeScale: o.timeScale,
+      seed: o.seed,
+      json: !!o.json,
+      timeoutMs: o.timeout ? o.timeout * 1000 : undefined,
+      quarantineEvery: o.quarantineEvery,
+      badEvery: o.badEvery,
+      board: !!o.board,
+      boardPort: o.boardPort,
+      verbose: !!o.verbose,
+    });
+  });
+
+program
+  .command('simulate')
+  .description('run the Graph simulator; prints one JSON line with connection details')
+  .option('--port <n>', 'port (0: any free port)', int('--port'), 0)
+  .addOption(profileOption().default('realistic'))
+  .option('--seed <n>', 'seed', int('--seed'), 1)
+  .option('--time-scale <x>', 'compress simulated time by this factor', positive('--time-scale'), 1)
+  .action(async (o) => {
+    const { runSimulate } = await import('./simulator/cli-simulate.ts');
+    const sim = await runSimulate({ port: o.port, profile: o.profile, seed: o.seed, timeScale: o.timeScale });
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+
+program
+  .command('enqueue <file>')
+  .description('validate a batch file (JSON or CSV) and enqueue it; prints the batch id (exit 2 on bad input, nothing enqueued)')
+  .option('--batch-id <id>', 'override the batch id')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o) => {
+    const { runEnqueue } = await import('./commands/enqueue.ts');
+    await runEnqueue(file, { batchId: o.batchId, json: !!o.json });
+  });
+
+program
+  .command('plan <file>')
+  .description('dry run: what would be created, adopted or skipped (reads Graph, writes nothing)')
+  .option('--batch-id <id>', 'override the batch id')
+  .option('--json', 'print the plan as JSON')
+  .action(async (file: string, o) => {
+    const { runPlan } = await import('./commands/plan.ts');
+    process.exitCode = await runPlan(file, { batchId: o.batchId, json: !!o.json });
+  });
+
+program
+  .command('status <batch>')
+  .description('per-instance state, ids, quarantine reason, log failure counts')
+  .option('--json', 'machine-readable output')
+  .option('--watch', 'refresh until every instance has ended')
+  .option('--wide', 'show Graph ids too')
+  .action(async (batch: string, o) => {
+    const { runStatus } = await import('./commands/status.ts');
+    process.exitCode = await runStatus(batch, { json: !!o.json, watch: !!o.watch, wide: !!o.wide });
+  });
+
+program
+  .command('restart <batch>')
+  .description('restart quarantined provisioning jobs (Graph restart with a reset scope) and watch them again')
+  .option('--instance <name>', 'only this instance (display name)')
+  .addOption(new Option('--scope <scope>', 'resetScope').choices(['QuarantineState', 'Full', 'ForceDeletes', 'Watermark', 'Escrows']).default('QuarantineState'))
+  .action(async (batch: string, o) => {
+    const { runRestart } = await import('./commands/restart.ts');
+    process.exitCode = await runRestart(batch, { instance: o.instance, scope: o.scope });
+  });
+
+program
+  .command('worker')
+  .description('run the steps worker (long-running)')
+  .option('--concurrency <n>', 'jobs processed at once', int('--concurrency', 1))
+  .action(async (o) => {
+    const { runWorker } = await import('./commands/processes.ts');
+    await runWorker({ concurrency: o.concurrency });
+  });
+
+program
+  .command('poller')
+  .description('run the poller that watches started jobs (long-running)')
+  .option('--concurrency <n>', 'watch jobs processed at once', int('--concurrency', 1))
+  .action(async (o) => {
+    const { runPoller } = await import('./commands/processes.ts');
+    await runPoller({ concurrency: o.concurrency });
+  });
+
+program
+  .command('board')
+  .description('serve Bull Board, /healthz and /metrics (authentication on by default)')
+  .option('--port <n>', 'port', int('--port'), 3000)
+  .option('--host <host>', 'interface to bind', '0.0.0.0')
+  .option('--insecure-no-auth', 'no authentication (only allowed on loopback)')
+  .option('--allow-retries', 'let operators retry and promote jobs')
+  .action(async (o) => {
+    const { runBoardCommand } = await import('./commands/board.ts');
+    await runBoardCommand({ port: o.port, host: o.host, insecureNoAuth: !!o.insecureNoAuth, allowRetries: !!o.allowRetries });
+  });
+
+await program.parseAsync(process.argv).catch(reportAndExit);

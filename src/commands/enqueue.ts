@@ -1,0 +1,55 @@
+/** `provflow enqueue FILE`: validate, then enqueue everything or nothing. */
+import { createRuntime } from '../app/runtime.ts';
+import { loadBatchFile } from '../batch/load-batch.ts';
+import type { Batch, BatchProblem } from '../batch/batch-types.ts';
+import { enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
+import { renderTable } from '../ui/table.ts';
+import { CliExit, cliLogger, configFor, err, EXIT, out } from './common.ts';
+
+export function problemsReport(file: string, problems: BatchProblem[]): string {
+  return [
+    `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was enqueued.`,
+    renderTable(problems, [
+      { header: 'where', get: (p) => p.path, max: 60 },
+      { header: 'problem and fix', get: (p) => p.message, max: 160 },
+    ]),
+  ].join('\n');
+}
+
+/** Loads and validates a batch file, or throws CliExit(2) listing every problem. */
+export async function loadOrExit(file: string, opts: { batchId?: string; maxInstances: number }): Promise<Batch> {
+  const res = await loadBatchFile(file, { env: process.env, maxInstances: opts.maxInstances, batchIdOverride: opts.batchId });
+  if (!res.ok) throw new CliExit(problemsReport(file, res.problems), EXIT.badInput);
+  return res.batch;
+}
+
+export async function runEnqueue(file: string, opts: { batchId?: string; json?: boolean }): Promise<EnqueueResult> {
+  const cfg0 = await configFor(['redis']);
+  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES });
+  const needsKey = batch.instances.some((i) => i.credentials.length > 0);
+  const cfg = needsKey ? await configFor(['redis', 'secretKey']) : cfg0;
+  const logger = cliLogger(cfg, 'enqueue', 'warn');
+  const rt = await createRuntime(cfg, { logger });
+  try {
+    const result = await enqueueBatch({
+      batch,
+      redis: rt.redis,
+      prefix: rt.prefix,
+      ledger: rt.ledger,
+      vault: rt.vault,
+      stepsQueue: rt.stepsQueue,
+      onProgress: (done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\renqueueing ${done}/${total}`);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    if (opts.json) out(JSON.stringify(result));
+    else {
+      err(`batch ${result.batchId}: ${result.added} added, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`);
+      out(result.batchId);
+    }
+    return result;
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * `provflow plan FILE`: a dry run. Validates the file, then asks Graph (reads only) what each
+ * instance would lead to: create a new app, adopt an existing one with the same name and
+ * template, or skip because this batch already handles it.
+ */
+import { createRuntime } from '../app/runtime.ts';
+import { renderTable } from '../ui/table.ts';
+import { cliLogger, configFor, EXIT, out } from './common.ts';
+import { loadOrExit } from './enqueue.ts';
+
+interface PlanRow {
+  displayName: string;
+  action: 'create' | 'adopt' | 'skip' | 'error';
+  template: string;
+  detail: string;
+}
+
+export async function runPlan(file: string, opts: { batchId?: string; json?: boolean }): Promise<number> {
+  const cfg0 = await configFor([]);
+  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES });
+  const cfg = await configFor(['redis', 'graph']);
+  const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true });
+  const graph = rt.graph!;
+  const rows: PlanRow[] = [];
+  const templateIds = new Map<string, string | Error>();
+  try {
+    for (const inst of batch.instances) {
+      const tKey = inst.applicationTemplate.id ?? inst.applicationTemplate.displayName ?? '';
+      if (!templateIds.has(tKey)) {
+        try {
+          if (inst.applicationTemplate.id) {
+            const t = await graph.getApplicationTemplate(inst.applicationTemplate.id);
+            templateIds.set(tKey, t ? t.id : new Error(`no template with id ${tKey}`));
+          } else {
+            const found = await graph.findApplicationTemplatesByName(tKey);
+            templateIds.set(tKey, found.length === 1 ? found[0]!.id : new Error(found.length ? `${found.length} templates named '${tKey}': give the id` : `no template named '${tKey}'`));
+          }
+        } catch (e) {
+          templateIds.set(tKey, e as Error);
+        }
+      }
+      const t = templateIds.get(tKey)!;
+      if (t instanceof Error) {
+        rows.push({ displayName: inst.displayName, action: 'error', template: tKey, detail: t.message });
+        continue;
+      }
+      const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
+      if (state && state !== 'failed') {
+        rows.push({ displayName: inst.displayName, action: 'skip', template: t, detail: `already in batch ${batch.batchId} (${state})` });
+        continue;
+      }
+      const apps = await graph.findApplications({ displayName: inst.displayName, applicationTemplateId: t });
+      rows.push(
+        apps.length
+          ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }
+          : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}` },
+      );
+    }
+  } finally {
+    await rt.close();
+  }
+  const count = (a: PlanRow['action']) => rows.filter((r) => r.action === a).length;
+  if (opts.json) out(JSON.stringify({ batchId: batch.batchId, create: count('create'), adopt: count('adopt'), skip: count('skip'), error: count('error'), instances: rows }));
+  else {
+    out(renderTable(rows, [
+      { header: 'instance', get: (r) => r.displayName, max: 40 },
+      { header: 'action', get: (r) => r.action },
+      { header: 'template', get: (r) => r.template, max: 38 },
+      { header: 'detail', get: (r) => r.detail, max: 100 },
+    ]));
+    out(`plan for batch ${batch.batchId}: ${count('create')} to create, ${count('adopt')} to adopt, ${count('skip')} to skip, ${count('error')} with errors (nothing was written)`);
+  }
+  return count('error') ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,61 @@
+/**
+ * The long-running processes (`provflow worker`, `provflow poller`): build the runtime, start
+ * the worker, and close gracefully on SIGTERM/SIGINT within a deadline — active jobs finish or
+ * are returned to the queue by BullMQ's close, nothing is left stalled on purpose.
+ */
+import { createRuntime } from '../app/runtime.ts';
+import { startStepsWorker } from '../flow/steps-worker.ts';
+import { startPoller } from '../poller/start-poller.ts';
+import { cliLogger, configFor } from './common.ts';
+
+/** How long a graceful close may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+function onSignals(close: () => Promise<void>, logger: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }) {
+  let closing = false;
+  const handler = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    timer.unref();
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+export async function runWorker(opts: { concurrency?: number }): Promise<void> {
+  const cfg = await configFor(['redis', 'graph', 'secretKey']);
+  const logger = cliLogger(cfg, 'worker');
+  const rt = await createRuntime(cfg, { logger, withGraph: true });
+  const worker = startStepsWorker(rt, opts);
+  await worker.waitUntilReady();
+  logger.info({ concurrency: worker.opts.concurrency, prefix: rt.prefix }, 'steps worker ready');
+  onSignals(async () => {
+    await worker.close();
+    await rt.close();
+  }, logger);
+}
+
+export async function runPoller(opts: { concurrency?: number }): Promise<void> {
+  const cfg = await configFor(['redis', 'graph']);
+  const logger = cliLogger(cfg, 'poller');
+  const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE });
+  const poller = startPoller(rt, opts);
+  await poller.watchWorker.waitUntilReady();
+  logger.info({ prefix: rt.prefix }, 'poller ready');
+  onSignals(async () => {
+    await poller.close();
+    await rt.close();
+  }, logger);
+}

@@ -1,0 +1,63 @@
+/**
+ * `provflow restart BATCH [--instance NAME] [--scope …]`: for quarantined instances (or the one
+ * named), call Graph's restart with the reset scope and hand the instance back to the poller.
+ */
+import { createRuntime } from '../app/runtime.ts';
+import { stepJobId } from '../flow/build-flow.ts';
+import type { WatchJobData } from '../flow/job-data.ts';
+import { CliExit, cliLogger, configFor, EXIT, out } from './common.ts';
+
+export async function restartInstances(
+  rt: Awaited<ReturnType<typeof createRuntime>>,
+  batchId: string,
+  opts: { instance?: string; scope: string },
+): Promise<{ restarted: string[]; skipped: string[] }> {
+  const rows = await rt.ledger.listInstances(batchId);
+  const targets = opts.instance ? rows.filter((r) => r.displayName === opts.instance) : rows.filter((r) => r.state === 'quarantined');
+  if (opts.instance && targets.length === 0) throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
+  const restarted: string[] = [];
+  const skipped: string[] = [];
+  for (const r of targets) {
+    if (!r.servicePrincipalId || !r.jobId) {
+      skipped.push(`${r.displayName} (no provisioning job yet: state ${r.state})`);
+      continue;
+    }
+    await rt.graph!.restartSynchronizationJob(r.servicePrincipalId, r.jobId, opts.scope);
+    const startedAt = Date.now();
+    const instance = {
+      batchId,
+      instanceKey: r.instanceKey,
+      displayName: r.displayName,
+      applicationTemplate: r.templateId ? { id: r.templateId } : { displayName: 'unknown' },
+      synchronizationTemplateId: null,
+    };
+    const data: WatchJobData = { v: 1, instance, servicePrincipalId: r.servicePrincipalId, jobId: r.jobId, startedAt };
+    const id = stepJobId(batchId, r.instanceKey, 'watch');
+    const old = await rt.pollQueue.getJob(id);
+    if (old) await old.remove().catch(() => undefined);
+    await rt.pollQueue.add('watch', data, { jobId: id, attempts: 20, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 } });
+    await rt.ledger.update(batchId, r.instanceKey, {
+      state: 'started',
+      startedAt,
+      endedAt: null,
+      quarantineReason: null,
+      quarantineNextAttempt: null,
+      detail: `restarted (${opts.scope})`,
+    });
+    restarted.push(r.displayName);
+  }
+  return { restarted, skipped };
+}
+
+export async function runRestart(batchId: string, opts: { instance?: string; scope: string }): Promise<number> {
+  const cfg = await configFor(['redis', 'graph']);
+  const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'restart', 'warn'), withGraph: true });
+  try {
+    const { restarted, skipped } = await restartInstances(rt, batchId, opts);
+    out(`restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; the poller watches them again (provflow status ${batchId} --watch)`);
+    for (const s of skipped) out(`skipped: ${s}`);
+    return EXIT.ok;
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,73 @@
+/** Starts the poller's workers (watch jobs, and operator events) over a runtime. */
+import { Queue, Worker } from 'bullmq';
+import type { Runtime } from '../app/runtime.ts';
+import { QUEUES } from '../flow/queues.ts';
+import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
+import { createWebhookNotifier, type WebhookEvent } from './webhook.ts';
+
+export function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings> = {}): WatchSettings {
+  const c = rt.cfg;
+  return {
+    poll: {
+      minMs: c.POLLER_MIN_INTERVAL_MS,
+      maxMs: c.POLLER_MAX_INTERVAL_MS,
+      growth: 1.5,
+      startFastMs: Math.max(10, Math.round(c.POLLER_MIN_INTERVAL_MS / 2)),
+      jitterRatio: 0.1,
+    },
+    deadlineMs: c.POLLER_DEADLINE_MS,
+    maxLogPagesPerRun: 3,
+    logPageSize: 100,
+    ...overrides,
+  };
+}
+
+export interface PollerHandle {
+  watchWorker: Worker;
+  eventsWorker: Worker | null;
+  close(): Promise<void>;
+}
+
+export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?: Partial<WatchSettings> } = {}): PollerHandle {
+  if (!rt.graph) throw new Error('the poller needs a Graph client (createRuntime withGraph)');
+  const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
+  const eventsQueue = webhookUrl ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix }) : null;
+  const processor = createWatchProcessor({
+    graph: rt.graph,
+    ledger: rt.ledger,
+    logger: rt.logger,
+    settings: watchSettingsFrom(rt, opts.settings),
+    eventsQueue,
+    onEnd: (state) => rt.metrics.instanceEnd(state),
+  });
+  const watchWorker = new Worker(QUEUES.poll, processor, {
+    connection: rt.redis.duplicate(),
+    prefix: rt.prefix,
+    concurrency: opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY,
+    maxStalledCount: 10,
+  });
+  watchWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'poller worker error'));
+
+  let eventsWorker: Worker | null = null;
+  if (webhookUrl) {
+    // One delivery try per attempt: the queue's backoff spaces the retries, durably.
+    const notifier = createWebhookNotifier({ url: webhookUrl, maxAttempts: 1, logger: rt.logger });
+    eventsWorker = new Worker(
+      QUEUES.events,
+      async (job) => {
+        const res = await notifier.notify(job.data as WebhookEvent);
+        if (!res.delivered) throw new Error(`webhook not delivered: ${res.lastError ?? res.status}`);
+        return { status: res.status };
+      },
+      { connection: rt.redis.duplicate(), prefix: rt.prefix, concurrency: 4 },
+    );
+    eventsWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'events worker error'));
+  }
+  return {
+    watchWorker,
+    eventsWorker,
+    async close() {
+      await Promise.allSettled([watchWorker.close(), eventsWorker?.close(), eventsQueue?.close()]);
+    },
+  };
+}
