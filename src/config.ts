@@ -30,6 +30,10 @@ export const DEFAULTS = {
   REPLICATION_TIMEOUT_MS: 600_000,
   /** After an ambiguous instantiate, how long to keep looking for the app before creating it again. */
   RECONCILE_WINDOW_MS: 300_000,
+  /** Delay between replication reads (Microsoft advises 5–10 s). */
+  REPLICATION_POLL_MS: 5_000,
+  /** Right after start Graph may still show the job paused: within this grace that means "starting". */
+  POLLER_START_GRACE_MS: 120_000,
   /** Share of the tenant's resource units the poller may use. */
   POLLER_QUOTA_SHARE: 0.2,
   POLLER_MIN_INTERVAL_MS: 5_000,
@@ -68,6 +72,8 @@ const schema = z.object({
   POLLER_CONCURRENCY: num(1, 1000).default(DEFAULTS.POLLER_CONCURRENCY),
   REPLICATION_TIMEOUT_MS: num(0).default(DEFAULTS.REPLICATION_TIMEOUT_MS),
   RECONCILE_WINDOW_MS: num(0).default(DEFAULTS.RECONCILE_WINDOW_MS),
+  REPLICATION_POLL_MS: num(1).default(DEFAULTS.REPLICATION_POLL_MS),
+  POLLER_START_GRACE_MS: num(0).default(DEFAULTS.POLLER_START_GRACE_MS),
   POLLER_QUOTA_SHARE: num(0.01, 1).default(DEFAULTS.POLLER_QUOTA_SHARE),
   POLLER_MIN_INTERVAL_MS: num(10).default(DEFAULTS.POLLER_MIN_INTERVAL_MS),
   POLLER_MAX_INTERVAL_MS: num(10).default(DEFAULTS.POLLER_MAX_INTERVAL_MS),

@@ -52,7 +52,7 @@ export interface RuntimeOptions {
 export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> = {}): StepSettings {
   return {
     replicationReadsInARow: 2,
-    replicationPollMs: 5000,
+    replicationPollMs: cfg.REPLICATION_POLL_MS,
     replicationTimeoutMs: cfg.REPLICATION_TIMEOUT_MS,
     reconcileWindowMs: cfg.RECONCILE_WINDOW_MS,
     ...overrides,

@@ -53,6 +53,7 @@ export const watchJobDataSchema = z.object({
     .object({
       unchangedPolls: z.number().default(0),
       lastState: z.string().nullable().default(null),
+      fingerprint: z.string().optional(),
       deadlineAt: z.number().optional(),
       logNextLink: z.string().nullable().optional(),
       logSince: z.string().nullable().optional(),

@@ -18,6 +18,7 @@ export function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings>
     deadlineMs: c.POLLER_DEADLINE_MS,
     maxLogPagesPerRun: 3,
     logPageSize: 100,
+    startGraceMs: c.POLLER_START_GRACE_MS,
     ...overrides,
   };
 }

@@ -107,12 +107,14 @@ export function createWatchProcessor(d: WatchDeps) {
         if (!assessment.terminal) {
           const next = nextPollDelay({
             assessment,
-            previous: st.lastState ? { state: st.lastState as JobAssessment['state'], unchangedPolls: st.unchangedPolls ?? 0 } : null,
+            previous: st.lastState
+              ? { state: st.lastState as JobAssessment['state'], unchangedPolls: st.unchangedPolls ?? 0, ...(st.fingerprint ? { fingerprint: st.fingerprint } : {}) }
+              : null,
             now: new Date(now()),
             settings: d.settings.poll,
             deadlineAt: new Date(deadlineAt).toISOString(),
           });
-          await save({ lastState: assessment.state, unchangedPolls: next.unchangedPolls });
+          await save({ lastState: assessment.state, unchangedPolls: next.unchangedPolls, fingerprint: next.fingerprint, notified: st.notified });
           return await delay(job, token, next.delayMs);
         }
         const finalState = assessment.finalState ?? assessment.state;
