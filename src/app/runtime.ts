@@ -15,6 +15,7 @@ import { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { createMetricsRecorder } from '../metrics/redis-counters.ts';
 import type { StepSettings } from '../steps/types.ts';
+import { createShareLimiter } from './share-limiter.ts';
 import { createVault, type Vault } from './vault.ts';
 
 /** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
@@ -84,22 +85,20 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
       dispatcher,
       logger,
     });
+    const limits = {
+      writeLimit: cfg.GRAPH_WRITE_LIMIT,
+      writeWindowMs: cfg.GRAPH_WRITE_WINDOW_MS,
+      ruLimit: cfg.GRAPH_RU_LIMIT,
+      ruWindowMs: cfg.GRAPH_RU_WINDOW_MS,
+      reportsLimit: cfg.GRAPH_REPORTS_LIMIT,
+      reportsWindowMs: cfg.GRAPH_REPORTS_WINDOW_MS,
+    };
+    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety: cfg.GRAPH_LIMIT_SAFETY, logger });
     const share = opts.ruShare ?? 1;
-    const limiter = createGraphLimiter({
-      redis,
-      prefix,
-      limits: {
-        writeLimit: cfg.GRAPH_WRITE_LIMIT,
-        writeWindowMs: cfg.GRAPH_WRITE_WINDOW_MS,
-        ruLimit: cfg.GRAPH_RU_LIMIT,
-        ruWindowMs: cfg.GRAPH_RU_WINDOW_MS,
-        reportsLimit: cfg.GRAPH_REPORTS_LIMIT,
-        reportsWindowMs: cfg.GRAPH_REPORTS_WINDOW_MS,
-      },
-      safety: cfg.GRAPH_LIMIT_SAFETY,
-      logger,
-      ...(share < 1 ? { ruShare: share } : {}),
-    });
+    const limiter =
+      share < 1
+        ? createShareLimiter({ main: tenantLimiter, redis, prefix, group: 'poller', limits, share, safety: cfg.GRAPH_LIMIT_SAFETY, logger })
+        : tenantLimiter;
     closers.push(async () => limiter.close());
     graph = createGraphClient({
       tenantId: cfg.AZURE_TENANT_ID,

@@ -1,0 +1,55 @@
+/**
+ * A limiter that also holds one process group (the poller) to a share of the tenant's
+ * resource units: every call passes the group's own sliding window first, then the tenant's
+ * shared limiter. So watching 10,000 jobs can never starve onboarding of its quota.
+ */
+import type { Redis } from 'ioredis';
+import { createGraphLimiter, type GraphLimiter, type GraphLimits } from '../graph/limiter.ts';
+import type { Logger } from '../logger.ts';
+
+const UNLIMITED = 1_000_000_000;
+
+export function createShareLimiter(args: {
+  main: GraphLimiter;
+  redis: Redis;
+  prefix: string;
+  group: string;
+  limits: GraphLimits;
+  share: number;
+  safety: number;
+  logger: Logger;
+}): GraphLimiter {
+  const share = createGraphLimiter({
+    redis: args.redis,
+    prefix: `${args.prefix}:share:${args.group}`,
+    limits: {
+      writeLimit: UNLIMITED,
+      writeWindowMs: args.limits.writeWindowMs,
+      ruLimit: Math.max(1, Math.floor(args.limits.ruLimit * args.share)),
+      ruWindowMs: args.limits.ruWindowMs,
+      reportsLimit: UNLIMITED,
+      reportsWindowMs: args.limits.reportsWindowMs,
+    },
+    safety: args.safety,
+    logger: args.logger,
+  });
+  const { main } = args;
+  return {
+    async acquire(tenantId, cost) {
+      if (cost.ru > 0) await share.acquire(tenantId, { writes: 0, ru: cost.ru, reports: 0 });
+      await main.acquire(tenantId, cost);
+    },
+    pause: (t, ms, reason) => main.pause(t, ms, reason),
+    pausedForMs: (t) => main.pausedForMs(t),
+    pauseKey: (t) => main.pauseKey(t),
+    stats: () => {
+      const a = main.stats();
+      const b = share.stats();
+      return { waitedMs: a.waitedMs + b.waitedMs, acquired: a.acquired, pausedHits: a.pausedHits, deferred: a.deferred + b.deferred };
+    },
+    close() {
+      share.close();
+      main.close();
+    },
+  };
+}

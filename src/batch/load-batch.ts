@@ -1,0 +1,132 @@
+/**
+ * `loadBatchFile`: reads a JSON or CSV batch file, validates it, resolves every credential
+ * reference and returns either the batch or every problem found (path + fix), so `provflow
+ * enqueue` can exit 2 having enqueued nothing. Memory stays proportional to the file: a
+ * 10,000-instance file (a few MB) is read whole, and each instance keeps only small fields.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { batchIdFromFileName, batchIdProblem } from './batch-id.ts';
+import { DEFAULT_MAX_INSTANCES } from './batch-schema.ts';
+import type { Batch, BatchInstance, BatchProblem, CredentialSource, LoadResult } from './batch-types.ts';
+import { csvPathRenderer, csvToDocument } from './csv-batch.ts';
+import { parseJson } from './json-syntax.ts';
+import { formatPath, type PathSegment } from './problem-path.ts';
+import { CredentialResolver } from './resolve-credentials.ts';
+import { validateBatchDocument } from './validate-batch.ts';
+import type { RawProblem } from './zod-problems.ts';
+import type { SecretPair } from '../graph/graph-api.ts';
+
+export type { Batch, BatchInstance, BatchProblem, CredentialSource, LoadResult } from './batch-types.ts';
+
+/** Batch files above this size are refused before reading (≈ 50× a 10,000-instance file). */
+export const MAX_BATCH_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Options of `loadBatchFile`. */
+export interface LoadBatchOptions {
+  /** Where `{env}` references are looked up (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Most instances one batch may hold (default 10,000). */
+  maxInstances?: number;
+  /** Batch id chosen by the caller (e.g. a CLI flag); wins over the file's `batchId` and name. */
+  batchIdOverride?: string;
+}
+
+/** Loads and validates a batch file. Resolves with problems rather than throwing on bad input. */
+export async function loadBatchFile(filePath: string, options: LoadBatchOptions = {}): Promise<LoadResult> {
+  const env = options.env ?? process.env;
+  const maxInstances = options.maxInstances ?? DEFAULT_MAX_INSTANCES;
+  if (!Number.isInteger(maxInstances) || maxInstances < 1) throw new TypeError('maxInstances must be a positive integer');
+  const sourceFile = resolve(filePath);
+  const fail = (path: string, message: string): LoadResult => ({ ok: false, problems: [{ path, message }] });
+
+  let text: string;
+  try {
+    const info = await stat(sourceFile);
+    if (info.isDirectory()) return fail('(file)', `${sourceFile} is a directory; give the path of a .json or .csv batch file`);
+    if (info.size > MAX_BATCH_FILE_BYTES) {
+      return fail('(file)', `${sourceFile} is larger than ${MAX_BATCH_FILE_BYTES / 1024 / 1024} MiB; split it into several batches`);
+    }
+    text = await readFile(sourceFile, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail('(file)', code === 'ENOENT' ? `${sourceFile} does not exist; check the path` : `${sourceFile} cannot be read (${code ?? 'error'})`);
+  }
+
+  const csv = extname(sourceFile).toLowerCase() === '.csv';
+  let document: unknown;
+  let render: (path: readonly PathSegment[]) => string = formatPath;
+  const problems: BatchProblem[] = [];
+  if (csv) {
+    const parsed = csvToDocument(text);
+    problems.push(...parsed.problems);
+    if (parsed.document === null) return { ok: false, problems };
+    document = parsed.document;
+    render = csvPathRenderer(parsed.rowLines);
+  } else {
+    const parsed = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    if (!parsed.ok) {
+      const { line, column, message } = parsed.error;
+      return fail(`line ${line}, column ${column}`, `invalid JSON: ${message}`);
+    }
+    document = parsed.value;
+  }
+
+  const raw: RawProblem[] = [];
+  const validation = validateBatchDocument(document, { maxInstances, format: csv ? 'csv' : 'json' });
+  raw.push(...validation.problems);
+
+  let batchId = validation.batchId ?? batchIdFromFileName(sourceFile);
+  if (options.batchIdOverride !== undefined) {
+    const why = batchIdProblem(options.batchIdOverride);
+    if (why !== null) raw.push({ path: ['batchId'], message: `the batch id given on the command line ${why}` });
+    batchId = options.batchIdOverride;
+  }
+
+  // Resolve references even when other problems exist, so a single run lists them all.
+  const resolver = new CredentialResolver(dirname(sourceFile), env);
+  const instances: BatchInstance[] = [];
+  for (const planned of validation.instances) {
+    const credentials: SecretPair[] = [];
+    const credentialSources: CredentialSource[] = [];
+    for (const credential of planned.credentials) {
+      const result = await resolver.resolve(credential);
+      if (result.ok) {
+        credentials.push({ key: credential.key, value: result.value });
+        credentialSources.push({ key: credential.key, source: result.source });
+      } else if (result.problem) raw.push(result.problem);
+    }
+    instances.push({
+      index: planned.index,
+      instanceKey: planned.instanceKey,
+      displayName: planned.displayName,
+      applicationTemplate: planned.applicationTemplate,
+      synchronizationTemplateId: planned.synchronizationTemplateId,
+      credentials,
+      credentialSources,
+      expect: planned.expect,
+    });
+  }
+
+  for (const p of sortProblems(raw)) {
+    problems.push({ path: render(p.path), message: typeof p.message === 'string' ? p.message : p.message(render) });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const batch: Batch = { batchId, sourceFile, instances };
+  return { ok: true, batch };
+}
+
+const SECTION_ORDER: Record<string, number> = { batchId: 1, defaults: 2, instances: 3 };
+
+/** Document order: top level, batchId, defaults, then instances by index (stable otherwise). */
+function sortProblems(problems: RawProblem[]): RawProblem[] {
+  const rank = (p: RawProblem): [number, number] => {
+    const section = typeof p.path[0] === 'string' ? (SECTION_ORDER[p.path[0]] ?? 0) : 0;
+    const index = section === 3 && typeof p.path[1] === 'number' ? p.path[1] : -1;
+    return [section, index];
+  };
+  return problems
+    .map((p, order) => ({ p, order, r: rank(p) }))
+    .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.order - b.order)
+    .map((x) => x.p);
+}

@@ -1,0 +1,120 @@
+/**
+ * Resolves credential references: `{value}` as written, `{env}` from the environment,
+ * `{file}` from disk relative to the batch file. A reference written once in `defaults` is
+ * resolved (and, if broken, reported) once, not once per instance; files are read once.
+ * Messages name the variable or the file, never the value.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { CredentialSourceKind } from './batch-types.ts';
+import { formatPath } from './problem-path.ts';
+import type { PlannedCredential } from './validate-batch.ts';
+import type { RawProblem } from './zod-problems.ts';
+
+/** A credential file larger than this is almost certainly the wrong file. */
+export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
+
+/** The outcome for one reference; `problem` is null when it was already reported. */
+export type Resolution =
+  | { ok: true; value: string; source: CredentialSourceKind }
+  | { ok: false; problem: RawProblem | null };
+
+type FileRead = { ok: true; text: string } | { ok: false; why: string };
+
+/** Resolves references for one batch file. */
+export class CredentialResolver {
+  private readonly byOrigin = new Map<string, Resolution>();
+  private readonly files = new Map<string, Promise<FileRead>>();
+
+  constructor(
+    /** Directory of the batch file: `{file}` paths are relative to it. */
+    private readonly baseDir: string,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+  ) {}
+
+  async resolve(credential: PlannedCredential): Promise<Resolution> {
+    const originKey = formatPath(credential.origin);
+    const cached = this.byOrigin.get(originKey);
+    if (cached) return cached.ok ? cached : { ok: false, problem: null };
+    const result = await this.resolveUncached(credential);
+    this.byOrigin.set(originKey, result);
+    return result;
+  }
+
+  private async resolveUncached({ key, ref, origin }: PlannedCredential): Promise<Resolution> {
+    const fail = (field: string, message: string): Resolution => ({ ok: false, problem: { path: [...origin, field], message } });
+    let value: string;
+    let source: CredentialSourceKind;
+    if (ref.env !== undefined) {
+      const v = this.env[ref.env];
+      if (v === undefined) {
+        return fail('env', `environment variable ${ref.env} is not set; export ${ref.env}=… before running (or use {"file": "./path"})`);
+      }
+      if (v === '') return fail('env', `environment variable ${ref.env} is set but empty; give it the ${key} value`);
+      value = v;
+      source = 'env';
+    } else if (ref.file !== undefined) {
+      const path = isAbsolute(ref.file) ? ref.file : resolve(this.baseDir, ref.file);
+      const read = await this.readCredentialFile(path);
+      if (!read.ok) return fail('file', read.why);
+      if (read.text === '') return fail('file', `file ${path} is empty; put the ${key} value in it`);
+      value = read.text;
+      source = 'file';
+    } else {
+      value = ref.value ?? '';
+      source = 'value';
+      if (value === '') return fail('value', 'is empty; give the value, or remove this credential');
+    }
+    const formatProblem = valueFormatProblem(key, value);
+    if (formatProblem !== null) return fail(source, formatProblem);
+    return { ok: true, value, source };
+  }
+
+  private readCredentialFile(path: string): Promise<FileRead> {
+    let pending = this.files.get(path);
+    if (!pending) {
+      pending = readCredentialFile(path);
+      this.files.set(path, pending);
+    }
+    return pending;
+  }
+}
+
+async function readCredentialFile(path: string): Promise<FileRead> {
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
+    if (info.size > MAX_CREDENTIAL_FILE_BYTES) {
+      return { ok: false, why: `file ${path} is larger than 1 MiB; point to a file that holds only the value` };
+    }
+    let text = await readFile(path, 'utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    // Editors and `echo` add one final newline; it is never part of a secret.
+    if (text.endsWith('\r\n')) text = text.slice(0, -2);
+    else if (text.endsWith('\n')) text = text.slice(0, -1);
+    return { ok: true, text };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      return { ok: false, why: `file ${path} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
+    }
+    if (code === 'EACCES' || code === 'EPERM') {
+      return { ok: false, why: `file ${path} cannot be read (permission denied); let the user running provflow read it` };
+    }
+    return { ok: false, why: `file ${path} cannot be read (${code ?? 'unknown error'}); check the path` };
+  }
+}
+
+/** Keys whose values Graph parses; checked here so a bad value fails before any app is created. */
+function valueFormatProblem(key: string, value: string): string | null {
+  if (key === 'SyncNotificationSettings') {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return null;
+    } catch {
+      // fall through
+    }
+    return 'must be a JSON object written as a string, e.g. "{\\"Enabled\\":false,\\"DeleteThresholdEnabled\\":false}"';
+  }
+  return null;
+}

@@ -1,0 +1,207 @@
+/**
+ * Checks a parsed batch document (from JSON, or built from CSV rows) and plans its instances:
+ * defaults applied, credential references merged key by key, not yet resolved. Each part of
+ * the document is parsed on its own so that every problem is found in one pass, and the
+ * cross-instance rules (duplicate names, batch size) run on whatever parsed.
+ */
+import {
+  CREDENTIAL_REF_FIELDS,
+  type CredentialRefInput,
+  DEFAULTS_FIELDS,
+  type DefaultsInput,
+  defaultsSchema,
+  describeValue,
+  GUID_PATTERN,
+  INSTANCE_FIELDS,
+  instanceSchema,
+  ROOT_FIELDS,
+  rootSchema,
+  batchIdSchema,
+} from './batch-schema.ts';
+import type { ExpectedOutcome, TemplateRef } from './batch-types.ts';
+import { displayNameCompareKey, displayNameProblem } from './display-name.ts';
+import { instanceKeyOf } from './instance-key.ts';
+import type { PathSegment } from './problem-path.ts';
+import { salvage } from './salvage.ts';
+import { issuesToProblems, type KnownFields, type RawProblem } from './zod-problems.ts';
+
+/** A credential to resolve: its key, reference and where the reference is written. */
+export interface PlannedCredential {
+  key: string;
+  ref: CredentialRefInput;
+  /** Path of the reference (`defaults.credentials.X` or `instances[i].credentials.X`). */
+  origin: PathSegment[];
+}
+
+/** An instance with defaults applied, before credential references are resolved. */
+export interface PlannedInstance {
+  index: number;
+  instanceKey: string;
+  displayName: string;
+  applicationTemplate: TemplateRef;
+  synchronizationTemplateId: string | null;
+  expect: ExpectedOutcome | null;
+  credentials: PlannedCredential[];
+}
+
+/** Options of `validateBatchDocument`. */
+export interface ValidateOptions {
+  maxInstances: number;
+  /** Words messages in terms of the file format the user wrote (CSV has no `defaults`). */
+  format: 'json' | 'csv';
+}
+
+/** Problems found, the batch id written in the document (if valid) and the planned instances. */
+export interface ValidationOutcome {
+  problems: RawProblem[];
+  batchId: string | null;
+  instances: PlannedInstance[];
+}
+
+const knownIn =
+  (base: readonly string[]): KnownFields =>
+  (path) =>
+    path.length === 0 ? base : path[0] === 'credentials' && path.length === 2 ? CREDENTIAL_REF_FIELDS : [];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validates `doc` and plans its instances. Never throws on bad input. */
+export function validateBatchDocument(doc: unknown, options: ValidateOptions): ValidationOutcome {
+  const problems: RawProblem[] = [];
+  const outcome: ValidationOutcome = { problems, batchId: null, instances: [] };
+
+  if (!isPlainObject(doc)) {
+    problems.push({
+      path: [],
+      message: Array.isArray(doc)
+        ? 'the file holds a JSON array; a batch file is an object: wrap the list as {"instances": [ … ]}'
+        : `the file holds ${describeValue(doc)}; a batch file is a JSON object such as {"defaults": {…}, "instances": [{…}, …]}`,
+    });
+    return outcome;
+  }
+
+  const root = rootSchema.safeParse(doc);
+  if (!root.success) problems.push(...issuesToProblems(root.error.issues, [], knownIn(ROOT_FIELDS)));
+
+  if (doc.batchId !== undefined) {
+    const id = batchIdSchema.safeParse(doc.batchId);
+    if (id.success) outcome.batchId = id.data;
+    else problems.push(...issuesToProblems(id.error.issues, ['batchId'], knownIn([])));
+  }
+
+  let defaults: DefaultsInput = {};
+  // When the defaults are broken we cannot tell which instances lack a template: stay quiet
+  // about that rather than blame every instance for a problem already reported once.
+  let defaultsTemplateUnknown = false;
+  if (doc.defaults !== undefined) {
+    const parsed = defaultsSchema.safeParse(doc.defaults);
+    if (parsed.success) defaults = parsed.data;
+    else {
+      problems.push(...issuesToProblems(parsed.error.issues, ['defaults'], knownIn(DEFAULTS_FIELDS)));
+      defaults = salvage(defaultsSchema, doc.defaults, parsed.error.issues) ?? {};
+      defaultsTemplateUnknown =
+        defaults.applicationTemplate === undefined && isPlainObject(doc.defaults) && doc.defaults.applicationTemplate !== undefined;
+    }
+  }
+
+  const rawInstances = doc.instances;
+  if (!Array.isArray(rawInstances)) return outcome; // already reported by rootSchema
+  if (rawInstances.length === 0) {
+    problems.push({
+      path: ['instances'],
+      message:
+        options.format === 'csv'
+          ? 'the file has a header but no data rows; add one row per app instance'
+          : 'is empty; add at least one instance, e.g. {"displayName": "AWS Contoso Prod"}',
+    });
+    return outcome;
+  }
+  if (rawInstances.length > options.maxInstances) {
+    // Checked before any per-instance work so an oversized file costs little.
+    problems.push({
+      path: ['instances'],
+      message: `has ${rawInstances.length} instances; the limit is ${options.maxInstances} per batch: split the file into several batches (or raise the configured maximum)`,
+    });
+    return outcome;
+  }
+
+  const firstByName = new Map<string, number>();
+  const firstByKey = new Map<string, number>();
+  const templateHint =
+    options.format === 'csv'
+      ? 'fill in the applicationTemplate column'
+      : 'set "applicationTemplate" on the instance or in "defaults"';
+
+  rawInstances.forEach((raw, index) => {
+    const base: PathSegment[] = ['instances', index];
+    const parsed = instanceSchema.safeParse(raw);
+    if (!parsed.success) problems.push(...issuesToProblems(parsed.error.issues, base, knownIn(INSTANCE_FIELDS)));
+
+    if (isPlainObject(raw)) {
+      if (raw.applicationTemplate === undefined && defaults.applicationTemplate === undefined && !defaultsTemplateUnknown) {
+        problems.push({
+          path: [...base, 'applicationTemplate'],
+          message: `is required: ${templateHint}, with the gallery app name (e.g. "Amazon Web Services (AWS)") or its template id`,
+        });
+      }
+      const name = raw.displayName;
+      if (typeof name === 'string' && displayNameProblem(name) === null) {
+        const compareKey = displayNameCompareKey(name);
+        const first = firstByName.get(compareKey);
+        if (first !== undefined) {
+          problems.push({
+            path: [...base, 'displayName'],
+            message: (render) =>
+              `duplicates the display name at ${render(['instances', first, 'displayName'])} (Entra compares display names case-insensitively, so both would name one app); give each instance a unique display name`,
+          });
+        } else {
+          firstByName.set(compareKey, index);
+          const key = instanceKeyOf(name);
+          const clash = firstByKey.get(key);
+          if (clash !== undefined) {
+            // A 40-bit hash collision: astronomically rare, but job ids must never collide.
+            problems.push({
+              path: [...base, 'displayName'],
+              message: (render) =>
+                `maps to the same instance key as ${render(['instances', clash, 'displayName'])}; change either name slightly`,
+            });
+          } else firstByKey.set(key, index);
+        }
+      }
+    }
+
+    const inst = parsed.success ? parsed.data : salvage(instanceSchema, raw, parsed.error.issues);
+    if (inst === null) return;
+    const template = inst.applicationTemplate ?? defaults.applicationTemplate;
+    if (template === undefined) return;
+    outcome.instances.push({
+      index,
+      instanceKey: instanceKeyOf(inst.displayName),
+      displayName: inst.displayName,
+      applicationTemplate: GUID_PATTERN.test(template) ? { id: template.toLowerCase() } : { displayName: template },
+      synchronizationTemplateId:
+        inst.synchronizationTemplateId === undefined ? (defaults.synchronizationTemplateId ?? null) : inst.synchronizationTemplateId,
+      expect: inst.expect ?? defaults.expect ?? null,
+      credentials: mergeCredentials(defaults, inst.credentials, base),
+    });
+  });
+  return outcome;
+}
+
+function mergeCredentials(
+  defaults: DefaultsInput,
+  own: Record<string, CredentialRefInput | null | undefined> | undefined,
+  base: PathSegment[],
+): PlannedCredential[] {
+  const merged = new Map<string, PlannedCredential>();
+  for (const [key, ref] of Object.entries(defaults.credentials ?? {})) {
+    if (ref) merged.set(key, { key, ref, origin: ['defaults', 'credentials', key] });
+  }
+  for (const [key, ref] of Object.entries(own ?? {})) {
+    if (ref === null) merged.delete(key);
+    else if (ref !== undefined) merged.set(key, { key, ref, origin: [...base, 'credentials', key] });
+  }
+  return [...merged.values()];
+}
