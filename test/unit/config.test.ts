@@ -1,0 +1,43 @@
+/** Config is validated once; a missing or malformed variable names itself and its fix. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, loadConfig } from '../../src/config.ts';
+
+describe('config', () => {
+  it('applies the visible defaults', () => {
+    const cfg = loadConfig({});
+    expect(cfg.GRAPH_BASE_URL).toBe(DEFAULTS.GRAPH_BASE_URL);
+    expect(cfg.GRAPH_WRITE_LIMIT).toBe(3000);
+    expect(cfg.GRAPH_WRITE_WINDOW_MS).toBe(150_000);
+    expect(cfg.BULLMQ_PREFIX).toBe('{provflow}');
+  });
+
+  it.each([
+    [['redis'], {}, /REDIS_URL is not set: set it to your Redis/],
+    [['graph'], {}, /AZURE_TENANT_ID is not set[\s\S]*AZURE_CLIENT_ID is not set/],
+    [['graph'], { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c' }, /AZURE_CLIENT_SECRET is not set.*AZURE_CLIENT_CERTIFICATE_PATH/],
+    [['secretKey'], {}, /PROVFLOW_SECRET_KEY is not set.*openssl rand -base64 32/],
+    [['board'], {}, /BOARD_USERNAME is not set[\s\S]*BOARD_PASSWORD is not set/],
+  ] as const)('requirement %j without its variables names them', (req, env, msg) => {
+    expect(() => loadConfig(env, [...req])).toThrow(msg);
+  });
+
+  it.each([
+    ['REDIS_URL', 'localhost:6379', /REDIS_URL: must look like redis:\/\/host:6379/],
+    ['GRAPH_WRITE_LIMIT', 'lots', /GRAPH_WRITE_LIMIT/],
+    ['GRAPH_LIMIT_SAFETY', '1.5', /GRAPH_LIMIT_SAFETY/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['BULLMQ_PREFIX', 'a:b', /BULLMQ_PREFIX: no colons/],
+  ])('a malformed %s is named', (name, value, msg) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(msg);
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  });
+
+  it('treats empty strings as unset (compose files produce them)', () => {
+    expect(loadConfig({ REDIS_URL: '' }).REDIS_URL).toBeUndefined();
+  });
+
+  it('accepts a certificate instead of a client secret', () => {
+    const cfg = loadConfig({ AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' }, ['graph']);
+    expect(cfg.AZURE_CLIENT_CERTIFICATE_PATH).toBe('/x.pem');
+  });
+});
