@@ -1,0 +1,127 @@
+/**
+ * THE one place that decides whether a failed Graph call is throttled, transient or permanent
+ * (DESIGN.md "Errors, in exactly three classes"). Everything else reads `errorClass`.
+ *
+ * Decisions use the HTTP status, the `Retry-After` header, Graph's `error.code` and the network
+ * error's `code` — never a message text, which Microsoft rewords and localises.
+ */
+import { GraphError, type ErrorClass } from './errors.ts';
+import { parseRetryAfter } from './retry-after.ts';
+
+/** What the caller knows about the object the call touched. */
+export interface FailureContext {
+  /**
+   * The object was created recently (or the call is the ambiguous instantiate), so 400/403/404
+   * on it are replication lag, not bad input or missing permission.
+   */
+  replicationWindow?: boolean;
+}
+
+/** Everything the classifier looks at. `status` null means no HTTP response at all. */
+export interface FailureFacts {
+  status: number | null;
+  /** Response headers (only `retry-after` is read). */
+  headers?: Headers | Record<string, string | null | undefined> | null;
+  /** Graph's `error.code` from the body, when there was one. */
+  code?: string | null;
+  /** For network failures: `ECONNRESET`, `UND_ERR_SOCKET`, `TimeoutError`, … (see `networkErrorKind`). */
+  networkErrorKind?: string | null;
+  context?: FailureContext;
+  nowMs?: number;
+}
+
+/** The decision, the parsed `Retry-After` (null when absent) and which rule fired (for logs and tests). */
+export interface Classification {
+  errorClass: ErrorClass;
+  retryAfterMs: number | null;
+  rule: string;
+}
+
+/** Graph codes that mean "slow down" whatever the status (some APIs throttle with 400/403). */
+const THROTTLE_CODES = new Set(['toomanyrequests', 'activitylimitreached', 'throttledrequest', 'requestthrottled']);
+
+/**
+ * TLS trust failures: retrying cannot fix them, the operator must (NODE_EXTRA_CA_CERTS, proxy).
+ * Everything else without a response (resets, timeouts, DNS, refused) is worth a retry.
+ */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** 4xx that are about timing, not about the request: retry. */
+const TRANSIENT_4XX = new Set([408, 423, 425]);
+
+/** 4xx that become transient inside the replication window. */
+const REPLICATION_4XX = new Set([400, 403, 404]);
+
+function header(headers: FailureFacts['headers'], name: string): string | null {
+  if (!headers) return null;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name);
+  const rec = headers as Record<string, string | null | undefined>;
+  for (const k of Object.keys(rec)) if (k.toLowerCase() === name) return rec[k] ?? null;
+  return null;
+}
+
+/** Classifies one failed call. Pure: same facts, same answer. */
+export function classifyGraphFailure(facts: FailureFacts): Classification {
+  const retryAfterMs = parseRetryAfter(header(facts.headers, 'retry-after'), facts.nowMs);
+  const code = facts.code?.toLowerCase() ?? null;
+  const status = facts.status;
+  const inWindow = facts.context?.replicationWindow === true;
+  const out = (errorClass: ErrorClass, rule: string): Classification => ({ errorClass, retryAfterMs, rule });
+
+  if (status === null) {
+    const kind = facts.networkErrorKind ?? null;
+    if (kind && TLS_TRUST_CODES.has(kind)) return out('permanent', 'tls-trust');
+    return out('transient', kind ? `network:${kind}` : 'network');
+  }
+  if (status === 429) return out('throttled', '429');
+  if ((status === 503 || status === 504) && retryAfterMs !== null) return out('throttled', `${status}+retry-after`);
+  if (code && THROTTLE_CODES.has(code) && status >= 400) return out('throttled', `code:${facts.code}`);
+  // 501/505: the endpoint or feature does not exist here; retrying will not make it appear.
+  if (status === 501 || status === 505) return out('permanent', `${status}`);
+  if (status >= 500) return out('transient', '5xx');
+  if (inWindow && REPLICATION_4XX.has(status)) return out('transient', `${status}-in-replication-window`);
+  if (TRANSIENT_4XX.has(status)) return out('transient', `${status}`);
+  if (status >= 400) return out('permanent', `${status}`);
+  // A 1xx/2xx/3xx reaching the classifier means the caller did not expect it: a contract problem.
+  return out('permanent', `unexpected-${status}`);
+}
+
+/**
+ * The `code` (or name, for aborts) that identifies a network failure, searching the `cause`
+ * chain because undici's fetch wraps the socket error in `TypeError: fetch failed`.
+ */
+export function networkErrorKind(err: unknown): string | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && typeof cur === 'object' && depth < 6; depth++) {
+    const e = cur as { code?: unknown; name?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && e.code.length > 0) return e.code;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return e.name;
+    cur = e.cause;
+  }
+  return null;
+}
+
+/**
+ * Re-decides a GraphError with context the client did not have (e.g. a step that knows the
+ * servicePrincipal was created seconds ago). Returns the same error when the class is unchanged.
+ */
+export function reclassify(err: GraphError, context: FailureContext): GraphError {
+  if (err.errorClass === 'throttled') return err;
+  // Network failures are transient or TLS-permanent regardless of context.
+  if (err.status === null) return err;
+  const { errorClass } = classifyGraphFailure({ status: err.status, code: err.code, context });
+  if (errorClass === err.errorClass) return err;
+  const next = new GraphError(err.message, { ...err.details, errorClass });
+  next.stack = err.stack;
+  return next;
+}

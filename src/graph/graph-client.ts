@@ -1,0 +1,403 @@
+/**
+ * The Graph client: `GraphApi` over undici fetch with the shared keep-alive Agent.
+ *
+ * Every call: limiter.acquire (its cost in writes / RU / reports) → bearer token → fetch with a
+ * fresh `client-request-id` and a timeout → zod-parse the answer. Failures become GraphError,
+ * classified once by classify-error.ts, carrying `request-id` and `client-request-id`.
+ *
+ * Not retried here, by design: a throttled answer pauses the tenant in the shared limiter
+ * (so every process waits) and is thrown; transient ones are thrown too. The job layer decides
+ * about retries, because only it knows whether a retry is safe (instantiate is not idempotent).
+ * The one exception is a 401, retried once with a fresh token (tokens can be revoked early).
+ */
+import { randomUUID } from 'node:crypto';
+import { fetch, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { redactString, silentLogger, type Logger } from '../logger.ts';
+import { GraphError, RateLimitedError } from './errors.ts';
+import type { GraphApi, InstantiatedApp, ProvisioningLogPage, SecretPair } from './graph-api.ts';
+import {
+  applicationSchema,
+  applicationTemplateSchema,
+  collectionSchema,
+  graphErrorBodySchema,
+  instantiateResponseSchema,
+  objectIdOf,
+  provisioningObjectSummarySchema,
+  servicePrincipalSchema,
+  synchronizationJobSchema,
+  synchronizationTemplateSchema,
+} from './schemas.ts';
+import { classifyGraphFailure, networkErrorKind, type FailureContext } from './classify-error.ts';
+import type { CallCost, GraphLimiter } from './limiter.ts';
+import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
+import { backoffMs } from './retry-after.ts';
+import type { TokenProvider } from './token-provider.ts';
+
+/** One finished HTTP exchange (or a failure without response), for metrics. */
+export interface GraphResponseEvent {
+  method: string;
+  /** The route template, e.g. `/servicePrincipals/{id}/synchronization/jobs`. */
+  route: string;
+  status: number | null;
+  durationMs: number;
+  throttled: boolean;
+  requestId: string | null;
+}
+
+/** Options for `createGraphClient`. */
+export interface GraphClientOptions {
+  tenantId: string;
+  /** e.g. `https://graph.microsoft.com/beta` or the simulator's. */
+  graphBaseUrl: string;
+  tokenProvider: TokenProvider;
+  limiter: GraphLimiter;
+  dispatcher: Dispatcher;
+  logger?: Logger;
+  /** Whole request (headers and body). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Pages followed by list calls before giving up (protects against a nextLink loop). Default 100. */
+  maxPages?: number;
+  onResponse?: (e: GraphResponseEvent) => void;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface CallSpec<S extends z.ZodType | null> {
+  method: Method;
+  /** Path under graphBaseUrl (with query), or an absolute URL (a nextLink). */
+  path: string;
+  route: string;
+  cost: CallCost;
+  body?: unknown;
+  schema: S;
+  /** Statuses that mean success. */
+  ok: number[];
+  /** GET by id: 404 → null. */
+  notFoundIsNull?: boolean;
+  context?: FailureContext;
+  /** Values to scrub from messages and logs (credentials sent in this call). */
+  secrets?: string[];
+}
+
+const WRITE: CallCost = { writes: 1, ru: 1, reports: 0 };
+const READ: CallCost = { writes: 0, ru: 1, reports: 0 };
+/** Microsoft prices listing applications / servicePrincipals (and users) at 2 RU. */
+const LIST_DIRECTORY: CallCost = { writes: 0, ru: 2, reports: 0 };
+const REPORTS: CallCost = { writes: 0, ru: 0, reports: 1 };
+
+const MIN_SCRUB_LENGTH = 4;
+
+/** Graph's error body, safely: `{code, message}` or nulls. */
+function errorBody(json: unknown): { code: string | null; message: string | null } {
+  const parsed = graphErrorBodySchema.safeParse(json);
+  if (!parsed.success) return { code: null, message: null };
+  return { code: parsed.data.error.code, message: parsed.data.error.message ?? null };
+}
+
+/** First zod issue as `path.to.field: message`, for an actionable schema-mismatch error. */
+function describeZodError(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'unknown mismatch';
+  const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
+  const more = err.issues.length > 1 ? ` (+${err.issues.length - 1} more)` : '';
+  return `${where}: ${issue.message}${more}`;
+}
+
+/** Creates the Graph client for one tenant. */
+export function createGraphClient(opts: GraphClientOptions): GraphApi {
+  const base = opts.graphBaseUrl.replace(/\/+$/, '');
+  const baseOrigin = new URL(base).origin;
+  const logger = (opts.logger ?? silentLogger()).child({ tenantId: opts.tenantId, component: 'graph' });
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const maxPages = opts.maxPages ?? 100;
+  // Consecutive throttles without Retry-After, for backoff (reset by any success).
+  let throttleStreak = 0;
+
+  function urlFor(path: string): string {
+    if (/^https?:\/\//i.test(path)) {
+      // A nextLink is opaque, but our bearer token only ever goes to the Graph origin we were given.
+      if (new URL(path).origin !== baseOrigin) {
+        throw new GraphError(`refusing to follow a link to ${new URL(path).origin}: not the Graph origin ${baseOrigin}`, {
+          errorClass: 'permanent', status: null, code: 'ForeignNextLink', method: 'GET', path: new URL(path).pathname,
+          requestId: null, clientRequestId: null, retryAfterMs: null,
+        });
+      }
+      return path;
+    }
+    return `${base}${path}`;
+  }
+
+  function emit(e: GraphResponseEvent): void {
+    try {
+      opts.onResponse?.(e);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'onResponse hook threw');
+    }
+  }
+
+  async function call<S extends z.ZodType>(spec: CallSpec<S>): Promise<z.infer<S> | null>;
+  async function call(spec: CallSpec<null>): Promise<null>;
+  async function call(spec: CallSpec<z.ZodType | null>): Promise<unknown> {
+    const url = urlFor(spec.path);
+    const logPath = new URL(url).pathname.replace(new URL(base).pathname, '') || '/';
+    // Values shorter than 4 characters ('1', 'true'…) are settings, not secrets, and scrubbing
+    // them would shred every message they occur in.
+    const scrub = (s: string) => redactString(s, (spec.secrets ?? []).filter((v) => v.length >= MIN_SCRUB_LENGTH));
+    let tokenRetried = false;
+
+    for (;;) {
+      await opts.limiter.acquire(opts.tenantId, spec.cost);
+      const token = await tokenFor(spec, logPath, tokenRetried);
+      const clientRequestId = randomUUID();
+      const started = performance.now();
+      const details = (over: Partial<GraphError['details']> & Pick<GraphError['details'], 'errorClass'>): GraphError['details'] => ({
+        status: null, code: null, method: spec.method, path: logPath, requestId: null, clientRequestId, retryAfterMs: null, ...over,
+      });
+
+      let res: Awaited<ReturnType<typeof fetch>>;
+      let text: string;
+      try {
+        res = await fetch(url, {
+          method: spec.method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            'client-request-id': clientRequestId,
+            'return-client-request-id': 'true',
+            ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
+          dispatcher: opts.dispatcher,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        text = await res.text();
+      } catch (err) {
+        const kind = networkErrorKind(err);
+        const c = classifyGraphFailure({ status: null, networkErrorKind: kind, context: spec.context });
+        const durationMs = Math.round(performance.now() - started);
+        emit({ method: spec.method, route: spec.route, status: null, durationMs, throttled: false, requestId: null });
+        const what = kind === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `failed: ${kind ?? (err as Error).message}`;
+        const hint = c.rule === 'tls-trust' ? ' (the server certificate is not trusted: set NODE_EXTRA_CA_CERTS to its CA)' : '';
+        const message = `Graph ${spec.method} ${logPath} ${what}${hint} (client-request-id ${clientRequestId})`;
+        logger.warn({ method: spec.method, route: spec.route, clientRequestId, durationMs, errorClass: c.errorClass, kind }, message);
+        throw new GraphError(scrub(message), details({ errorClass: c.errorClass, code: kind }));
+      }
+
+      const durationMs = Math.round(performance.now() - started);
+      const requestId = res.headers.get('request-id');
+      const logCtx = { method: spec.method, route: spec.route, status: res.status, durationMs, requestId, clientRequestId };
+      let json: unknown = undefined;
+      if (text.length > 0) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+      }
+
+      if (spec.ok.includes(res.status)) {
+        throttleStreak = 0;
+        emit({ method: spec.method, route: spec.route, status: res.status, durationMs, throttled: false, requestId });
+        logger.debug(logCtx, 'graph call ok');
+        if (!spec.schema) return null;
+        const parsed = spec.schema.safeParse(json);
+        if (!parsed.success) {
+          const message = `Graph ${res.status} on ${spec.method} ${logPath}: response does not match the expected shape at ${describeZodError(parsed.error)} (request-id ${requestId ?? '-'}, client-request-id ${clientRequestId})`;
+          logger.error(logCtx, message);
+          throw new GraphError(message, details({ errorClass: 'permanent', status: res.status, code: 'SchemaMismatch', requestId }));
+        }
+        return parsed.data;
+      }
+
+      if (res.status === 404 && spec.notFoundIsNull) {
+        emit({ method: spec.method, route: spec.route, status: 404, durationMs, throttled: false, requestId });
+        logger.debug(logCtx, 'graph call: not found');
+        return null;
+      }
+
+      const { code, message: graphMessage } = errorBody(json);
+      if (res.status === 401 && !tokenRetried) {
+        // A token can be revoked or rotated before its expiry: one fresh token, one more try.
+        emit({ method: spec.method, route: spec.route, status: 401, durationMs, throttled: false, requestId });
+        logger.info({ ...logCtx, code }, 'graph 401: retrying once with a fresh token');
+        tokenRetried = true;
+        continue;
+      }
+
+      const c = classifyGraphFailure({ status: res.status, headers: res.headers, code, context: spec.context });
+      const throttled = c.errorClass === 'throttled';
+      emit({ method: spec.method, route: spec.route, status: res.status, durationMs, throttled, requestId });
+      let retryAfterMs = c.retryAfterMs;
+      if (throttled) {
+        retryAfterMs ??= Math.max(1000, backoffMs(throttleStreak, { baseMs: 2000, maxMs: 60_000 }));
+        throttleStreak++;
+        // Pause the tenant for every process BEFORE throwing, so no one else walks into the wall.
+        try {
+          await opts.limiter.pause(opts.tenantId, retryAfterMs, `${res.status} ${code ?? ''} on ${spec.method} ${spec.route}`.trim());
+        } catch (err) {
+          logger.error({ ...logCtx, err: (err as Error).message }, 'could not record the tenant pause in Redis');
+        }
+      }
+      const status = `${res.status}${code ? ` ${code}` : ''}`;
+      const reason = graphMessage ? `: ${graphMessage}` : '';
+      const wait = throttled ? `; retry after ${retryAfterMs} ms` : '';
+      const message = scrub(
+        `Graph ${status} on ${spec.method} ${logPath}${reason}${wait} (request-id ${requestId ?? '-'}, client-request-id ${clientRequestId})`,
+      );
+      (throttled ? logger.warn.bind(logger) : logger.info.bind(logger))({ ...logCtx, code, errorClass: c.errorClass, rule: c.rule }, message);
+      throw new GraphError(message, details({ errorClass: c.errorClass, status: res.status, code, requestId, retryAfterMs }));
+    }
+  }
+
+  async function tokenFor(spec: CallSpec<z.ZodType | null>, logPath: string, forceRefresh: boolean): Promise<string> {
+    try {
+      return await opts.tokenProvider.getToken({ forceRefresh });
+    } catch (err) {
+      if (err instanceof GraphError || err instanceof RateLimitedError) throw err;
+      throw new GraphError(`could not get a Graph token for ${spec.method} ${logPath}: ${(err as Error).message}`, {
+        errorClass: 'transient', status: null, code: 'TokenUnavailable', method: spec.method, path: logPath,
+        requestId: null, clientRequestId: null, retryAfterMs: null,
+      });
+    }
+  }
+
+  /** Every page of a collection (following `@odata.nextLink`). */
+  async function listAll<S extends z.ZodType>(path: string, route: string, item: S, cost: CallCost): Promise<z.infer<S>[]> {
+    const schema = collectionSchema(item);
+    const out: z.infer<S>[] = [];
+    let next: string | null = path;
+    for (let page = 0; next; page++) {
+      if (page >= maxPages) {
+        throw new GraphError(`Graph GET ${route}: more than ${maxPages} pages, stopping`, {
+          errorClass: 'permanent', status: null, code: 'TooManyPages', method: 'GET', path: route,
+          requestId: null, clientRequestId: null, retryAfterMs: null,
+        });
+      }
+      const res = (await call({ method: 'GET', path: next, route, cost, schema, ok: [200] })) as z.infer<typeof schema>;
+      out.push(...(res.value as z.infer<S>[]));
+      next = res['@odata.nextLink'] ?? null;
+    }
+    return out;
+  }
+
+  const sp = (id: string) => `/servicePrincipals/${segment(id)}`;
+  const job = (spId: string, jobId: string) => `${sp(spId)}/synchronization/jobs/${segment(jobId)}`;
+
+  const api: GraphApi = {
+    tenantId: opts.tenantId,
+
+    findApplicationTemplatesByName: (displayName) =>
+      listAll(`/applicationTemplates${buildQuery({ $filter: eq('displayName', displayName) })}`, '/applicationTemplates', applicationTemplateSchema, READ),
+
+    getApplicationTemplate: (id) =>
+      call({ method: 'GET', path: `/applicationTemplates/${segment(id)}`, route: '/applicationTemplates/{id}', cost: READ, schema: applicationTemplateSchema, ok: [200], notFoundIsNull: true }),
+
+    async instantiateApplication(templateId, displayName): Promise<InstantiatedApp> {
+      const res = await call({
+        method: 'POST',
+        path: `/applicationTemplates/${segment(templateId)}/instantiate`,
+        route: '/applicationTemplates/{id}/instantiate',
+        cost: WRITE,
+        body: { displayName },
+        schema: instantiateResponseSchema,
+        ok: [200, 201],
+        // Graph documents a 404 here while the app was in fact created: ambiguous, so transient;
+        // the caller reconciles by query before any new POST.
+        context: { replicationWindow: true },
+      });
+      if (!res) throw new Error('unreachable: instantiate returned no body');
+      try {
+        return {
+          applicationObjectId: objectIdOf(res.application),
+          appId: res.application.appId,
+          servicePrincipalId: objectIdOf(res.servicePrincipal),
+          displayName: res.application.displayName ?? displayName,
+        };
+      } catch (err) {
+        throw new GraphError(`Graph instantiate response for "${displayName}" lacks ids: ${(err as Error).message}`, {
+          errorClass: 'permanent', status: 201, code: 'SchemaMismatch', method: 'POST', path: '/applicationTemplates/{id}/instantiate',
+          requestId: null, clientRequestId: null, retryAfterMs: null,
+        });
+      }
+    },
+
+    findApplications: ({ displayName, applicationTemplateId }) =>
+      listAll(
+        `/applications${buildQuery({ $filter: and(eq('displayName', displayName), applicationTemplateId && eq('applicationTemplateId', applicationTemplateId)) })}`,
+        '/applications',
+        applicationSchema,
+        LIST_DIRECTORY,
+      ),
+
+    findServicePrincipalsByAppId: (appId) =>
+      listAll(`/servicePrincipals${buildQuery({ $filter: eq('appId', appId) })}`, '/servicePrincipals', servicePrincipalSchema, LIST_DIRECTORY),
+
+    getApplication: (id) =>
+      call({ method: 'GET', path: `/applications/${segment(id)}`, route: '/applications/{id}', cost: READ, schema: applicationSchema, ok: [200], notFoundIsNull: true }),
+
+    getServicePrincipal: (id) =>
+      call({ method: 'GET', path: sp(id), route: '/servicePrincipals/{id}', cost: READ, schema: servicePrincipalSchema, ok: [200], notFoundIsNull: true }),
+
+    listSynchronizationTemplates: (spId) =>
+      listAll(`${sp(spId)}/synchronization/templates`, '/servicePrincipals/{id}/synchronization/templates', synchronizationTemplateSchema, READ),
+
+    listSynchronizationJobs: (spId) =>
+      listAll(`${sp(spId)}/synchronization/jobs`, '/servicePrincipals/{id}/synchronization/jobs', synchronizationJobSchema, READ),
+
+    getSynchronizationJob: (spId, jobId) =>
+      call({ method: 'GET', path: job(spId, jobId), route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}', cost: READ, schema: synchronizationJobSchema, ok: [200], notFoundIsNull: true }),
+
+    async createSynchronizationJob(spId, templateId) {
+      const res = await call({
+        method: 'POST', path: `${sp(spId)}/synchronization/jobs`, route: '/servicePrincipals/{id}/synchronization/jobs',
+        cost: WRITE, body: { templateId }, schema: synchronizationJobSchema, ok: [200, 201],
+      });
+      if (!res) throw new Error('unreachable: createSynchronizationJob returned no body');
+      return res;
+    },
+
+    async validateCredentials(spId, jobId, credentials: SecretPair[], templateId?: string) {
+      await call({
+        method: 'POST', path: `${job(spId, jobId)}/validateCredentials`, route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/validateCredentials',
+        cost: WRITE,
+        body: { useSavedCredentials: credentials.length === 0, credentials, ...(templateId ? { templateId } : {}) },
+        schema: null, ok: [200, 204], secrets: credentials.map((c) => c.value),
+      });
+    },
+
+    async saveSecrets(spId, secrets: SecretPair[]) {
+      await call({
+        method: 'PUT', path: `${sp(spId)}/synchronization/secrets`, route: '/servicePrincipals/{id}/synchronization/secrets',
+        cost: WRITE, body: { value: secrets }, schema: null, ok: [200, 204], secrets: secrets.map((c) => c.value),
+      });
+    },
+
+    async startSynchronizationJob(spId, jobId) {
+      await call({
+        method: 'POST', path: `${job(spId, jobId)}/start`, route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/start',
+        cost: WRITE, schema: null, ok: [200, 204],
+      });
+    },
+
+    async restartSynchronizationJob(spId, jobId, resetScope) {
+      await call({
+        method: 'POST', path: `${job(spId, jobId)}/restart`, route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/restart',
+        cost: WRITE, body: { criteria: { resetScope } }, schema: null, ok: [200, 204],
+      });
+    },
+
+    async listProvisioningLogs({ jobId, since, top, nextLink }): Promise<ProvisioningLogPage> {
+      const path = nextLink
+        ? nextLink
+        : `/auditLogs/provisioning${buildQuery({ $filter: and(eq('jobId', jobId), since && gtDateTime('activityDateTime', since)), $top: top })}`;
+      const res = await call({
+        method: 'GET', path, route: '/auditLogs/provisioning', cost: REPORTS,
+        schema: collectionSchema(provisioningObjectSummarySchema), ok: [200],
+      });
+      if (!res) throw new Error('unreachable: provisioning logs returned no body');
+      return { items: res.value, nextLink: res['@odata.nextLink'] ?? null };
+    },
+  };
+  return api;
+}

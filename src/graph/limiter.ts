@@ -1,0 +1,280 @@
+/**
+ * The per-tenant Graph rate limiter shared by every worker process through Redis.
+ *
+ * One Lua script decides atomically, on Redis's own clock (`TIME`, so process clocks never
+ * matter): is the tenant paused (a self-expiring key set after a 429)? would this call push any
+ * sliding-window log (writes, resource units, reports) over its quota? If neither, it records
+ * the call and answers 0; otherwise it answers how long to wait and which bucket said so.
+ *
+ * Why a sliding-window log and not a token bucket: Graph's write quota is a sliding window
+ * (3,000 per 150 s); a bucket that refills lets a full burst through at the end of one window
+ * and another at the start of the next, i.e. up to 2x the quota inside one Graph window.
+ *
+ * Why safety stretches the window rather than shrinking the count: with 5 reports per 10 s,
+ * floor(5 · 0.95) = 4 would pace at 80 %. Keeping the count and stretching the window to W/0.95
+ * paces at 95 % for every quota and tolerates up to 5 % of W of network-latency jitter between
+ * our record time and Graph's arrival time.
+ *
+ * Nothing is cached that a Redis restart could invalidate: ioredis' `defineCommand` sends
+ * EVALSHA and falls back to EVAL on NOSCRIPT, and every key carries a TTL (it vanishes once
+ * its window passes). After a restart without AOF the windows start empty: a short burst may
+ * then be answered by Graph with 429, which pauses the tenant as usual.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { silentLogger, type Logger } from '../logger.ts';
+import { RateLimitedError } from './errors.ts';
+
+/** Quotas per tenant (Microsoft's published identity limits by default; configurable). */
+export interface GraphLimits {
+  writeLimit: number;
+  writeWindowMs: number;
+  ruLimit: number;
+  ruWindowMs: number;
+  reportsLimit: number;
+  reportsWindowMs: number;
+}
+
+/** Microsoft's published per app+tenant limits (small tenant RU tier, the safe default). */
+export const MICROSOFT_LIMITS: GraphLimits = {
+  writeLimit: 3000,
+  writeWindowMs: 150_000,
+  ruLimit: 3500,
+  ruWindowMs: 10_000,
+  reportsLimit: 5,
+  reportsWindowMs: 10_000,
+};
+
+/** What one Graph call costs in each bucket. */
+export interface CallCost {
+  writes: number;
+  ru: number;
+  reports: number;
+}
+
+/** Per-process counters (for metrics and tests). */
+export interface LimiterStats {
+  /** Total ms this process spent waiting inline. */
+  waitedMs: number;
+  /** Calls let through. */
+  acquired: number;
+  /** Times an acquire found the tenant paused. */
+  pausedHits: number;
+  /** Times acquire gave up waiting and threw RateLimitedError. */
+  deferred: number;
+}
+
+/** The limiter every Graph client in every process shares. */
+export interface GraphLimiter {
+  /**
+   * Resolves when the call may go out (and records it). Waits inline up to `maxInlineWaitMs`
+   * in total; beyond that throws `RateLimitedError` (class throttled) so the job can be delayed
+   * without holding a worker slot or spending an attempt.
+   */
+  acquire(tenantId: string, cost: CallCost): Promise<void>;
+  /** Pauses the tenant for every process for `ms` (extends a current pause, never shortens it). */
+  pause(tenantId: string, ms: number, reason: string): Promise<void>;
+  /** Remaining pause in ms (0 when not paused). */
+  pausedForMs(tenantId: string): Promise<number>;
+  /** The Redis key holding the tenant's pause (for inspection and tests). */
+  pauseKey(tenantId: string): string;
+  stats(): LimiterStats;
+  /** Rejects inline waiters; does not close the Redis connection (the caller owns it). */
+  close(): void;
+}
+
+/** Options for `createGraphLimiter`. */
+export interface GraphLimiterOptions {
+  redis: Redis;
+  /** Key prefix; a `{hash-tag}` prefix keeps a tenant's keys in one Redis Cluster slot. */
+  prefix: string;
+  limits?: Partial<GraphLimits>;
+  /** Pace at this fraction of each quota (0 < safety ≤ 1). Default 0.95. */
+  safety?: number;
+  /** Longest total inline wait before deferring the job. Default 2000 ms. */
+  maxInlineWaitMs?: number;
+  /**
+   * This instance takes resource units only while the tenant's total use (all processes) is
+   * below `ruShare × ruLimit` (0 < ruShare ≤ 1, default 1). Same shared log, a lower ceiling:
+   * a low-priority process (the poller) can then never take the last (1 − ruShare) of the
+   * quota from the workers, yet uses the whole share when they are idle.
+   */
+  ruShare?: number;
+  logger?: Logger;
+}
+
+const BUCKETS = ['write', 'ru', 'reports'] as const;
+/** Which bucket made a caller wait; `pause` is the post-429 tenant pause. */
+export type LimiterBucket = (typeof BUCKETS)[number] | 'pause';
+
+/*
+ * KEYS[1] pause key, KEYS[2..4] write/ru/reports logs.
+ * ARGV[1] unique call id; then per bucket (write, ru, reports): limit, window µs, cost.
+ * Returns {0, 0} when recorded, else {waitMs, bucketIndex} (0 = pause, 1..3 = buckets).
+ */
+const ACQUIRE_LUA = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > 0 then return {pttl, 0} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local worstWait, worstBucket = 0, 0
+for b = 1, 3 do
+  local limit = tonumber(ARGV[2 + (b - 1) * 3])
+  local window = tonumber(ARGV[3 + (b - 1) * 3])
+  local cost = tonumber(ARGV[4 + (b - 1) * 3])
+  if cost > 0 then
+    local key = KEYS[1 + b]
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    local used = redis.call('ZCARD', key)
+    if used + cost > limit then
+      -- The oldest (used + cost - limit) entries must leave the window first.
+      local idx = used + cost - limit - 1
+      local entry = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+      local wait = window
+      if entry[2] then wait = tonumber(entry[2]) + window - now end
+      local waitMs = math.floor(wait / 1000) + 1
+      if waitMs > worstWait then worstWait, worstBucket = waitMs, b end
+    end
+  end
+end
+if worstWait > 0 then return {worstWait, worstBucket} end
+for b = 1, 3 do
+  local window = tonumber(ARGV[3 + (b - 1) * 3])
+  local cost = tonumber(ARGV[4 + (b - 1) * 3])
+  if cost > 0 then
+    local key = KEYS[1 + b]
+    for i = 1, cost do redis.call('ZADD', key, now, ARGV[1] .. ':' .. i) end
+    redis.call('PEXPIRE', key, math.ceil(window / 1000) + 1000)
+  end
+end
+return {0, 0}
+`;
+
+/* KEYS[1] pause key; ARGV[1] ms, ARGV[2] reason. Extends, never shortens. Returns the resulting PTTL. */
+const PAUSE_LUA = `
+local cur = redis.call('PTTL', KEYS[1])
+local want = tonumber(ARGV[1])
+if cur < want then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', want)
+  return want
+end
+return cur
+`;
+
+type LimiterRedis = Redis & {
+  provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<[number, number]>;
+  provflowLimiterPause(k1: string, ms: number, reason: string): Promise<number>;
+};
+
+function withCommands(redis: Redis): LimiterRedis {
+  const r = redis as LimiterRedis;
+  // defineCommand is idempotent per connection; EVALSHA with NOSCRIPT fallback survives restarts.
+  if (typeof r.provflowLimiterAcquire !== 'function') redis.defineCommand('provflowLimiterAcquire', { numberOfKeys: 4, lua: ACQUIRE_LUA });
+  if (typeof r.provflowLimiterPause !== 'function') redis.defineCommand('provflowLimiterPause', { numberOfKeys: 1, lua: PAUSE_LUA });
+  return r;
+}
+
+function positive(name: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`limiter: ${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+/** A Redis-backed sliding-window limiter with a cross-process tenant pause. */
+export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
+  const redis = withCommands(opts.redis);
+  const limits: GraphLimits = { ...MICROSOFT_LIMITS, ...opts.limits };
+  const safety = opts.safety ?? 0.95;
+  if (!(safety > 0 && safety <= 1)) throw new Error(`limiter: safety must be in (0, 1], got ${safety}`);
+  const maxInlineWaitMs = opts.maxInlineWaitMs ?? 2000;
+  const logger = opts.logger ?? silentLogger();
+  const ruShare = opts.ruShare ?? 1;
+  if (!(ruShare > 0 && ruShare <= 1)) throw new Error(`limiter: ruShare must be in (0, 1], got ${ruShare}`);
+  const bucketConfig = {
+    write: { limit: positive('writeLimit', limits.writeLimit), windowUs: Math.ceil((positive('writeWindowMs', limits.writeWindowMs) / safety) * 1000) },
+    ru: { limit: Math.max(1, Math.floor(positive('ruLimit', limits.ruLimit) * ruShare)), windowUs: Math.ceil((positive('ruWindowMs', limits.ruWindowMs) / safety) * 1000) },
+    reports: { limit: positive('reportsLimit', limits.reportsLimit), windowUs: Math.ceil((positive('reportsWindowMs', limits.reportsWindowMs) / safety) * 1000) },
+  };
+  const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0 };
+  const sleepers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
+  let closed = false;
+
+  const key = (tenantId: string, what: string) => `${opts.prefix}:limiter:${tenantId}:${what}`;
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const entry = {
+        timer: setTimeout(() => {
+          sleepers.delete(entry);
+          resolve();
+        }, ms),
+        reject,
+      };
+      sleepers.add(entry);
+    });
+  }
+
+  async function tryAcquire(tenantId: string, cost: CallCost): Promise<{ waitMs: number; bucket: LimiterBucket }> {
+    const args: (string | number)[] = [randomUUID()];
+    for (const b of BUCKETS) {
+      const cfg = bucketConfig[b];
+      const raw = b === 'write' ? cost.writes : b === 'ru' ? cost.ru : cost.reports;
+      // A single call can never cost more than the whole quota, or it would wait forever.
+      const c = Math.min(cfg.limit, Math.max(0, Math.ceil(raw)));
+      args.push(cfg.limit, cfg.windowUs, c);
+    }
+    const [waitMs, idx] = await redis.provflowLimiterAcquire(
+      key(tenantId, 'pause'),
+      key(tenantId, 'write'),
+      key(tenantId, 'ru'),
+      key(tenantId, 'reports'),
+      ...args,
+    );
+    return { waitMs: Number(waitMs), bucket: idx === 0 ? 'pause' : (BUCKETS[Number(idx) - 1] ?? 'write') };
+  }
+
+  return {
+    async acquire(tenantId, cost) {
+      let waitedHere = 0;
+      for (;;) {
+        if (closed) throw new Error('limiter closed');
+        const { waitMs, bucket } = await tryAcquire(tenantId, cost);
+        if (waitMs <= 0) {
+          counters.acquired++;
+          return;
+        }
+        if (bucket === 'pause') counters.pausedHits++;
+        if (waitedHere + waitMs > maxInlineWaitMs) {
+          counters.deferred++;
+          logger.debug({ tenantId, bucket, waitMs }, 'limiter: deferring call');
+          throw new RateLimitedError(tenantId, waitMs, bucket);
+        }
+        // A little jitter so waiters woken together do not all race for the same freed slot.
+        const nap = waitMs + Math.floor(Math.random() * 10);
+        waitedHere += nap;
+        counters.waitedMs += nap;
+        await sleep(nap);
+      }
+    },
+    async pause(tenantId, ms, reason) {
+      const whole = Math.ceil(ms);
+      if (!(whole > 0)) return;
+      const now = await redis.provflowLimiterPause(key(tenantId, 'pause'), whole, reason.slice(0, 200));
+      logger.info({ tenantId, ms: whole, pausedForMs: Number(now), reason }, 'limiter: tenant paused');
+    },
+    async pausedForMs(tenantId) {
+      const pttl = await redis.pttl(key(tenantId, 'pause'));
+      return pttl > 0 ? pttl : 0;
+    },
+    pauseKey: (tenantId) => key(tenantId, 'pause'),
+    stats: () => ({ ...counters }),
+    close() {
+      closed = true;
+      for (const s of sleepers) {
+        clearTimeout(s.timer);
+        s.reject(new Error('limiter closed'));
+      }
+      sleepers.clear();
+    },
+  };
+}

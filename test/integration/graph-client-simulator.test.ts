@@ -1,0 +1,231 @@
+/**
+ * The real Graph client (MSAL token, undici + our CA, shared Redis limiter) against the Graph
+ * simulator, fast profile: the whole GraphApi happy path, quotes in display names, paging of
+ * provisioning logs, and a 429 that pauses the tenant in Redis before the throttled error.
+ */
+import { Redis } from 'ioredis';
+import type { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphError, RateLimitedError } from '../../src/graph/errors.ts';
+import type { GraphApi } from '../../src/graph/graph-api.ts';
+import { createGraphClient, type GraphResponseEvent } from '../../src/graph/graph-client.ts';
+import { createHttpAgent } from '../../src/graph/http-agent.ts';
+import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
+import { createTokenProvider } from '../../src/graph/token-provider.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
+import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+
+type Sim = Awaited<ReturnType<typeof startSimulator>>;
+
+let sim: Sim;
+let redisHandle: RedisHandle;
+let redis: Redis;
+let dispatcher: Agent;
+let limiter: GraphLimiter;
+let graph: GraphApi;
+const events: GraphResponseEvent[] = [];
+const prefix = testPrefix('graph-sim');
+
+beforeAll(async () => {
+  sim = await startSimulator({ profile: 'fast', seed: 7, port: 0 });
+  redisHandle = await testRedis();
+  redis = new Redis(redisHandle.url, { maxRetriesPerRequest: 3 });
+  dispatcher = createHttpAgent({ extraCaPem: sim.caCertPem, env: {} });
+  const s = sim.settings;
+  limiter = createGraphLimiter({
+    redis,
+    prefix,
+    limits: {
+      writeLimit: s.writeLimit,
+      writeWindowMs: s.writeWindowMs,
+      ruLimit: s.ruLimit,
+      ruWindowMs: s.ruWindowMs,
+      reportsLimit: s.reportsLimit,
+      reportsWindowMs: s.reportsWindowMs,
+    },
+  });
+  const tokenProvider = createTokenProvider({
+    tenantId: sim.tenantId,
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    authorityHost: sim.authorityHost,
+    dispatcher,
+  });
+  graph = createGraphClient({
+    tenantId: sim.tenantId,
+    graphBaseUrl: sim.graphBaseUrl,
+    tokenProvider,
+    limiter,
+    dispatcher,
+    onResponse: (e) => events.push(e),
+  });
+});
+
+afterAll(async () => {
+  limiter?.close();
+  await dispatcher?.close();
+  redis?.disconnect();
+  await sim?.close();
+  await redisHandle?.close();
+});
+
+async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('GraphApi against the simulator (fast profile)', () => {
+  it('runs the whole onboarding path with a quoted display name', async () => {
+    const templates = await graph.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+    expect(templates.length).toBeGreaterThanOrEqual(1);
+    const tpl = templates[0]!;
+    expect(await graph.getApplicationTemplate(tpl.id)).toMatchObject({ id: tpl.id });
+    expect(await graph.getApplicationTemplate('00000000-0000-0000-0000-000000000000')).toBeNull();
+
+    const name = "O'Brien's AWS";
+    const created = await graph.instantiateApplication(tpl.id, name);
+    expect(created.applicationObjectId).toBeTruthy();
+    expect(created.servicePrincipalId).toBeTruthy();
+    expect(created.displayName).toBe(name);
+
+    // The quotes must survive OData escaping and URL encoding both ways.
+    const found = await eventually(async () => {
+      const apps = await graph.findApplications({ displayName: name, applicationTemplateId: tpl.id });
+      return apps.length ? apps : null;
+    });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.displayName).toBe(name);
+    expect(await graph.findApplications({ displayName: "O'Brien's AWS (other)" })).toEqual([]);
+
+    const sps = await graph.findServicePrincipalsByAppId(created.appId);
+    expect(sps).toHaveLength(1);
+    expect(await graph.getApplication(created.applicationObjectId)).toMatchObject({ appId: created.appId });
+    expect(await graph.getServicePrincipal(created.servicePrincipalId)).toMatchObject({ appId: created.appId });
+
+    const syncTemplates = await graph.listSynchronizationTemplates(created.servicePrincipalId);
+    expect(syncTemplates.length).toBeGreaterThanOrEqual(1);
+    const syncTpl = syncTemplates.find((t) => t.default) ?? syncTemplates[0]!;
+    expect(await graph.listSynchronizationJobs(created.servicePrincipalId)).toEqual([]);
+    const job = await graph.createSynchronizationJob(created.servicePrincipalId, syncTpl.id);
+    expect(job.templateId).toBe(syncTpl.id);
+    expect((await graph.listSynchronizationJobs(created.servicePrincipalId)).map((j) => j.id)).toEqual([job.id]);
+    expect(await graph.getSynchronizationJob(created.servicePrincipalId, job.id)).toMatchObject({ id: job.id });
+    expect(await graph.getSynchronizationJob(created.servicePrincipalId, 'nope')).toBeNull();
+
+    // AWS's connector needs ClientSecret (the AWS access key id) and SecretToken.
+    const credentials = [
+      { key: 'ClientSecret', value: 'AKIAEXAMPLEKEY0123' },
+      { key: 'SecretToken', value: 'sim-valid-token-0123456789' },
+    ];
+    await graph.validateCredentials(created.servicePrincipalId, job.id, credentials);
+    await graph.saveSecrets(created.servicePrincipalId, credentials);
+    await graph.startSynchronizationJob(created.servicePrincipalId, job.id);
+    const started = await graph.getSynchronizationJob(created.servicePrincipalId, job.id);
+    expect(started?.schedule?.state).toBe('Active');
+
+    // Provisioning logs appear after the first cycle; read them a page at a time.
+    const first = await eventually(async () => {
+      const p = await graph.listProvisioningLogs({ jobId: job.id, top: 1 });
+      return p.items.length ? p : null;
+    });
+    let pages = 1;
+    let total = first.items.length;
+    let next = first.nextLink;
+    while (next) {
+      const page = await graph.listProvisioningLogs({ jobId: job.id, nextLink: next });
+      total += page.items.length;
+      next = page.nextLink;
+      pages++;
+      expect(pages).toBeLessThan(100);
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(total).toBe(pages);
+    for (const e of first.items) expect(e.jobId).toBe(job.id);
+
+    await graph.restartSynchronizationJob(created.servicePrincipalId, job.id, 'Full');
+
+    // Every exchange was reported with a request-id.
+    expect(events.length).toBeGreaterThan(15);
+    expect(events.every((e) => e.requestId)).toBe(true);
+    expect(events.filter((e) => e.route === '/auditLogs/provisioning').length).toBeGreaterThanOrEqual(pages);
+  });
+
+  it('bad credentials: validateCredentials fails permanently with Graph\'s reason, secret not echoed', async () => {
+    const [tpl] = await graph.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+    const app = await graph.instantiateApplication(tpl!.id, 'AWS bad creds');
+    const [syncTpl] = await graph.listSynchronizationTemplates(app.servicePrincipalId);
+    const job = await graph.createSynchronizationJob(app.servicePrincipalId, syncTpl!.id);
+    // The simulator rejects values starting with "bad".
+    const secret = 'bad-secret-value-0123456789';
+    const err = await graph
+      .validateCredentials(app.servicePrincipalId, job.id, [
+        { key: 'ClientSecret', value: 'AKIAEXAMPLEKEY0123' },
+        { key: 'SecretToken', value: secret },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GraphError);
+    const g = err as GraphError;
+    expect(g.errorClass).toBe('permanent');
+    expect(g.status).toBe(400);
+    expect(g.message).toMatch(/^Graph 400 BadRequest on POST \/servicePrincipals\/.+\/validateCredentials: .*SecretToken/);
+    expect(g.message).not.toContain(secret);
+    expect(g.details.requestId).toBeTruthy();
+    expect(g.details.clientRequestId).toBeTruthy();
+  });
+
+  it('a revoked token: the 401 is retried once with a fresh token from MSAL', async () => {
+    const real = createTokenProvider({
+      tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret, authorityHost: sim.authorityHost, dispatcher,
+    });
+    const forced: boolean[] = [];
+    const client = createGraphClient({
+      tenantId: sim.tenantId,
+      graphBaseUrl: sim.graphBaseUrl,
+      // Hands out a token the simulator does not know (as after a revocation) until forced.
+      tokenProvider: { getToken: async (o = {}) => (forced.push(!!o.forceRefresh), o.forceRefresh ? real.getToken(o) : 'revoked-token') },
+      limiter,
+      dispatcher,
+    });
+    const templates = await client.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+    expect(templates).toHaveLength(1);
+    expect(forced).toEqual([false, true]);
+  });
+
+  it('a 429 pauses the tenant in Redis before the throttled GraphError, and nobody violates Retry-After', async () => {
+    sim.configure({ writeLimit: 1 });
+    try {
+      const [tpl] = await graph.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+      let err: unknown = null;
+      for (let i = 0; i < 3 && !err; i++) {
+        err = await graph.instantiateApplication(tpl!.id, `throttle-${i}`).then(() => null, (e: unknown) => e);
+      }
+      expect(err).toBeInstanceOf(GraphError);
+      const g = err as GraphError;
+      expect(g.errorClass).toBe('throttled');
+      expect(g.status).toBe(429);
+      expect(g.details.retryAfterMs).toBeGreaterThan(0);
+      expect(g.details.requestId).toBeTruthy();
+      const pttl = await redis.pttl(limiter.pauseKey(sim.tenantId));
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(g.details.retryAfterMs!);
+      expect(g.message).toContain('retry after');
+      // The write window is 150 s: the next call, from this or any process, defers (throttled,
+      // bucket "pause") instead of reaching Graph.
+      const before = sim.stats().requests;
+      const next = await graph.getServicePrincipal('x').catch((e: unknown) => e);
+      expect(next).toBeInstanceOf(RateLimitedError);
+      expect((next as RateLimitedError).bucket).toBe('pause');
+      expect((next as RateLimitedError).errorClass).toBe('throttled');
+      expect(sim.stats().requests).toBe(before);
+      expect(sim.stats().retryAfterViolations).toBe(0);
+    } finally {
+      sim.configure({ writeLimit: 1_000_000 });
+      await redis.del(limiter.pauseKey(sim.tenantId));
+    }
+  });
+});

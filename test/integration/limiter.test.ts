@@ -1,0 +1,267 @@
+/**
+ * The shared limiter on a private redis-server: several "processes" (separate ioredis
+ * connections, plus a real child process) never exceed a quota in any sliding window; a pause
+ * stops everyone and is never shortened; a Redis restart does not wedge it.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimitedError } from '../../src/graph/errors.ts';
+import { createGraphLimiter, type CallCost, type GraphLimiter, type GraphLimits } from '../../src/graph/limiter.ts';
+import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+
+let redisHandle: RedisHandle;
+const conns: Redis[] = [];
+
+beforeAll(async () => {
+  redisHandle = await testRedis({ own: true });
+});
+afterAll(async () => {
+  for (const c of conns) c.disconnect();
+  await redisHandle?.close();
+});
+
+function conn(): Redis {
+  const r = new Redis(redisHandle.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 50, 500) });
+  r.on('error', () => {});
+  conns.push(r);
+  return r;
+}
+
+const BIG = 1_000_000;
+function limits(over: Partial<GraphLimits>): GraphLimits {
+  return { writeLimit: BIG, writeWindowMs: 1000, ruLimit: BIG, ruWindowMs: 1000, reportsLimit: BIG, reportsWindowMs: 1000, ...over };
+}
+const WRITE: CallCost = { writes: 1, ru: 1, reports: 0 };
+
+/** Largest number of events (weighted) inside any window of `windowMs` (events sorted by time). */
+function maxInWindow(events: Array<{ t: number; w?: number }>, windowMs: number): number {
+  const ev = [...events].sort((a, b) => a.t - b.t);
+  let best = 0;
+  let sum = 0;
+  let lo = 0;
+  for (let hi = 0; hi < ev.length; hi++) {
+    sum += ev[hi]!.w ?? 1;
+    while (ev[hi]!.t - ev[lo]!.t >= windowMs) sum -= ev[lo++]!.w ?? 1;
+    best = Math.max(best, sum);
+  }
+  return best;
+}
+
+/** `n` concurrent loops calling acquire until `untilMs`; returns the grant times. */
+async function hammer(limiter: GraphLimiter, tenant: string, cost: CallCost, n: number, untilMs: number): Promise<number[]> {
+  const times: number[] = [];
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (Date.now() < untilMs) {
+        try {
+          await limiter.acquire(tenant, cost);
+          if (Date.now() < untilMs) times.push(Date.now());
+        } catch (err) {
+          if (!(err instanceof RateLimitedError)) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs, 50)));
+        }
+      }
+    }),
+  );
+  return times;
+}
+
+/** A limiter in a real child process (node + tsx), printing its grant times as JSON. */
+function childHammer(opts: { url: string; prefix: string; tenant: string; limits: GraphLimits; untilMs: number; n: number }): Promise<number[]> {
+  const limiterPath = path.resolve('src/graph/limiter.ts');
+  const code = `
+    import { Redis } from 'ioredis';
+    import { createGraphLimiter } from ${JSON.stringify(limiterPath)};
+    const o = JSON.parse(process.env.PF_LIMITER_OPTS);
+    const redis = new Redis(o.url, { maxRetriesPerRequest: null });
+    const l = createGraphLimiter({ redis, prefix: o.prefix, limits: o.limits, maxInlineWaitMs: 60000 });
+    const times = [];
+    await Promise.all(Array.from({ length: o.n }, async () => {
+      while (Date.now() < o.untilMs) {
+        await l.acquire(o.tenant, { writes: 1, ru: 1, reports: 0 });
+        if (Date.now() < o.untilMs) times.push(Date.now());
+      }
+    }));
+    process.stdout.write(JSON.stringify(times));
+    redis.disconnect();
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: process.cwd(),
+      env: { ...process.env, PF_LIMITER_OPTS: JSON.stringify(opts) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child exited ${code}: ${err}`))));
+  });
+}
+
+describe('sliding window shared across processes', () => {
+  it('two connections and a child process never exceed the write quota in any window', async () => {
+    const prefix = testPrefix('lim-share');
+    const lim = limits({ writeLimit: 12, writeWindowMs: 1000 });
+    const a = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const b = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    // The child needs ~0.4 s to start: give everyone a common start line.
+    const start = Date.now() + 800;
+    const until = start + 3200;
+    const child = childHammer({ url: redisHandle.url, prefix, tenant: 't1', limits: lim, untilMs: until, n: 3 });
+    await new Promise((r) => setTimeout(r, start - Date.now()));
+    const [ta, tb, tc] = await Promise.all([hammer(a, 't1', WRITE, 4, until), hammer(b, 't1', WRITE, 4, until), child]);
+    const all = [...ta, ...tb, ...tc].map((t) => ({ t }));
+    expect(tc.length).toBeGreaterThan(0);
+    expect(ta.length).toBeGreaterThan(0);
+    expect(tb.length).toBeGreaterThan(0);
+    expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(12);
+    // Paced at ~95 %, not starved: 3.2 s ≈ 3 windows of 1.053 s → ~36 grants (+ burst at start).
+    expect(all.length).toBeGreaterThanOrEqual(30);
+    a.close();
+    b.close();
+  });
+
+  it('RU cost 2 and the reports bucket are paced in their own windows', async () => {
+    const prefix = testPrefix('lim-ru');
+    const lim = limits({ ruLimit: 10, ruWindowMs: 500, reportsLimit: 3, reportsWindowMs: 500 });
+    const a = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const b = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const until = Date.now() + 1600;
+    const [ru, rep] = await Promise.all([
+      Promise.all([hammer(a, 't', { writes: 0, ru: 2, reports: 0 }, 3, until), hammer(b, 't', { writes: 0, ru: 2, reports: 0 }, 3, until)]),
+      Promise.all([hammer(a, 't', { writes: 0, ru: 0, reports: 1 }, 2, until), hammer(b, 't', { writes: 0, ru: 0, reports: 1 }, 2, until)]),
+    ]);
+    expect(maxInWindow(ru.flat().map((t) => ({ t, w: 2 })), 500)).toBeLessThanOrEqual(10);
+    expect(maxInWindow(rep.flat().map((t) => ({ t })), 500)).toBeLessThanOrEqual(3);
+    expect(rep.flat().length).toBeGreaterThanOrEqual(6);
+    a.close();
+    b.close();
+  });
+
+  it('a call over quota throws RateLimitedError with the bucket and the wait, without recording', async () => {
+    const prefix = testPrefix('lim-defer');
+    const redis = conn();
+    const l = createGraphLimiter({ redis, prefix, limits: limits({ writeLimit: 2, writeWindowMs: 10_000 }), maxInlineWaitMs: 500 });
+    await l.acquire('t', WRITE);
+    await l.acquire('t', WRITE);
+    const err = await l.acquire('t', WRITE).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).bucket).toBe('write');
+    // window 10 s / 0.95 ≈ 10.53 s
+    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(10_000);
+    expect((err as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(10_600);
+    expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(2);
+    expect(l.stats()).toMatchObject({ acquired: 2, deferred: 1 });
+    // Another tenant is not affected.
+    await l.acquire('other', WRITE);
+  });
+
+  it('ruShare caps a low-priority instance below the full quota on the same log', async () => {
+    const prefix = testPrefix('lim-share-ru');
+    const lim = limits({ ruLimit: 10, ruWindowMs: 10_000 });
+    const poller = createGraphLimiter({ redis: conn(), prefix, limits: lim, ruShare: 0.5, maxInlineWaitMs: 0 });
+    const worker = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 0 });
+    const READ = { writes: 0, ru: 1, reports: 0 };
+    for (let i = 0; i < 5; i++) await poller.acquire('t', READ);
+    await expect(poller.acquire('t', READ)).rejects.toBeInstanceOf(RateLimitedError);
+    for (let i = 0; i < 5; i++) await worker.acquire('t', READ);
+    await expect(worker.acquire('t', READ)).rejects.toBeInstanceOf(RateLimitedError);
+  });
+
+  it('keys carry a TTL so nothing grows', async () => {
+    const prefix = testPrefix('lim-ttl');
+    const redis = conn();
+    const l = createGraphLimiter({ redis, prefix, limits: limits({ writeWindowMs: 2000, ruWindowMs: 1000 }) });
+    await l.acquire('t', WRITE);
+    const ttlW = await redis.pttl(`${prefix}:limiter:t:write`);
+    const ttlR = await redis.pttl(`${prefix}:limiter:t:ru`);
+    expect(ttlW).toBeGreaterThan(0);
+    expect(ttlW).toBeLessThanOrEqual(Math.ceil(2000 / 0.95) + 1000);
+    expect(ttlR).toBeGreaterThan(0);
+    expect(await redis.exists(`${prefix}:limiter:t:reports`)).toBe(0);
+  });
+});
+
+describe('pause', () => {
+  it('blocks every instance until it expires; short waits inline, long ones defer', async () => {
+    const prefix = testPrefix('lim-pause');
+    const a = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 2000 });
+    const b = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 2000 });
+    const c = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 100 });
+    await a.pause('t', 800, '429 on POST /x');
+    expect(await b.pausedForMs('t')).toBeGreaterThan(600);
+    const started = Date.now();
+    await b.acquire('t', WRITE);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect(b.stats().pausedHits).toBeGreaterThanOrEqual(1);
+    await a.pause('t', 1500, '429 again');
+    const err = await c.acquire('t', WRITE).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).bucket).toBe('pause');
+    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(1000);
+    // Other tenants are not paused.
+    await c.acquire('other', WRITE);
+  });
+
+  it('is extended but never shortened; 0 is a no-op', async () => {
+    const prefix = testPrefix('lim-pause2');
+    const l = createGraphLimiter({ redis: conn(), prefix, limits: limits({}) });
+    await l.pause('t', 5000, 'first');
+    await l.pause('t', 100, 'shorter');
+    expect(await l.pausedForMs('t')).toBeGreaterThan(4000);
+    await l.pause('t', 9000, 'longer');
+    expect(await l.pausedForMs('t')).toBeGreaterThan(8000);
+    await l.pause('u', 0, 'retry-after 0');
+    expect(await l.pausedForMs('u')).toBe(0);
+  });
+
+  it('close() releases inline waiters', async () => {
+    const prefix = testPrefix('lim-close');
+    const l = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000 });
+    await l.pause('t', 3000, 'x');
+    const p = l.acquire('t', WRITE).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    l.close();
+    expect(String(await p)).toContain('limiter closed');
+  });
+});
+
+describe('resilience', () => {
+  it('survives SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const prefix = testPrefix('lim-flush');
+    const redis = conn();
+    const l = createGraphLimiter({ redis, prefix, limits: limits({}) });
+    await l.acquire('t', WRITE);
+    await redis.script('FLUSH');
+    await l.acquire('t', WRITE);
+    await l.pause('t', 10, 'x');
+    expect(l.stats().acquired).toBe(2);
+  });
+
+  it('keeps working across a Redis restart mid-run, still within quota afterwards', async () => {
+    const prefix = testPrefix('lim-restart');
+    const lim = limits({ writeLimit: 8, writeWindowMs: 500 });
+    const a = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const b = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const until = Date.now() + 3500;
+    const run = Promise.all([hammer(a, 't', WRITE, 3, until), hammer(b, 't', WRITE, 3, until)]);
+    await new Promise((r) => setTimeout(r, 800));
+    await redisHandle.stop({ hard: true });
+    const downAt = Date.now();
+    await new Promise((r) => setTimeout(r, 500));
+    await redisHandle.restart();
+    const upAt = Date.now();
+    const [ta, tb] = await run;
+    const after = [...ta, ...tb].filter((t) => t > upAt);
+    const before = [...ta, ...tb].filter((t) => t < downAt);
+    expect(before.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(8);
+    // After the restart the log starts empty, then paces as before.
+    expect(maxInWindow(after.map((t) => ({ t })), 500)).toBeLessThanOrEqual(8);
+    a.close();
+    b.close();
+  });
+});

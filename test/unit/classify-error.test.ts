@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { classifyGraphFailure, networkErrorKind, reclassify, type FailureFacts } from '../../src/graph/classify-error.ts';
+import { GraphError } from '../../src/graph/errors.ts';
+
+const NOW = Date.parse('2025-01-01T00:00:00Z');
+const RA = (v: string) => ({ 'Retry-After': v });
+
+// [name, facts, class, retryAfterMs]
+const table: Array<[string, FailureFacts, 'throttled' | 'transient' | 'permanent', number | null]> = [
+  // throttled
+  ['429 with Retry-After seconds', { status: 429, headers: RA('3'), code: 'TooManyRequests' }, 'throttled', 3000],
+  ['429 with Retry-After 0', { status: 429, headers: RA('0') }, 'throttled', 0],
+  ['429 with HTTP-date', { status: 429, headers: RA('Wed, 01 Jan 2025 00:00:10 GMT') }, 'throttled', 10_000],
+  ['429 without Retry-After (caller backs off)', { status: 429 }, 'throttled', null],
+  ['429 even inside the replication window', { status: 429, headers: RA('1'), context: { replicationWindow: true } }, 'throttled', 1000],
+  ['503 with Retry-After', { status: 503, headers: RA('2') }, 'throttled', 2000],
+  ['504 with Retry-After', { status: 504, headers: RA('2') }, 'throttled', 2000],
+  ['503 with Retry-After via Headers object', { status: 503, headers: new Headers({ 'retry-after': '4' }) }, 'throttled', 4000],
+  ['throttle code on another status', { status: 400, code: 'ActivityLimitReached' }, 'throttled', null],
+  // transient
+  ['503 without Retry-After', { status: 503 }, 'transient', null],
+  ['504 without Retry-After', { status: 504 }, 'transient', null],
+  ['503 with unparseable Retry-After', { status: 503, headers: RA('later') }, 'transient', null],
+  ['500', { status: 500, code: 'UnknownError' }, 'transient', null],
+  ['502', { status: 502 }, 'transient', null],
+  ['500 with Retry-After stays transient', { status: 500, headers: RA('5') }, 'transient', 5000],
+  ['network ECONNRESET', { status: null, networkErrorKind: 'ECONNRESET' }, 'transient', null],
+  ['network ETIMEDOUT', { status: null, networkErrorKind: 'ETIMEDOUT' }, 'transient', null],
+  ['network ECONNREFUSED', { status: null, networkErrorKind: 'ECONNREFUSED' }, 'transient', null],
+  ['undici socket', { status: null, networkErrorKind: 'UND_ERR_SOCKET' }, 'transient', null],
+  ['undici connect timeout', { status: null, networkErrorKind: 'UND_ERR_CONNECT_TIMEOUT' }, 'transient', null],
+  ['AbortSignal.timeout', { status: null, networkErrorKind: 'TimeoutError' }, 'transient', null],
+  ['AbortError', { status: null, networkErrorKind: 'AbortError' }, 'transient', null],
+  ['network, unknown kind', { status: null }, 'transient', null],
+  ['404 in replication window', { status: 404, code: 'Request_ResourceNotFound', context: { replicationWindow: true } }, 'transient', null],
+  ['400 in replication window', { status: 400, code: 'Request_BadRequest', context: { replicationWindow: true } }, 'transient', null],
+  ['403 in replication window', { status: 403, code: 'Authorization_RequestDenied', context: { replicationWindow: true } }, 'transient', null],
+  ['408', { status: 408 }, 'transient', null],
+  ['423 Locked', { status: 423 }, 'transient', null],
+  // permanent
+  ['400 outside the window', { status: 400, code: 'Request_BadRequest' }, 'permanent', null],
+  ['400 with window false', { status: 400, context: { replicationWindow: false } }, 'permanent', null],
+  ['401', { status: 401, code: 'InvalidAuthenticationToken' }, 'permanent', null],
+  ['401 even in the replication window', { status: 401, context: { replicationWindow: true } }, 'permanent', null],
+  ['403', { status: 403, code: 'Authorization_RequestDenied' }, 'permanent', null],
+  ['404', { status: 404, code: 'Request_ResourceNotFound' }, 'permanent', null],
+  ['409', { status: 409, code: 'Conflict' }, 'permanent', null],
+  ['409 even in the replication window', { status: 409, context: { replicationWindow: true } }, 'permanent', null],
+  ['422', { status: 422 }, 'permanent', null],
+  ['501 Not Implemented', { status: 501 }, 'permanent', null],
+  ['TLS: untrusted CA', { status: null, networkErrorKind: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'permanent', null],
+  ['TLS: self-signed', { status: null, networkErrorKind: 'DEPTH_ZERO_SELF_SIGNED_CERT' }, 'permanent', null],
+  ['unexpected 2xx', { status: 202 }, 'permanent', null],
+];
+
+describe('classifyGraphFailure', () => {
+  it.each(table)('%s', (_name, facts, expectedClass, expectedRetryAfter) => {
+    const c = classifyGraphFailure({ nowMs: NOW, ...facts });
+    expect(c.errorClass).toBe(expectedClass);
+    expect(c.retryAfterMs).toBe(expectedRetryAfter);
+    expect(c.rule).toBeTruthy();
+  });
+
+  it('decides by code, never by message (a scary message changes nothing)', () => {
+    const c = classifyGraphFailure({ status: 400, code: 'Request_BadRequest' });
+    expect(c.errorClass).toBe('permanent');
+  });
+});
+
+describe('networkErrorKind', () => {
+  it.each([
+    ['undici fetch failed → cause.code', Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }), 'ECONNRESET'],
+    ['nested cause', { cause: { cause: { code: 'UND_ERR_SOCKET' } } }, 'UND_ERR_SOCKET'],
+    ['DOMException TimeoutError', new DOMException('timeout', 'TimeoutError'), 'TimeoutError'],
+    ['AbortError by name', Object.assign(new Error('aborted'), { name: 'AbortError' }), 'AbortError'],
+    ['plain error', new Error('boom'), null],
+    ['not an object', 'boom', null],
+    ['null', null, null],
+  ])('%s', (_n, err, expected) => {
+    expect(networkErrorKind(err)).toBe(expected);
+  });
+});
+
+describe('reclassify', () => {
+  const make = (status: number | null, errorClass: 'permanent' | 'transient' | 'throttled', code: string | null = null) =>
+    new GraphError('x', { errorClass, status, code, method: 'POST', path: '/p', requestId: 'r', clientRequestId: 'c', retryAfterMs: null });
+
+  it('turns a 403 into transient inside the replication window, keeping details', () => {
+    const e = reclassify(make(403, 'permanent', 'Authorization_RequestDenied'), { replicationWindow: true });
+    expect(e.errorClass).toBe('transient');
+    expect(e.details.requestId).toBe('r');
+    expect(e).toBeInstanceOf(GraphError);
+  });
+  it('leaves 409 permanent', () => {
+    const orig = make(409, 'permanent');
+    expect(reclassify(orig, { replicationWindow: true })).toBe(orig);
+  });
+  it('leaves throttled and network errors alone', () => {
+    const t = make(429, 'throttled');
+    expect(reclassify(t, { replicationWindow: true })).toBe(t);
+    const n = make(null, 'transient');
+    expect(reclassify(n, { replicationWindow: false })).toBe(n);
+  });
+});
