@@ -1,0 +1,61 @@
+/**
+ * HTTP Basic authentication for the board. Basic (not a login form) because Bull Board is a
+ * single-page app that calls its JSON API from the browser: the browser re-sends Basic
+ * credentials on every request, including the API calls and static assets, with no session
+ * state for the board to keep. Serve the board behind TLS (a reverse proxy) beyond localhost.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** The one operator account the board accepts. */
+export interface BoardCredentials {
+  username: string;
+  password: string;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Constant-time check of a presented user/password pair. Both sides are hashed first so the
+ * comparison always runs over 32 bytes: neither the expected lengths nor the position of the
+ * first differing byte leak through timing. Both fields are always compared (`&`, not `&&`).
+ */
+export function credentialsMatch(expected: BoardCredentials, user: string, password: string): boolean {
+  const userOk = timingSafeEqual(digest(user), digest(expected.username));
+  const passOk = timingSafeEqual(digest(password), digest(expected.password));
+  return Boolean(Number(userOk) & Number(passOk));
+}
+
+/** Parses an `Authorization: Basic …` header; null when absent or malformed. */
+export function parseBasicAuth(header: string | undefined): { user: string; password: string } | null {
+  if (!header) return null;
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m?.[1]) return null;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Options for `basicAuth`. */
+export interface BasicAuthOptions {
+  credentials: BoardCredentials;
+  realm?: string;
+  /** Called on each refused request (never with the presented password). */
+  onRefused?: (req: Request, reason: 'missing' | 'wrong') => void;
+}
+
+/** Express middleware: 401 with a `WWW-Authenticate` challenge unless the credentials match. */
+export function basicAuth(opts: BasicAuthOptions): RequestHandler {
+  const realm = (opts.realm ?? 'provflow board').replace(/"/g, '');
+  const challenge = `Basic realm="${realm}", charset="UTF-8"`;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const presented = parseBasicAuth(req.headers.authorization);
+    if (presented && credentialsMatch(opts.credentials, presented.user, presented.password)) {
+      next();
+      return;
+    }
+    opts.onRefused?.(req, presented ? 'wrong' : 'missing');
+    res.set('WWW-Authenticate', challenge).set('Cache-Control', 'no-store').status(401).type('text/plain').send('Authentication required\n');
+  };
+}

@@ -1,0 +1,26 @@
+/** `provflow board`: Bull Board, /healthz and /metrics, authentication on by default. */
+import { BoardStartError, runBoard } from '../board/run-board.ts';
+import { CliExit, cliLogger, configFor, EXIT, err } from './common.ts';
+
+export async function runBoardCommand(o: { port: number; host: string; insecureNoAuth: boolean; allowRetries: boolean }): Promise<void> {
+  const cfg = await configFor(o.insecureNoAuth ? ['redis'] : ['redis', 'board']);
+  const logger = cliLogger(cfg, 'board');
+  try {
+    const board = await runBoard({
+      redisUrl: cfg.REDIS_URL!,
+      prefix: cfg.BULLMQ_PREFIX,
+      port: o.port,
+      host: o.insecureNoAuth && o.host === '0.0.0.0' ? '127.0.0.1' : o.host,
+      username: cfg.BOARD_USERNAME,
+      password: cfg.BOARD_PASSWORD,
+      insecureNoAuth: o.insecureNoAuth,
+      allowRetries: o.allowRetries,
+      logger,
+      handleSignals: true,
+    });
+    err(`board: ${board.url} (${o.allowRetries ? 'retries allowed' : 'read-only'}; /healthz and /metrics on the same port)`);
+  } catch (e) {
+    if (e instanceof BoardStartError) throw new CliExit(e.message, EXIT.badInput);
+    throw e;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Renders provflow's metrics in Prometheus text format with prom-client. A fresh Registry per
+ * scrape: every value is read from Redis at scrape time (queue depths, cross-process
+ * counters), so there is no in-process state to keep, and two concurrent scrapes can't
+ * interleave each other's values.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { MetricsSnapshot } from './redis-counters.ts';
+
+/** The queue states reported per queue (BullMQ's names). */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children', 'prioritized'] as const;
+
+/** What one scrape observed. `snapshot` and the queue maps are absent when Redis was unreachable. */
+export interface ScrapeData {
+  redisUp: boolean;
+  /** queue → state → job count. */
+  queueCounts?: Record<string, Record<string, number>>;
+  /** queue → number of connected BullMQ workers. */
+  workers?: Record<string, number>;
+  snapshot?: MetricsSnapshot;
+}
+
+/** The Prometheus text content type prom-client produces. */
+export const PROMETHEUS_CONTENT_TYPE = new Registry().contentType;
+
+/** Prometheus exposition text for one scrape. */
+export async function renderPrometheus(data: ScrapeData): Promise<string> {
+  const registers = [new Registry()];
+  const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers });
+  // Counters here mirror totals kept in Redis; `inc` from zero sets them to that total.
+  const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers });
+
+  gauge('provflow_redis_up', 'Whether the board reached Redis for this scrape (1) or not (0).').set(data.redisUp ? 1 : 0);
+
+  if (data.queueCounts) {
+    const depth = gauge('provflow_queue_jobs', 'Jobs per queue and state.', ['queue', 'state']);
+    for (const [queue, counts] of Object.entries(data.queueCounts)) {
+      for (const state of QUEUE_STATES) depth.set({ queue, state }, counts[state] ?? 0);
+    }
+  }
+  if (data.workers) {
+    const workers = gauge('provflow_queue_workers', 'BullMQ workers connected to each queue.', ['queue']);
+    for (const [queue, n] of Object.entries(data.workers)) workers.set({ queue }, n);
+  }
+
+  const s = data.snapshot;
+  if (s) {
+    const steps = counter('provflow_step_jobs_total', 'Step jobs finished, by step (job name) and outcome.', ['step', 'outcome']);
+    for (const { step, outcome, count } of s.steps) steps.inc({ step, outcome }, count);
+
+    const labels = ['method', 'route', 'status'];
+    const requests = counter('provflow_graph_requests_total', 'Microsoft Graph requests, by method, route and HTTP status.', labels);
+    const seconds = counter('provflow_graph_request_seconds_total', 'Time spent in Graph requests (seconds, summed).', labels);
+    for (const g of s.graphRequests) {
+      const l = { method: g.method, route: g.route, status: g.status };
+      requests.inc(l, g.count);
+      seconds.inc(l, g.totalDurationMs / 1000);
+    }
+    const responses429 = s.graphRequests.filter((g) => g.status === '429').reduce((n, g) => n + g.count, 0);
+    counter('provflow_graph_429_total', 'Graph answers with HTTP 429 Too Many Requests.').inc(responses429);
+    counter('provflow_graph_throttled_responses_total', 'Graph answers that paused the tenant (429, or 503 with Retry-After).').inc(
+      s.throttledResponses,
+    );
+    counter('provflow_graph_throttled_wait_seconds_total', 'Time callers waited because the tenant was throttled (seconds, summed over callers).').inc(
+      s.throttledWaitMs / 1000,
+    );
+
+    const ended = counter('provflow_instances_ended_total', 'Instances by the state they ended in.', ['state']);
+    for (const { state, count } of s.instances) ended.inc({ state }, count);
+  }
+  return registers[0]!.metrics();
+}

@@ -1,0 +1,243 @@
+/**
+ * Cross-process counters. Worker and poller processes record; the board process reads and
+ * serves them on /metrics. prom-client's own registries are per process, and Prometheus would
+ * have to find every scaled worker replica to scrape it, so the counts live in Redis instead:
+ * a few hashes under `${prefix}:metrics:*`, incremented with HINCRBY.
+ *
+ * Recording must cost nothing on the hot path (every Graph call records one response), so
+ * increments are summed in memory and flushed in one pipeline every `flushMs` (default 500 ms).
+ * A failed flush puts its increments back, so a Redis blip delays counts but loses none; a
+ * process crash loses at most one flush interval.
+ *
+ * With the default `{provflow}` prefix the hash tag puts every metrics key in the queues' Redis
+ * Cluster slot, so the pipelines never cross slots.
+ */
+import type { Redis } from 'ioredis';
+
+/** How a step job ended (one count per finished attempt that moved the job to that state). */
+export type StepOutcome = 'completed' | 'failed';
+
+/** One Graph response, as the Graph client saw it. */
+export interface GraphResponseEvent {
+  method: string;
+  /** The route template (`/servicePrincipals/{id}`); ids in a raw path are folded to `{id}`. */
+  route: string;
+  /** HTTP status, or null when no response arrived (network error, timeout). */
+  status: number | null;
+  /** True for 429, and 503 with `Retry-After`: the answers that pause the tenant. */
+  throttled: boolean;
+  durationMs: number;
+}
+
+/** Requests to Graph with one method, route and status. */
+export interface GraphRequestCount {
+  method: string;
+  route: string;
+  /** The HTTP status as text, or `network_error`. */
+  status: string;
+  count: number;
+  totalDurationMs: number;
+}
+
+/** Everything the counters hold, summed over every process that recorded. */
+export interface MetricsSnapshot {
+  graphRequests: GraphRequestCount[];
+  /** Responses that paused the tenant (429, or 503 with `Retry-After`). */
+  throttledResponses: number;
+  /** Time callers spent waiting because the tenant was throttled (ms, summed over callers). */
+  throttledWaitMs: number;
+  steps: Array<{ step: string; outcome: StepOutcome; count: number }>;
+  /** Instances by the state they ended in (`steady`, `quarantined`, `failed`, …). */
+  instances: Array<{ state: string; count: number }>;
+}
+
+/** The read side of the counters: what the board needs to serve /metrics. */
+export interface MetricsSource {
+  read(): Promise<MetricsSnapshot>;
+}
+
+/** The write side, used by worker and poller processes; also readable. */
+export interface MetricsRecorder extends MetricsSource {
+  graphResponse(event: GraphResponseEvent): void;
+  throttledWait(ms: number): void;
+  stepOutcome(step: string, outcome: StepOutcome): void;
+  instanceEnd(state: string): void;
+  /** Writes buffered increments now (resolves once Redis has them). */
+  flush(): Promise<void>;
+  /** Stops the timer and flushes what is left. Does not close the Redis connection. */
+  close(): Promise<void>;
+}
+
+/** Options for `createMetricsRecorder`. */
+export interface MetricsRecorderOptions {
+  /** Flush interval; 0 writes through on every call (tests). Default 500 ms. */
+  flushMs?: number;
+}
+
+/** The hash names under `${prefix}:metrics:`. */
+const H = {
+  graphCount: 'graph-requests',
+  graphMs: 'graph-ms',
+  throttle: 'throttle',
+  steps: 'steps',
+  instances: 'instances',
+} as const;
+type HashName = (typeof H)[keyof typeof H];
+
+/** The Redis keys the counters use (exported for tests and operators' tooling). */
+export function metricsKeys(prefix: string): Record<keyof typeof H, string> {
+  const k = (h: HashName) => `${prefix}:metrics:${h}`;
+  return { graphCount: k(H.graphCount), graphMs: k(H.graphMs), throttle: k(H.throttle), steps: k(H.steps), instances: k(H.instances) };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Folds ids out of a path so label cardinality stays bounded even when a caller passes a raw
+ * path: GUIDs, and long segments that contain digits (sync job ids like `aws.6d1b…`), become
+ * `{id}`; the query string is dropped.
+ */
+export function normalizeRoute(route: string): string {
+  const path = route.split('?')[0] ?? '';
+  return path
+    .split('/')
+    .map((seg) => (GUID.test(seg) || (seg.length >= 16 && /\d/.test(seg)) ? '{id}' : seg.replace(/\s+/g, '_')))
+    .join('/');
+}
+
+/** A recorder that buffers increments in memory and flushes them to Redis. */
+export function createMetricsRecorder(redis: Redis, prefix: string, opts: MetricsRecorderOptions = {}): MetricsRecorder {
+  const flushMs = opts.flushMs ?? 500;
+  const keys = metricsKeys(prefix);
+  let pending = new Map<string, Map<string, number>>();
+  let inFlight: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const merge = (key: string, field: string, by: number) => {
+    let fields = pending.get(key);
+    if (!fields) pending.set(key, (fields = new Map()));
+    fields.set(field, (fields.get(field) ?? 0) + by);
+  };
+  const add = (key: string, field: string, by: number) => {
+    if (!Number.isFinite(by) || by === 0) return;
+    merge(key, field, by);
+    if (flushMs === 0) void flush().catch(() => {});
+  };
+
+  const writeOnce = async () => {
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    const pipe = redis.pipeline();
+    for (const [key, fields] of batch) for (const [field, by] of fields) pipe.hincrby(key, field, by);
+    try {
+      const results = (await pipe.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+    } catch (err) {
+      // Put the batch back (merged with anything recorded meanwhile) so nothing is lost.
+      for (const [key, fields] of batch) for (const [field, by] of fields) merge(key, field, by);
+      throw err;
+    }
+  };
+  // Flushes run one after another so a slow flush never overlaps (and double-counts) the next.
+  const flush = (): Promise<void> => {
+    const next = inFlight.then(writeOnce, writeOnce);
+    inFlight = next.catch(() => {});
+    return next;
+  };
+
+  const timer = flushMs > 0 ? setInterval(() => void flush().catch(() => {}), flushMs) : null;
+  timer?.unref();
+
+  return {
+    graphResponse({ method, route, status, throttled, durationMs }) {
+      if (closed) return;
+      const field = `${method.toUpperCase()} ${normalizeRoute(route)} ${status ?? 'network_error'}`;
+      add(keys.graphCount, field, 1);
+      // Integers only: HINCRBY is exact where HINCRBYFLOAT would drift over millions of calls.
+      add(keys.graphMs, field, Math.max(0, Math.round(durationMs)));
+      if (throttled) add(keys.throttle, 'responses', 1);
+    },
+    throttledWait(ms) {
+      if (!closed) add(keys.throttle, 'wait-ms', Math.max(0, Math.round(ms)));
+    },
+    stepOutcome(step, outcome) {
+      if (!closed) add(keys.steps, `${step}:${outcome}`, 1);
+    },
+    instanceEnd(state) {
+      if (!closed) add(keys.instances, state, 1);
+    },
+    flush,
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      await flush();
+    },
+    read: () => readMetrics(redis, prefix),
+  };
+}
+
+/** The read side alone, for the board process. */
+export function createMetricsReader(redis: Redis, prefix: string): MetricsSource {
+  return { read: () => readMetrics(redis, prefix) };
+}
+
+const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v) || 0);
+
+/** Reads every counter hash in one round trip and sums nothing: Redis already holds the totals. */
+export async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapshot> {
+  const keys = metricsKeys(prefix);
+  const pipe = redis.pipeline();
+  for (const key of [keys.graphCount, keys.graphMs, keys.throttle, keys.steps, keys.instances]) pipe.hgetall(key);
+  const results = (await pipe.exec()) ?? [];
+  const hashes = results.map(([err, value]) => {
+    if (err) throw err;
+    return (value ?? {}) as Record<string, string>;
+  });
+  const [graphCount = {}, graphMs = {}, throttle = {}, steps = {}, instances = {}] = hashes;
+
+  const graphRequests: GraphRequestCount[] = Object.entries(graphCount).map(([field, count]) => {
+    // `METHOD route status`; the route has no spaces (normalizeRoute replaces them).
+    const first = field.indexOf(' ');
+    const last = field.lastIndexOf(' ');
+    return {
+      method: field.slice(0, first),
+      route: field.slice(first + 1, last),
+      status: field.slice(last + 1),
+      count: num(count),
+      totalDurationMs: num(graphMs[field]),
+    };
+  });
+  const stepCounts = Object.entries(steps).flatMap(([field, count]) => {
+    const at = field.lastIndexOf(':');
+    const outcome = field.slice(at + 1);
+    if (outcome !== 'completed' && outcome !== 'failed') return [];
+    return [{ step: field.slice(0, at), outcome: outcome as StepOutcome, count: num(count) }];
+  });
+  // Stable order, so /metrics output and snapshots compare equal across reads.
+  const by = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+  return {
+    graphRequests: graphRequests.sort(by((g) => `${g.method} ${g.route} ${g.status}`)),
+    throttledResponses: num(throttle.responses),
+    throttledWaitMs: num(throttle['wait-ms']),
+    steps: stepCounts.sort(by((s) => `${s.step}:${s.outcome}`)),
+    instances: Object.entries(instances)
+      .map(([state, count]) => ({ state, count: num(count) }))
+      .sort(by((i) => i.state)),
+  };
+}
+
+/** A recorder that records nothing (library code and tests that don't care about metrics). */
+export function noopMetricsRecorder(): MetricsRecorder {
+  const empty: MetricsSnapshot = { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, steps: [], instances: [] };
+  return {
+    graphResponse() {},
+    throttledWait() {},
+    stepOutcome() {},
+    instanceEnd() {},
+    flush: async () => {},
+    close: async () => {},
+    read: async () => structuredClone(empty),
+  };
+}
