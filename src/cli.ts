@@ -135,4 +135,8 @@ program
     await runBoardCommand({ port: o.port, host: o.host, insecureNoAuth: !!o.insecureNoAuth, allowRetries: !!o.allowRetries });
   });
 
+/** Commands that end by themselves: exit once they are done, whatever handles a library left open. */
+const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart']);
+
 await program.parseAsync(process.argv).catch(reportAndExit);
+if (ONE_SHOT.has(program.args[0] ?? '')) process.exit(process.exitCode ?? 0);

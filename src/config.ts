@@ -26,6 +26,9 @@ export const DEFAULTS = {
   GRAPH_REQUEST_TIMEOUT_MS: 30_000,
   WORKER_CONCURRENCY: 50,
   POLLER_CONCURRENCY: 20,
+  /** A crashed worker's jobs are taken over after their lock expires (checked every stalled interval). */
+  WORKER_LOCK_DURATION_MS: 30_000,
+  WORKER_STALLED_INTERVAL_MS: 15_000,
   /** How long an instance may wait for Graph replication before its step fails. */
   REPLICATION_TIMEOUT_MS: 600_000,
   /** After an ambiguous instantiate, how long to keep looking for the app before creating it again. */
@@ -70,6 +73,8 @@ const schema = z.object({
   GRAPH_REQUEST_TIMEOUT_MS: num(100).default(DEFAULTS.GRAPH_REQUEST_TIMEOUT_MS),
   WORKER_CONCURRENCY: num(1, 1000).default(DEFAULTS.WORKER_CONCURRENCY),
   POLLER_CONCURRENCY: num(1, 1000).default(DEFAULTS.POLLER_CONCURRENCY),
+  WORKER_LOCK_DURATION_MS: num(1000).default(DEFAULTS.WORKER_LOCK_DURATION_MS),
+  WORKER_STALLED_INTERVAL_MS: num(500).default(DEFAULTS.WORKER_STALLED_INTERVAL_MS),
   REPLICATION_TIMEOUT_MS: num(0).default(DEFAULTS.REPLICATION_TIMEOUT_MS),
   RECONCILE_WINDOW_MS: num(0).default(DEFAULTS.RECONCILE_WINDOW_MS),
   REPLICATION_POLL_MS: num(1).default(DEFAULTS.REPLICATION_POLL_MS),

@@ -5,16 +5,15 @@
  * as the simulator's configuration implies.
  */
 import { randomBytes } from 'node:crypto';
-import { createRuntime, type Runtime } from '../app/runtime.ts';
+import type { Runtime } from '../app/runtime.ts';
+import { startLocalStack } from '../app/local-stack.ts';
 import type { Batch, BatchInstance, ExpectedOutcome } from '../batch/batch-types.ts';
 import { instanceKeyOf } from '../batch/instance-key.ts';
-import { loadConfig } from '../config.ts';
 import { enqueueBatch } from '../flow/enqueue-batch.ts';
 import { startStepsWorker } from '../flow/steps-worker.ts';
 import { END_STATES, type InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
-import { obtainRedis } from '../redis-server.ts';
-import { startSimulator, type SimProfile, type SimulatorHandle } from '../simulator/index.ts';
+import type { SimProfile, SimulatorHandle } from '../simulator/index.ts';
 import { bar } from '../ui/table.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { cliLogger, err, EXIT, out } from './common.ts';
@@ -96,49 +95,17 @@ async function simStats(sim: SimulatorHandle) {
 export async function runDemo(o: DemoOptions): Promise<number> {
   const t0 = Date.now();
   const say = o.json ? () => {} : err;
-  const sim = await startSimulator({ profile: o.profile, seed: o.seed, timeScale: o.timeScale });
-  const redis = await obtainRedis();
-  say(`simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${redis.url}`);
-  const s = sim.settings;
-  const scale = (ms: number) => Math.max(10, Math.round(ms / o.timeScale));
-  const prefix = `{pfdemo-${randomBytes(3).toString('hex')}}`;
-  const cfg = loadConfig({
-    ...process.env,
-    REDIS_URL: redis.url,
-    BULLMQ_PREFIX: prefix,
-    AZURE_TENANT_ID: sim.tenantId,
-    AZURE_CLIENT_ID: sim.clientId,
-    AZURE_CLIENT_SECRET: sim.clientSecret,
-    AZURE_AUTHORITY_HOST: sim.authorityHost,
-    GRAPH_BASE_URL: sim.graphBaseUrl,
-    PROVFLOW_SECRET_KEY: process.env.PROVFLOW_SECRET_KEY ?? randomBytes(32).toString('base64'),
-    GRAPH_WRITE_LIMIT: String(s.writeLimit),
-    GRAPH_WRITE_WINDOW_MS: String(s.writeWindowMs),
-    GRAPH_RU_LIMIT: String(s.ruLimit),
-    GRAPH_RU_WINDOW_MS: String(s.ruWindowMs),
-    GRAPH_REPORTS_LIMIT: String(s.reportsLimit),
-    GRAPH_REPORTS_WINDOW_MS: String(s.reportsWindowMs),
-    REPLICATION_TIMEOUT_MS: String(scale(600_000)),
-    RECONCILE_WINDOW_MS: String(Math.max(scale(300_000), s.replicationLagMs.max * 2)),
-    POLLER_MIN_INTERVAL_MS: String(scale(5_000)),
-    POLLER_MAX_INTERVAL_MS: String(scale(300_000)),
-    POLLER_DEADLINE_MS: String(scale(7_200_000)),
-    GRAPH_REQUEST_TIMEOUT_MS: String(Math.max(2000, scale(30_000))),
-    LOG_LEVEL: o.verbose ? 'info' : 'warn',
-  });
+  const stack = await startLocalStack({ profile: o.profile, timeScale: o.timeScale, seed: o.seed, env: { LOG_LEVEL: o.verbose ? 'info' : 'warn' } });
+  const { sim, cfg, prefix } = stack;
+  say(`simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${stack.redis.url}`);
   const logger = cliLogger(cfg, 'demo');
   let rt: Runtime | null = null;
   const closers: (() => Promise<unknown>)[] = [];
   try {
-    rt = await createRuntime(cfg, {
-      logger,
-      withGraph: true,
-      extraCaPem: sim.caCertPem,
-      stepSettings: { replicationPollMs: scale(5_000) },
-    });
+    rt = await stack.runtime(logger);
     const steps = startStepsWorker(rt);
     closers.push(() => steps.close());
-    const poller = startPoller(rt, { settings: { startGraceMs: scale(120_000) } });
+    const poller = startPoller(rt);
     closers.push(() => poller.close());
     if (o.board) {
       const { runBoard } = await import('../board/run-board.ts');
@@ -213,7 +180,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await rt.redis.unlink(...keys);
       await rt.close();
     }
-    await redis.close();
-    await sim.close();
+    await stack.close();
   }
 }

@@ -17,16 +17,19 @@ export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {
       instanceEnd: (state) => rt.metrics.instanceEnd(state),
     },
   });
+  // A connection of its own; BullMQ does not close connections it was given, so we do.
+  const connection = rt.redis.duplicate();
   const worker = new Worker(QUEUES.steps, processor, {
-    connection: rt.redis.duplicate(),
+    connection,
     prefix: rt.prefix,
     concurrency: opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
     // Crash-restarts are expected (SIGKILL, deploys): a job may stall several times and still be safe
     // to re-run, because every step looks before it acts.
     maxStalledCount: 10,
-    stalledInterval: 15_000,
-    lockDuration: 30_000,
+    stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
+    lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
   worker.on('error', (err) => rt.logger.error({ err: err.message }, 'steps worker error'));
+  worker.on('closed', () => connection.disconnect());
   return worker;
 }

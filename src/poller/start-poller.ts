@@ -41,11 +41,14 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
     eventsQueue,
     onEnd: (state) => rt.metrics.instanceEnd(state),
   });
+  const connections = [rt.redis.duplicate()];
   const watchWorker = new Worker(QUEUES.poll, processor, {
-    connection: rt.redis.duplicate(),
+    connection: connections[0]!,
     prefix: rt.prefix,
     concurrency: opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY,
     maxStalledCount: 10,
+    stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
+    lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
   watchWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'poller worker error'));
 
@@ -60,7 +63,7 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
         if (!res.delivered) throw new Error(`webhook not delivered: ${res.lastError ?? res.status}`);
         return { status: res.status };
       },
-      { connection: rt.redis.duplicate(), prefix: rt.prefix, concurrency: 4 },
+      { connection: connections[connections.push(rt.redis.duplicate()) - 1]!, prefix: rt.prefix, concurrency: 4 },
     );
     eventsWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'events worker error'));
   }
@@ -69,6 +72,8 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
     eventsWorker,
     async close() {
       await Promise.allSettled([watchWorker.close(), eventsWorker?.close(), eventsQueue?.close()]);
+      // BullMQ does not close connections it was given.
+      for (const c of connections) c.disconnect();
     },
   };
 }
