@@ -53,7 +53,8 @@ export type Application = z.infer<typeof applicationSchema>;
 
 export const servicePrincipalSchema = z.looseObject({
   ...withObjectId,
-  appId: z.string(),
+  // Microsoft's beta instantiate example omits the servicePrincipal's appId (it equals the application's).
+  appId: z.string().nullish(),
   appDisplayName: nullableString,
   displayName: nullableString,
   applicationTemplateId: nullableString,
