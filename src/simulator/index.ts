@@ -47,6 +47,8 @@ export interface SimulatorHandle {
   timeScale: number;
   settings: SimulatorSettings;
   stats(): SimStats;
+  /** Access tokens issued so far (tests check they never leak into Redis, logs or the board). */
+  issuedTokens(): string[];
   configure(overrides: Partial<SimulatorSettings>): void;
   reset(): void;
   close(): Promise<void>;
@@ -316,6 +318,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return settings;
     },
     stats,
+    issuedTokens: () => [...tokens.keys()],
     configure(o) {
       settings = applyOverrides(settings, o);
     },
