@@ -62,14 +62,16 @@ export function scaledEnv(sim: SimulatorHandle, timeScale: number): Record<strin
     GRAPH_RU_WINDOW_MS: String(s.ruWindowMs),
     GRAPH_REPORTS_LIMIT: String(s.reportsLimit),
     GRAPH_REPORTS_WINDOW_MS: String(s.reportsWindowMs),
-    REPLICATION_TIMEOUT_MS: String(Math.max(Number(scale(600_000)), s.replicationLagMs.max * 4)),
+    // Deadlines are not compressed below what a loaded 2-core machine needs: a slow host must
+    // not turn into failed instances (they are safety nets, not the behaviour under test).
+    REPLICATION_TIMEOUT_MS: String(Math.max(60_000, Number(scale(600_000)), s.replicationLagMs.max * 4)),
     RECONCILE_WINDOW_MS: String(Math.max(Number(scale(300_000)), s.replicationLagMs.max * 2)),
     REPLICATION_POLL_MS: scale(5_000),
     POLLER_MIN_INTERVAL_MS: scale(5_000),
     POLLER_MAX_INTERVAL_MS: scale(300_000),
     POLLER_DEADLINE_MS: scale(7_200_000),
-    POLLER_START_GRACE_MS: scale(120_000),
-    GRAPH_REQUEST_TIMEOUT_MS: String(Math.max(2000, Number(scale(30_000)))),
+    POLLER_START_GRACE_MS: String(Math.max(15_000, Number(scale(120_000)))),
+    GRAPH_REQUEST_TIMEOUT_MS: String(Math.max(10_000, Number(scale(30_000)))),
   };
 }
 
