@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import { StepWait, type InstanceIds, type StepDeps } from '../steps/types.ts';
 import { describeZodError, instanceIdsSchema, stepJobDataSchema, type WatchJobData } from './job-data.ts';
 import { STEP_BY_NAME } from './step-registry.ts';
+import { enqueueEvent } from './events.ts';
 import { stepJobId } from './build-flow.ts';
 
 /** Hooks for metrics; all optional. */
@@ -27,6 +28,8 @@ export interface StepProcessorDeps {
   steps: StepDeps;
   ledger: Ledger;
   pollQueue: Queue;
+  /** Operator events (webhooks); null when no webhook is configured. */
+  eventsQueue?: Queue | null;
   logger: Logger;
   hooks?: ProcessorHooks;
 }
@@ -88,6 +91,27 @@ export function createStepProcessor(d: StepProcessorDeps) {
         await d.ledger.update(instance.batchId, instance.instanceKey, { state: 'failed', step: job.name, lastError: final, endedAt: Date.now() });
         d.hooks?.stepOutcome?.(job.name, 'failed');
         d.hooks?.instanceEnd?.('failed');
+        if (d.eventsQueue) {
+          const ids = await d.ledger.getInstance(instance.batchId, instance.instanceKey);
+          await enqueueEvent(
+            d.eventsQueue,
+            {
+              type: 'instance.failed',
+              batchId: instance.batchId,
+              instanceKey: instance.instanceKey,
+              displayName: instance.displayName,
+              state: 'failed',
+              detail: final,
+              ids: {
+                ...(ids?.applicationObjectId ? { applicationObjectId: ids.applicationObjectId } : {}),
+                ...(ids?.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
+                ...(ids?.jobId ? { jobId: ids.jobId } : {}),
+              },
+              at: new Date().toISOString(),
+            },
+            job.name,
+          ).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not queue the failure event'));
+        }
         throw new UnrecoverableError(final);
       }
       log.info({ err: reason, attemptsLeft }, 'transient failure, will retry');

@@ -1,15 +1,17 @@
 /** Starts the BullMQ worker of the steps queue over a runtime (composition root). */
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from './queues.ts';
 import { createStepProcessor } from './processor.ts';
 
 export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
   if (!rt.graph) throw new Error('the steps worker needs a Graph client (createRuntime withGraph)');
+  const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix }) : null;
   const processor = createStepProcessor({
     steps: { graph: rt.graph, store: rt.ledger, vault: rt.vault, settings: rt.stepSettings, logger: rt.logger, now: Date.now },
     ledger: rt.ledger,
     pollQueue: rt.pollQueue,
+    eventsQueue,
     logger: rt.logger,
     hooks: {
       stepOutcome: (step, outcome) => rt.metrics.stepOutcome(step, outcome),
@@ -30,6 +32,9 @@ export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {
     lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
   worker.on('error', (err) => rt.logger.error({ err: err.message }, 'steps worker error'));
-  worker.on('closed', () => connection.disconnect());
+  worker.on('closed', () => {
+    connection.disconnect();
+    void eventsQueue?.close();
+  });
   return worker;
 }

@@ -16,8 +16,8 @@ export function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings>
       jitterRatio: 0.1,
     },
     deadlineMs: c.POLLER_DEADLINE_MS,
-    maxLogPagesPerRun: 3,
-    logPageSize: 100,
+    maxLogPagesPerRun: c.POLLER_LOG_PAGES_PER_RUN,
+    logPageSize: c.POLLER_LOG_PAGE_SIZE,
     startGraceMs: c.POLLER_START_GRACE_MS,
     ...overrides,
   };

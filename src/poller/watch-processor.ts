@@ -19,6 +19,7 @@ import { classifyJob, type JobAssessment } from './classify-job.ts';
 import { addPage, compactSummary, emptySummary, type LogSummary } from './log-summary.ts';
 import { nextPollDelay, type PollSettings } from './poll-interval.ts';
 import type { WebhookEvent } from './webhook.ts';
+import { enqueueEvent } from '../flow/events.ts';
 
 /** Poller tunables (scaled down in tests and the demo). */
 export interface WatchSettings {
@@ -194,11 +195,5 @@ async function notify(d: WatchDeps, data: WatchJobData, a: JobAssessment | null,
     },
     at: new Date().toISOString(),
   };
-  await d.eventsQueue.add(type, event, {
-    jobId: `${data.instance.batchId}.${data.instance.instanceKey}.${type.replace('instance.', 'event-')}-${data.startedAt}`,
-    attempts: 8,
-    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-    removeOnComplete: { age: 24 * 3600, count: 1000 },
-    removeOnFail: { age: 14 * 24 * 3600 },
-  });
+  await enqueueEvent(d.eventsQueue, event, data.startedAt);
 }
