@@ -31,7 +31,7 @@ import {
 import { classifyGraphFailure, networkErrorKind, type FailureContext } from './classify-error.ts';
 import type { CallCost, GraphLimiter } from './limiter.ts';
 import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
-import { backoffMs } from './retry-after.ts';
+import { backoffMs, parseRetryAfter } from './retry-after.ts';
 import type { TokenProvider } from './token-provider.ts';
 
 /** One finished HTTP exchange (or a failure without response), for metrics. */
@@ -147,8 +147,10 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     let tokenRetried = false;
 
     for (;;) {
-      await opts.limiter.acquire(opts.tenantId, spec.cost);
+      // Token first, then the limiter, then straight to the wire: nothing may stand between the
+      // limiter's yes and the request (a pause set meanwhile would be violated).
       const token = await tokenFor(spec, logPath, tokenRetried);
+      await opts.limiter.acquire(opts.tenantId, spec.cost);
       const clientRequestId = randomUUID();
       const started = performance.now();
       const details = (over: Partial<GraphError['details']> & Pick<GraphError['details'], 'errorClass'>): GraphError['details'] => ({
@@ -171,6 +173,12 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           dispatcher: opts.dispatcher,
           signal: AbortSignal.timeout(timeoutMs),
         });
+        const retryAfter = res.headers.get('retry-after');
+        if (res.status === 429 || ((res.status === 503 || res.status === 504) && retryAfter !== null)) {
+          // Stop this process's other calls the moment the headers say so, before the body is read;
+          // the classified pause below extends it (never shortens) and reaches the other processes.
+          void opts.limiter.pause(opts.tenantId, parseRetryAfter(retryAfter) || 1000, `${res.status} (early)`).catch(() => undefined);
+        }
         text = await res.text();
       } catch (err) {
         const kind = networkErrorKind(err);

@@ -198,6 +198,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0 };
   const sleepers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   let closed = false;
+  // This process learns of a throttle before Redis does: concurrent calls here must stop at
+  // once, not after the pause's round trip (those would arrive inside Graph's Retry-After).
+  const localPause = new Map<string, number>();
 
   const key = (tenantId: string, what: string) => `${opts.prefix}:limiter:${tenantId}:${what}`;
 
@@ -238,7 +241,8 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       let waitedHere = 0;
       for (;;) {
         if (closed) throw new Error('limiter closed');
-        const { waitMs, bucket } = await tryAcquire(tenantId, cost);
+        const localMs = (localPause.get(tenantId) ?? 0) - Date.now();
+        const { waitMs, bucket } = localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const } : await tryAcquire(tenantId, cost);
         if (waitMs <= 0) {
           counters.acquired++;
           return;
@@ -259,6 +263,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     async pause(tenantId, ms, reason) {
       const whole = Math.ceil(ms);
       if (!(whole > 0)) return;
+      localPause.set(tenantId, Math.max(localPause.get(tenantId) ?? 0, Date.now() + whole));
       const now = await redis.provflowLimiterPause(key(tenantId, 'pause'), whole, reason.slice(0, 200));
       logger.info({ tenantId, ms: whole, pausedForMs: Number(now), reason }, 'limiter: tenant paused');
     },

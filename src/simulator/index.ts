@@ -199,6 +199,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   async function graph(req: IncomingMessage, res: ServerResponse, url: URL, apiVersion: string, subPath: string): Promise<void> {
+    // Arrival is taken before anything else: the moment the caller's request reached us.
+    const arrivedAt = Date.now();
     const ids = requestIds(req);
     const rawBody = req.method === 'GET' ? '' : await readBody(req);
     let body: unknown;
@@ -219,7 +221,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       body,
       rawBody,
       ...ids,
-      arrivedAt: Date.now(),
+      arrivedAt,
       caller: null,
       resourceUnits: cost.ru,
       extraHeaders: {},
@@ -241,11 +243,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     ctx.caller = { appId: token.appId, tenantId: token.tenantId };
 
+    const callerKey = `${token.appId}/${token.tenantId}`;
+    const markDelivered = () => res.once('finish', () => quota.delivered(callerKey, Date.now()));
     const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports });
     if (!decision.ok) {
       s.throttled++;
-      if (decision.violation) s.retryAfterViolations++;
+      if (decision.violation) {
+        s.retryAfterViolations++;
+        if (quota.lastViolation && s.violations.length < 50) s.violations.push({ route: cost.route, ...quota.lastViolation });
+      }
       if (cost.reports) s.reportsThrottled++;
+      markDelivered();
       sendGraphError(ctx, 429, 'TooManyRequests', 'Too many requests.', {
         innerCode: '429',
         headers: {
@@ -263,7 +271,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // Faults happen before the request is applied (except the ambiguous instantiate, in the route).
     if (throttle503Rate > 0 && faults.next() < throttle503Rate) {
       s.faultsInjected['503-retry-after'] = (s.faultsInjected['503-retry-after'] ?? 0) + 1;
-      quota.tell(`${token.appId}/${token.tenantId}`, Date.now(), throttle503RetryAfterSec);
+      quota.tell(callerKey, Date.now(), throttle503RetryAfterSec);
+      markDelivered();
       sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(throttle503RetryAfterSec) } });
       return;
     }

@@ -47,6 +47,8 @@ function secondsUntilFree(w: Window, now: number, windowMs: number, limit: numbe
 
 export class QuotaModel {
   private callers = new Map<string, CallerState>();
+  /** How early the last violation came (for diagnosis in stats). */
+  lastViolation: { sinceToldMs: number; untilFreeMs: number } | null = null;
   constructor(private settings: () => SimulatorSettings) {}
 
   private caller(key: string): CallerState {
@@ -69,6 +71,15 @@ export class QuotaModel {
     c.toldAt = now;
   }
 
+  /**
+   * The throttling answer has left the server: only requests that arrive after this (plus the
+   * grace) were sent by a caller that could have known to wait. Earlier ones were in flight.
+   */
+  delivered(key: string, at: number): void {
+    const c = this.caller(key);
+    c.toldAt = Math.max(c.toldAt, at);
+  }
+
   /** Decides and, when allowed, records the request. */
   admit(args: { appId: string; tenantId: string; now: number; write: boolean; ru: number; reports: boolean }): QuotaDecision {
     const s = this.settings();
@@ -77,6 +88,7 @@ export class QuotaModel {
     const { now } = args;
     if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs) {
       const retryAfterSec = Math.max(1, Math.ceil((c.retryUntil - now) / 1000));
+      this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now };
       return { ok: false, retryAfterSec, info: 'RetryAfterViolation', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: true };
     }
     trim(c.write, now, s.writeWindowMs);

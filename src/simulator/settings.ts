@@ -148,7 +148,11 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     quarantineRetryMs: 6 * HOUR,
     logEntriesPerCycle: 4,
     tokenLifetimeSec: 3599,
-    retryAfterGraceMs: 50,
+    // Under 503 storms, several processes have requests committed before one of them has
+    // even read the throttling answer; on a loaded 2-core host the pause takes up to ~150 ms to
+    // reach every process through Redis (measured: violations arrived 60–135 ms after the answer
+    // left). Those requests were in flight, not disobedient; later ones still count.
+    retryAfterGraceMs: 250,
     logsPageSize: 50,
     listPageSize: 100,
     clientAssertionCertPem: null,

@@ -22,6 +22,8 @@ export interface SimStats {
   reportsThrottled: number;
   faultsInjected: Record<string, number>;
   tokensIssued: number;
+  /** The first violations: route, ms since the caller was told to wait, ms it still had to wait. */
+  violations: { route: string; sinceToldMs: number; untilFreeMs: number }[];
 }
 
 export const emptyStats = (): SimStats => ({
@@ -40,6 +42,7 @@ export const emptyStats = (): SimStats => ({
   reportsThrottled: 0,
   faultsInjected: {},
   tokensIssued: 0,
+  violations: [],
 });
 
 export class SimState {

@@ -1,0 +1,31 @@
+/**
+ * `npm run chaos`: every reliability scenario in its long form, a table of figures, exit 1 if
+ * any scenario lost, duplicated, violated a Retry-After or ended an instance unexpectedly.
+ * Flags: --short (the CI sizes), --seed N, --only NAME.
+ */
+import { parseArgs } from 'node:util';
+import { SCENARIOS, type ScenarioResult } from './scenarios.ts';
+import { passed, reliabilityTable } from './table.ts';
+
+const { values } = parseArgs({ options: { short: { type: 'boolean', default: false }, seed: { type: 'string', default: '7' }, only: { type: 'string' } } });
+const seed = Number(values.seed);
+const LONG: Record<string, { instances: number; disruptions: number }> = {
+  'kill-worker': { instances: 200, disruptions: 12 },
+  'kill-poller': { instances: 100, disruptions: 8 },
+  'restart-redis': { instances: 150, disruptions: 4 },
+  'chaos-profile': { instances: 150, disruptions: 0 },
+  'tight-quota': { instances: 60, disruptions: 0 },
+  'sigterm-busy': { instances: 120, disruptions: 4 },
+  poison: { instances: 40, disruptions: 0 },
+};
+const rows: ScenarioResult[] = [];
+for (const [name, size] of Object.entries(LONG)) {
+  if (values.only && values.only !== name) continue;
+  const s = values.short ? { instances: Math.min(30, size.instances), disruptions: Math.min(3, size.disruptions) } : size;
+  process.stderr.write(`${name}: ${s.instances} instances, ${s.disruptions} disruptions, seed ${seed}…\n`);
+  const r = await SCENARIOS[name]!({ ...s, seed, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stderr.write(`${name}: ${passed(r) ? 'ok' : 'FAILED'} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
+  rows.push(r);
+}
+process.stdout.write(`${reliabilityTable(rows)}\n`);
+process.exit(rows.every(passed) ? 0 : 1);
