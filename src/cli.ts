@@ -57,7 +57,7 @@ program
   .option('--seed <n>', 'seed', int('--seed'), 1)
   .option('--time-scale <x>', 'compress simulated time by this factor', positive('--time-scale'), 1)
   .action(async (o) => {
-    const { runSimulate } = await import('./simulator/cli-simulate.ts');
+    const { runSimulate } = await import('./sim/cli-simulate.ts');
     const sim = await runSimulate({ port: o.port, profile: o.profile, seed: o.seed, timeScale: o.timeScale });
     const stop = () => void sim.close().then(() => process.exit(0));
     process.on('SIGTERM', stop);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from '../redis-server.ts';
-import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from '../simulator/index.ts';
+import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from '../sim/index.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

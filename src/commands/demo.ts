@@ -13,7 +13,7 @@ import { enqueueBatch } from '../flow/enqueue-batch.ts';
 import { startStepsWorker } from '../flow/steps-worker.ts';
 import { END_STATES, type InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
-import type { SimProfile, SimulatorHandle } from '../simulator/index.ts';
+import type { SimProfile, SimulatorHandle } from '../sim/index.ts';
 import { bar } from '../ui/table.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { cliLogger, err, EXIT, out } from './common.ts';

@@ -12,7 +12,7 @@ import { createGraphClient, type GraphResponseEvent } from '../../src/graph/grap
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
-import { startSimulator } from '../../src/simulator/index.ts';
+import { startSimulator } from '../../src/sim/index.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;

@@ -13,7 +13,7 @@ import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { END_STATES } from '../../src/ledger/ledger.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { mulberry32 } from '../../src/simulator/prng.ts';
+import { mulberry32 } from '../../src/sim/prng.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 
 /** One row of the reliability table. */

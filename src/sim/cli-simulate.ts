@@ -1,0 +1,21 @@
+/** `provflow simulate`: start the simulator and print one JSON line of connection details. */
+import { startSimulator, type SimProfile, type SimulatorHandle } from './index.ts';
+
+export async function runSimulate(opts: { port?: number; host?: string; profile?: SimProfile; seed?: number; timeScale?: number }): Promise<SimulatorHandle> {
+  const sim = await startSimulator({ port: opts.port ?? 0, host: opts.host, profile: opts.profile ?? 'realistic', seed: opts.seed ?? 1, timeScale: opts.timeScale ?? 1 });
+  process.stdout.write(
+    `${JSON.stringify({
+      graphBaseUrl: sim.graphBaseUrl,
+      authorityHost: sim.authorityHost,
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      caCertPath: sim.caCertPath,
+      profile: sim.profile,
+      seed: sim.seed,
+      timeScale: sim.timeScale,
+      settings: sim.settings,
+    })}\n`,
+  );
+  return sim;
+}

@@ -1,0 +1,345 @@
+/**
+ * The Graph simulator: HTTPS with its own CA, Entra's client-credentials sign-in, the Graph
+ * endpoints provflow uses, Microsoft's throttling model, replication lag and seeded faults.
+ * Runs in-process (`startSimulator`), as `provflow simulate`, or as `src/sim/main.ts`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { handleGraph, costOf } from './graph-routes.ts';
+import { readBody, requestIds, sendGraphError, sendJson, type SimContext } from './http.ts';
+import { parseLenientJson } from './lenient-json.ts';
+import { SeededRandom } from './prng.ts';
+import { QuotaModel } from './quota.ts';
+import { applyOverrides, resolveSettings, type SimProfile, type SimulatorSettings } from './settings.ts';
+import { SimState, type SimStats } from './state.ts';
+import { getTlsMaterial } from './tls.ts';
+import { renderJob } from './directory.ts';
+
+export type { SimProfile, SimulatorSettings, SimStats };
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  profile?: SimProfile;
+  seed?: number;
+  /** > 1 compresses every simulated duration (quota windows, lag, latency, cycles). */
+  timeScale?: number;
+  overrides?: Partial<SimulatorSettings>;
+  /** Extra DNS names for the certificate (e.g. a compose service name). */
+  hostnames?: string[];
+}
+
+export interface SimulatorHandle {
+  graphBaseUrl: string;
+  authorityHost: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  caCertPath: string;
+  caCertPem: string;
+  profile: SimProfile;
+  seed: number;
+  timeScale: number;
+  settings: SimulatorSettings;
+  stats(): SimStats;
+  /** Access tokens issued so far (tests check they never leak into Redis, logs or the board). */
+  issuedTokens(): string[];
+  configure(overrides: Partial<SimulatorSettings>): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface Token {
+  appId: string;
+  tenantId: string;
+  expiresAt: number;
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const profile = opts.profile ?? 'fast';
+  const seed = opts.seed ?? 1;
+  const timeScale = opts.timeScale ?? 1;
+  let settings = resolveSettings(profile, timeScale, opts.overrides);
+  const random = new SeededRandom(seed);
+  // Identity of the simulated tenant and of provflow's app registration in it (seeded: replayable).
+  const tenantId = new SeededRandom(seed + 1).uuid();
+  const clientId = new SeededRandom(seed + 2).uuid();
+  const clientSecret = `sim-secret-${randomBytes(12).toString('base64url')}`;
+  const state = new SimState(tenantId, random, () => settings);
+  const quota = new QuotaModel(() => settings);
+  const tokens = new Map<string, Token>();
+  const faults = new SeededRandom(seed + 3);
+
+  const tls = getTlsMaterial(opts.hostnames ?? []);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'provflow-sim-'));
+  const caCertPath = path.join(dir, 'ca.pem');
+  writeFileSync(caCertPath, tls.caCertPem);
+
+  let origin = '';
+
+  const stats = (): SimStats => {
+    const now = Date.now();
+    const jobsByCode: Record<string, number> = {};
+    for (const j of state.jobs.values()) {
+      const code = renderJob(j, settings, now).status.code;
+      jobsByCode[code] = (jobsByCode[code] ?? 0) + 1;
+    }
+    return { ...structuredClone(state.stats), applications: state.apps.size, servicePrincipals: state.sps.size, jobsByCode };
+  };
+
+  async function entra(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const m = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/instance|discovery\/v2\.0\/keys)$/.exec(url.pathname);
+    if (!m) return false;
+    const tenant = m[1]!;
+    if (m[2]!.startsWith('v2.0/.well-known')) {
+      sendJson(res, 200, {
+        token_endpoint: `${origin}/${tenant}/oauth2/v2.0/token`,
+        token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+        jwks_uri: `${origin}/${tenant}/discovery/v2.0/keys`,
+        response_modes_supported: ['query', 'fragment', 'form_post'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+        issuer: `${origin}/${tenant}/v2.0`,
+        request_uri_parameter_supported: false,
+        userinfo_endpoint: `${origin}/oidc/userinfo`,
+        authorization_endpoint: `${origin}/${tenant}/oauth2/v2.0/authorize`,
+        device_authorization_endpoint: `${origin}/${tenant}/oauth2/v2.0/devicecode`,
+        http_logout_supported: true,
+        frontchannel_logout_supported: true,
+        end_session_endpoint: `${origin}/${tenant}/oauth2/v2.0/logout`,
+        claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'tid'],
+        tenant_region_scope: 'EU',
+        cloud_instance_name: 'microsoftonline.com',
+        cloud_graph_host_name: 'graph.windows.net',
+        msgraph_host: 'graph.microsoft.com',
+      });
+      return true;
+    }
+    if (m[2] === 'discovery/v2.0/keys') {
+      sendJson(res, 200, { keys: [] });
+      return true;
+    }
+    if (m[2] === 'discovery/instance') {
+      const host = new URL(origin).host;
+      sendJson(res, 200, {
+        tenant_discovery_endpoint: `${origin}/${tenant}/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      });
+      return true;
+    }
+    // Token endpoint: client credentials with a secret or a client assertion (certificate).
+    if (req.method !== 'POST') return false;
+    const form = new URLSearchParams(await readBody(req));
+    const entraError = (status: number, error: string, code: number, description: string) =>
+      sendJson(res, status, {
+        error,
+        error_description: `AADSTS${code}: ${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
+        error_codes: [code],
+        timestamp: new Date().toISOString(),
+        trace_id: randomUUID(),
+        correlation_id: randomUUID(),
+      });
+    if (form.get('grant_type') !== 'client_credentials') {
+      entraError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+      return true;
+    }
+    if (tenant !== tenantId) {
+      entraError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
+      return true;
+    }
+    if (form.get('client_id') !== clientId) {
+      entraError(400, 'unauthorized_client', 700016, `Application with identifier '${form.get('client_id')}' was not found in the directory.`);
+      return true;
+    }
+    const assertion = form.get('client_assertion');
+    if (assertion) {
+      const payload = (() => {
+        try {
+          return JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString()) as { iss?: string; sub?: string; exp?: number };
+        } catch {
+          return null;
+        }
+      })();
+      if (!payload || payload.iss !== clientId || payload.sub !== clientId) {
+        entraError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
+        return true;
+      }
+    } else if (form.get('client_secret') !== clientSecret) {
+      entraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+      return true;
+    }
+    const token = `sim.${randomBytes(24).toString('base64url')}`;
+    tokens.set(token, { appId: clientId, tenantId, expiresAt: Date.now() + settings.tokenLifetimeSec * 1000 });
+    state.stats.tokensIssued++;
+    sendJson(res, 200, { token_type: 'Bearer', expires_in: settings.tokenLifetimeSec, ext_expires_in: settings.tokenLifetimeSec, access_token: token });
+    return true;
+  }
+
+  async function simControl(req: IncomingMessage, res: ServerResponse, sub: string): Promise<void> {
+    if (sub === 'stats' && req.method === 'GET') return sendJson(res, 200, stats());
+    if (sub === 'settings' && req.method === 'GET') return sendJson(res, 200, settings);
+    if (sub === 'configure' && req.method === 'POST') {
+      settings = applyOverrides(settings, parseLenientJson(await readBody(req)) as Partial<SimulatorSettings>);
+      return sendJson(res, 200, settings);
+    }
+    if (sub === 'reset' && req.method === 'POST') {
+      state.reset();
+      quota.reset();
+      return sendJson(res, 200, { reset: true });
+    }
+    sendJson(res, 404, { error: `unknown /_sim/${sub}` });
+  }
+
+  async function graph(req: IncomingMessage, res: ServerResponse, url: URL, apiVersion: string, subPath: string): Promise<void> {
+    // Arrival is taken before anything else: the moment the caller's request reached us.
+    const arrivedAt = Date.now();
+    const ids = requestIds(req);
+    const rawBody = req.method === 'GET' ? '' : await readBody(req);
+    let body: unknown;
+    try {
+      body = rawBody ? parseLenientJson(rawBody) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const method = req.method ?? 'GET';
+    const cost = costOf(method, subPath);
+    const ctx: SimContext = {
+      req,
+      res,
+      method,
+      url,
+      path: subPath.replace(/\/+$/, ''),
+      apiVersion,
+      body,
+      rawBody,
+      ...ids,
+      arrivedAt,
+      caller: null,
+      resourceUnits: cost.ru,
+      extraHeaders: {},
+    };
+    const s = state.stats;
+    s.requests++;
+    s.byRoute[cost.route] = (s.byRoute[cost.route] ?? 0) + 1;
+    if (cost.reports) s.reportsRequests++;
+    const finish = (status: number) => {
+      s.byStatus[String(status)] = (s.byStatus[String(status)] ?? 0) + 1;
+    };
+    res.once('finish', () => finish(res.statusCode));
+
+    const auth = req.headers.authorization ?? '';
+    const token = tokens.get(auth.replace(/^Bearer\s+/i, ''));
+    if (!token || token.expiresAt < Date.now()) {
+      sendGraphError(ctx, 401, 'InvalidAuthenticationToken', token ? 'Lifetime validation failed, the token is expired.' : 'Access token is empty or invalid.');
+      return;
+    }
+    ctx.caller = { appId: token.appId, tenantId: token.tenantId };
+
+    const callerKey = `${token.appId}/${token.tenantId}`;
+    const markDelivered = () => res.once('finish', () => quota.delivered(callerKey, Date.now()));
+    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports });
+    if (!decision.ok) {
+      s.throttled++;
+      if (decision.violation) {
+        s.retryAfterViolations++;
+        if (quota.lastViolation && s.violations.length < 50) s.violations.push({ route: cost.route, ...quota.lastViolation });
+      }
+      if (cost.reports) s.reportsThrottled++;
+      markDelivered();
+      sendGraphError(ctx, 429, 'TooManyRequests', 'Too many requests.', {
+        innerCode: '429',
+        headers: {
+          'Retry-After': String(decision.retryAfterSec),
+          'x-ms-throttle-scope': decision.scope,
+          'x-ms-throttle-information': decision.info === 'RetryAfterViolation' ? 'ResourceUnitLimitExceeded' : decision.info,
+        },
+      });
+      return;
+    }
+    if (decision.ruPercent >= 80) ctx.extraHeaders['x-ms-throttle-limit-percentage'] = String(Math.min(100, decision.ruPercent) / 100);
+
+    const { latencyMs, transientFaultRate, throttle503Rate, throttle503RetryAfterSec } = settings;
+    if (latencyMs.max > 0) await state.sleep(latencyMs.min + faults.next() * (latencyMs.max - latencyMs.min));
+    // Faults happen before the request is applied (except the ambiguous instantiate, in the route).
+    if (throttle503Rate > 0 && faults.next() < throttle503Rate) {
+      s.faultsInjected['503-retry-after'] = (s.faultsInjected['503-retry-after'] ?? 0) + 1;
+      quota.tell(callerKey, Date.now(), throttle503RetryAfterSec);
+      markDelivered();
+      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(throttle503RetryAfterSec) } });
+      return;
+    }
+    if (transientFaultRate > 0 && faults.next() < transientFaultRate) {
+      const status = [500, 502, 503, 504][Math.floor(faults.next() * 4)]!;
+      s.faultsInjected[String(status)] = (s.faultsInjected[String(status)] ?? 0) + 1;
+      const code = { 500: 'InternalServerError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' }[status as 500] ?? 'InternalServerError';
+      sendGraphError(ctx, status, code, 'A transient error occurred. Retry the request.');
+      return;
+    }
+    if (cost.write) s.writes++;
+    const handled = await handleGraph(state, ctx);
+    if (!handled) sendGraphError(ctx, 400, 'BadRequest', `Resource not found for the segment '${subPath.split('/')[1] ?? ''}'.`);
+  }
+
+  const server = https.createServer({ key: tls.serverKeyPem, cert: tls.serverCertPem, keepAliveTimeout: 65_000 }, (req, res) => {
+    const url = new URL(req.url ?? '/', origin);
+    const run = async () => {
+      const m = /^\/(beta|v1\.0)(\/.*)?$/.exec(url.pathname);
+      if (m) {
+        const sub = m[2] ?? '/';
+        if (sub.startsWith('/_sim/')) return simControl(req, res, sub.slice(6));
+        return graph(req, res, url, m[1]!, sub);
+      }
+      if (await entra(req, res, url)) return;
+      sendJson(res, 404, { error: 'not found' });
+    };
+    run().catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'InternalServerError', message: (err as Error).message } });
+    });
+  });
+  server.headersTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = `https://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
+
+  return {
+    graphBaseUrl: `${origin}/beta`,
+    authorityHost: origin,
+    tenantId,
+    clientId,
+    clientSecret,
+    caCertPath,
+    caCertPem: tls.caCertPem,
+    profile,
+    seed,
+    timeScale,
+    get settings() {
+      return settings;
+    },
+    stats,
+    issuedTokens: () => [...tokens.keys()],
+    configure(o) {
+      settings = applyOverrides(settings, o);
+    },
+    reset() {
+      state.reset();
+      quota.reset();
+    },
+    async close() {
+      for (const t of state.timers) clearTimeout(t);
+      state.timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Graph's throttling as Microsoft documents it, per app+tenant: sliding windows of writes,
+ * resource units and reports requests; a 429 carries Retry-After and the throttle headers.
+ * A caller told to wait that calls again early is counted as a Retry-After violation and told
+ * to wait again (as Dev Proxy's RetryAfterPlugin does).
+ */
+import type { SimulatorSettings } from './settings.ts';
+
+/** What the quota decided for one request. */
+export type QuotaDecision =
+  | { ok: true; ruPercent: number }
+  | { ok: false; retryAfterSec: number; info: 'WriteLimitExceeded' | 'ResourceUnitLimitExceeded' | 'ReportsLimitExceeded' | 'RetryAfterViolation'; scope: string; violation: boolean };
+
+interface Window {
+  /** [time, cost] pairs in arrival order. */
+  entries: [number, number][];
+  sum: number;
+}
+
+interface CallerState {
+  write: Window;
+  ru: Window;
+  reports: Window;
+  /** Real ms until which the caller was told to wait, and when that was said. */
+  retryUntil: number;
+  toldAt: number;
+}
+
+const newWindow = (): Window => ({ entries: [], sum: 0 });
+
+function trim(w: Window, now: number, windowMs: number): void {
+  while (w.entries.length && w.entries[0]![0] <= now - windowMs) {
+    w.sum -= w.entries.shift()![1];
+  }
+}
+
+/** Seconds until `need` units fit again under `limit` (at least 1: Retry-After is whole seconds). */
+function secondsUntilFree(w: Window, now: number, windowMs: number, limit: number, need: number): number {
+  let sum = w.sum;
+  for (const [t, c] of w.entries) {
+    if (sum + need <= limit) break;
+    sum -= c;
+    if (sum + need <= limit) return Math.max(1, Math.ceil((t + windowMs - now) / 1000));
+  }
+  return Math.max(1, Math.ceil(windowMs / 1000));
+}
+
+export class QuotaModel {
+  private callers = new Map<string, CallerState>();
+  /** How early the last violation came (for diagnosis in stats). */
+  lastViolation: { sinceToldMs: number; untilFreeMs: number } | null = null;
+  constructor(private settings: () => SimulatorSettings) {}
+
+  private caller(key: string): CallerState {
+    let c = this.callers.get(key);
+    if (!c) {
+      c = { write: newWindow(), ru: newWindow(), reports: newWindow(), retryUntil: 0, toldAt: 0 };
+      this.callers.set(key, c);
+    }
+    return c;
+  }
+
+  reset(): void {
+    this.callers.clear();
+  }
+
+  /** Marks the caller as told to wait (after a 429 or a 503 with Retry-After). */
+  tell(key: string, now: number, retryAfterSec: number): void {
+    const c = this.caller(key);
+    c.retryUntil = Math.max(c.retryUntil, now + retryAfterSec * 1000);
+    c.toldAt = now;
+  }
+
+  /**
+   * The throttling answer has left the server: only requests that arrive after this (plus the
+   * grace) were sent by a caller that could have known to wait. Earlier ones were in flight.
+   */
+  delivered(key: string, at: number): void {
+    const c = this.caller(key);
+    c.toldAt = Math.max(c.toldAt, at);
+  }
+
+  /** Decides and, when allowed, records the request. */
+  admit(args: { appId: string; tenantId: string; now: number; write: boolean; ru: number; reports: boolean }): QuotaDecision {
+    const s = this.settings();
+    const key = `${args.appId}/${args.tenantId}`;
+    const c = this.caller(key);
+    const { now } = args;
+    if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs) {
+      const retryAfterSec = Math.max(1, Math.ceil((c.retryUntil - now) / 1000));
+      this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now };
+      return { ok: false, retryAfterSec, info: 'RetryAfterViolation', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: true };
+    }
+    trim(c.write, now, s.writeWindowMs);
+    trim(c.ru, now, s.ruWindowMs);
+    trim(c.reports, now, s.reportsWindowMs);
+    if (args.reports && c.reports.sum + 1 > s.reportsLimit) {
+      const ra = secondsUntilFree(c.reports, now, s.reportsWindowMs, s.reportsLimit, 1);
+      this.tell(key, now, ra);
+      return { ok: false, retryAfterSec: ra, info: 'ReportsLimitExceeded', scope: `Tenant_Application/Reports/${args.appId}/${args.tenantId}`, violation: false };
+    }
+    if (args.ru > 0 && c.ru.sum + args.ru > s.ruLimit) {
+      const ra = secondsUntilFree(c.ru, now, s.ruWindowMs, s.ruLimit, args.ru);
+      this.tell(key, now, ra);
+      return { ok: false, retryAfterSec: ra, info: 'ResourceUnitLimitExceeded', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: false };
+    }
+    if (args.write && c.write.sum + 1 > s.writeLimit) {
+      const ra = secondsUntilFree(c.write, now, s.writeWindowMs, s.writeLimit, 1);
+      this.tell(key, now, ra);
+      return { ok: false, retryAfterSec: ra, info: 'WriteLimitExceeded', scope: `Tenant_Application/Write/${args.appId}/${args.tenantId}`, violation: false };
+    }
+    if (args.reports) {
+      c.reports.entries.push([now, 1]);
+      c.reports.sum += 1;
+    }
+    if (args.ru > 0) {
+      c.ru.entries.push([now, args.ru]);
+      c.ru.sum += args.ru;
+    }
+    if (args.write) {
+      c.write.entries.push([now, 1]);
+      c.write.sum += 1;
+    }
+    return { ok: true, ruPercent: Math.round((c.ru.sum / s.ruLimit) * 100) };
+  }
+}

@@ -1,0 +1,122 @@
+/** The simulator's mutable state: directory objects, secrets, stats, and the seeded fault choices. */
+import { randomUUID } from 'node:crypto';
+import { delay } from './http.ts';
+import type { SeededRandom } from './prng.ts';
+import type { SimulatorSettings } from './settings.ts';
+import type { SimApp, SimJob, SimSp } from './directory.ts';
+
+/** Exact counters; the reliability and performance bars read them. */
+export interface SimStats {
+  requests: number;
+  throttled: number;
+  retryAfterViolations: number;
+  duplicateApplications: number;
+  applications: number;
+  servicePrincipals: number;
+  jobsByCode: Record<string, number>;
+  writes: number;
+  byRoute: Record<string, number>;
+  byStatus: Record<string, number>;
+  instantiateByDisplayName: Record<string, number>;
+  reportsRequests: number;
+  reportsThrottled: number;
+  faultsInjected: Record<string, number>;
+  tokensIssued: number;
+  /** The first violations: route, ms since the caller was told to wait, ms it still had to wait. */
+  violations: { route: string; sinceToldMs: number; untilFreeMs: number }[];
+}
+
+export const emptyStats = (): SimStats => ({
+  requests: 0,
+  throttled: 0,
+  retryAfterViolations: 0,
+  duplicateApplications: 0,
+  applications: 0,
+  servicePrincipals: 0,
+  jobsByCode: {},
+  writes: 0,
+  byRoute: {},
+  byStatus: {},
+  instantiateByDisplayName: {},
+  reportsRequests: 0,
+  reportsThrottled: 0,
+  faultsInjected: {},
+  tokensIssued: 0,
+  violations: [],
+});
+
+export class SimState {
+  apps = new Map<string, SimApp>();
+  sps = new Map<string, SimSp>();
+  jobs = new Map<string, SimJob>();
+  secrets = new Map<string, { key: string; value: string }[]>();
+  stats: SimStats = emptyStats();
+  readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly tenantId: string,
+    readonly random: SeededRandom,
+    readonly settings: () => SimulatorSettings,
+  ) {}
+
+  reset(): void {
+    this.apps.clear();
+    this.sps.clear();
+    this.jobs.clear();
+    this.secrets.clear();
+    this.stats = emptyStats();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return delay(ms, this.timers);
+  }
+
+  private lag(): number {
+    const { min, max } = this.settings().replicationLagMs;
+    return max > 0 ? this.random.int(min, max) : 0;
+  }
+
+  createApp(templateId: string, displayName: string, now: number): { app: SimApp; sp: SimSp } {
+    const appId = this.random.uuid();
+    const lag = this.lag();
+    const app: SimApp = { id: this.random.uuid(), appId, displayName, applicationTemplateId: templateId, createdAt: now, visibleAt: now + lag };
+    const sp: SimSp = { id: this.random.uuid(), appId, displayName, applicationTemplateId: templateId, createdAt: now, visibleAt: now + lag + this.random.int(0, Math.round(lag / 4)) };
+    this.apps.set(app.id, app);
+    this.sps.set(sp.id, sp);
+    const n = (this.stats.instantiateByDisplayName[displayName] ?? 0) + 1;
+    this.stats.instantiateByDisplayName[displayName] = n;
+    if (n > 1) this.stats.duplicateApplications++;
+    return { app, sp };
+  }
+
+  createJob(sp: SimSp, templateId: string, now: number): SimJob {
+    const id = `${templateId}.${this.tenantId.replace(/-/g, '')}.${sp.appId.replace(/-/g, '')}${[...this.jobs.values()].some((j) => j.spId === sp.id) ? `.${randomUUID().slice(0, 4)}` : ''}`;
+    const job: SimJob = {
+      id,
+      templateId,
+      spId: sp.id,
+      spDisplayName: sp.displayName,
+      createdAt: now,
+      visibleAt: now + Math.round(this.lag() / 2),
+      startedAt: null,
+      pausedAt: null,
+      mode: 'ok',
+      quarantineCleared: false,
+      cycle: 0,
+    };
+    this.jobs.set(id, job);
+    return job;
+  }
+
+  /** The seeded decision for an instantiate: a fault after creating the app, or none. */
+  ambiguousInstantiate(displayName: string): '404' | '500' | '504' | 'hang' | null {
+    const rate = this.settings().ambiguousInstantiateRate;
+    if (rate <= 0) return null;
+    // Keyed by name and attempt so a re-run with the same seed makes the same choices.
+    const attempt = this.stats.instantiateByDisplayName[displayName] ?? 0;
+    const r = this.random.forKey(`ambiguous|${displayName}|${attempt}`);
+    if (r >= rate) return null;
+    const kinds = ['404', '500', '504', 'hang'] as const;
+    return kinds[Math.floor((r / rate) * kinds.length)] ?? '500';
+  }
+}
