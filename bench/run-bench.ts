@@ -2,7 +2,7 @@
  * `npm run bench`: provflow vs a plain script vs the physical limit, in one run, against the
  * simulator in its own process (realistic profile, time compressed by --time-scale).
  * Prints one table and writes bench/results.json.
- *   --instances N (1000)  --baseline N (10)  --time-scale X (10)  --seed S (1)  --no-scale (skip the 10,000-instance enqueue)
+ *   --instances N (1000)  --baseline N (5)  --time-scale X (4)  --seed S (1)  --no-scale (skip the 10,000-instance enqueue)
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,8 +23,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     instances: { type: 'string', default: '1000' },
-    baseline: { type: 'string', default: '10' },
-    'time-scale': { type: 'string', default: '10' },
+    baseline: { type: 'string', default: '5' },
+    'time-scale': { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
     'no-scale': { type: 'boolean', default: false },
   },

@@ -113,8 +113,11 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   }
 
   const connection = redis;
-  const pollQueue = new Queue(QUEUES.poll, { connection, prefix });
-  const stepsQueue = new Queue(QUEUES.steps, { connection, prefix });
+  // BullMQ's event streams default to 10,000 entries per queue (~2 MB): the ledger and the
+  // metrics are the record, so a short stream is enough for the board's live updates.
+  const streams = { events: { maxLen: 1000 } };
+  const pollQueue = new Queue(QUEUES.poll, { connection, prefix, streams });
+  const stepsQueue = new Queue(QUEUES.steps, { connection, prefix, streams });
   return {
     cfg,
     logger,

@@ -21,9 +21,13 @@ export interface Retention {
   failedAgeSeconds: number;
 }
 
+/**
+ * Finished step jobs are only for looking at recent work on the board: the ledger keeps each
+ * instance's ids and outcome. Keeping few holds Redis under 10 KB per finished instance.
+ */
 export const DEFAULT_RETENTION: Retention = {
-  completedAgeSeconds: 6 * 3600,
-  completedCount: 2000,
+  completedAgeSeconds: 3600,
+  completedCount: 500,
   failedAgeSeconds: 14 * 24 * 3600,
 };
 

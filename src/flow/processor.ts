@@ -135,7 +135,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
         jobId: stepJobId(instance.batchId, instance.instanceKey, 'watch'),
         attempts: 20,
         backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-        removeOnComplete: { age: 6 * 3600, count: 2000 },
+        removeOnComplete: { age: 3600, count: 500 },
         removeOnFail: { age: 14 * 24 * 3600 },
       });
       ledgerFields.state = 'started';

@@ -11,6 +11,11 @@ export async function validateCredentials(deps: StepDeps, input: StepInput): Pro
   const jobId = need(prev, 'jobId');
   const saved = await deps.store.get(instance, ['secretsSaved']);
   if (saved.secretsSaved === '1') return { ...prev, credentialsValidated: true }; // validated and saved before a crash
+  // A brand-new job is invisible for a while; validating against it would spend a write on a
+  // 404. Look (a read) until it is there, then validate once.
+  if (!input.state.jobVisible && !(await deps.graph.getSynchronizationJob(spId, jobId))) {
+    throw new StepWait(deps.settings.replicationPollMs, input.state, 'provisioning job not yet visible');
+  }
   const credentials = await openCredentials(deps, instance);
   try {
     await deps.graph.validateCredentials(spId, jobId, credentials, prev.syncTemplateId);

@@ -182,7 +182,7 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
     }),
 
   /** 4. The simulator's chaos profile: transient 5xx, 503 storms, long lag, ambiguous instantiate. */
-  'chaos-profile': (o) => run('chaos-profile', o, { stack: { profile: 'chaos', timeScale: 50 }, workers: 2 }, async () => {}),
+  'chaos-profile': (o) => run('chaos-profile', o, { stack: { profile: 'chaos', timeScale: 50 }, workers: 1 }, async () => {}),
 
   /** 5. Three workers on one Redis under a tight write quota: no violations, throughput near the quota. */
   'tight-quota': (o) =>

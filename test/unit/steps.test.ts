@@ -167,8 +167,19 @@ describe('create-sync-job', () => {
 
 describe('validate-credentials and save-secrets', () => {
   const prev = { servicePrincipalId: 'sp-1', jobId: 'aws.job', syncTemplateId: 'aws', createdAt: 0 };
+  const withJob = (graph: ReturnType<typeof fakeDeps>['graph']) => graph.jobs.set('sp-1', [{ id: 'aws.job', templateId: 'aws' }]);
+  it('waits (a read, not a write) while the new job is invisible', async () => {
+    const { deps, graph, store } = fakeDeps();
+    store.sealed.set('b1/aws-contoso-0123456789', JSON.stringify([{ key: 'SecretToken', value: 'good' }]));
+    await waitOf(validateCredentials(deps, input(prev)));
+    expect(graph.count('validateCredentials')).toBe(0);
+    withJob(graph);
+    await validateCredentials(deps, input(prev));
+    expect(graph.count('validateCredentials')).toBe(1);
+  });
   it('bad credentials fail permanently with Graph\'s reason and no secret value in the message', async () => {
-    const { deps, store } = fakeDeps();
+    const { deps, store, graph } = fakeDeps();
+    withJob(graph);
     store.sealed.set('b1/aws-contoso-0123456789', JSON.stringify([{ key: 'SecretToken', value: 'bad-token-XYZ' }]));
     const err = await validateCredentials(deps, input(prev)).catch((e: Error) => e);
     expect(err).toBeInstanceOf(PermanentError);
@@ -177,6 +188,7 @@ describe('validate-credentials and save-secrets', () => {
   });
   it('saves the secrets once, then forgets them; a retry does not need them', async () => {
     const { deps, graph, store } = fakeDeps();
+    withJob(graph);
     store.sealed.set('b1/aws-contoso-0123456789', JSON.stringify([{ key: 'SecretToken', value: 'good' }]));
     await validateCredentials(deps, input(prev));
     await saveSecrets(deps, input(prev));
@@ -186,7 +198,8 @@ describe('validate-credentials and save-secrets', () => {
     expect(graph.count('saveSecrets')).toBe(1);
   });
   it('missing credentials fail permanently with the fix', async () => {
-    const { deps } = fakeDeps();
+    const { deps, graph } = fakeDeps();
+    withJob(graph);
     await expect(validateCredentials(deps, input(prev))).rejects.toThrow(/No credentials are stored/);
   });
 });
