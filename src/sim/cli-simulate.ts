@@ -1,8 +1,8 @@
 /** `provflow simulate`: start the simulator and print one JSON line of connection details. */
-import { startSimulator, type SimProfile, type SimulatorHandle } from './index.ts';
+import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorOptions } from './index.ts';
 
-export async function runSimulate(opts: { port?: number; host?: string; profile?: SimProfile; seed?: number; timeScale?: number }): Promise<SimulatorHandle> {
-  const sim = await startSimulator({ port: opts.port ?? 0, host: opts.host, profile: opts.profile ?? 'realistic', seed: opts.seed ?? 1, timeScale: opts.timeScale ?? 1 });
+export async function runSimulate(opts: SimulatorOptions): Promise<SimulatorHandle> {
+  const sim = await startSimulator({ ...opts, port: opts.port ?? 0, profile: opts.profile ?? 'realistic', seed: opts.seed ?? 1, timeScale: opts.timeScale ?? 1 });
   process.stdout.write(
     `${JSON.stringify({
       graphBaseUrl: sim.graphBaseUrl,

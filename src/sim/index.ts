@@ -32,6 +32,10 @@ export interface SimulatorOptions {
   overrides?: Partial<SimulatorSettings>;
   /** Extra DNS names for the certificate (e.g. a compose service name). */
   hostnames?: string[];
+  /** Where to write the CA certificate (default: a fresh temp dir). */
+  caCertPath?: string;
+  /** Fixed identities (a compose trial shares them with the workers); random per seed otherwise. */
+  identity?: { tenantId?: string; clientId?: string; clientSecret?: string };
 }
 
 export interface SimulatorHandle {
@@ -67,17 +71,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let settings = resolveSettings(profile, timeScale, opts.overrides);
   const random = new SeededRandom(seed);
   // Identity of the simulated tenant and of provflow's app registration in it (seeded: replayable).
-  const tenantId = new SeededRandom(seed + 1).uuid();
-  const clientId = new SeededRandom(seed + 2).uuid();
-  const clientSecret = `sim-secret-${randomBytes(12).toString('base64url')}`;
+  const tenantId = opts.identity?.tenantId ?? new SeededRandom(seed + 1).uuid();
+  const clientId = opts.identity?.clientId ?? new SeededRandom(seed + 2).uuid();
+  const clientSecret = opts.identity?.clientSecret ?? `sim-secret-${randomBytes(12).toString('base64url')}`;
   const state = new SimState(tenantId, random, () => settings);
   const quota = new QuotaModel(() => settings);
   const tokens = new Map<string, Token>();
   const faults = new SeededRandom(seed + 3);
 
   const tls = getTlsMaterial(opts.hostnames ?? []);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'provflow-sim-'));
-  const caCertPath = path.join(dir, 'ca.pem');
+  const caCertPath = opts.caCertPath ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'provflow-sim-')), 'ca.pem');
   writeFileSync(caCertPath, tls.caCertPem);
 
   let origin = '';
@@ -93,6 +96,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   async function entra(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const origin = url.origin;
     const m = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/instance|discovery\/v2\.0\/keys)$/.exec(url.pathname);
     if (!m) return false;
     const tenant = m[1]!;
@@ -289,8 +293,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   const server = https.createServer({ key: tls.serverKeyPem, cert: tls.serverCertPem, keepAliveTimeout: 65_000 }, (req, res) => {
-    const url = new URL(req.url ?? '/', origin);
+    // Links (discovery, nextLink) follow the name the caller used: 127.0.0.1, or a compose service name.
+    const url = new URL(req.url ?? '/', req.headers.host ? `https://${req.headers.host}` : origin);
     const run = async () => {
+      if (url.pathname.startsWith('/_sim/')) return simControl(req, res, url.pathname.slice(6));
       const m = /^\/(beta|v1\.0)(\/.*)?$/.exec(url.pathname);
       if (m) {
         const sub = m[2] ?? '/';

@@ -16,7 +16,18 @@ if (!isSimProfile(values.profile)) {
   process.stderr.write(`--profile must be fast, realistic or chaos (got ${values.profile})\n`);
   process.exit(2);
 }
-const sim = await runSimulate({ port: Number(values.port), host: values.host, profile: values.profile, seed: Number(values.seed), timeScale: Number(values['time-scale']) });
+// The compose trial configures the simulator through the environment (see docker-compose.yml).
+const env = process.env;
+const sim = await runSimulate({
+  port: Number(values.port),
+  host: env.PROVFLOW_SIM_HOST ?? values.host,
+  profile: values.profile,
+  seed: Number(values.seed),
+  timeScale: Number(values['time-scale']),
+  hostnames: env.PROVFLOW_SIM_HOSTNAMES ? env.PROVFLOW_SIM_HOSTNAMES.split(',') : undefined,
+  caCertPath: env.PROVFLOW_SIM_CA_PATH,
+  identity: { tenantId: env.PROVFLOW_SIM_TENANT_ID, clientId: env.PROVFLOW_SIM_CLIENT_ID, clientSecret: env.PROVFLOW_SIM_CLIENT_SECRET },
+});
 const stop = () => void sim.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

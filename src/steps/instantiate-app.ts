@@ -9,7 +9,7 @@
  */
 import type { Application } from '../graph/schemas.ts';
 import { objectIdOf } from '../graph/schemas.ts';
-import { GraphError, PermanentError } from '../graph/errors.ts';
+import { errorClassOf, GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
 import { need, StepWait } from './types.ts';
 
@@ -52,6 +52,8 @@ async function adopt(deps: StepDeps, input: StepInput, apps: Application[], how:
 
 /** True when the app may have been created although the call did not say so. */
 function isAmbiguous(err: unknown): boolean {
+  // Throttled means not processed: a 429/503 with Retry-After, or our own limiter refusing to send.
+  if (errorClassOf(err) === 'throttled') return false;
   if (err instanceof GraphError) {
     if (err.errorClass === 'throttled') return false; // rejected before processing
     if (err.status === null) return true; // timeout / network: we cannot know

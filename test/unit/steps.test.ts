@@ -1,6 +1,6 @@
 /** Every step against a fake Graph client, including the look-before-you-act paths. */
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../../src/graph/errors.ts';
+import { PermanentError, RateLimitedError } from '../../src/graph/errors.ts';
 import { awaitReplication } from '../../src/steps/await-replication.ts';
 import { createSyncJob } from '../../src/steps/create-sync-job.ts';
 import { INTENT_FIELD, instantiateApp } from '../../src/steps/instantiate-app.ts';
@@ -97,6 +97,12 @@ describe('instantiate-app', () => {
     const { deps, graph, store } = fakeDeps();
     graph.failNext.set('instantiateApplication', { err: graphError(429, 'throttled', 'TooManyRequests'), afterEffect: false });
     await expect(instantiateApp(deps, input(prev))).rejects.toMatchObject({ errorClass: 'throttled' });
+    expect((await store.get(INSTANCE, [INTENT_FIELD]))[INTENT_FIELD]).toBeNull();
+  });
+  it('our own limiter refusing to send is not ambiguous: no reconcile, the intent is dropped', async () => {
+    const { deps, graph, store } = fakeDeps();
+    graph.failNext.set('instantiateApplication', { err: new RateLimitedError('tenant-1', 2000, 'write') as unknown as ReturnType<typeof graphError>, afterEffect: false });
+    await expect(instantiateApp(deps, input(prev))).rejects.toBeInstanceOf(RateLimitedError);
     expect((await store.get(INSTANCE, [INTENT_FIELD]))[INTENT_FIELD]).toBeNull();
   });
   it('a 403 is permanent with a reason naming the app', async () => {
