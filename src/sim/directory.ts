@@ -93,7 +93,7 @@ export function credentialProblem(templateId: string, creds: { key: string; valu
 function execution(state: 'Succeeded' | 'Failed' | 'EntryLevelErrors', began: number, ended: number, job: SimJob, error: { code: string; message: string } | null) {
   const n = 10 + (job.cycle % 5);
   return {
-    activityIdentifier: `${job.id.slice(0, 8)}-${job.cycle}`,
+    activityIdentifier: `${job.id}-${job.cycle}`,
     countEntitled: n,
     countEntitledForProvisioning: n,
     countEscrowed: state === 'EntryLevelErrors' ? 3 : 0,
@@ -225,7 +225,8 @@ export function logsForJob(job: SimJob, s: SimulatorSettings, tenantId: string, 
   const end = job.startedAt + s.firstCycleMs;
   if (now < end) return [];
   const out: unknown[] = [];
-  const cycleId = `${job.id.slice(0, 8)}-cycle-${job.cycle}`;
+  // Ids must be unique across jobs: every AWS job's id starts with the same `aws.{tenant}` prefix.
+  const cycleId = `${job.id}-cycle-${job.cycle}`;
   const failures = job.mode === 'entryErrors' ? 3 + rnd.int(0, 2, job.id) : job.mode === 'quarantine' && !job.quarantineCleared ? 1 : 0;
   const total = s.logEntriesPerCycle + failures;
   for (let i = 0; i < total; i++) {

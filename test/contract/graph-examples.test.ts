@@ -1,0 +1,186 @@
+/**
+ * Contract: Microsoft's examples (verbatim in test/fixtures/graph-examples, so this runs without
+ * the seeds) parse with provflow's schemas; the simulator accepts Microsoft's request bodies as
+ * published (unquoted keys included); and the simulator's answers carry every field Microsoft's
+ * examples show, so code written against either sees the same shapes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, fetch } from 'undici';
+import {
+  applicationTemplateSchema,
+  collectionSchema,
+  instantiateResponseSchema,
+  objectIdOf,
+  provisioningObjectSummarySchema,
+  synchronizationJobSchema,
+  synchronizationTemplateSchema,
+} from '../../src/graph/schemas.ts';
+import { startSimulator, type SimulatorHandle } from '../../src/sim/index.ts';
+import { AWS_TEMPLATE_ID } from '../../src/sim/catalogue.ts';
+import { exampleText, parseExample } from './parse-example.ts';
+
+type Json = Record<string, unknown>;
+
+describe("Microsoft's examples parse unchanged with provflow's schemas", () => {
+  it('application templates list (truncated in the example)', () => {
+    const page = collectionSchema(applicationTemplateSchema).parse(parseExample('application-templates-list.json'));
+    expect(page.value[0]).toMatchObject({ id: AWS_TEMPLATE_ID, displayName: 'Amazon Web Services (AWS)', supportedProvisioningTypes: ['sync'] });
+  });
+
+  it('instantiate answers 201 with objectId (beta), not id; trailing commas accepted', () => {
+    const r = instantiateResponseSchema.parse(parseExample('instantiate.json'));
+    expect(r.application.id).toBeUndefined();
+    expect(objectIdOf(r.application)).toBe('cbc071a6-0fa5-4859-8g55-e983ef63df63');
+    expect(objectIdOf(r.servicePrincipal)).toBe('f47a6776-bca7-4f2e-bc6c-eec59d058e3e');
+    expect(r.application.applicationTemplateId).toBe(AWS_TEMPLATE_ID);
+  });
+
+  it('synchronization templates and jobs (created NotConfigured, later Paused)', () => {
+    const t = collectionSchema(synchronizationTemplateSchema).parse(parseExample('synchronization-templates-list.json'));
+    expect(t.value.map((x) => x.id)).toEqual(['aws']);
+    const created = synchronizationJobSchema.parse(parseExample('synchronization-job-create.json'));
+    expect(created.status?.code).toBe('NotConfigured');
+    expect(created.schedule).toMatchObject({ state: 'Disabled', interval: 'P10675199DT2H48M5.4775807S' });
+    expect(created.status?.steadyStateFirstAchievedTime).toBe('0001-01-01T00:00:00Z');
+    const paused = synchronizationJobSchema.parse(parseExample('synchronization-job-get-paused.json'));
+    expect(paused.status?.code).toBe('Paused');
+    expect(paused.synchronizationJobSettings?.[0]).toEqual({ name: 'QuarantineTooManyDeletesThreshold', value: '500' });
+  });
+
+  it('provisioning logs: all three examples, both errorCategory spellings', () => {
+    const parse = (f: string) => collectionSchema(provisioningObjectSummarySchema).parse(parseExample(f)).value;
+    const [ok] = parse('provisioning-logs-success.json');
+    expect(ok!.provisioningStatusInfo?.status).toBe('success');
+    expect(ok!.provisioningAction).toBe('create');
+    const [err] = parse('provisioning-logs-error.json');
+    expect(err!.provisioningStatusInfo?.errorInformation?.errorCode).toBe('ContosoEntryConflict');
+    expect(err!.statusInfo?.errorCategory).toBe('nonServiceFailure');
+    const [box] = parse('provisioning-logs-box-error.json');
+    expect(box!.statusInfo).toMatchObject({ status: 'failure', errorCode: 'BoxEntryConflict', errorCategory: 'NonServiceFailure' });
+    expect(box!.provisioningStatusInfo).toBeUndefined();
+  });
+
+  it('request bodies as published are not strict JSON (why the simulator parses leniently)', () => {
+    expect(() => JSON.parse(exampleText('validate-credentials.request.json'))).toThrow();
+    expect(parseExample('validate-credentials.request.json')).toEqual({
+      credentials: [
+        { key: 'ClientSecret', value: 'xxxxxxxxxxxxxxxxxxxxx' },
+        { key: 'SecretToken', value: 'xxxxxxxxxxxxxxxxxxxxx' },
+      ],
+    });
+  });
+});
+
+/** Keys of `example` (recursively into plain objects) missing from `actual`. */
+function missingKeys(example: unknown, actual: unknown, at = ''): string[] {
+  if (!example || typeof example !== 'object' || Array.isArray(example)) return [];
+  if (!actual || typeof actual !== 'object') return [at || '(root)'];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(example as Json)) {
+    const here = at ? `${at}.${k}` : k;
+    if (!(k in (actual as Json))) out.push(here);
+    else if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) {
+      out.push(...missingKeys(v, (actual as Json)[k], here));
+    }
+  }
+  return out;
+}
+
+/**
+ * Fields Microsoft's examples show that the simulator (src/sim) does not send yet. Listed, not
+ * hidden: the test fails on any *other* missing field, and shrinking this list is the fix.
+ * `initiatedBy.initiatingType` is not a gap: Microsoft's two log examples disagree
+ * (`initiatingType` vs `initiatorType`), so the simulator follows the second.
+ */
+const KNOWN_GAPS = new Set([
+  'application.homepage',
+  'application.replyUrls',
+  'application.logoutUrl',
+  'application.samlMetadataUrl',
+  'servicePrincipal.homepage',
+  'servicePrincipal.replyUrls',
+  'schema',
+  'targetSystem.details.ApplicationId',
+  'targetSystem.details.ServicePrincipalId',
+  'targetSystem.details.ServicePrincipalDisplayName',
+  'initiatedBy.initiatingType',
+]);
+
+/** The simulator's answer has every field of Microsoft's example, known gaps aside. */
+function expectShape(example: unknown, actual: unknown): void {
+  expect(missingKeys(example, actual).filter((k) => !KNOWN_GAPS.has(k))).toEqual([]);
+}
+
+describe("the simulator speaks Microsoft's examples", () => {
+  let sim: SimulatorHandle;
+  let agent: Agent;
+  let token: string;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ profile: 'fast', seed: 7 });
+    agent = new Agent({ connect: { ca: sim.caCertPem } });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: sim.clientId,
+      client_secret: sim.clientSecret,
+      scope: 'https://graph.microsoft.com/.default',
+    });
+    const res = await fetch(`${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
+    token = ((await res.json()) as { access_token: string }).access_token;
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await sim?.close();
+  });
+
+  /** Send a raw body exactly as Microsoft's example shows it. */
+  async function call(method: string, path: string, rawBody?: string): Promise<{ status: number; json: unknown }> {
+    const res = await fetch(`${sim.graphBaseUrl}${path}`, {
+      method,
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: rawBody,
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  }
+
+  it('walks the procedure with the published request bodies and answers with the published fields', async () => {
+    const templates = await call('GET', '/applicationTemplates');
+    const aws = (templates.json as { value: Json[] }).value.find((t) => t.id === AWS_TEMPLATE_ID);
+    expectShape((parseExample('application-templates-list.json') as { value: Json[] }).value[0], aws);
+
+    const inst = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, exampleText('instantiate.request.json'));
+    expect(inst.status).toBe(201);
+    const example = parseExample('instantiate.json') as Json;
+    expectShape(example, inst.json);
+    const created = instantiateResponseSchema.parse(inst.json);
+    expect(created.application.displayName).toBe('AWS Contoso');
+    const spId = objectIdOf(created.servicePrincipal);
+
+    const syncTemplates = await call('GET', `/servicePrincipals/${spId}/synchronization/templates`);
+    expectShape((parseExample('synchronization-templates-list.json') as { value: Json[] }).value[0], (syncTemplates.json as { value: Json[] }).value[0]);
+
+    const job = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, exampleText('synchronization-job-create.request.json'));
+    expect([200, 201]).toContain(job.status);
+    expectShape(parseExample('synchronization-job-create.json'), job.json);
+    const jobId = synchronizationJobSchema.parse(job.json).id;
+    expect(jobId.startsWith(`aws.${sim.tenantId.replace(/-/g, '')}.`)).toBe(true);
+
+    const validate = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/validateCredentials`, exampleText('validate-credentials.request.json'));
+    expect(validate.status).toBe(204);
+    const put = await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, exampleText('secrets-put.request.json'));
+    expect(put.status).toBe(204);
+
+    const paused = await call('GET', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`);
+    expectShape(parseExample('synchronization-job-get-paused.json'), paused.json);
+
+    expect((await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/start`)).status).toBe(204);
+    await new Promise((r) => setTimeout(r, sim.settings.firstCycleMs + 100));
+    const logs = await call('GET', `/auditLogs/provisioning?$filter=${encodeURIComponent(`jobId eq '${jobId}'`)}`);
+    const entries = collectionSchema(provisioningObjectSummarySchema).parse(logs.json).value;
+    expect(entries.length).toBeGreaterThan(0);
+    const success = (parseExample('provisioning-logs-success.json') as { value: Json[] }).value[0];
+    expectShape(success, entries[0]);
+  });
+});
