@@ -39,6 +39,11 @@ export async function runBaseline(sim: SimulatorHandle, n: number, timeScale: nu
         await sleep(Number.isFinite(ra) && ra > 0 ? ra * 1000 : 3000 / timeScale);
         continue;
       }
+      // The SDK does not retry a 500/502; a person running the script re-runs the step.
+      if ((res.status === 500 || res.status === 502) && attempt < 6) {
+        await sleep(3000 / timeScale);
+        continue;
+      }
       return { status: res.status, json: text ? JSON.parse(text) : null };
     }
   }

@@ -33,7 +33,7 @@ export const DEFAULT_RETENTION: Retention = {
 
 export function buildInstanceFlow(instance: InstanceSpec, retention: Retention = DEFAULT_RETENTION): FlowJob {
   let child: FlowJob | undefined;
-  for (const step of STEP_REGISTRY) {
+  for (const [index, step] of STEP_REGISTRY.entries()) {
     const data: StepJobData = { v: 1, instance };
     const job: FlowJob = {
       name: step.name,
@@ -41,6 +41,9 @@ export function buildInstanceFlow(instance: InstanceSpec, retention: Retention =
       data,
       opts: {
         jobId: stepJobId(instance.batchId, instance.instanceKey, step.name),
+        // Later steps first (1 = highest): instances flow through depth-first, so the first ones
+        // start within seconds and the write quota is spent evenly instead of step by step.
+        priority: STEP_REGISTRY.length - index,
         attempts: step.attempts,
         backoff: { type: 'exponential', delay: step.backoffMs, jitter: 0.5 },
         // A failed step fails the whole chain upwards: the instance is failed, visibly, at once.
