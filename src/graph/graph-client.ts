@@ -145,8 +145,10 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     // them would shred every message they occur in.
     const scrub = (s: string) => redactString(s, (spec.secrets ?? []).filter((v) => v.length >= MIN_SCRUB_LENGTH));
     let tokenRetried = false;
+    let earlyPausedMs = 0;
 
     for (;;) {
+      earlyPausedMs = 0;
       // Token first, then the limiter, then straight to the wire: nothing may stand between the
       // limiter's yes and the request (a pause set meanwhile would be violated).
       const token = await tokenFor(spec, logPath, tokenRetried);
@@ -173,11 +175,14 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           dispatcher: opts.dispatcher,
           signal: AbortSignal.timeout(timeoutMs),
         });
-        const retryAfter = res.headers.get('retry-after');
-        if (res.status === 429 || ((res.status === 503 || res.status === 504) && retryAfter !== null)) {
-          // Stop this process's other calls the moment the headers say so, before the body is read;
-          // the classified pause below extends it (never shortens) and reaches the other processes.
-          void opts.limiter.pause(opts.tenantId, parseRetryAfter(retryAfter) || 1000, `${res.status} (early)`).catch(() => undefined);
+        // Stop every call of this tenant the moment the headers say so, before the body is read:
+        // calls issued while we read it would arrive inside Graph's Retry-After window.
+        const earlyMs = res.status === 429 || res.status === 503 || res.status === 504 ? parseRetryAfter(res.headers.get('retry-after')) : null;
+        if (earlyMs && earlyMs > 0) {
+          earlyPausedMs = earlyMs;
+          void opts.limiter.pause(opts.tenantId, earlyMs, `${res.status} on ${spec.method} ${spec.route}`).catch((err: unknown) => {
+            logger.error({ err: (err as Error).message }, 'could not record the tenant pause in Redis');
+          });
         }
         text = await res.text();
       } catch (err) {
@@ -240,8 +245,9 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       if (throttled) {
         retryAfterMs ??= Math.max(1000, backoffMs(throttleStreak, { baseMs: 2000, maxMs: 60_000 }));
         throttleStreak++;
-        // Pause the tenant for every process BEFORE throwing, so no one else walks into the wall.
-        try {
+        // Pause the tenant for every process BEFORE throwing, so no one else walks into the wall
+        // (unless the headers already did, for at least as long).
+        if (earlyPausedMs === 0 || retryAfterMs > earlyPausedMs) try {
           await opts.limiter.pause(opts.tenantId, retryAfterMs, `${res.status} ${code ?? ''} on ${spec.method} ${spec.route}`.trim());
         } catch (err) {
           logger.error({ ...logCtx, err: (err as Error).message }, 'could not record the tenant pause in Redis');
