@@ -71,7 +71,8 @@ export function createStepProcessor(d: StepProcessorDeps) {
       if (err instanceof StepWait) {
         log.debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
         await job.updateData({ ...parsed.data, state: err.state });
-        await d.ledger.update(instance.batchId, instance.instanceKey, { state: entry.runningState, step: job.name, detail: err.reason });
+        await d.ledger.update(instance.batchId, instance.instanceKey, { step: job.name, detail: err.reason });
+        await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, entry.runningState);
         await job.moveToDelayed(Date.now() + Math.max(1, err.delayMs), token);
         throw new DelayedError();
       }
@@ -123,6 +124,10 @@ export function createStepProcessor(d: StepProcessorDeps) {
     if (out.templateId) ledgerFields.templateId = out.templateId;
     if (out.jobId) ledgerFields.jobId = out.jobId;
     if (job.name === 'start-job') {
+      // The ledger says "started" BEFORE the poller can see the job: a fast poller may otherwise
+      // record "steady" first and have it overwritten by this late "started".
+      await d.ledger.update(instance.batchId, instance.instanceKey, { ...ledgerFields, startedAt: out.startedAt ?? Date.now(), lastError: null });
+      await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, 'started');
       // Hand-off before completing: if we crash after this add, the retry re-adds the same id (a no-op).
       const watch: WatchJobData = {
         v: 1,
@@ -138,9 +143,8 @@ export function createStepProcessor(d: StepProcessorDeps) {
         removeOnComplete: { age: 3600, count: 500 },
         removeOnFail: { age: 14 * 24 * 3600 },
       });
-      ledgerFields.state = 'started';
-      ledgerFields.startedAt = out.startedAt ?? Date.now();
-      ledgerFields.lastError = null;
+      d.hooks?.stepOutcome?.(job.name, 'completed');
+      return out;
     }
     await d.ledger.update(instance.batchId, instance.instanceKey, ledgerFields);
     d.hooks?.stepOutcome?.(job.name, 'completed');

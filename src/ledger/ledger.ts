@@ -122,10 +122,30 @@ export class Ledger implements InstanceStore {
     await this.redis.hdel(this.keys.secrets(instance.batchId), instance.instanceKey);
   }
 
+  /**
+   * Sets `state` unless the poller has already recorded a later one (a retried start-job must not
+   * turn a steady instance back into "started"). Atomic, so it cannot interleave with the poller.
+   */
+  async setPipelineState(batchId: string, instanceKey: string, state: string): Promise<boolean> {
+    const set = await this.redis.eval(
+      `local cur = redis.call('HGET', KEYS[1], 'state')
+       for _, s in ipairs({'starting-cycle', 'syncing', 'steady', 'quarantined', 'failed', 'timed-out'}) do
+         if cur == s then return 0 end
+       end
+       redis.call('HSET', KEYS[1], 'state', ARGV[1])
+       return 1`,
+      1,
+      this.keys.instance(batchId, instanceKey),
+      state,
+    );
+    return set === 1;
+  }
+
   /** Counts one attempt of a step (the processor calls it on every run that is not a wait). */
   async recordAttempt(batchId: string, instanceKey: string, step: string, state: string): Promise<void> {
     const key = this.keys.instance(batchId, instanceKey);
-    await this.redis.multi().hincrby(key, 'attempts', 1).hset(key, { step, state, updatedAt: String(Date.now()) }).exec();
+    await this.redis.multi().hincrby(key, 'attempts', 1).hset(key, { step, updatedAt: String(Date.now()) }).exec();
+    await this.setPipelineState(batchId, instanceKey, state);
   }
 
   /**
