@@ -1,0 +1,59 @@
+/**
+ * Every file of the bad-input corpus through the real CLI: `provflow enqueue FILE` exits 2,
+ * names the path of the problem on stderr, and leaves Redis untouched (not one key written).
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testRedis, type RedisHandle } from '../helpers/redis.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DIR = path.join(ROOT, 'test/fixtures/bad-batches');
+const expected = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Record<string, string>;
+
+let redis: RedisHandle;
+let client: Redis;
+beforeAll(async () => {
+  redis = await testRedis({ own: true }); // a fresh server: DBSIZE must stay 0
+  client = new Redis(redis.url);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.close();
+});
+
+function enqueue(file: string): Promise<{ code: number; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin/provflow.js'), 'enqueue', path.join(DIR, file)],
+      { cwd: ROOT, env: { ...process.env, REDIS_URL: redis.url, BULLMQ_PREFIX: '{bad}', PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64') }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('bad batch files through the CLI', () => {
+  it(`all ${Object.keys(expected).length} files: exit 2, the path named, nothing written to Redis`, async () => {
+    const files = Object.keys(expected);
+    expect(files.length).toBeGreaterThanOrEqual(25);
+    const failures: string[] = [];
+    for (let i = 0; i < files.length; i += 4) {
+      const chunk = files.slice(i, i + 4);
+      const results = await Promise.all(chunk.map(enqueue));
+      chunk.forEach((f, j) => {
+        const r = results[j]!;
+        if (r.code !== 2) failures.push(`${f}: exit ${r.code} ${r.stderr.slice(0, 200)}`);
+        else if (!r.stderr.includes(expected[f]!)) failures.push(`${f}: stderr does not name ${expected[f]}: ${r.stderr.slice(0, 300)}`);
+        else if (!/nothing was enqueued/.test(r.stderr)) failures.push(`${f}: does not say nothing was enqueued`);
+        if (r.stdout.trim()) failures.push(`${f}: printed a batch id: ${r.stdout.trim()}`);
+      });
+    }
+    expect(failures).toEqual([]);
+    expect(await client.dbsize()).toBe(0);
+  }, 180_000);
+});
