@@ -118,6 +118,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const streams = { events: { maxLen: 1000 } };
   const pollQueue = new Queue(QUEUES.poll, { connection, prefix, streams });
   const stepsQueue = new Queue(QUEUES.steps, { connection, prefix, streams });
+  // Connection errors while Redis restarts are expected and retried: log them, don't crash on them.
+  for (const q of [pollQueue, stepsQueue]) q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
   return {
     cfg,
     logger,
