@@ -3,7 +3,7 @@
  * endpoints provflow uses, Microsoft's throttling model, replication lag and seeded faults.
  * Runs in-process (`startSimulator`), as `provflow simulate`, or as `src/sim/main.ts`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -248,36 +248,58 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ctx.caller = { appId: token.appId, tenantId: token.tenantId };
 
     const callerKey = `${token.appId}/${token.tenantId}`;
+    // "The request" a 503 holds: method, URL and body (another instance's instantiate is another request).
+    const requestKey = `${callerKey} ${method} ${url.pathname}${url.search}${rawBody ? ` ${createHash('sha1').update(rawBody).digest('base64url')}` : ''}`;
     const markDelivered = () => res.once('finish', () => quota.delivered(callerKey, Date.now()));
-    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports });
-    if (!decision.ok) {
+    const recordViolation = (kind: 'tenant' | 'request', v: { sinceToldMs: number; untilFreeMs: number }) => {
+      s.retryAfterViolations++;
+      s.violationsByKind[kind]++;
+      if (s.violations.length < 50) s.violations.push({ route: cost.route, kind, ...v, clientRequestId: ctx.clientRequestId ?? null });
+    };
+    /** A 429 to the app+tenant (the caller was told to wait already); its grace starts once it has left. */
+    const send429 = (retryAfterSec: number, scope: string, info: string) => {
       s.throttled++;
-      if (decision.violation) {
-        s.retryAfterViolations++;
-        if (quota.lastViolation && s.violations.length < 50) s.violations.push({ route: cost.route, ...quota.lastViolation });
-      }
-      if (cost.reports) s.reportsThrottled++;
+      s.throttledByRoute[cost.route] = (s.throttledByRoute[cost.route] ?? 0) + 1;
       markDelivered();
       sendGraphError(ctx, 429, 'TooManyRequests', 'Too many requests.', {
         innerCode: '429',
-        headers: {
-          'Retry-After': String(decision.retryAfterSec),
-          'x-ms-throttle-scope': decision.scope,
-          'x-ms-throttle-information': decision.info === 'RetryAfterViolation' ? 'ResourceUnitLimitExceeded' : decision.info,
-        },
+        headers: { 'Retry-After': String(retryAfterSec), 'x-ms-throttle-scope': scope, 'x-ms-throttle-information': info },
       });
+    };
+    /** A 503 holding this request (method, URL, body) for `retryAfterSec`. */
+    const send503Hold = (at: number, retryAfterSec: number) => {
+      quota.tellRequest(requestKey, at, retryAfterSec);
+      res.once('finish', () => quota.deliveredRequest(requestKey, Date.now()));
+      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(retryAfterSec) } });
+    };
+    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports });
+    if (!decision.ok) {
+      if (decision.violation && quota.lastViolation) recordViolation('tenant', quota.lastViolation);
+      if (cost.reports) s.reportsThrottled++;
+      send429(decision.retryAfterSec, decision.scope, decision.info === 'RetryAfterViolation' ? 'ResourceUnitLimitExceeded' : decision.info);
+      return;
+    }
+    // The same request repeated before its 503's Retry-After: refused again, and counted.
+    const early = quota.checkRequest(requestKey, ctx.arrivedAt);
+    if (early) {
+      recordViolation('request', early);
+      send503Hold(ctx.arrivedAt, early.retryAfterSec);
       return;
     }
     if (decision.ruPercent >= 80) ctx.extraHeaders['x-ms-throttle-limit-percentage'] = String(Math.min(100, decision.ruPercent) / 100);
 
-    const { latencyMs, transientFaultRate, throttle503Rate, throttle503RetryAfterSec } = settings;
+    const { latencyMs, transientFaultRate, throttle503Rate, throttle503RetryAfterSec, throttleStormRate, throttleStormRetryAfterSec } = settings;
     if (latencyMs.max > 0) await state.sleep(latencyMs.min + faults.next() * (latencyMs.max - latencyMs.min));
     // Faults happen before the request is applied (except the ambiguous instantiate, in the route).
+    if (throttleStormRate > 0 && faults.next() < throttleStormRate) {
+      s.faultsInjected['429-storm'] = (s.faultsInjected['429-storm'] ?? 0) + 1;
+      quota.tell(callerKey, Date.now(), throttleStormRetryAfterSec);
+      send429(throttleStormRetryAfterSec, `Tenant_Application/ReadWrite/${token.appId}/${token.tenantId}`, 'CPULimitExceeded');
+      return;
+    }
     if (throttle503Rate > 0 && faults.next() < throttle503Rate) {
       s.faultsInjected['503-retry-after'] = (s.faultsInjected['503-retry-after'] ?? 0) + 1;
-      quota.tell(callerKey, Date.now(), throttle503RetryAfterSec);
-      markDelivered();
-      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(throttle503RetryAfterSec) } });
+      send503Hold(Date.now(), throttle503RetryAfterSec);
       return;
     }
     if (transientFaultRate > 0 && faults.next() < transientFaultRate) {

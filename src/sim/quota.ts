@@ -3,6 +3,11 @@
  * resource units and reports requests; a 429 carries Retry-After and the throttle headers.
  * A caller told to wait that calls again early is counted as a Retry-After violation and told
  * to wait again (as Dev Proxy's RetryAfterPlugin does).
+ *
+ * Two scopes, as Microsoft documents them: a 429 "limits any further requests from that client
+ * app for some time" — every request of the app+tenant must wait; a 503 says "the service is
+ * temporarily unavailable… you may repeat the request after a delay, which may be specified in
+ * Retry-After" — that request (same method, URL and body) must not be repeated before it.
  */
 import type { SimulatorSettings } from './settings.ts';
 
@@ -45,8 +50,15 @@ function secondsUntilFree(w: Window, now: number, windowMs: number, limit: numbe
   return Math.max(1, Math.ceil(windowMs / 1000));
 }
 
+/** A request told (by a 503) not to come back before `until`. */
+interface RequestHold {
+  until: number;
+  toldAt: number;
+}
+
 export class QuotaModel {
   private callers = new Map<string, CallerState>();
+  private holds = new Map<string, RequestHold>();
   /** How early the last violation came (for diagnosis in stats). */
   lastViolation: { sinceToldMs: number; untilFreeMs: number } | null = null;
   constructor(private settings: () => SimulatorSettings) {}
@@ -62,6 +74,35 @@ export class QuotaModel {
 
   reset(): void {
     this.callers.clear();
+    this.holds.clear();
+  }
+
+  /** A 503 with Retry-After for this request (caller + method + URL + body). */
+  tellRequest(requestKey: string, now: number, retryAfterSec: number): void {
+    if (this.holds.size > 50_000) for (const [k, h] of this.holds) if (h.until <= now) this.holds.delete(k);
+    const h = this.holds.get(requestKey);
+    this.holds.set(requestKey, { until: Math.max(h?.until ?? 0, now + retryAfterSec * 1000), toldAt: now });
+  }
+
+  /** The 503 has left the server (the grace for in-flight repeats starts now). */
+  deliveredRequest(requestKey: string, at: number): void {
+    const h = this.holds.get(requestKey);
+    if (h) h.toldAt = Math.max(h.toldAt, at);
+  }
+
+  /**
+   * Is this request a repeat that came before its Retry-After? Returns the seconds still to wait
+   * (≥ 1) when it is, null when it may proceed. Repeats within the grace were already in flight.
+   */
+  checkRequest(requestKey: string, now: number): { retryAfterSec: number; sinceToldMs: number; untilFreeMs: number } | null {
+    const h = this.holds.get(requestKey);
+    if (!h) return null;
+    if (now >= h.until) {
+      this.holds.delete(requestKey);
+      return null;
+    }
+    if (now <= h.toldAt + this.settings().retryAfterGraceMs) return null;
+    return { retryAfterSec: Math.max(1, Math.ceil((h.until - now) / 1000)), sinceToldMs: now - h.toldAt, untilFreeMs: h.until - now };
   }
 
   /** Marks the caller as told to wait (after a 429 or a 503 with Retry-After). */

@@ -32,10 +32,22 @@ export interface SimulatorSettings {
   replicationLagMs: MsRange;
   /** Probability of a random 500/502/503/504 before a request is applied. */
   transientFaultRate: number;
-  /** Probability of a 503 carrying `Retry-After` (a throttle the caller must honour). */
+  /**
+   * Probability of a 503 carrying `Retry-After` (the service is busy: this request must not be
+   * repeated before Retry-After; the caller's other requests are not affected).
+   */
   throttle503Rate: number;
   /** Retry-After seconds sent with those 503s (real seconds, already scaled, at least 1). */
   throttle503RetryAfterSec: number;
+  /**
+   * Probability, per request, that Graph starts throttling the app+tenant for reasons the caller
+   * cannot see or pace for (`x-ms-throttle-information: CPULimitExceeded`, or other apps' load on
+   * a shared tenant limit): a 429 storm — every request of the caller gets 429 until the
+   * Retry-After passes, and any that arrives after the grace is a violation.
+   */
+  throttleStormRate: number;
+  /** Retry-After seconds of a 429 storm (real seconds, already scaled, at least 1). */
+  throttleStormRetryAfterSec: number;
   /** Probability that instantiate creates the app and still answers 404, 500, 504 or hangs. */
   ambiguousInstantiateRate: number;
   /** How long a "hanging" instantiate holds the connection before answering 504. */
@@ -97,6 +109,8 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     transientFaultRate: 0,
     throttle503Rate: 0,
     throttle503RetryAfterSec: 1,
+    throttleStormRate: 0,
+    throttleStormRetryAfterSec: 1,
     ambiguousInstantiateRate: 0,
     instantiateHangMs: 5 * SECOND,
     firstCycleMs: 200,
@@ -117,6 +131,9 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     transientFaultRate: 0.005,
     throttle503Rate: 0.001,
     throttle503RetryAfterSec: 10,
+    // provflow is alone in the tenant and paces under its quota: Graph never has to throttle it.
+    throttleStormRate: 0,
+    throttleStormRetryAfterSec: 10,
     ambiguousInstantiateRate: 0.005,
     instantiateHangMs: 100 * SECOND,
     firstCycleMs: 40 * SECOND,
@@ -143,6 +160,9 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     transientFaultRate: 0.07,
     throttle503Rate: 0.02,
     throttle503RetryAfterSec: 20,
+    // About one storm per 300 requests: every process must stop together, repeatedly.
+    throttleStormRate: 0.003,
+    throttleStormRetryAfterSec: 20,
     ambiguousInstantiateRate: 0.1,
     instantiateHangMs: 100 * SECOND,
     firstCycleMs: 40 * SECOND,
@@ -188,6 +208,7 @@ export function resolveSettings(
   s.latencyMs = scaleRange(base.latencyMs, timeScale);
   s.replicationLagMs = scaleRange(base.replicationLagMs, timeScale);
   s.throttle503RetryAfterSec = Math.max(1, Math.ceil(base.throttle503RetryAfterSec / timeScale));
+  s.throttleStormRetryAfterSec = Math.max(1, Math.ceil(base.throttleStormRetryAfterSec / timeScale));
   return applyOverrides(s, overrides);
 }
 

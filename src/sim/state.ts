@@ -22,8 +22,25 @@ export interface SimStats {
   reportsThrottled: number;
   faultsInjected: Record<string, number>;
   tokensIssued: number;
-  /** The first violations: route, ms since the caller was told to wait, ms it still had to wait. */
-  violations: { route: string; sinceToldMs: number; untilFreeMs: number }[];
+  /**
+   * The first violations: route, kind (`tenant`: the app+tenant was throttled — a 429 — and this
+   * request came anyway; `request`: the same request was repeated before its 503's Retry-After),
+   * ms since the caller was told to wait, ms it still had to wait, and its client-request-id.
+   */
+  violations: SimViolation[];
+  /** 429s sent, by route. */
+  throttledByRoute: Record<string, number>;
+  /** Violations by kind. */
+  violationsByKind: { tenant: number; request: number };
+}
+
+/** One Retry-After violation, as recorded (see `SimStats.violations`). */
+export interface SimViolation {
+  route: string;
+  kind: 'tenant' | 'request';
+  sinceToldMs: number;
+  untilFreeMs: number;
+  clientRequestId: string | null;
 }
 
 export const emptyStats = (): SimStats => ({
@@ -43,6 +60,8 @@ export const emptyStats = (): SimStats => ({
   faultsInjected: {},
   tokensIssued: 0,
   violations: [],
+  violationsByKind: { tenant: 0, request: 0 },
+  throttledByRoute: {},
 });
 
 export class SimState {

@@ -144,6 +144,51 @@ describe('simulator faults', () => {
     expect(s.stats()).toMatchObject({ throttled: 2, retryAfterViolations: 1, applications: 3 });
   });
 
+  it('a 503 with Retry-After holds that request only: repeating it early is a violation, other requests are not', async () => {
+    const { call, sim: s } = await start({ overrides: { throttle503Rate: 1, throttle503RetryAfterSec: 2, retryAfterGraceMs: 0 } });
+    const first = await call('GET', '/applicationTemplates');
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('2');
+    expect(first.headers.get('x-ms-throttle-scope')).toBeNull();
+    s.configure({ throttle503Rate: 0 });
+    // Another request of the same caller is served: the service was busy for that request, not throttling the app.
+    expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`)).status).toBe(200);
+    expect(s.stats().retryAfterViolations).toBe(0);
+    // The same request again, before its Retry-After: refused and counted.
+    const again = await call('GET', '/applicationTemplates');
+    expect(again.status).toBe(503);
+    expect(s.stats()).toMatchObject({ retryAfterViolations: 1, violationsByKind: { tenant: 0, request: 1 } });
+    expect(s.stats().violations[0]).toMatchObject({ route: 'GET /applicationTemplates', kind: 'request' });
+  });
+
+  it('a 503 on one instantiate does not hold another instance\'s (same URL, another body)', async () => {
+    const { call, sim: s } = await start({ overrides: { throttle503Rate: 1, throttle503RetryAfterSec: 2, retryAfterGraceMs: 0 } });
+    const url = `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`;
+    expect((await call('POST', url, { displayName: 'First' })).status).toBe(503);
+    s.configure({ throttle503Rate: 0 });
+    expect((await call('POST', url, { displayName: 'Second' })).status).toBe(201);
+    expect(s.stats().retryAfterViolations).toBe(0);
+    expect((await call('POST', url, { displayName: 'First' })).status).toBe(503);
+    expect(s.stats().violationsByKind.request).toBe(1);
+  });
+
+  it('a 429 storm throttles every request of the app+tenant until its Retry-After passes', async () => {
+    const { call, sim: s } = await start({ overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 1, retryAfterGraceMs: 100 } });
+    const r = await call('GET', '/applicationTemplates');
+    expect(r.status).toBe(429);
+    expect(r.headers.get('retry-after')).toBe('1');
+    expect(r.headers.get('x-ms-throttle-information')).toBe('CPULimitExceeded');
+    expect(r.headers.get('x-ms-throttle-scope')).toBe(`Tenant_Application/ReadWrite/${s.clientId}/${s.tenantId}`);
+    s.configure({ throttleStormRate: 0 });
+    await new Promise((res) => setTimeout(res, 200));
+    // Any other request after the grace is a violation of the app-wide wait.
+    expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`)).status).toBe(429);
+    expect(s.stats()).toMatchObject({ retryAfterViolations: 1, violationsByKind: { tenant: 1, request: 0 } });
+    await new Promise((res) => setTimeout(res, 900));
+    expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`)).status).toBe(200);
+    expect(s.stats().faultsInjected['429-storm']).toBe(1);
+  });
+
   it('the reports API allows 5 requests per window', async () => {
     const { call, sim: s } = await start({ overrides: { reportsLimit: 5, reportsWindowMs: 5000 } });
     const statuses = [];
