@@ -31,13 +31,20 @@ export function createShareLimiter(args: {
       reportsWindowMs: args.limits.reportsWindowMs,
     },
     safety: args.safety,
+    // Pauses are the tenant limiter's business (it broadcasts them); this one only adds a ceiling.
+    broadcast: false,
     logger: args.logger,
   });
   const { main } = args;
   return {
     async acquire(tenantId, cost) {
       if (cost.ru > 0) await share.acquire(tenantId, { writes: 0, ru: cost.ru, reports: 0 });
-      await main.acquire(tenantId, cost);
+      // The tenant limiter's yes is the one whose age the send guard checks.
+      return main.acquire(tenantId, cost);
+    },
+    localPauseMs: (t) => main.localPauseMs(t),
+    get sendLeaseMs() {
+      return main.sendLeaseMs;
     },
     pause: (t, ms, reason) => main.pause(t, ms, reason),
     pausedForMs: (t) => main.pausedForMs(t),
@@ -45,7 +52,7 @@ export function createShareLimiter(args: {
     stats: () => {
       const a = main.stats();
       const b = share.stats();
-      return { waitedMs: a.waitedMs + b.waitedMs, acquired: a.acquired, pausedHits: a.pausedHits, deferred: a.deferred + b.deferred };
+      return { waitedMs: a.waitedMs + b.waitedMs, acquired: a.acquired, pausedHits: a.pausedHits, deferred: a.deferred + b.deferred, broadcastsHeard: a.broadcastsHeard };
     },
     close() {
       share.close();

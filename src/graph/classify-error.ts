@@ -20,7 +20,7 @@ export interface FailureContext {
 /** Everything the classifier looks at. `status` null means no HTTP response at all. */
 export interface FailureFacts {
   status: number | null;
-  /** Response headers (only `retry-after` is read). */
+  /** Response headers (`retry-after` and `x-ms-throttle-scope` are read). */
   headers?: Headers | Record<string, string | null | undefined> | null;
   /** Graph's `error.code` from the body, when there was one. */
   code?: string | null;
@@ -30,10 +30,23 @@ export interface FailureFacts {
   nowMs?: number;
 }
 
+/**
+ * Who must wait when a call is throttled:
+ * - `tenant`: Graph throttles the client app in this tenant ("limits any further requests from
+ *   that client app for some time": a 429, a throttling error code, or a 503/504 that names its
+ *   `x-ms-throttle-scope`) — every process stops for Retry-After;
+ * - `request`: the service was busy for this request ("503: you may repeat the request after a
+ *   delay, which may be specified in Retry-After") — this request waits Retry-After before it is
+ *   repeated, and the rest of the batch goes on.
+ */
+export type ThrottleScope = 'tenant' | 'request';
+
 /** The decision, the parsed `Retry-After` (null when absent) and which rule fired (for logs and tests). */
 export interface Classification {
   errorClass: ErrorClass;
   retryAfterMs: number | null;
+  /** Set when `errorClass` is `throttled`, else null. */
+  throttleScope: ThrottleScope | null;
   rule: string;
 }
 
@@ -76,16 +89,20 @@ export function classifyGraphFailure(facts: FailureFacts): Classification {
   const code = facts.code?.toLowerCase() ?? null;
   const status = facts.status;
   const inWindow = facts.context?.replicationWindow === true;
-  const out = (errorClass: ErrorClass, rule: string): Classification => ({ errorClass, retryAfterMs, rule });
+  const out = (errorClass: ErrorClass, rule: string, throttleScope: ThrottleScope | null = null): Classification => ({ errorClass, retryAfterMs, throttleScope, rule });
 
   if (status === null) {
     const kind = facts.networkErrorKind ?? null;
     if (kind && TLS_TRUST_CODES.has(kind)) return out('permanent', 'tls-trust');
     return out('transient', kind ? `network:${kind}` : 'network');
   }
-  if (status === 429) return out('throttled', '429');
-  if ((status === 503 || status === 504) && retryAfterMs !== null) return out('throttled', `${status}+retry-after`);
-  if (code && THROTTLE_CODES.has(code) && status >= 400) return out('throttled', `code:${facts.code}`);
+  if (status === 429) return out('throttled', '429', 'tenant');
+  if ((status === 503 || status === 504) && retryAfterMs !== null) {
+    return header(facts.headers, 'x-ms-throttle-scope')
+      ? out('throttled', `${status}+retry-after+throttle-scope`, 'tenant')
+      : out('throttled', `${status}+retry-after`, 'request');
+  }
+  if (code && THROTTLE_CODES.has(code) && status >= 400) return out('throttled', `code:${facts.code}`, 'tenant');
   // 501/505: the endpoint or feature does not exist here; retrying will not make it appear.
   if (status === 501 || status === 505) return out('permanent', `${status}`);
   if (status >= 500) return out('transient', '5xx');

@@ -21,6 +21,8 @@ export class GraphError extends Error {
       clientRequestId: string | null;
       /** How long to wait before the next call to this tenant, when Graph said so (or the limiter did). */
       retryAfterMs: number | null;
+      /** For throttled answers: does the whole tenant wait, or only this request? (classify-error.ts) */
+      throttleScope?: 'tenant' | 'request' | null;
     },
   ) {
     super(message);

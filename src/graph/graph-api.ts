@@ -33,6 +33,12 @@ export interface ProvisioningLogPage {
   nextLink: string | null;
 }
 
+/** Options of the non-idempotent creates. */
+export interface CreateOptions {
+  /** Send within this many ms of the call, or not at all (see instantiateApplication). */
+  sendWithinMs?: number;
+}
+
 export interface GraphApi {
   /** The tenant this client talks to (limiter key). */
   readonly tenantId: string;
@@ -41,7 +47,14 @@ export interface GraphApi {
   /** `GET /applicationTemplates/{id}`; null on 404. */
   getApplicationTemplate(id: string): Promise<ApplicationTemplate | null>;
   /** `POST /applicationTemplates/{id}/instantiate` — not idempotent: callers must reconcile. */
-  instantiateApplication(templateId: string, displayName: string): Promise<InstantiatedApp>;
+  /**
+   * `signal` abandons the request (its outcome then unknown: the caller must reconcile);
+   * `onSent` is called when it goes on the wire (after any wait for the limiter);
+   * `sendWithinMs`: if it cannot go on the wire that soon (limiter, pause, a stalled process),
+   * it is not sent at all (a throttled error): the caller then knows when it can last have been
+   * in flight.
+   */
+  instantiateApplication(templateId: string, displayName: string, opts?: CreateOptions & { signal?: AbortSignal; onSent?: () => void }): Promise<InstantiatedApp>;
   /** `GET /applications?$filter=displayName eq '…' and applicationTemplateId eq '…'`. */
   findApplications(query: { displayName: string; applicationTemplateId?: string }): Promise<Application[]>;
   /** `GET /servicePrincipals?$filter=appId eq '…'`. */
@@ -57,7 +70,7 @@ export interface GraphApi {
   /** `GET …/jobs/{jobId}`; null on 404. */
   getSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<SynchronizationJob | null>;
   /** `POST …/jobs` with `{templateId}` (200 or 201). */
-  createSynchronizationJob(servicePrincipalId: string, templateId: string): Promise<SynchronizationJob>;
+  createSynchronizationJob(servicePrincipalId: string, templateId: string, opts?: CreateOptions): Promise<SynchronizationJob>;
   /** `POST …/jobs/{jobId}/validateCredentials`; resolves on 204, throws a permanent GraphError on 400. */
   validateCredentials(servicePrincipalId: string, jobId: string, credentials: SecretPair[], templateId?: string): Promise<void>;
   /** `PUT …/synchronization/secrets`. */

@@ -10,7 +10,7 @@
  * about retries, because only it knows whether a retry is safe (instantiate is not idempotent).
  * The one exception is a 401, retried once with a fresh token (tokens can be revoked early).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { fetch, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { redactString, silentLogger, type Logger } from '../logger.ts';
@@ -31,7 +31,9 @@ import {
 import { classifyGraphFailure, networkErrorKind, type FailureContext } from './classify-error.ts';
 import type { CallCost, GraphLimiter } from './limiter.ts';
 import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
-import { backoffMs, parseRetryAfter } from './retry-after.ts';
+import { Deadlines } from './deadlines.ts';
+import { backoffMs } from './retry-after.ts';
+import { guardedDispatcher, notSentCause, RequestNotSentError } from './send-guard.ts';
 import type { TokenProvider } from './token-provider.ts';
 
 /** One finished HTTP exchange (or a failure without response), for metrics. */
@@ -59,6 +61,12 @@ export interface GraphClientOptions {
   /** Pages followed by list calls before giving up (protects against a nextLink loop). Default 100. */
   maxPages?: number;
   onResponse?: (e: GraphResponseEvent) => void;
+  /**
+   * For metrics: `paused` — a request held back unsent because the tenant was paused after the
+   * limiter's yes; `stale-grant` — the yes was older than the limiter's lease, so pending I/O
+   * was handled before sending.
+   */
+  onHeldBack?: (why: 'paused' | 'stale-grant') => void;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -78,6 +86,12 @@ interface CallSpec<S extends z.ZodType | null> {
   context?: FailureContext;
   /** Values to scrub from messages and logs (credentials sent in this call). */
   secrets?: string[];
+  /** The caller abandons the request (besides the timeout). */
+  signal?: AbortSignal;
+  /** Called when the request goes on the wire (after the limiter and the send guard). */
+  onSent?: () => void;
+  /** Epoch ms after which the request must not be sent any more (it fails unsent, throttled). */
+  sendBy?: number;
 }
 
 const WRITE: CallCost = { writes: 1, ru: 1, reports: 0 };
@@ -87,6 +101,8 @@ const LIST_DIRECTORY: CallCost = { writes: 0, ru: 2, reports: 0 };
 const REPORTS: CallCost = { writes: 0, ru: 0, reports: 1 };
 
 const MIN_SCRUB_LENGTH = 4;
+/** Requests held back unsent in a row (the tenant paused) before the job is deferred instead. */
+const MAX_HELD_BACK = 20;
 
 /** Graph's error body, safely: `{code, message}` or nulls. */
 function errorBody(json: unknown): { code: string | null; message: string | null } {
@@ -113,6 +129,8 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
   const maxPages = opts.maxPages ?? 100;
   // Consecutive throttles without Retry-After, for backoff (reset by any success).
   let throttleStreak = 0;
+  // Requests Graph asked to repeat no sooner than a time (method + URL + body hash).
+  const holds = new Deadlines();
 
   function urlFor(path: string): string {
     if (/^https?:\/\//i.test(path)) {
@@ -145,18 +163,77 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     // them would shred every message they occur in.
     const scrub = (s: string) => redactString(s, (spec.secrets ?? []).filter((v) => v.length >= MIN_SCRUB_LENGTH));
     let tokenRetried = false;
-    let earlyPausedMs = 0;
+    let heldBack = 0;
+    // A request held back unsent because the tenant is paused; past MAX_HELD_BACK in a row the
+    // job is deferred instead of asking the limiter yet again.
+    const holdBack = (waitMs: number) => {
+      heldBack++;
+      opts.onHeldBack?.('paused');
+      if (heldBack > MAX_HELD_BACK) throw new RateLimitedError(opts.tenantId, waitMs, 'pause');
+    };
+    // "The request" a 503 holds is this method, URL and body: other instances' instantiates
+    // (same URL, another displayName) are other requests.
+    const bodyText = spec.body !== undefined ? JSON.stringify(spec.body) : '';
+    const holdKey = `${spec.method} ${url}${bodyText ? ` ${createHash('sha1').update(bodyText).digest('base64url')}` : ''}`;
 
+    const late = () => new RateLimitedError(opts.tenantId, 1000, 'send-window');
     for (;;) {
-      earlyPausedMs = 0;
-      // Token first, then the limiter, then straight to the wire: nothing may stand between the
-      // limiter's yes and the request (a pause set meanwhile would be violated).
+      if (spec.sendBy !== undefined && Date.now() > spec.sendBy) throw late();
+      // Graph asked for exactly this request to be repeated later (a 503 with Retry-After and no
+      // throttle scope): it waits, the rest of the tenant's calls go on.
+      const heldMs = holds.remainingMs(holdKey);
+      if (heldMs > 0) {
+        throw new GraphError(`Graph asked to repeat ${spec.method} ${logPath} later; holding it for ${heldMs} ms`, {
+          errorClass: 'throttled', status: null, code: 'RequestHeld', method: spec.method, path: logPath,
+          requestId: null, clientRequestId: null, retryAfterMs: heldMs, throttleScope: 'request',
+        });
+      }
+      // Token first, then the limiter, then straight to the wire; a stale grant lets pending I/O in
+      // first, and the send guard re-checks the pause at the wire, holding the request back unsent.
       const token = await tokenFor(spec, logPath, tokenRetried);
-      await opts.limiter.acquire(opts.tenantId, spec.cost);
+      const grant = await opts.limiter.acquire(opts.tenantId, spec.cost);
       const clientRequestId = randomUUID();
       const started = performance.now();
+      let earlyPausedMs = 0;
       const details = (over: Partial<GraphError['details']> & Pick<GraphError['details'], 'errorClass'>): GraphError['details'] => ({
         status: null, code: null, method: spec.method, path: logPath, requestId: null, clientRequestId, retryAfterMs: null, ...over,
+      });
+      if (performance.now() - grant.at > opts.limiter.sendLeaseMs) {
+        // This process was busy (or Redis slow) since the limiter said yes: let pending I/O — a
+        // pause broadcast by another process among it — be handled before deciding to send.
+        opts.onHeldBack?.('stale-grant');
+        await new Promise((r) => setImmediate(r));
+      }
+      const pausedMs = opts.limiter.localPauseMs(opts.tenantId);
+      if (pausedMs > 0) {
+        holdBack(pausedMs);
+        continue; // the limiter waits out the pause (inline, or defers the job)
+      }
+      const dispatcher = guardedDispatcher(opts.dispatcher, {
+        // Waiting for a connection is not sending: if the tenant was paused meanwhile (here, or
+        // elsewhere and broadcast), the request stays unsent.
+        beforeSend() {
+          if (spec.sendBy !== undefined && Date.now() > spec.sendBy) return new RequestNotSentError('late', 0);
+          const paused = opts.limiter.localPauseMs(opts.tenantId);
+          return paused > 0 ? new RequestNotSentError('paused', paused) : null;
+        },
+        onSent: spec.onSent,
+        // The moment the status line and headers say "wait", before fetch resolves or the body is
+        // read: calls issued meanwhile (here or, through the broadcast, elsewhere) would land
+        // inside Graph's Retry-After window.
+        onHeaders(status, header) {
+          if (status !== 429 && status !== 503 && status !== 504) return;
+          const c = classifyGraphFailure({ status, headers: { 'retry-after': header('retry-after'), 'x-ms-throttle-scope': header('x-ms-throttle-scope') } });
+          if (c.errorClass !== 'throttled' || !c.retryAfterMs || c.retryAfterMs <= 0) return;
+          if (c.throttleScope === 'request') {
+            holds.extend(holdKey, c.retryAfterMs);
+            return;
+          }
+          earlyPausedMs = c.retryAfterMs;
+          void opts.limiter.pause(opts.tenantId, c.retryAfterMs, `${status} on ${spec.method} ${spec.route}`).catch((err: unknown) => {
+            logger.error({ err: (err as Error).message }, 'could not record the tenant pause in Redis');
+          });
+        },
       });
 
       let res: Awaited<ReturnType<typeof fetch>>;
@@ -171,21 +248,20 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
             'return-client-request-id': 'true',
             ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}),
           },
-          body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
-          dispatcher: opts.dispatcher,
-          signal: AbortSignal.timeout(timeoutMs),
+          body: spec.body !== undefined ? bodyText : undefined,
+          dispatcher,
+          signal: spec.signal ? AbortSignal.any([spec.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
         });
-        // Stop every call of this tenant the moment the headers say so, before the body is read:
-        // calls issued while we read it would arrive inside Graph's Retry-After window.
-        const earlyMs = res.status === 429 || res.status === 503 || res.status === 504 ? parseRetryAfter(res.headers.get('retry-after')) : null;
-        if (earlyMs && earlyMs > 0) {
-          earlyPausedMs = earlyMs;
-          void opts.limiter.pause(opts.tenantId, earlyMs, `${res.status} on ${spec.method} ${spec.route}`).catch((err: unknown) => {
-            logger.error({ err: (err as Error).message }, 'could not record the tenant pause in Redis');
-          });
-        }
         text = await res.text();
       } catch (err) {
+        const notSent = notSentCause(err);
+        if (notSent) {
+          // Nothing left this process: asking the limiter again is always safe (even for instantiate).
+          if (notSent.why === 'late') throw late();
+          holdBack(Math.max(notSent.waitMs, 1000));
+          logger.debug({ method: spec.method, route: spec.route, waitMs: notSent.waitMs }, 'request held back at the wire: tenant paused');
+          continue;
+        }
         const kind = networkErrorKind(err);
         const c = classifyGraphFailure({ status: null, networkErrorKind: kind, context: spec.context });
         const durationMs = Math.round(performance.now() - started);
@@ -242,7 +318,10 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       const throttled = c.errorClass === 'throttled';
       emit({ method: spec.method, route: spec.route, status: res.status, durationMs, throttled, requestId });
       let retryAfterMs = c.retryAfterMs;
-      if (throttled) {
+      if (throttled && c.throttleScope === 'request' && retryAfterMs !== null) {
+        // Only this request waits (the job is delayed by Retry-After); the tenant goes on.
+        holds.extend(holdKey, retryAfterMs);
+      } else if (throttled) {
         retryAfterMs ??= Math.max(1000, backoffMs(throttleStreak, { baseMs: 2000, maxMs: 60_000 }));
         throttleStreak++;
         // Pause the tenant for every process BEFORE throwing, so no one else walks into the wall
@@ -260,7 +339,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         `Graph ${status} on ${spec.method} ${logPath}${reason}${wait} (request-id ${requestId ?? '-'}, client-request-id ${clientRequestId})`,
       );
       (throttled ? logger.warn.bind(logger) : logger.info.bind(logger))({ ...logCtx, code, errorClass: c.errorClass, rule: c.rule }, message);
-      throw new GraphError(message, details({ errorClass: c.errorClass, status: res.status, code, requestId, retryAfterMs }));
+      throw new GraphError(message, details({ errorClass: c.errorClass, status: res.status, code, requestId, retryAfterMs, throttleScope: c.throttleScope }));
     }
   }
 
@@ -307,8 +386,11 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     getApplicationTemplate: (id) =>
       call({ method: 'GET', path: `/applicationTemplates/${segment(id)}`, route: '/applicationTemplates/{id}', cost: READ, schema: applicationTemplateSchema, ok: [200], notFoundIsNull: true }),
 
-    async instantiateApplication(templateId, displayName): Promise<InstantiatedApp> {
+    async instantiateApplication(templateId, displayName, o = {}): Promise<InstantiatedApp> {
       const res = await call({
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.onSent ? { onSent: o.onSent } : {}),
+        ...(o.sendWithinMs !== undefined ? { sendBy: Date.now() + o.sendWithinMs } : {}),
         method: 'POST',
         path: `/applicationTemplates/${segment(templateId)}/instantiate`,
         route: '/applicationTemplates/{id}/instantiate',
@@ -362,8 +444,9 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     getSynchronizationJob: (spId, jobId) =>
       call({ method: 'GET', path: job(spId, jobId), route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}', cost: READ, schema: synchronizationJobSchema, ok: [200], notFoundIsNull: true }),
 
-    async createSynchronizationJob(spId, templateId) {
+    async createSynchronizationJob(spId, templateId, o = {}) {
       const res = await call({
+        ...(o.sendWithinMs !== undefined ? { sendBy: Date.now() + o.sendWithinMs } : {}),
         method: 'POST', path: `${sp(spId)}/synchronization/jobs`, route: '/servicePrincipals/{id}/synchronization/jobs',
         cost: WRITE, body: { templateId }, schema: synchronizationJobSchema, ok: [200, 201],
       });

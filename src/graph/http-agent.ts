@@ -47,14 +47,21 @@ export function trustedCertificates(opts: Pick<HttpAgentOptions, 'extraCaPem' | 
   }
 }
 
-/** A keep-alive undici Agent trusting Node's roots plus the extra CA. Share one per process. */
+/**
+ * A keep-alive undici Agent trusting Node's roots plus the extra CA. Share one per process.
+ *
+ * The trust store is parsed once, into one TLS SecureContext: passing `ca` instead makes every
+ * new connection parse ~145 PEM certificates on the main thread (27 ms each, measured) — a burst
+ * of 100 new connections then stalls the event loop for seconds, long enough for BullMQ job
+ * locks to lapse.
+ */
 export function createHttpAgent(opts: HttpAgentOptions = {}): Agent {
   return new Agent({
     connections: opts.connectionsPerOrigin ?? 32,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
     keepAliveMaxTimeout: Math.max(opts.keepAliveTimeoutMs ?? 30_000, 60_000),
     connect: {
-      ca: trustedCertificates(opts),
+      secureContext: tls.createSecureContext({ ca: trustedCertificates(opts) }),
       timeout: opts.connectTimeoutMs ?? 10_000,
     },
   });

@@ -23,6 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../logger.ts';
+import { Deadlines } from './deadlines.ts';
 import { RateLimitedError } from './errors.ts';
 
 /** Quotas per tenant (Microsoft's published identity limits by default; configurable). */
@@ -52,6 +53,15 @@ export interface CallCost {
   reports: number;
 }
 
+/**
+ * The limiter's yes. `at` is `performance.now()` just before the Redis check that said yes was
+ * sent: a request sent much later (see `sendLeaseMs`) may be one that another process's pause,
+ * set meanwhile, should have stopped.
+ */
+export interface Grant {
+  at: number;
+}
+
 /** Per-process counters (for metrics and tests). */
 export interface LimiterStats {
   /** Total ms this process spent waiting inline. */
@@ -62,6 +72,8 @@ export interface LimiterStats {
   pausedHits: number;
   /** Times acquire gave up waiting and threw RateLimitedError. */
   deferred: number;
+  /** Pauses heard from other processes (or this one) through the broadcast channel. */
+  broadcastsHeard: number;
 }
 
 /** The limiter every Graph client in every process shares. */
@@ -71,15 +83,26 @@ export interface GraphLimiter {
    * in total; beyond that throws `RateLimitedError` (class throttled) so the job can be delayed
    * without holding a worker slot or spending an attempt.
    */
-  acquire(tenantId: string, cost: CallCost): Promise<void>;
-  /** Pauses the tenant for every process for `ms` (extends a current pause, never shortens it). */
+  acquire(tenantId: string, cost: CallCost): Promise<Grant>;
+  /**
+   * Pauses the tenant for every process for `ms` (extends a current pause, never shortens it):
+   * at once in this process, in Redis for every later acquire, and broadcast so that every
+   * other process stops even requests that already passed their Redis check.
+   */
   pause(tenantId: string, ms: number, reason: string): Promise<void>;
+  /**
+   * Remaining pause this process knows of without asking Redis (its own throttles and other
+   * processes' broadcasts): what the last-moment check before a request hits the wire reads.
+   */
+  localPauseMs(tenantId: string): number;
+  /** How old a grant may be before the client lets pending I/O in before sending (ms). */
+  readonly sendLeaseMs: number;
   /** Remaining pause in ms (0 when not paused). */
   pausedForMs(tenantId: string): Promise<number>;
   /** The Redis key holding the tenant's pause (for inspection and tests). */
   pauseKey(tenantId: string): string;
   stats(): LimiterStats;
-  /** Rejects inline waiters; does not close the Redis connection (the caller owns it). */
+  /** Rejects inline waiters and closes the broadcast subscription; the main Redis connection is the caller's. */
   close(): void;
 }
 
@@ -100,6 +123,17 @@ export interface GraphLimiterOptions {
    * quota from the workers, yet uses the whole share when they are idle.
    */
   ruShare?: number;
+  /**
+   * Subscribe to other processes' pauses (Redis pub/sub on a duplicated connection). Default
+   * true; off for a limiter that only ever adds a ceiling in front of another (the share limiter).
+   */
+  broadcast?: boolean;
+  /**
+   * A grant older than this when its request is about to be sent means the process was busy
+   * since Redis said yes: the client lets pending I/O (a pause broadcast) in before sending.
+   * Default 100 ms.
+   */
+  sendLeaseMs?: number;
   logger?: Logger;
 }
 
@@ -151,20 +185,26 @@ end
 return {0, 0}
 `;
 
-/* KEYS[1] pause key; ARGV[1] ms, ARGV[2] reason. Extends, never shortens. Returns the resulting PTTL. */
+/*
+ * KEYS[1] pause key; ARGV[1] ms, ARGV[2] reason, ARGV[3] broadcast channel ('' = none), ARGV[4]
+ * tenant id. Extends, never shortens; publishes the resulting pause (ms from now) in the same
+ * round trip, so other processes hear of it as soon as Redis does. Returns the resulting PTTL.
+ */
 const PAUSE_LUA = `
 local cur = redis.call('PTTL', KEYS[1])
 local want = tonumber(ARGV[1])
+local result = cur
 if cur < want then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', want)
-  return want
+  result = want
 end
-return cur
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. result) end
+return result
 `;
 
 type LimiterRedis = Redis & {
   provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<[number, number]>;
-  provflowLimiterPause(k1: string, ms: number, reason: string): Promise<number>;
+  provflowLimiterPause(k1: string, ms: number, reason: string, channel: string, tenantId: string): Promise<number>;
 };
 
 function withCommands(redis: Redis): LimiterRedis {
@@ -195,14 +235,38 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     ru: { limit: Math.max(1, Math.floor(positive('ruLimit', limits.ruLimit) * ruShare)), windowUs: Math.ceil((positive('ruWindowMs', limits.ruWindowMs) / safety) * 1000) },
     reports: { limit: positive('reportsLimit', limits.reportsLimit), windowUs: Math.ceil((positive('reportsWindowMs', limits.reportsWindowMs) / safety) * 1000) },
   };
-  const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0 };
+  const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0, broadcastsHeard: 0 };
+  const sendLeaseMs = opts.sendLeaseMs ?? 100;
   const sleepers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   let closed = false;
   // This process learns of a throttle before Redis does: concurrent calls here must stop at
   // once, not after the pause's round trip (those would arrive inside Graph's Retry-After).
-  const localPause = new Map<string, number>();
+  const localPause = new Deadlines();
 
   const key = (tenantId: string, what: string) => `${opts.prefix}:limiter:${tenantId}:${what}`;
+  const channel = `${opts.prefix}:limiter:pauses`;
+
+  function notePause(tenantId: string, ms: number): void {
+    if (ms > 0) localPause.extend(tenantId, ms);
+  }
+
+  // Other processes' pauses, pushed: a request that passed its Redis check just before another
+  // process's pause landed is stopped at the wire (see graph-client's send guard), not sent late.
+  let subscriber: Redis | null = null;
+  if (opts.broadcast ?? true) {
+    subscriber = opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    subscriber.on('error', (err: Error) => logger.warn({ err: err.message }, 'limiter: pause subscription error (Redis still guards every acquire)'));
+    subscriber.on('message', (_ch: string, msg: string) => {
+      const sp = msg.lastIndexOf(' ');
+      const tenantId = msg.slice(0, sp);
+      const ms = Number(msg.slice(sp + 1));
+      if (tenantId && ms > 0) {
+        counters.broadcastsHeard++;
+        notePause(tenantId, ms);
+      }
+    });
+    subscriber.subscribe(channel).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'limiter: could not subscribe to pauses'));
+  }
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -241,11 +305,12 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       let waitedHere = 0;
       for (;;) {
         if (closed) throw new Error('limiter closed');
-        const localMs = (localPause.get(tenantId) ?? 0) - Date.now();
+        const localMs = localPause.remainingMs(tenantId);
+        const at = performance.now();
         const { waitMs, bucket } = localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const } : await tryAcquire(tenantId, cost);
         if (waitMs <= 0) {
           counters.acquired++;
-          return;
+          return { at };
         }
         if (bucket === 'pause') counters.pausedHits++;
         if (waitedHere + waitMs > maxInlineWaitMs) {
@@ -263,10 +328,12 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     async pause(tenantId, ms, reason) {
       const whole = Math.ceil(ms);
       if (!(whole > 0)) return;
-      localPause.set(tenantId, Math.max(localPause.get(tenantId) ?? 0, Date.now() + whole));
-      const now = await redis.provflowLimiterPause(key(tenantId, 'pause'), whole, reason.slice(0, 200));
+      notePause(tenantId, whole);
+      const now = await redis.provflowLimiterPause(key(tenantId, 'pause'), whole, reason.slice(0, 200), subscriber ? channel : '', tenantId);
       logger.info({ tenantId, ms: whole, pausedForMs: Number(now), reason }, 'limiter: tenant paused');
     },
+    localPauseMs: (tenantId) => localPause.remainingMs(tenantId),
+    sendLeaseMs,
     async pausedForMs(tenantId) {
       const pttl = await redis.pttl(key(tenantId, 'pause'));
       return pttl > 0 ? pttl : 0;
@@ -280,6 +347,8 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
         s.reject(new Error('limiter closed'));
       }
       sleepers.clear();
+      subscriber?.disconnect();
+      subscriber = null;
     },
   };
 }

@@ -58,12 +58,19 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
     }
     const responses429 = s.graphRequests.filter((g) => g.status === '429').reduce((n, g) => n + g.count, 0);
     counter('provflow_graph_429_total', 'Graph answers with HTTP 429 Too Many Requests.').inc(responses429);
-    counter('provflow_graph_throttled_responses_total', 'Graph answers that paused the tenant (429, or 503 with Retry-After).').inc(
+    counter('provflow_graph_throttled_responses_total', 'Graph answers that made callers wait: 429 (the tenant pauses) or 503 with Retry-After (that request waits).').inc(
       s.throttledResponses,
     );
     counter('provflow_graph_throttled_wait_seconds_total', 'Time callers waited because the tenant was throttled (seconds, summed over callers).').inc(
       s.throttledWaitMs / 1000,
     );
+    const held = counter(
+      'provflow_graph_requests_held_total',
+      'Requests held back before sending: the tenant was paused after the limiter said yes (paused), or the yes had gone stale (stale_grant).',
+      ['why'],
+    );
+    held.inc({ why: 'paused' }, s.heldBack?.paused ?? 0);
+    held.inc({ why: 'stale_grant' }, s.heldBack?.staleGrant ?? 0);
 
     const ended = counter('provflow_instances_ended_total', 'Instances by the state they ended in.', ['state']);
     for (const { state, count } of s.instances) ended.inc({ state }, count);

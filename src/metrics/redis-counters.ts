@@ -42,10 +42,15 @@ export interface GraphRequestCount {
 /** Everything the counters hold, summed over every process that recorded. */
 export interface MetricsSnapshot {
   graphRequests: GraphRequestCount[];
-  /** Responses that paused the tenant (429, or 503 with `Retry-After`). */
+  /** Responses that made callers wait: 429 (the tenant pauses) or 503 with `Retry-After` (that request waits). */
   throttledResponses: number;
   /** Time callers spent waiting because the tenant was throttled (ms, summed over callers). */
   throttledWaitMs: number;
+  /**
+   * Requests held back before sending: `paused` — the tenant was paused after the limiter's yes
+   * (by this process or, broadcast, another); `staleGrant` — the yes had aged past its lease.
+   */
+  heldBack: { paused: number; staleGrant: number };
   steps: Array<{ step: string; outcome: StepOutcome; count: number }>;
   /** Instances by the state they ended in (`steady`, `quarantined`, `failed`, …). */
   instances: Array<{ state: string; count: number }>;
@@ -60,6 +65,8 @@ export interface MetricsSource {
 export interface MetricsRecorder extends MetricsSource {
   graphResponse(event: GraphResponseEvent): void;
   throttledWait(ms: number): void;
+  /** A request held back before sending (see `MetricsSnapshot.heldBack`). */
+  heldBack(why: 'paused' | 'stale-grant'): void;
   stepOutcome(step: string, outcome: StepOutcome): void;
   instanceEnd(state: string): void;
   /** Writes buffered increments now (resolves once Redis has them). */
@@ -162,6 +169,9 @@ export function createMetricsRecorder(redis: Redis, prefix: string, opts: Metric
     throttledWait(ms) {
       if (!closed) add(keys.throttle, 'wait-ms', Math.max(0, Math.round(ms)));
     },
+    heldBack(why) {
+      if (!closed) add(keys.throttle, `held-${why}`, 1);
+    },
     stepOutcome(step, outcome) {
       if (!closed) add(keys.steps, `${step}:${outcome}`, 1);
     },
@@ -221,6 +231,7 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
     graphRequests: graphRequests.sort(by((g) => `${g.method} ${g.route} ${g.status}`)),
     throttledResponses: num(throttle.responses),
     throttledWaitMs: num(throttle['wait-ms']),
+    heldBack: { paused: num(throttle['held-paused']), staleGrant: num(throttle['held-stale-grant']) },
     steps: stepCounts.sort(by((s) => `${s.step}:${s.outcome}`)),
     instances: Object.entries(instances)
       .map(([state, count]) => ({ state, count: num(count) }))
@@ -230,10 +241,11 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
 
 /** A recorder that records nothing (library code and tests that don't care about metrics). */
 export function noopMetricsRecorder(): MetricsRecorder {
-  const empty: MetricsSnapshot = { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, steps: [], instances: [] };
+  const empty: MetricsSnapshot = { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 0, staleGrant: 0 }, steps: [], instances: [] };
   return {
     graphResponse() {},
     throttledWait() {},
+    heldBack() {},
     stepOutcome() {},
     instanceEnd() {},
     flush: async () => {},

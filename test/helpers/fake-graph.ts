@@ -42,16 +42,46 @@ export class FakeGraph implements GraphApi {
     this.calls.push('getApplicationTemplate');
     return this.templates.find((t) => t.id === id) ?? null;
   }
-  async instantiateApplication(templateId: string, displayName: string): Promise<InstantiatedApp> {
+  /**
+   * When set, instantiate creates the app (invisible to queries for `visibleAfterMs`) and then
+   * does not answer for `answerAfterMs` (Infinity: only an abort ends it) — Graph hanging.
+   */
+  hangInstantiate: { visibleAfterMs: number; answerAfterMs: number } | null = null;
+  /** Whether the last instantiate was abandoned by its caller. */
+  instantiateAborted = false;
+  /** How long instantiate waits before it is "sent" (our limiter holding it). */
+  heldBeforeSendMs = 0;
+
+  async instantiateApplication(templateId: string, displayName: string, opts: { signal?: AbortSignal; onSent?: () => void } = {}): Promise<InstantiatedApp> {
     this.calls.push('instantiateApplication');
     this.maybeFail('instantiateApplication', 'before');
+    if (this.heldBeforeSendMs > 0) await new Promise((r) => setTimeout(r, this.heldBeforeSendMs));
+    opts.onSent?.();
     const n = ++this.seq;
     const app = { id: `app-${n}`, appId: `appid-${n}`, applicationTemplateId: templateId, displayName };
     const sp = { id: `sp-${n}`, appId: app.appId, displayName };
     this.apps.push(app);
     this.sps.push(sp);
+    const result = { applicationObjectId: app.id, appId: app.appId, servicePrincipalId: sp.id, displayName };
+    const hang = this.hangInstantiate;
+    if (hang) {
+      this.hidden.add(app.id);
+      this.hidden.add(sp.id);
+      setTimeout(() => {
+        this.hidden.delete(app.id);
+        this.hidden.delete(sp.id);
+      }, hang.visibleAfterMs);
+      return new Promise<InstantiatedApp>((resolve, reject) => {
+        const timer = Number.isFinite(hang.answerAfterMs) ? setTimeout(() => resolve(result), hang.answerAfterMs) : undefined;
+        opts.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          this.instantiateAborted = true;
+          reject(graphError(null, 'transient', 'AbortError', 'aborted'));
+        });
+      });
+    }
     this.maybeFail('instantiateApplication', 'after');
-    return { applicationObjectId: app.id, appId: app.appId, servicePrincipalId: sp.id, displayName };
+    return result;
   }
   async findApplications(q: { displayName: string; applicationTemplateId?: string }) {
     this.calls.push('findApplications');

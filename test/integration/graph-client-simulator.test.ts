@@ -13,6 +13,9 @@ import { createHttpAgent } from '../../src/graph/http-agent.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
 import { startSimulator } from '../../src/sim/index.ts';
+import { SeededRandom } from '../../src/sim/prng.ts';
+import { instantiateApp } from '../../src/steps/instantiate-app.ts';
+import { fakeDeps, INSTANCE, type FakeGraph } from '../helpers/fake-graph.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
@@ -226,6 +229,45 @@ describe('GraphApi against the simulator (fast profile)', () => {
     } finally {
       sim.configure({ writeLimit: 1_000_000 });
       await redis.del(limiter.pauseKey(sim.tenantId));
+    }
+  });
+});
+
+describe('instantiate that hangs after creating the app (real client, simulator)', () => {
+  it('the step finds the app by query while the POST hangs, adopts it and abandons the request — no timeout, no duplicate', async () => {
+    // Its own simulator and limiter: the 429 test above leaves this tenant paused.
+    const hsim = await startSimulator({ profile: 'fast', seed: 7, overrides: { ambiguousInstantiateRate: 1, instantiateHangMs: 20_000, replicationLagMs: { min: 300, max: 300 } } });
+    const hagent = createHttpAgent({ extraCaPem: hsim.caCertPem, env: {} });
+    const hlimiter = createGraphLimiter({ redis, prefix: testPrefix('graph-hang'), limits: { writeLimit: 1000, writeWindowMs: 1000, ruLimit: 1000, ruWindowMs: 1000, reportsLimit: 10, reportsWindowMs: 1000 } });
+    try {
+      const hgraph = createGraphClient({
+        tenantId: hsim.tenantId,
+        graphBaseUrl: hsim.graphBaseUrl,
+        tokenProvider: createTokenProvider({ tenantId: hsim.tenantId, clientId: hsim.clientId, clientSecret: hsim.clientSecret, authorityHost: hsim.authorityHost, dispatcher: hagent }),
+        limiter: hlimiter,
+        dispatcher: hagent,
+      });
+      // A display name whose first instantiate the simulator (seed 7) turns into a hang (the key counts this instantiate as attempt 1).
+      const rnd = new SeededRandom(7);
+      let name = '';
+      for (let i = 0; !name; i++) if (rnd.forKey(`ambiguous|AWS Hang ${i}|1`) >= 0.75) name = `AWS Hang ${i}`;
+      const { deps } = fakeDeps(hgraph as unknown as FakeGraph);
+      deps.settings.slowInstantiateMs = 200;
+      deps.settings.replicationPollMs = 150;
+      const templateId = (await hgraph.findApplicationTemplatesByName('Amazon Web Services (AWS)'))[0]!.id;
+      const t0 = Date.now();
+      const out = await instantiateApp(deps, { instance: { ...INSTANCE, displayName: name }, prev: { templateId }, state: {} });
+      expect(out).toMatchObject({ adopted: 'recovered' });
+      expect(out.servicePrincipalId).toBeTruthy();
+      expect(Date.now() - t0).toBeLessThan(5_000); // the hang lasts 20 s
+      const st = hsim.stats();
+      expect(st.faultsInjected['instantiate-hang']).toBe(1);
+      expect(st.instantiateByDisplayName[name]).toBe(1);
+      expect(st.duplicateApplications).toBe(0);
+    } finally {
+      hlimiter.close();
+      await hagent.close().catch(() => {});
+      await hsim.close();
     }
   });
 });

@@ -13,14 +13,23 @@ import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 let redisHandle: RedisHandle;
 const conns: Redis[] = [];
+const limiters: GraphLimiter[] = [];
 
 beforeAll(async () => {
   redisHandle = await testRedis({ own: true });
 });
 afterAll(async () => {
+  for (const l of limiters) l.close();
   for (const c of conns) c.disconnect();
   await redisHandle?.close();
 });
+
+/** A limiter closed after the file (it holds a pub/sub connection for pauses). */
+function createLimiter(o: Parameters<typeof createGraphLimiter>[0]): GraphLimiter {
+  const l = createGraphLimiter(o);
+  limiters.push(l);
+  return l;
+}
 
 function conn(): Redis {
   const r = new Redis(redisHandle.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 50, 500) });
@@ -85,6 +94,7 @@ function childHammer(opts: { url: string; prefix: string; tenant: string; limits
       }
     }));
     process.stdout.write(JSON.stringify(times));
+    l.close();
     redis.disconnect();
   `;
   return new Promise((resolve, reject) => {
@@ -105,8 +115,8 @@ describe('sliding window shared across processes', () => {
   it('two connections and a child process never exceed the write quota in any window', async () => {
     const prefix = testPrefix('lim-share');
     const lim = limits({ writeLimit: 12, writeWindowMs: 1000 });
-    const a = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
-    const b = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const a = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const b = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
     // The child needs ~0.4 s to start: give everyone a common start line.
     const start = Date.now() + 800;
     const until = start + 3200;
@@ -127,8 +137,8 @@ describe('sliding window shared across processes', () => {
   it('RU cost 2 and the reports bucket are paced in their own windows', async () => {
     const prefix = testPrefix('lim-ru');
     const lim = limits({ ruLimit: 10, ruWindowMs: 500, reportsLimit: 3, reportsWindowMs: 500 });
-    const a = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
-    const b = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const a = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const b = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
     const until = Date.now() + 1600;
     const [ru, rep] = await Promise.all([
       Promise.all([hammer(a, 't', { writes: 0, ru: 2, reports: 0 }, 3, until), hammer(b, 't', { writes: 0, ru: 2, reports: 0 }, 3, until)]),
@@ -144,7 +154,7 @@ describe('sliding window shared across processes', () => {
   it('a call over quota throws RateLimitedError with the bucket and the wait, without recording', async () => {
     const prefix = testPrefix('lim-defer');
     const redis = conn();
-    const l = createGraphLimiter({ redis, prefix, limits: limits({ writeLimit: 2, writeWindowMs: 10_000 }), maxInlineWaitMs: 500 });
+    const l = createLimiter({ redis, prefix, limits: limits({ writeLimit: 2, writeWindowMs: 10_000 }), maxInlineWaitMs: 500 });
     await l.acquire('t', WRITE);
     await l.acquire('t', WRITE);
     const err = await l.acquire('t', WRITE).catch((e: unknown) => e);
@@ -162,8 +172,8 @@ describe('sliding window shared across processes', () => {
   it('ruShare caps a low-priority instance below the full quota on the same log', async () => {
     const prefix = testPrefix('lim-share-ru');
     const lim = limits({ ruLimit: 10, ruWindowMs: 10_000 });
-    const poller = createGraphLimiter({ redis: conn(), prefix, limits: lim, ruShare: 0.5, maxInlineWaitMs: 0 });
-    const worker = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 0 });
+    const poller = createLimiter({ redis: conn(), prefix, limits: lim, ruShare: 0.5, maxInlineWaitMs: 0 });
+    const worker = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 0 });
     const READ = { writes: 0, ru: 1, reports: 0 };
     for (let i = 0; i < 5; i++) await poller.acquire('t', READ);
     await expect(poller.acquire('t', READ)).rejects.toBeInstanceOf(RateLimitedError);
@@ -174,7 +184,7 @@ describe('sliding window shared across processes', () => {
   it('keys carry a TTL so nothing grows', async () => {
     const prefix = testPrefix('lim-ttl');
     const redis = conn();
-    const l = createGraphLimiter({ redis, prefix, limits: limits({ writeWindowMs: 2000, ruWindowMs: 1000 }) });
+    const l = createLimiter({ redis, prefix, limits: limits({ writeWindowMs: 2000, ruWindowMs: 1000 }) });
     await l.acquire('t', WRITE);
     const ttlW = await redis.pttl(`${prefix}:limiter:t:write`);
     const ttlR = await redis.pttl(`${prefix}:limiter:t:ru`);
@@ -188,9 +198,9 @@ describe('sliding window shared across processes', () => {
 describe('pause', () => {
   it('blocks every instance until it expires; short waits inline, long ones defer', async () => {
     const prefix = testPrefix('lim-pause');
-    const a = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 2000 });
-    const b = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 2000 });
-    const c = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 100 });
+    const a = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 2000 });
+    const b = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 2000 });
+    const c = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 100 });
     await a.pause('t', 800, '429 on POST /x');
     expect(await b.pausedForMs('t')).toBeGreaterThan(600);
     const started = Date.now();
@@ -208,7 +218,7 @@ describe('pause', () => {
 
   it('is extended but never shortened; 0 is a no-op', async () => {
     const prefix = testPrefix('lim-pause2');
-    const l = createGraphLimiter({ redis: conn(), prefix, limits: limits({}) });
+    const l = createLimiter({ redis: conn(), prefix, limits: limits({}) });
     await l.pause('t', 5000, 'first');
     await l.pause('t', 100, 'shorter');
     expect(await l.pausedForMs('t')).toBeGreaterThan(4000);
@@ -218,9 +228,50 @@ describe('pause', () => {
     expect(await l.pausedForMs('u')).toBe(0);
   });
 
+  it('reaches every other process at once through the broadcast (no Redis read needed), also after a Redis restart', async () => {
+    const prefix = testPrefix('lim-broadcast');
+    const a = createLimiter({ redis: conn(), prefix, limits: limits({}) });
+    const b = createLimiter({ redis: conn(), prefix, limits: limits({}) });
+    const heard = async (l: GraphLimiter, tenant: string) => {
+      const t0 = performance.now();
+      while (l.localPauseMs(tenant) === 0) {
+        if (performance.now() - t0 > 2000) throw new Error('pause never heard');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      return performance.now() - t0;
+    };
+    // Let the subscriptions settle.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.localPauseMs('t')).toBe(0);
+    const sent = a.pause('t', 1500, '429 on GET /x');
+    expect(a.localPauseMs('t')).toBeGreaterThan(1400); // the pausing process knows before Redis does
+    const ms = await heard(b, 't');
+    await sent;
+    expect(ms).toBeLessThan(250);
+    expect(b.localPauseMs('t')).toBeGreaterThan(1000);
+    expect(b.localPauseMs('other')).toBe(0);
+    expect(b.stats().broadcastsHeard).toBeGreaterThanOrEqual(1);
+    // ioredis re-subscribes after a reconnect: pauses still arrive.
+    await redisHandle.stop({ hard: true });
+    await redisHandle.restart();
+    await new Promise((r) => setTimeout(r, 1500));
+    await a.pause('t2', 1500, '429 after restart');
+    await heard(b, 't2');
+  });
+
+  it('acquire returns when its yes was asked for, so a stale yes can be told apart', async () => {
+    const prefix = testPrefix('lim-grant');
+    const l = createLimiter({ redis: conn(), prefix, limits: limits({}), sendLeaseMs: 80 });
+    const before = performance.now();
+    const grant = await l.acquire('t', WRITE);
+    expect(grant.at).toBeGreaterThanOrEqual(before);
+    expect(grant.at).toBeLessThanOrEqual(performance.now());
+    expect(l.sendLeaseMs).toBe(80);
+  });
+
   it('close() releases inline waiters', async () => {
     const prefix = testPrefix('lim-close');
-    const l = createGraphLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000 });
+    const l = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000 });
     await l.pause('t', 3000, 'x');
     const p = l.acquire('t', WRITE).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
@@ -233,7 +284,7 @@ describe('resilience', () => {
   it('survives SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
     const prefix = testPrefix('lim-flush');
     const redis = conn();
-    const l = createGraphLimiter({ redis, prefix, limits: limits({}) });
+    const l = createLimiter({ redis, prefix, limits: limits({}) });
     await l.acquire('t', WRITE);
     await redis.script('FLUSH');
     await l.acquire('t', WRITE);
@@ -244,8 +295,8 @@ describe('resilience', () => {
   it('keeps working across a Redis restart mid-run, still within quota afterwards', async () => {
     const prefix = testPrefix('lim-restart');
     const lim = limits({ writeLimit: 8, writeWindowMs: 500 });
-    const a = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
-    const b = createGraphLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const a = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
+    const b = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
     const until = Date.now() + 3500;
     const run = Promise.all([hammer(a, 't', WRITE, 3, until), hammer(b, 't', WRITE, 3, until)]);
     await new Promise((r) => setTimeout(r, 800));

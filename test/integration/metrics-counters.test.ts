@@ -33,6 +33,9 @@ describe('redis counters', () => {
     b.graphResponse({ method: 'PUT', route: '/servicePrincipals/{id}/synchronization/secrets', status: 503, throttled: true, durationMs: 3 });
     a.throttledWait(250);
     b.throttledWait(750);
+    a.heldBack('paused');
+    b.heldBack('paused');
+    b.heldBack('stale-grant');
     a.stepOutcome('save-secrets', 'completed');
     b.stepOutcome('save-secrets', 'completed');
     b.stepOutcome('start-job', 'failed');
@@ -48,6 +51,7 @@ describe('redis counters', () => {
       ],
       throttledResponses: 1,
       throttledWaitMs: 1000,
+      heldBack: { paused: 2, staleGrant: 1 },
       steps: [
         { step: 'save-secrets', outcome: 'completed', count: 2 },
         { step: 'start-job', outcome: 'failed', count: 1 },
@@ -110,10 +114,11 @@ describe('redis counters', () => {
     const text = await renderPrometheus({
       redisUp: true,
       queueCounts: { 'provflow-steps': {} },
-      snapshot: { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, steps: [], instances: [] },
+      snapshot: { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 3, staleGrant: 0 }, steps: [], instances: [] },
     });
     expect(text).toContain('provflow_queue_jobs{queue="provflow-steps",state="waiting"} 0');
     expect(text).toContain('provflow_graph_throttled_wait_seconds_total 0');
+    expect(text).toContain('provflow_graph_requests_held_total{why="paused"} 3');
     expect(text).toContain('# TYPE provflow_graph_requests_total counter');
   });
 });

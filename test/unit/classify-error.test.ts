@@ -13,7 +13,8 @@ const table: Array<[string, FailureFacts, 'throttled' | 'transient' | 'permanent
   ['429 with HTTP-date', { status: 429, headers: RA('Wed, 01 Jan 2025 00:00:10 GMT') }, 'throttled', 10_000],
   ['429 without Retry-After (caller backs off)', { status: 429 }, 'throttled', null],
   ['429 even inside the replication window', { status: 429, headers: RA('1'), context: { replicationWindow: true } }, 'throttled', 1000],
-  ['503 with Retry-After', { status: 503, headers: RA('2') }, 'throttled', 2000],
+  ['503 with Retry-After (this request waits)', { status: 503, headers: RA('2') }, 'throttled', 2000],
+  ['503 with Retry-After and a throttle scope (the tenant waits)', { status: 503, headers: { 'Retry-After': '2', 'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/a/t' } }, 'throttled', 2000],
   ['504 with Retry-After', { status: 504, headers: RA('2') }, 'throttled', 2000],
   ['503 with Retry-After via Headers object', { status: 503, headers: new Headers({ 'retry-after': '4' }) }, 'throttled', 4000],
   ['throttle code on another status', { status: 400, code: 'ActivityLimitReached' }, 'throttled', null],
@@ -59,6 +60,22 @@ describe('classifyGraphFailure', () => {
     expect(c.errorClass).toBe(expectedClass);
     expect(c.retryAfterMs).toBe(expectedRetryAfter);
     expect(c.rule).toBeTruthy();
+  });
+
+  // Who waits: Graph throttling the app in the tenant stops every process; a busy service stops this request.
+  const scopes: Array<[string, FailureFacts, 'tenant' | 'request' | null]> = [
+    ['429 with Retry-After', { status: 429, headers: RA('1') }, 'tenant'],
+    ['429 without Retry-After', { status: 429 }, 'tenant'],
+    ['throttling code on a 400', { status: 400, code: 'ActivityLimitReached' }, 'tenant'],
+    ['503 with Retry-After', { status: 503, headers: RA('1') }, 'request'],
+    ['504 with Retry-After', { status: 504, headers: RA('1') }, 'request'],
+    ['503 with Retry-After and x-ms-throttle-scope', { status: 503, headers: { 'retry-after': '1', 'x-ms-throttle-scope': 'Tenant_Application/Write/a/t' } }, 'tenant'],
+    ['503 without Retry-After (transient)', { status: 503 }, null],
+    ['400 (permanent)', { status: 400 }, null],
+    ['network (transient)', { status: null, networkErrorKind: 'ECONNRESET' }, null],
+  ];
+  it.each(scopes)('throttle scope: %s', (_name, facts, scope) => {
+    expect(classifyGraphFailure({ nowMs: NOW, ...facts }).throttleScope).toBe(scope);
   });
 
   it('decides by code, never by message (a scary message changes nothing)', () => {

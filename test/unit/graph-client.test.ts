@@ -26,6 +26,7 @@ function fakeLimiter(log: string[]) {
       if (throwOnAcquire) throw throwOnAcquire;
       acquired.push(cost);
       log.push('acquire');
+      return { at: performance.now() };
     },
     async pause(tenantId, ms, reason) {
       pauses.push({ tenantId, ms, reason });
@@ -34,8 +35,10 @@ function fakeLimiter(log: string[]) {
     async pausedForMs() {
       return 0;
     },
+    localPauseMs: () => 0,
+    sendLeaseMs: 60_000,
     pauseKey: (t) => `p:${t}`,
-    stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0 }),
+    stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0 }),
     close() {},
   };
   return { limiter, acquired, pauses, failWith: (e: Error) => (throwOnAcquire = e) };
@@ -215,7 +218,9 @@ describe('throttling', () => {
     expect(err.details.requestId).toBe('req-1');
     expect(err.details.clientRequestId).toMatch(UUID);
     expect(err.message).toContain('req-1');
+    // Paused from the headers, before the body was read (once: the full answer says no longer).
     expect(pauses).toEqual([{ tenantId: TENANT, ms: 7000, reason: expect.stringContaining('429') }]);
+    expect(err.details.throttleScope).toBe('tenant');
     expect(log).toEqual(['acquire', 'http 429', 'pause']);
     expect(seen).toHaveLength(1);
     expect(events[0]).toMatchObject({ status: 429, throttled: true });
@@ -238,13 +243,46 @@ describe('throttling', () => {
     expect(pauses[0]!.ms).toBe(0);
   });
 
-  it('503 with Retry-After is throttled; 503 without is transient and pauses nothing', async () => {
-    const { graph, pauses } = client();
+  it('503 with Retry-After is throttled for that request only: no tenant pause; the same request is held, others go out', async () => {
+    const { graph, pauses, acquired } = client();
     on('GET', '/servicePrincipals/a', 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '2' });
     on('GET', '/servicePrincipals/b', 503, graphError('serviceNotAvailable', 'x'));
-    expect((await rejection(graph.getServicePrincipal('a'))).errorClass).toBe('throttled');
+    on('GET', '/servicePrincipals/c', 200, { id: 'c', appId: 'c-app' });
+    const a = await rejection(graph.getServicePrincipal('a'));
+    expect(a.errorClass).toBe('throttled');
+    expect(a.details.throttleScope).toBe('request');
+    expect(a.details.retryAfterMs).toBe(2000);
     expect((await rejection(graph.getServicePrincipal('b'))).errorClass).toBe('transient');
-    expect(pauses).toHaveLength(1);
+    expect(pauses).toHaveLength(0);
+    // Repeating the held request inside its Retry-After is refused before the limiter or the wire.
+    const before = acquired.length;
+    const held = await rejection(graph.getServicePrincipal('a'));
+    expect(held.errorClass).toBe('throttled');
+    expect(held.code).toBe('RequestHeld');
+    expect(held.details.retryAfterMs).toBeGreaterThan(1500);
+    expect(acquired.length).toBe(before);
+    expect(seen.map((x) => x.path)).toEqual(['/beta/servicePrincipals/a', '/beta/servicePrincipals/b']);
+    // Another request of the same tenant is not held back.
+    expect(await graph.getServicePrincipal('c')).toMatchObject({ id: 'c' });
+  });
+
+  it('the hold is per request body too: another instance\'s instantiate (same URL) goes out', async () => {
+    const { graph } = client();
+    const path = '/applicationTemplates/tpl/instantiate';
+    on('POST', path, 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '2' });
+    on('POST', path, 201, { application: { objectId: 'o2', appId: 'a2' }, servicePrincipal: { objectId: 's2', appId: 'a2' } });
+    expect((await rejection(graph.instantiateApplication('tpl', 'First'))).details.throttleScope).toBe('request');
+    expect(await graph.instantiateApplication('tpl', 'Second')).toMatchObject({ applicationObjectId: 'o2' });
+    expect((await rejection(graph.instantiateApplication('tpl', 'First'))).code).toBe('RequestHeld');
+    expect(seen.map((x) => (x.body as { displayName: string }).displayName)).toEqual(['First', 'Second']);
+  });
+
+  it('503 with Retry-After and x-ms-throttle-scope is a tenant throttle: the tenant is paused', async () => {
+    const { graph, pauses } = client();
+    on('GET', '/servicePrincipals/a', 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '3', 'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/app/tenant' });
+    const err = await rejection(graph.getServicePrincipal('a'));
+    expect(err.details.throttleScope).toBe('tenant');
+    expect(pauses.map((p) => p.ms)).toEqual([3000]);
   });
 
   it('a limiter deferral (RateLimitedError) propagates and nothing is sent', async () => {

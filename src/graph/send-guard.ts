@@ -1,0 +1,142 @@
+/**
+ * The last moment before a Graph request reaches the wire, and the first moment its answer is
+ * known — the two places where honouring Retry-After across processes is won or lost.
+ *
+ * Why not just the limiter: the limiter's yes comes from Redis; after it, the request may wait
+ * for a free connection (or a TLS handshake) while another process is told to back off and
+ * broadcasts the pause. A request sent then arrives inside Graph's Retry-After window. So,
+ * right before undici writes the request (`onConnect`: synchronous, nothing sent yet), the
+ * guard asks again from memory whether the tenant is paused; if so the request is aborted
+ * unsent (`RequestNotSentError`) and the client asks the limiter again. Nothing was sent, so
+ * this is safe even for the non-idempotent instantiate. (Aborting there costs the connection;
+ * it happens only while a pause begins.)
+ *
+ * And the moment the status line and headers of a throttling answer are parsed (`onHeaders`),
+ * before fetch resolves or the body is read, the guard reports it so the pause starts then.
+ */
+import type { Dispatcher } from 'undici';
+
+/**
+ * A request stopped before any byte of it was sent: the tenant was paused, or it was too late
+ * to send it (its caller's send window had passed). Always safe to retry.
+ */
+export class RequestNotSentError extends Error {
+  override readonly name = 'RequestNotSentError';
+  constructor(
+    readonly why: 'paused' | 'late',
+    /** For `paused`: how long the tenant stays paused. */
+    readonly waitMs: number,
+  ) {
+    super(why === 'paused' ? `request held back: tenant paused for ${waitMs} ms` : 'request not sent: its send window had passed');
+  }
+}
+
+/** The guard's questions, answered synchronously by the caller. */
+export interface SendGuardHooks {
+  /** Null to send; an error to abort unsent. */
+  beforeSend(): RequestNotSentError | null;
+  /** The status and headers of the answer, as soon as they are parsed (lower-case header names). */
+  onHeaders?(status: number, header: (name: string) => string | null): void;
+  /** The request is being written (it passed `beforeSend`). */
+  onSent?(): void;
+}
+
+type LegacyHandler = Dispatcher.DispatchHandler & {
+  onConnect?: (abort: (err?: Error) => void, context?: unknown) => void;
+  onHeaders?: (status: number, rawHeaders: Buffer[] | string[], resume: () => void, statusText: string) => boolean;
+  onData?: (chunk: Buffer) => boolean;
+  onComplete?: (trailers: unknown) => void;
+  onError?: (err: Error) => void;
+  onUpgrade?: (status: number, rawHeaders: unknown, socket: unknown) => void;
+  onResponseStarted?: () => void;
+  onBodySent?: (chunk: unknown) => void;
+  onRequestSent?: () => void;
+};
+
+function headerReader(raw: Buffer[] | string[] | null | undefined): (name: string) => string | null {
+  return (name) => {
+    if (!raw) return null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (String(raw[i]).toLowerCase() === name) return String(raw[i + 1]);
+    }
+    return null;
+  };
+}
+
+/** Wraps fetch's (legacy-API) dispatch handler; every callback is passed through unchanged. */
+class GuardedHandler {
+  constructor(
+    private readonly inner: LegacyHandler,
+    private readonly hooks: SendGuardHooks,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    this.inner.onConnect?.(abort, context);
+    const stop = this.hooks.beforeSend();
+    if (stop) abort(stop);
+    else this.hooks.onSent?.();
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[] | string[], resume: () => void, statusText: string): boolean {
+    try {
+      this.hooks.onHeaders?.(status, headerReader(rawHeaders));
+    } catch {
+      // A hook's failure must never break the response.
+    }
+    return this.inner.onHeaders ? this.inner.onHeaders(status, rawHeaders, resume, statusText) : true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData ? this.inner.onData(chunk) : true;
+  }
+
+  onComplete(trailers: unknown): void {
+    this.inner.onComplete?.(trailers);
+  }
+
+  onError(err: Error): void {
+    this.inner.onError?.(err);
+  }
+
+  onUpgrade(status: number, rawHeaders: unknown, socket: unknown): void {
+    this.inner.onUpgrade?.(status, rawHeaders, socket);
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.();
+  }
+
+  onBodySent(chunk: unknown): void {
+    this.inner.onBodySent?.(chunk);
+  }
+
+  onRequestSent(): void {
+    this.inner.onRequestSent?.();
+  }
+}
+
+/**
+ * A dispatcher for one request: the shared agent, with the guard around fetch's handler.
+ * Cheap (one small object per request); the connections are the shared agent's.
+ */
+export function guardedDispatcher(inner: Dispatcher, hooks: SendGuardHooks): Dispatcher {
+  const d = {
+    dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) =>
+      inner.dispatch(opts, new GuardedHandler(handler as LegacyHandler, hooks) as unknown as Dispatcher.DispatchHandler),
+    // undici's fetch reads this to hand request bodies to a MockAgent (tests) as it expects.
+    get isMockActive() {
+      return (inner as unknown as { isMockActive?: boolean }).isMockActive;
+    },
+  };
+  return d as unknown as Dispatcher;
+}
+
+/** The RequestNotSentError in an error's cause chain (fetch wraps dispatcher errors in `TypeError: fetch failed`). */
+export function notSentCause(err: unknown): RequestNotSentError | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && typeof cur === 'object' && depth < 6; depth++) {
+    if (cur instanceof RequestNotSentError) return cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return null;
+}
