@@ -4,7 +4,7 @@
  */
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, StepWait } from './types.ts';
+import { need, reconcileDeadline, sendWindowOf, StepWait } from './types.ts';
 
 export const JOB_INTENT_FIELD = 'createJobIntent';
 
@@ -46,20 +46,27 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
       await deps.store.set(instance, { jobId: reuse.id });
       return { ...prev, jobId: reuse.id, syncTemplateId, jobReused: true };
     }
+    // `{intent epoch ms}`, and `@{epoch ms}` once Graph answered the create ambiguously (5xx).
     const intent = await deps.store.get(instance, [JOB_INTENT_FIELD]);
-    const at = Number(intent[JOB_INTENT_FIELD] ?? 0);
-    if (at && deps.now() - at < deps.settings.reconcileWindowMs) {
+    const [atText, answeredText] = String(intent[JOB_INTENT_FIELD] ?? '').split('@');
+    const at = Number(atText || 0);
+    if (at && deps.now() < reconcileDeadline(deps.settings, at, answeredText ? Number(answeredText) : null)) {
       // An earlier create may have succeeded; the new job can lag in the list like any object.
       throw new StepWait(deps.settings.replicationPollMs, input.state, 'reconciling an earlier job creation');
     }
-    await deps.store.set(instance, { [JOB_INTENT_FIELD]: deps.now() });
+    const intentAt = deps.now();
+    await deps.store.set(instance, { [JOB_INTENT_FIELD]: intentAt });
     let job;
     try {
-      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId);
+      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs: sendWindowOf(deps.settings) - (deps.now() - intentAt) });
     } catch (err) {
       const ambiguous = err instanceof GraphError && (err.status === null || (err.status >= 500 && err.errorClass !== 'throttled'));
       if (!ambiguous) await deps.store.del(instance, [JOB_INTENT_FIELD]);
-      if (ambiguous) throw new StepWait(deps.settings.replicationPollMs, input.state, `job creation outcome unknown (${(err as Error).message})`);
+      if (ambiguous) {
+        // Answered: the request is over, only replication can hide the job now.
+        if (err instanceof GraphError && err.status !== null) await deps.store.set(instance, { [JOB_INTENT_FIELD]: `${intentAt}@${deps.now()}` });
+        throw new StepWait(deps.settings.replicationPollMs, input.state, `job creation outcome unknown (${(err as Error).message})`);
+      }
       throw err;
     }
     await deps.store.set(instance, { jobId: job.id });

@@ -69,8 +69,28 @@ export interface StepSettings {
   replicationPollMs: number;
   /** Give up on replication after this long (permanent failure). */
   replicationTimeoutMs: number;
-  /** After an ambiguous create, keep reconciling by query this long before creating again. */
+  /**
+   * After an ambiguous create, keep reconciling by query this long before creating again —
+   * counted from when the earlier request can last have been in flight (its intent marker plus
+   * `sendWindowMs` plus `requestTimeoutMs`), or from Graph's answer when it answered: a slow
+   * POST still running in a worker that lost its job lock must not be raced by a second one.
+   * See `reconcileDeadline`.
+   */
   reconcileWindowMs: number;
+  /** The Graph request timeout (GRAPH_REQUEST_TIMEOUT_MS). Default 30 s. */
+  requestTimeoutMs?: number;
+  /**
+   * A create (instantiate, job) goes on the wire within this long of its intent marker, or not
+   * at all: with the request timeout it bounds how long an earlier attempt can be in flight.
+   * Default 5 s.
+   */
+  sendWindowMs?: number;
+  /**
+   * An instantiate still unanswered after this long is looked for by query (every
+   * `replicationPollMs`) while it runs: Graph may have created the app and be slow to say so.
+   * Default 2 × replicationPollMs.
+   */
+  slowInstantiateMs?: number;
 }
 
 /** Everything a step may touch, built once in the composition root. */
@@ -112,6 +132,30 @@ export type StepName = (typeof STEP_NAMES)[number];
 
 /** A step function. */
 export type StepFn = (deps: StepDeps, input: StepInput) => Promise<InstanceIds>;
+
+/** The send window of creates (see `StepSettings.sendWindowMs`). */
+export function sendWindowOf(settings: StepSettings): number {
+  return settings.sendWindowMs ?? 5_000;
+}
+
+/**
+ * How long after an intent marker was written an earlier create may still take effect: it was
+ * sent within the send window (or never), answered or abandoned within the request timeout,
+ * and what it created shows within the reconcile window. Reconcile until then.
+ */
+export function reconcileUntilAge(settings: StepSettings): number {
+  return sendWindowOf(settings) + (settings.requestTimeoutMs ?? 30_000) + settings.reconcileWindowMs;
+}
+
+/**
+ * Until when to reconcile after an earlier create: when Graph answered it (an ambiguous 404 or
+ * 5xx), the request is over and only replication can hide what it created — the reconcile
+ * window after the answer; when no answer came (timeout, network, a crash), until it can no
+ * longer be in flight (`reconcileUntilAge` after its intent).
+ */
+export function reconcileDeadline(settings: StepSettings, intentAt: number, answeredAt?: number | null): number {
+  return answeredAt ? answeredAt + settings.reconcileWindowMs : intentAt + reconcileUntilAge(settings);
+}
 
 /** Requires a predecessor's id, failing loudly if the chain was built wrong. */
 export function need<K extends keyof InstanceIds>(prev: InstanceIds, key: K): NonNullable<InstanceIds[K]> {

@@ -75,6 +75,54 @@ describe('instantiate-app', () => {
     expect(graph.count('instantiateApplication')).toBe(1);
     expect(graph.apps).toHaveLength(1);
   });
+  it('an instantiate that hangs after creating the app: the app is found by query meanwhile, adopted, the request abandoned', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.slowInstantiateMs = 30;
+    deps.settings.replicationPollMs = 20;
+    graph.hangInstantiate = { visibleAfterMs: 60, answerAfterMs: Infinity };
+    const t0 = Date.now();
+    const out = await instantiateApp(deps, input(prev));
+    expect(out).toMatchObject({ applicationObjectId: 'app-1', servicePrincipalId: 'sp-1', adopted: 'recovered' });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(graph.instantiateAborted).toBe(true);
+    expect(graph.count('instantiateApplication')).toBe(1);
+    // Looked only once it was slow: the first look (before the POST), then every 20 ms until found.
+    expect(graph.count('findApplications')).toBeGreaterThanOrEqual(2);
+    expect(graph.apps).toHaveLength(1);
+  });
+
+  it('a prompt answer is used as is: no looking while it runs', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.slowInstantiateMs = 200;
+    graph.hangInstantiate = { visibleAfterMs: 0, answerAfterMs: 30 };
+    const out = await instantiateApp(deps, input(prev));
+    expect(out).toMatchObject({ applicationObjectId: 'app-1', adopted: 'created' });
+    expect(graph.instantiateAborted).toBe(false);
+    expect(graph.count('findApplications')).toBe(1); // the look before acting only
+  });
+
+  it('time spent waiting for our own limiter is not "slow": nothing is looked up before the POST is sent', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.slowInstantiateMs = 20;
+    deps.settings.replicationPollMs = 10;
+    graph.heldBeforeSendMs = 120;
+    graph.hangInstantiate = { visibleAfterMs: 0, answerAfterMs: 10 };
+    const out = await instantiateApp(deps, input(prev));
+    expect(out.adopted).toBe('created');
+    expect(graph.count('findApplications')).toBe(1);
+  });
+
+  it('a slow answer that arrives while the app is still invisible is used (nothing abandoned)', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.slowInstantiateMs = 10;
+    deps.settings.replicationPollMs = 10;
+    graph.hangInstantiate = { visibleAfterMs: 10_000, answerAfterMs: 80 };
+    const out = await instantiateApp(deps, input(prev));
+    expect(out).toMatchObject({ applicationObjectId: 'app-1', adopted: 'created' });
+    expect(graph.instantiateAborted).toBe(false);
+    expect(graph.count('findApplications')).toBeGreaterThan(1);
+  });
+
   it('a crash after the POST (intent left behind, no ids recorded) is reconciled by query', async () => {
     const { deps, graph, store } = fakeDeps();
     await graph.instantiateApplication('tpl-aws', 'AWS Contoso'); // the POST that "crashed"
@@ -84,15 +132,51 @@ describe('instantiate-app', () => {
     expect(out.adopted).toBe('recovered');
     expect(graph.count('instantiateApplication')).toBe(0);
   });
-  it('creates again only after the reconcile window shows no app', async () => {
+  it('creates again only after the reconcile window shows no app — counted from when the earlier POST can last have been in flight', async () => {
     const { deps, graph, store } = fakeDeps();
+    deps.settings.requestTimeoutMs = 10_000;
+    deps.settings.sendWindowMs = 2_000;
     await store.set(INSTANCE, { [INTENT_FIELD]: `tok@${deps.now()}` });
     await waitOf(instantiateApp(deps, input(prev)));
+    // The window alone has passed, but the earlier POST may still be running (a worker that
+    // lost its lock): it could be sent up to 2 s after its intent and answered 10 s later.
     deps.advance(deps.settings.reconcileWindowMs + 1);
+    await waitOf(instantiateApp(deps, input(prev)));
+    deps.advance(10_000);
+    await waitOf(instantiateApp(deps, input(prev)));
+    expect(graph.count('instantiateApplication')).toBe(0);
+    deps.advance(2_000);
     const out = await instantiateApp(deps, input(prev));
     expect(out.adopted).toBe('created');
     expect(graph.count('instantiateApplication')).toBe(1);
   });
+  it('an answered ambiguous POST (a 500) is over: it reconciles for the reconcile window after the answer, then creates', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.requestTimeoutMs = 60_000;
+    graph.failNext.set('instantiateApplication', { err: graphError(500, 'transient', 'InternalServerError'), afterEffect: false });
+    await waitOf(instantiateApp(deps, input(prev)));
+    expect(graph.apps).toHaveLength(0); // Graph answered 500 before creating anything
+    deps.advance(deps.settings.reconcileWindowMs - 1);
+    await waitOf(instantiateApp(deps, input(prev)));
+    deps.advance(2);
+    expect(await instantiateApp(deps, input(prev))).toMatchObject({ adopted: 'created' });
+    expect(graph.count('instantiateApplication')).toBe(2);
+    expect(graph.apps).toHaveLength(1);
+  });
+
+  it('an unanswered POST (timeout) may still be in flight: it reconciles until send window + request timeout + reconcile window', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.requestTimeoutMs = 60_000;
+    deps.settings.sendWindowMs = 5_000;
+    graph.failNext.set('instantiateApplication', { err: graphError(null, 'transient', 'TimeoutError'), afterEffect: false });
+    await waitOf(instantiateApp(deps, input(prev)));
+    deps.advance(deps.settings.reconcileWindowMs + 60_000);
+    await waitOf(instantiateApp(deps, input(prev)));
+    deps.advance(5_000);
+    expect(await instantiateApp(deps, input(prev))).toMatchObject({ adopted: 'created' });
+    expect(graph.count('instantiateApplication')).toBe(2);
+  });
+
   it('a 429 means nothing was created: the intent is dropped and the throttled error passes up', async () => {
     const { deps, graph, store } = fakeDeps();
     graph.failNext.set('instantiateApplication', { err: graphError(429, 'throttled', 'TooManyRequests'), afterEffect: false });
@@ -161,6 +245,19 @@ describe('create-sync-job', () => {
     graph.failNext.set('listSynchronizationJobs', { err: graphError(400, 'permanent', 'BadRequest', 'does not reference a valid application object'), afterEffect: false });
     await waitOf(createSyncJob(deps, input(prev)));
   });
+  it('an answered ambiguous job create (a 502, nothing created) creates again after the reconcile window from the answer', async () => {
+    const { deps, graph } = fakeDeps();
+    deps.settings.requestTimeoutMs = 60_000;
+    graph.failNext.set('createSynchronizationJob', { err: graphError(502, 'transient', 'BadGateway'), afterEffect: false });
+    await waitOf(createSyncJob(deps, input(prev)));
+    deps.advance(deps.settings.reconcileWindowMs - 1);
+    await waitOf(createSyncJob(deps, input(prev)));
+    deps.advance(2);
+    expect(await createSyncJob(deps, input(prev))).toMatchObject({ jobReused: false });
+    expect(graph.count('createSynchronizationJob')).toBe(2);
+    expect(graph.jobs.get('sp-1')).toHaveLength(1);
+  });
+
   it('after an ambiguous create it reconciles instead of creating a second job', async () => {
     const { deps, graph } = fakeDeps();
     graph.failNext.set('createSynchronizationJob', { err: graphError(500, 'transient', 'InternalServerError'), afterEffect: true });
