@@ -61,6 +61,9 @@ export const watchJobDataSchema = z.object({
       logSummary: z.unknown().optional(),
       finalState: z.string().optional(),
       notified: z.string().optional(),
+      /** The delay chosen after the last poll, and the rule that chose it (operators and the benchmark read them). */
+      lastDelayMs: z.number().optional(),
+      delayReason: z.string().optional(),
     })
     .partial()
     .optional(),

@@ -33,6 +33,24 @@ export interface PollMemory {
   fingerprint?: string;
 }
 
+/**
+ * How many jobs the poller watches and how many polls per second its quota share allows. With
+ * it, the delay is kept between
+ * - a floor, `activeJobs / pollsPerSecond`: never schedule faster than the share can serve
+ *   (10,000 jobs at 66 polls/s → every ~150 s), so polls happen when scheduled instead of
+ *   piling up behind the limiter; and
+ * - a ceiling for jobs that may change soon (starting, syncing), `activeJobs / (pollsPerSecond ×
+ *   targetUse)` but at least `minMs`: while the fleet is small the share has room, and a job
+ *   becoming steady is seen within that instead of after a long backoff.
+ * A quarantined job waiting for `nextAttempt` keeps that delay (nothing changes before it).
+ */
+export interface FleetBudget {
+  activeJobs: number;
+  pollsPerSecond: number;
+  /** Share of `pollsPerSecond` the ceiling aims to use (0 < targetUse ≤ 1). */
+  targetUse: number;
+}
+
 /** The next poll: `delayMs` 0 with `stop` true means the assessment is terminal — do not poll again. */
 export interface NextPoll {
   delayMs: number;
@@ -40,7 +58,7 @@ export interface NextPoll {
   fingerprint: string;
   stop: boolean;
   /** Which rule chose the delay (for logs and tests). */
-  reason: 'terminal' | 'start-fast' | 'backoff' | 'next-attempt' | 'deadline';
+  reason: 'terminal' | 'start-fast' | 'backoff' | 'next-attempt' | 'deadline' | 'fleet-floor' | 'fleet-ceiling';
 }
 
 /**
@@ -66,6 +84,7 @@ export function assessmentFingerprint(a: JobAssessment): string {
  * - changed (or first poll) → reset to the base delay: `startFastMs` while starting, else `minMs`;
  * - unchanged → base × growth^unchangedPolls, capped at `maxMs`;
  * - quarantined with a future `nextAttempt` → just after it (nothing changes before), capped at `maxMs`;
+ * - with a `fleet`: within its floor and (for jobs that may change) its ceiling — see `FleetBudget`;
  * - never later than just after `deadlineAt`, so the deadline is noticed on time.
  */
 export function nextPollDelay(args: {
@@ -75,6 +94,7 @@ export function nextPollDelay(args: {
   settings: PollSettings;
   deadlineAt?: string;
   random?: () => number;
+  fleet?: FleetBudget | null;
 }): NextPoll {
   const { assessment: a, previous, now, settings: s } = args;
   const fingerprint = assessmentFingerprint(a);
@@ -107,6 +127,22 @@ export function nextPollDelay(args: {
     delay = delay * (1 + jitter * (2 * r - 1));
   }
   delay = Math.max(floor, Math.min(s.maxMs, delay));
+
+  const fleet = args.fleet;
+  if (fleet && fleet.pollsPerSecond > 0 && fleet.activeJobs > 0) {
+    const fleetFloor = fairShareDelayMs(fleet);
+    const use = Math.min(1, Math.max(0.01, fleet.targetUse));
+    const fleetCeiling = Math.max(s.minMs, fairShareDelayMs({ activeJobs: fleet.activeJobs, pollsPerSecond: fleet.pollsPerSecond * use }));
+    if (reason !== 'next-attempt' && delay > fleetCeiling) {
+      delay = fleetCeiling;
+      reason = 'fleet-ceiling';
+    }
+    // Above maxMs if it must be: a fleet the share cannot poll every maxMs is polled as often as it can.
+    if (delay < fleetFloor) {
+      delay = fleetFloor;
+      reason = 'fleet-floor';
+    }
+  }
 
   if (args.deadlineAt) {
     // +1 ms: the classifier's rule is `now > deadlineAt`.

@@ -2,6 +2,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from '../flow/queues.ts';
+import { pollShareCapacity } from './poll-interval.ts';
 import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
 import { createWebhookNotifier, type WebhookEvent } from './webhook.ts';
 
@@ -33,6 +34,18 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
   if (!rt.graph) throw new Error('the poller needs a Graph client (createRuntime withGraph)');
   const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
   const eventsQueue = webhookUrl ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix }) : null;
+  // The fleet: every watch job not yet ended, counted across all poller processes (they share
+  // the quota share, so each schedules as if it served the whole fleet alone, and together they
+  // stay inside it). Refreshed every 2 s; a stale count only shifts delays a little.
+  const pollsPerSecond = pollShareCapacity({ ruLimit: rt.cfg.GRAPH_RU_LIMIT, ruWindowMs: rt.cfg.GRAPH_RU_WINDOW_MS, share: rt.cfg.POLLER_QUOTA_SHARE }) * rt.cfg.GRAPH_LIMIT_SAFETY;
+  let activeJobs = 0;
+  const countFleet = async () => {
+    const c = await rt.pollQueue.getJobCounts('active', 'wait', 'delayed', 'prioritized');
+    activeJobs = Object.values(c).reduce((a, b) => a + b, 0);
+  };
+  const fleetTimer = setInterval(() => void countFleet().catch(() => {}), 2000);
+  fleetTimer.unref();
+  void countFleet().catch(() => {});
   const processor = createWatchProcessor({
     graph: rt.graph,
     ledger: rt.ledger,
@@ -40,6 +53,8 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
     settings: watchSettingsFrom(rt, opts.settings),
     eventsQueue,
     onEnd: (state) => rt.metrics.instanceEnd(state),
+    // Aim at half the share for jobs that may change soon: quick detection, room for bursts.
+    fleet: () => ({ activeJobs, pollsPerSecond, targetUse: 0.5 }),
   });
   const connections = [rt.redis.duplicate()];
   const watchWorker = new Worker(QUEUES.poll, processor, {
@@ -71,6 +86,7 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
     watchWorker,
     eventsWorker,
     async close() {
+      clearInterval(fleetTimer);
       await Promise.allSettled([watchWorker.close(), eventsWorker?.close(), eventsQueue?.close()]);
       // BullMQ does not close connections it was given.
       for (const c of connections) c.disconnect();

@@ -17,7 +17,7 @@ import type { Logger } from '../logger.ts';
 import { describeZodError, watchJobDataSchema, type WatchJobData } from '../flow/job-data.ts';
 import { classifyJob, type JobAssessment } from './classify-job.ts';
 import { addPage, compactSummary, emptySummary, type LogSummary } from './log-summary.ts';
-import { nextPollDelay, type PollSettings } from './poll-interval.ts';
+import { nextPollDelay, type FleetBudget, type PollSettings } from './poll-interval.ts';
 import type { WebhookEvent } from './webhook.ts';
 import { enqueueEvent } from '../flow/events.ts';
 
@@ -41,6 +41,8 @@ export interface WatchDeps {
   eventsQueue: Queue | null;
   now?: () => number;
   onEnd?: (state: string) => void;
+  /** How many jobs are watched and what the quota share allows (kept fresh by the poller); null = unknown. */
+  fleet?: () => FleetBudget | null;
 }
 
 const LEDGER_STATE: Record<string, string> = {
@@ -114,8 +116,16 @@ export function createWatchProcessor(d: WatchDeps) {
             now: new Date(now()),
             settings: d.settings.poll,
             deadlineAt: new Date(deadlineAt).toISOString(),
+            fleet: d.fleet?.() ?? null,
           });
-          await save({ lastState: assessment.state, unchangedPolls: next.unchangedPolls, fingerprint: next.fingerprint, notified: st.notified });
+          await save({
+            lastState: assessment.state,
+            unchangedPolls: next.unchangedPolls,
+            fingerprint: next.fingerprint,
+            notified: st.notified,
+            lastDelayMs: next.delayMs,
+            delayReason: next.reason,
+          });
           return await delay(job, token, next.delayMs);
         }
         const finalState = assessment.finalState ?? assessment.state;

@@ -127,6 +127,40 @@ describe('nextPollDelay', () => {
   });
 });
 
+describe('nextPollDelay within the fleet budget', () => {
+  const fleet = (activeJobs: number) => ({ activeJobs, pollsPerSecond: 50, targetUse: 0.5 });
+  const at = (a: JobAssessment, prev: PollMemory | null, f: ReturnType<typeof fleet>) => nextPollDelay({ assessment: a, previous: prev, now: NOW, settings, fleet: f });
+
+  it('a small fleet is polled every minMs instead of backing off (the share has room)', () => {
+    // 100 jobs at 50 polls/s, aiming at half: ceiling max(10 s, 100 / 25 s = 4 s) = 10 s.
+    const long = at(assessment('syncing'), { state: 'syncing', unchangedPolls: 6 }, fleet(100));
+    expect(long).toMatchObject({ delayMs: 10_000, reason: 'fleet-ceiling' });
+    // Fast polls after a start stay fast.
+    expect(at(assessment('starting'), null, fleet(100))).toMatchObject({ delayMs: 2_000, reason: 'start-fast' });
+  });
+
+  it('a large fleet is never scheduled faster than the share serves it, even above maxMs', () => {
+    // 10,000 jobs at 50 polls/s: every 200 s at the most.
+    expect(at(assessment('starting'), null, fleet(10_000))).toMatchObject({ delayMs: 200_000, reason: 'fleet-floor' });
+    // 100,000 jobs: 2,000 s, past maxMs (300 s): the share cannot do better.
+    expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 9 }, fleet(100_000)).delayMs).toBe(2_000_000);
+    // Between floor (200 s) and ceiling (400 s) the adaptive backoff still decides.
+    expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 4 }, fleet(10_000))).toMatchObject({ delayMs: 300_000, reason: 'backoff' });
+  });
+
+  it('a quarantined job waits for its nextAttempt whatever the ceiling; the deadline still wins', () => {
+    const q = at(quarantined('2026-03-01T12:00:00Z'), null, fleet(10));
+    expect(q).toMatchObject({ reason: 'next-attempt', delayMs: 300_000 });
+    const d = nextPollDelay({ assessment: assessment('starting'), previous: null, now: NOW, settings, fleet: fleet(10_000), deadlineAt: '2026-03-01T10:00:30Z' });
+    expect(d).toMatchObject({ delayMs: 30_001, reason: 'deadline' });
+  });
+
+  it('an empty fleet or no budget changes nothing', () => {
+    const plain = nextPollDelay({ assessment: assessment('syncing'), previous: { state: 'syncing', unchangedPolls: 3 }, now: NOW, settings });
+    expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 3 }, fleet(0))).toEqual(plain);
+  });
+});
+
 describe('poll budget', () => {
   it.each([
     [{ ruLimit: 3_500, ruWindowMs: 10_000, share: 0.1 }, 35],
