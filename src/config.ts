@@ -24,7 +24,11 @@ export const DEFAULTS = {
   /** Pace at this share of every quota, leaving head-room for clock skew and other callers. */
   GRAPH_LIMIT_SAFETY: 0.95,
   GRAPH_REQUEST_TIMEOUT_MS: 30_000,
-  WORKER_CONCURRENCY: 50,
+  /**
+   * Most step jobs wait on Graph latency, replication or the limiter, not on CPU: at 50 the
+   * benchmark kept ~200 ready jobs waiting for a slot with the worker's event loop half idle.
+   */
+  WORKER_CONCURRENCY: 100,
   POLLER_CONCURRENCY: 20,
   /** A crashed worker's jobs are taken over after their lock expires (checked every stalled interval). */
   WORKER_LOCK_DURATION_MS: 30_000,

@@ -40,8 +40,10 @@ export interface LocalStack {
   cfg: Config;
   /** An in-process runtime with a Graph client trusting the simulator's CA. */
   runtime(logger: Logger, opts?: { ruShare?: number }): Promise<Runtime>;
-  /** A real child process: `provflow worker` or `provflow poller` (stdout/stderr piped). */
+  /** A real child process: `provflow worker` or `provflow poller` (stdout/stderr piped and always drained). */
   spawnProcess(kind: 'worker' | 'poller', extraEnv?: Record<string, string>): ChildProcess;
+  /** The last lines (up to 200) a child from `spawnProcess` wrote. */
+  outputOf(child: ChildProcess): string[];
   close(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export function scaledEnv(sim: SimulatorHandle, timeScale: number): Record<strin
     POLLER_MAX_INTERVAL_MS: scale(300_000),
     POLLER_DEADLINE_MS: scale(7_200_000),
     POLLER_START_GRACE_MS: String(Math.max(15_000, Number(scale(120_000)))),
-    GRAPH_REQUEST_TIMEOUT_MS: String(Math.max(10_000, Number(scale(30_000)))),
+    GRAPH_REQUEST_TIMEOUT_MS: String(Math.max(5_000, Number(scale(30_000)))),
   };
 }
 
@@ -92,6 +94,7 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
   };
   const cfg = loadConfig({ ...env });
   const children = new Set<ChildProcess>();
+  const outputTails = new WeakMap<ChildProcess, string[]>();
   return {
     sim,
     redis,
@@ -106,12 +109,27 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
         ruShare: opts.ruShare,
         stepSettings: { replicationPollMs: Number(env.REPLICATION_POLL_MS) },
       }),
+    outputOf: (child) => [...(outputTails.get(child) ?? [])],
     spawnProcess(kind, extraEnv = {}) {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', kind === 'worker' ? 'steps.ts' : 'poller.ts')], {
         cwd: ROOT,
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      // Always drain the pipes: a child whose stdout nobody reads blocks in its next log write
+      // once the pipe buffer (64 KB) is full — a stalled event loop that looks like a bug in
+      // whatever the child was doing. The last lines are kept for diagnosis.
+      const tail: string[] = [];
+      const keep = (buf: Buffer) => {
+        for (const line of buf.toString('utf8').split('\n')) {
+          if (!line.trim()) continue;
+          tail.push(line);
+          if (tail.length > 200) tail.shift();
+        }
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      outputTails.set(child, tail);
       children.add(child);
       child.once('exit', () => children.delete(child));
       return child;

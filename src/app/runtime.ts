@@ -56,6 +56,8 @@ export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> =
     replicationPollMs: cfg.REPLICATION_POLL_MS,
     replicationTimeoutMs: cfg.REPLICATION_TIMEOUT_MS,
     reconcileWindowMs: cfg.RECONCILE_WINDOW_MS,
+    slowInstantiateMs: 2 * cfg.REPLICATION_POLL_MS,
+    requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
     ...overrides,
   };
 }
@@ -74,7 +76,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   let graph: GraphApi | null = null;
   if (opts.withGraph) {
     if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID) throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
-    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 64 });
+    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 }); // ≥ the requests 100 concurrent jobs have in flight: none waits for a socket
     closers.push(() => dispatcher.close());
     const tokenProvider = createTokenProvider({
       tenantId: cfg.AZURE_TENANT_ID,
@@ -109,6 +111,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
       logger,
       requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
       onResponse: (e) => metrics.graphResponse(e),
+      onHeldBack: (why) => metrics.heldBack(why),
     });
   }
 

@@ -12,6 +12,7 @@ import type { Batch, BatchInstance } from '../batch/batch-types.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { InstanceSpec } from '../steps/types.ts';
 import type { Vault } from '../app/vault.ts';
+import { collectGarbageAbove } from '../app/memory.ts';
 import { buildInstanceFlow, stepJobId, type Retention, DEFAULT_RETENTION } from './build-flow.ts';
 
 /** What an enqueue did, per instance category. */
@@ -34,6 +35,8 @@ export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
 }
 
 const CHUNK = 250;
+/** JS heap in use above which the enqueue collects garbage between chunks. */
+const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
 export async function enqueueBatch(args: {
   batch: Batch;
@@ -86,6 +89,8 @@ export async function enqueueBatch(args: {
       result.added += fresh.length;
       result.retried += retry.length;
       args.onProgress?.(Math.min(i + CHUNK, total), total);
+      // Bounded memory for any batch size: see src/app/memory.ts for why V8 needs the nudge.
+      collectGarbageAbove(HEAP_BUDGET_BYTES);
     }
     if (total === 0) await ledger.registerBatch({ batchId: batch.batchId, createdAt, instances: 0, sourceFile: batch.sourceFile }, []);
   } finally {

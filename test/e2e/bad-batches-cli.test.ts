@@ -1,6 +1,7 @@
 /**
  * Every file of the bad-input corpus through the real CLI: `provflow enqueue FILE` exits 2,
  * names the path of the problem on stderr, and leaves Redis untouched (not one key written).
+ * Then a good batch file through the same CLI and Redis: exit 0, the batch id on stdout.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,12 +27,14 @@ afterAll(async () => {
   await redis?.close();
 });
 
-function enqueue(file: string): Promise<{ code: number; stderr: string; stdout: string }> {
+const GOOD = path.join(ROOT, 'test/fixtures/good-batches');
+
+function enqueue(file: string, extraEnv: Record<string, string> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [path.join(ROOT, 'bin/provflow.js'), 'enqueue', path.join(DIR, file)],
-      { cwd: ROOT, env: { ...process.env, REDIS_URL: redis.url, BULLMQ_PREFIX: '{bad}', PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64') }, timeout: 60_000 },
+      [path.join(ROOT, 'bin/provflow.js'), 'enqueue', path.isAbsolute(file) ? file : path.join(DIR, file)],
+      { cwd: ROOT, env: { ...process.env, REDIS_URL: redis.url, BULLMQ_PREFIX: '{bad}', PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'), ...extraEnv }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -41,10 +44,11 @@ describe('bad batch files through the CLI', () => {
   it(`all ${Object.keys(expected).length} files: exit 2, the path named, nothing written to Redis`, async () => {
     const files = Object.keys(expected);
     expect(files.length).toBeGreaterThanOrEqual(25);
+    expect(await client.dbsize()).toBe(0);
     const failures: string[] = [];
     for (let i = 0; i < files.length; i += 4) {
       const chunk = files.slice(i, i + 4);
-      const results = await Promise.all(chunk.map(enqueue));
+      const results = await Promise.all(chunk.map((f) => enqueue(f)));
       chunk.forEach((f, j) => {
         const r = results[j]!;
         if (r.code !== 2) failures.push(`${f}: exit ${r.code} ${r.stderr.slice(0, 200)}`);
@@ -56,4 +60,21 @@ describe('bad batch files through the CLI', () => {
     expect(failures).toEqual([]);
     expect(await client.dbsize()).toBe(0);
   }, 180_000);
+
+  it('a good batch file through the same CLI and Redis: exit 0, the batch id on stdout, no credential in clear', async () => {
+    const r = await enqueue(path.join(GOOD, 'aws-rollout.json'), { BULLMQ_PREFIX: '{good}', PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'example-aws-secret-token-not-real' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('aws-rollout-2026-11');
+    expect(r.stderr).toMatch(/6 added/);
+    expect(await client.dbsize()).toBeGreaterThan(0);
+    const dump: string[] = [];
+    for (const key of await client.keys('*')) {
+      const type = await client.type(key);
+      if (type === 'hash') dump.push(...Object.values(await client.hgetall(key)));
+      else if (type === 'string') dump.push((await client.get(key)) ?? '');
+    }
+    for (const secret of ['example-aws-secret-token-not-real', 'example-literal-client-secret-not-real', 'example-aws-access-key-id-not-real', 'tokyo-example-secret-token-not-real']) {
+      expect(dump.some((v) => v.includes(secret)), secret).toBe(false);
+    }
+  }, 60_000);
 });

@@ -5,6 +5,9 @@
  * Each returns the figures the table shows; `lost` = enqueued but in no end state at the end.
  */
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/app/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
@@ -14,6 +17,8 @@ import { QUEUES } from '../../src/flow/queues.ts';
 import { END_STATES } from '../../src/ledger/ledger.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { mulberry32 } from '../../src/sim/prng.ts';
+import type { SimStats } from '../../src/sim/index.ts';
+import { startSimProcess, type SimProcess } from '../../src/sim/process.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 
 /** One row of the reliability table. */
@@ -56,6 +61,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Harness {
   stack: LocalStack;
+  sim: SimProcess;
   rt: Runtime;
   batchId: string;
   expected: Map<string, ExpectedOutcome>;
@@ -74,7 +80,16 @@ async function run(
   disrupt: (h: Harness) => Promise<void>,
 ): Promise<ScenarioResult> {
   const t0 = Date.now();
-  const stack = await startLocalStack({ seed: o.seed, ...cfg.stack, ownRedis: true, env: { ...FAST_TAKEOVER, ...cfg.stack.env } });
+  // The simulator in its own process, like Graph: its clock (arrivals, when a throttling answer
+  // left) is read by an event loop that nothing else keeps busy.
+  const sim = await startSimProcess({ profile: cfg.stack.profile ?? 'fast', seed: o.seed, timeScale: cfg.stack.timeScale ?? 20, overrides: cfg.stack.overrides });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ seed: o.seed, ...cfg.stack, sim: sim.handle, ownRedis: true, env: { ...FAST_TAKEOVER, ...cfg.stack.env } });
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
   const rt = await stack.runtime(silentLogger());
   const rnd = mulberry32(o.seed);
   const batchId = `rel-${name}`.slice(0, 60);
@@ -87,6 +102,7 @@ async function run(
   const expected = new Map(insts.map((i) => [i.instanceKey, i.expect ?? 'steady'] as const));
   const h: Harness = {
     stack,
+    sim,
     rt,
     batchId,
     expected,
@@ -107,8 +123,23 @@ async function run(
     const deadline = Date.now() + 150_000;
     while (Date.now() < deadline && (await h.progress()) < 1) await sleep(250);
     const rows = await rt.ledger.listInstances(batchId);
-    const stats = stack.sim.stats();
+    const stats = await sim.stats();
     const count = (s: string) => rows.filter((r) => r.state === s).length;
+    const lostRows = rows.filter((r) => !END_STATES.has(r.state));
+    if (lostRows.length > 0) {
+      // Leave what is needed to find out why: the processes' last lines and where the lost instances stood.
+      const file = path.join(os.tmpdir(), `provflow-reliability-${name}-${o.seed}-${Date.now()}.log`);
+      const procs = [...h.workers.map((w, i) => [`worker ${i + 1}`, w] as const), ...(h.poller ? [['poller', h.poller] as const] : [])];
+      writeFileSync(
+        file,
+        [
+          `simulator: ${stats.requests} requests, by status ${JSON.stringify(stats.byStatus)}`,
+          ...lostRows.slice(0, 20).map((r) => `lost: ${r.instanceKey} state=${r.state} step=${r.step ?? '-'} lastError=${r.lastError ?? '-'}`),
+          ...procs.flatMap(([n, c]) => [`── ${n} (exit ${c.exitCode ?? c.signalCode ?? 'running'}) ──`, ...stack.outputOf(c)]),
+        ].join('\n'),
+      );
+      o.log?.(`  ${lostRows.length} lost: details in ${file}`);
+    }
     return {
       scenario: name,
       seed: o.seed,
@@ -128,6 +159,7 @@ async function run(
     await Promise.all([...h.workers, ...(h.poller ? [h.poller] : [])].map((c) => kill(c)));
     await rt.close();
     await stack.close();
+    await sim.close();
   }
 }
 
@@ -138,6 +170,33 @@ async function until(h: Harness, fraction: number, ms = 60_000): Promise<void> {
 }
 
 const latency = { latencyMs: { min: 10, max: 60 } };
+const writeSamples = new Map<string, { t: number; writes: number }[]>();
+
+/**
+ * How close the writes came to the quota: the mean rate from the first write to the last one
+ * (vs the quota's rate, and the 95 % the limiter paces at) and the busiest window seen.
+ */
+export function throughput(samples: { t: number; writes: number }[], windowMs: number, limit: number): string {
+  const moving = samples.filter((s, i) => i === 0 || s.writes !== samples[i - 1]!.writes);
+  if (moving.length < 2) return 'too few writes to measure';
+  const first = samples.find((s) => s.writes > 0) ?? moving[0]!;
+  const last = moving[moving.length - 1]!;
+  const seconds = (last.t - first.t) / 1000;
+  const rate = seconds > 0 ? (last.writes - first.writes) / seconds : 0;
+  let busiest = 0;
+  for (let i = 0, j = 0; j < samples.length; j++) {
+    while (samples[j]!.t - samples[i]!.t > windowMs) i++;
+    busiest = Math.max(busiest, samples[j]!.writes - samples[i]!.writes);
+  }
+  const quotaRate = limit / (windowMs / 1000);
+  return `${rate.toFixed(1)} writes/s while writing (quota ${quotaRate.toFixed(1)}/s, paced at ${(quotaRate * 0.95).toFixed(1)}/s = ${((rate / (quotaRate * 0.95)) * 100).toFixed(0)} % of it); busiest ${windowMs / 1000} s: ${busiest} of ${limit}`;
+}
+
+/** The simulator's faults and throttles, for the chaos row. */
+function faultNotes(s: SimStats): string {
+  const f = s.faultsInjected;
+  return `2 workers; ${s.requests} requests: ${f['429-storm'] ?? 0} 429 storms, ${f['503-retry-after'] ?? 0} 503s with Retry-After, ${['500', '502', '503', '504'].reduce((a, k) => a + (f[k] ?? 0), 0)} transient 5xx, ${Object.entries(f).filter(([k]) => k.startsWith('instantiate-')).reduce((a, [, v]) => a + v, 0)} ambiguous instantiates`;
+}
 const sigtermExitCodes = new Map<string, (number | null)[]>();
 
 export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioResult>> = {
@@ -182,7 +241,8 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
     }),
 
   /** 4. The simulator's chaos profile: transient 5xx, 503 storms, long lag, ambiguous instantiate. */
-  'chaos-profile': (o) => run('chaos-profile', o, { stack: { profile: 'chaos', timeScale: 50 }, workers: 1 }, async () => {}),
+  'chaos-profile': (o) =>
+    run('chaos-profile', o, { stack: { profile: 'chaos', timeScale: 50 }, workers: 2, notes: async (h) => faultNotes(await h.sim.stats()) }, async () => {}),
 
   /** 5. Three workers on one Redis under a tight write quota: no violations, throughput near the quota. */
   'tight-quota': (o) =>
@@ -192,12 +252,23 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
       {
         stack: { profile: 'fast', timeScale: 1, overrides: { writeLimit: 60, writeWindowMs: 3000 } },
         workers: 3,
-        notes: (h) => {
-          const s = h.stack.sim.stats();
-          return `${s.writes} writes; quota 60 per 3 s`;
+        notes: async (h) => {
+          const w = writeSamples.get(h.batchId) ?? [];
+          const s = await h.sim.stats();
+          return `${s.writes} writes, quota 60 per 3 s, 3 workers: ${throughput(w, 3000, 60)}`;
         },
       },
-      async () => {},
+      async (h) => {
+        // Sample the simulator's applied writes until the batch ends, for the throughput figure.
+        const samples: { t: number; writes: number }[] = [];
+        writeSamples.set(h.batchId, samples);
+        const end = Date.now() + 150_000;
+        while (Date.now() < end) {
+          samples.push({ t: Date.now(), writes: (await h.sim.stats()).writes });
+          if ((await h.progress()) >= 1) break;
+          await sleep(100);
+        }
+      },
     ),
 
   /** 6. SIGTERM during busy processing: graceful close returns or finishes active jobs; a new worker completes the rest. */
