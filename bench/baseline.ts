@@ -1,92 +1,110 @@
 /**
- * The baseline: Microsoft's procedure (seeds/000_english.md) scripted plainly, one instance
- * after another, with the retry behaviour of Microsoft's Graph SDKs (retry 429/503/504
- * honouring Retry-After, at most 3 retries, a fixed 3 s delay otherwise — scaled like the
- * simulator's clock). This is what an identity engineer's script does today.
+ * The baseline: Microsoft's procedure (shared/seeds/000_english.md) scripted plainly, one
+ * instance after another, the way an identity engineer's script does it today:
+ *   GET template → instantiate → GET servicePrincipal until it exists → GET sync templates →
+ *   POST job → validateCredentials → PUT secrets → POST start → GET job until steady.
+ * Graph calls go through `plainGraph` (the SDKs' retry: 429/503/504, Retry-After, 3 retries).
+ * Waits follow Microsoft's advice, scaled like the simulator's clock: replication polled every
+ * 5 s, the job's status every 10 s. A step that still fails after the SDK's retries (a 500, a
+ * 404 from a replicating object) is re-run after the same 5 s, as a person re-runs a script —
+ * which is how a plain script creates duplicate apps when an instantiate answers ambiguously.
  */
-import { Agent, fetch } from 'undici';
-import type { SimulatorHandle } from '../src/sim/index.ts';
+import { plainGraph, type GraphAnswer, type PlainGraphOptions } from './plain-graph.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface BaselineResult {
   instances: number;
+  steady: number;
+  failed: number;
   wallMs: number;
   perInstanceMs: number[];
   instancesPerMinute: number;
   requests: number;
+  sdkRetries: number;
+  /** Steps a person re-ran (after the SDK gave up or Graph said "not yet"). */
+  reruns: number;
+  failures: string[];
 }
 
-export async function runBaseline(sim: SimulatorHandle, n: number, timeScale: number, onProgress?: (i: number) => void): Promise<BaselineResult> {
-  const agent = new Agent({ connect: { ca: sim.caCertPem } });
-  let requests = 0;
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sim.clientId, client_secret: sim.clientSecret, scope: 'https://graph.microsoft.com/.default' });
-  const { access_token: token } = (await (await fetch(`${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent })).json()) as { access_token: string };
+const TEMPLATE_FILTER = encodeURIComponent("displayName eq 'Amazon Web Services (AWS)'");
+/** A person gives up on a step after this many re-runs. */
+const MAX_RERUNS = 60;
 
-  /** One Graph call with the SDK's retry handler. */
-  async function graph(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-    for (let attempt = 0; ; attempt++) {
-      requests++;
-      const res = await fetch(`${sim.graphBaseUrl}${path}`, {
-        method,
-        dispatcher: agent,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if ([429, 503, 504].includes(res.status) && attempt < 3) {
-        const ra = Number(res.headers.get('retry-after'));
-        await sleep(Number.isFinite(ra) && ra > 0 ? ra * 1000 : 3000 / timeScale);
-        continue;
-      }
-      // The SDK does not retry a 500/502; a person running the script re-runs the step.
-      if ((res.status === 500 || res.status === 502) && attempt < 6) {
-        await sleep(3000 / timeScale);
-        continue;
-      }
-      return { status: res.status, json: text ? JSON.parse(text) : null };
+export async function runBaseline(
+  g: Omit<PlainGraphOptions, 'connections'>,
+  n: number,
+  opts: { namePrefix?: string; onProgress?: (done: number, lastMs: number) => void } = {},
+): Promise<BaselineResult> {
+  const graph = await plainGraph({ ...g, connections: 1 });
+  const replicationPollMs = 5000 / g.timeScale;
+  const statusPollMs = 10_000 / g.timeScale;
+  let reruns = 0;
+
+  /** Runs a step until `ok` says so, re-running it (after a replication-poll wait) otherwise. */
+  async function untilOk(what: string, step: () => Promise<GraphAnswer>, ok: (a: GraphAnswer) => boolean): Promise<GraphAnswer> {
+    for (let i = 0; ; i++) {
+      const a = await step();
+      if (ok(a)) return a;
+      if (i >= MAX_RERUNS) throw new Error(`${what}: ${a.status} ${JSON.stringify(a.json?.error?.message ?? a.json).slice(0, 200)}`);
+      reruns++;
+      await sleep(replicationPollMs);
     }
   }
 
   const perInstanceMs: number[] = [];
+  const failures: string[] = [];
   const t0 = Date.now();
-  const poll = 5000 / timeScale; // Microsoft: poll every 5–10 s
   for (let i = 0; i < n; i++) {
     const s = Date.now();
-    const name = `Baseline AWS ${String(i).padStart(4, '0')}`;
-    const tpl = await graph('GET', `/applicationTemplates?$filter=${encodeURIComponent("displayName eq 'Amazon Web Services (AWS)'")}`);
-    const templateId = tpl.json.value[0].id as string;
-    const inst = await graph('POST', `/applicationTemplates/${templateId}/instantiate`, { displayName: name });
-    if (inst.status !== 201) throw new Error(`instantiate ${inst.status}`);
-    const spId = (inst.json.servicePrincipal.objectId ?? inst.json.servicePrincipal.id) as string;
-    while ((await graph('GET', `/servicePrincipals/${spId}`)).status !== 200) await sleep(poll);
-    let job: { status: number; json: any };
-    for (;;) {
-      const t = await graph('GET', `/servicePrincipals/${spId}/synchronization/templates`);
-      if (t.status === 200) {
-        job = await graph('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: t.json.value[0].id });
-        if (job.status === 200 || job.status === 201) break;
+    const name = `${opts.namePrefix ?? 'Baseline AWS'} ${String(i).padStart(4, '0')}`;
+    try {
+      const tpl = await untilOk('list templates', () => graph.call('GET', `/applicationTemplates?$filter=${TEMPLATE_FILTER}`), (a) => a.status === 200);
+      const templateId = tpl.json.value[0].id as string;
+      const inst = await untilOk('instantiate', () => graph.call('POST', `/applicationTemplates/${templateId}/instantiate`, { displayName: name }), (a) => a.status === 201);
+      const spId = (inst.json.servicePrincipal.objectId ?? inst.json.servicePrincipal.id) as string;
+      await untilOk('read service principal', () => graph.call('GET', `/servicePrincipals/${spId}`), (a) => a.status === 200);
+      const tmpl = await untilOk('list sync templates', () => graph.call('GET', `/servicePrincipals/${spId}/synchronization/templates`), (a) => a.status === 200 && a.json?.value?.length > 0);
+      const job = await untilOk(
+        'create job',
+        () => graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: tmpl.json.value[0].id }),
+        (a) => a.status === 200 || a.status === 201,
+      );
+      const jobId = job.json.id as string;
+      const jobPath = `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`;
+      const creds = [
+        { key: 'ClientSecret', value: `baseline-secret-${i}` },
+        { key: 'SecretToken', value: `baseline-token-${i}` },
+      ];
+      await untilOk('validate credentials', () => graph.call('POST', `${jobPath}/validateCredentials`, { useSavedCredentials: false, credentials: creds }), (a) => a.status === 204);
+      await untilOk('save secrets', () => graph.call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: creds }), (a) => a.status === 204);
+      await untilOk('start', () => graph.call('POST', `${jobPath}/start`), (a) => a.status === 204);
+      for (;;) {
+        await sleep(statusPollMs);
+        const j = await graph.call('GET', jobPath);
+        const t = j.json?.status?.steadyStateLastAchievedTime as string | undefined;
+        if (j.status === 200 && t && !t.startsWith('0001')) break;
+        if (j.json?.status?.code === 'Quarantine') throw new Error('job quarantined');
       }
-      await sleep(poll);
+      perInstanceMs.push(Date.now() - s);
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message}`);
     }
-    const jobId = job.json.id as string;
-    const creds = [
-      { key: 'ClientSecret', value: `baseline-secret-${i}` },
-      { key: 'SecretToken', value: `baseline-token-${i}` },
-    ];
-    while ((await graph('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/validateCredentials`, { useSavedCredentials: false, credentials: creds })).status !== 204) await sleep(poll);
-    await graph('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: creds });
-    await graph('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/start`);
-    for (;;) {
-      const j = await graph('GET', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`);
-      const t = j.json?.status?.steadyStateLastAchievedTime;
-      if (t && !t.startsWith('0001')) break;
-      await sleep(poll * 2); // Microsoft: check status periodically
-    }
-    perInstanceMs.push(Date.now() - s);
-    onProgress?.(i + 1);
+    opts.onProgress?.(i + 1, Date.now() - s);
   }
   const wallMs = Date.now() - t0;
-  await agent.close();
-  return { instances: n, wallMs, perInstanceMs, instancesPerMinute: (n / wallMs) * 60_000, requests };
+  const c = graph.counters();
+  await graph.close();
+  return {
+    instances: n,
+    steady: perInstanceMs.length,
+    failed: failures.length,
+    wallMs,
+    perInstanceMs,
+    instancesPerMinute: wallMs > 0 ? (perInstanceMs.length / wallMs) * 60_000 : 0,
+    requests: c.requests,
+    sdkRetries: c.retries,
+    reruns,
+    failures,
+  };
 }
