@@ -42,6 +42,8 @@ export function createShareLimiter(args: {
       // The tenant limiter's yes is the one whose age the send guard checks.
       return main.acquire(tenantId, cost);
     },
+    // The share's own entry is kept (it ages out): a ceiling that errs low is harmless.
+    release: (t, g) => main.release(t, g),
     localPauseMs: (t) => main.localPauseMs(t),
     get sendLeaseMs() {
       return main.sendLeaseMs;
@@ -52,7 +54,7 @@ export function createShareLimiter(args: {
     stats: () => {
       const a = main.stats();
       const b = share.stats();
-      return { waitedMs: a.waitedMs + b.waitedMs, acquired: a.acquired, pausedHits: a.pausedHits, deferred: a.deferred + b.deferred, broadcastsHeard: a.broadcastsHeard };
+      return { waitedMs: a.waitedMs + b.waitedMs, acquired: a.acquired, pausedHits: a.pausedHits, deferred: a.deferred + b.deferred, broadcastsHeard: a.broadcastsHeard, released: a.released };
     },
     close() {
       share.close();

@@ -29,7 +29,7 @@ import {
   synchronizationTemplateSchema,
 } from './schemas.ts';
 import { classifyGraphFailure, networkErrorKind, type FailureContext } from './classify-error.ts';
-import type { CallCost, GraphLimiter } from './limiter.ts';
+import type { CallCost, Grant, GraphLimiter } from './limiter.ts';
 import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
 import { Deadlines } from './deadlines.ts';
 import { backoffMs } from './retry-after.ts';
@@ -64,9 +64,10 @@ export interface GraphClientOptions {
   /**
    * For metrics: `paused` — a request held back unsent because the tenant was paused after the
    * limiter's yes; `stale-grant` — the yes was older than the limiter's lease, so pending I/O
-   * was handled before sending.
+   * was handled before sending; `late-grant` — the quota window was nearly full and the yes
+   * had aged past its tolerance (`Grant.sendWithinMs`), so it was released and asked again.
    */
-  onHeldBack?: (why: 'paused' | 'stale-grant') => void;
+  onHeldBack?: (why: 'paused' | 'stale-grant' | 'late-grant') => void;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -171,6 +172,15 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       opts.onHeldBack?.('paused');
       if (heldBack > MAX_HELD_BACK) throw new RateLimitedError(opts.tenantId, waitMs, 'pause');
     };
+    // A grant too old to send safely (see Grant.sendWithinMs): asked for again; a process that
+    // keeps failing to send in time defers the job rather than spin on the limiter.
+    let lateGrants = 0;
+    const staleGrant = () => {
+      lateGrants++;
+      opts.onHeldBack?.('late-grant');
+      if (lateGrants > MAX_HELD_BACK) throw new RateLimitedError(opts.tenantId, 1000, 'write');
+    };
+    const releaseGrant = (g: Grant) => opts.limiter.release(opts.tenantId, g).catch(() => undefined);
     // "The request" a 503 holds is this method, URL and body: other instances' instantiates
     // (same URL, another displayName) are other requests.
     const bodyText = spec.body !== undefined ? JSON.stringify(spec.body) : '';
@@ -206,8 +216,14 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       }
       const pausedMs = opts.limiter.localPauseMs(opts.tenantId);
       if (pausedMs > 0) {
+        await releaseGrant(grant);
         holdBack(pausedMs);
         continue; // the limiter waits out the pause (inline, or defers the job)
+      }
+      if (performance.now() - grant.at > grant.sendWithinMs) {
+        await releaseGrant(grant);
+        staleGrant();
+        continue;
       }
       const dispatcher = guardedDispatcher(opts.dispatcher, {
         // Waiting for a connection is not sending: if the tenant was paused meanwhile (here, or
@@ -215,7 +231,10 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         beforeSend() {
           if (spec.sendBy !== undefined && Date.now() > spec.sendBy) return new RequestNotSentError('late', 0);
           const paused = opts.limiter.localPauseMs(opts.tenantId);
-          return paused > 0 ? new RequestNotSentError('paused', paused) : null;
+          if (paused > 0) return new RequestNotSentError('paused', paused);
+          // A nearly full quota window and a grant older than its tolerance: sent now, it could
+          // reach Graph in the same window as calls granted a full window later.
+          return performance.now() - grant.at > grant.sendWithinMs ? new RequestNotSentError('stale', 0) : null;
         },
         onSent: spec.onSent,
         // The moment the status line and headers say "wait", before fetch resolves or the body is
@@ -257,7 +276,12 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         const notSent = notSentCause(err);
         if (notSent) {
           // Nothing left this process: asking the limiter again is always safe (even for instantiate).
+          await releaseGrant(grant);
           if (notSent.why === 'late') throw late();
+          if (notSent.why === 'stale') {
+            staleGrant();
+            continue;
+          }
           holdBack(Math.max(notSent.waitMs, 1000));
           logger.debug({ method: spec.method, route: spec.route, waitMs: notSent.waitMs }, 'request held back at the wire: tenant paused');
           continue;

@@ -60,6 +60,19 @@ export interface CallCost {
  */
 export interface Grant {
   at: number;
+  /**
+   * The request must be on the wire within this many ms of `at`, or be released and asked for
+   * again (Infinity when the grant left head-room in every bucket it charged). Why: the
+   * limiter's window is Graph's stretched by 1/safety; that stretch is all the tolerance there
+   * is for a request reaching Graph later than its record says. When a bucket is nearly full, a
+   * request delayed past half that stretch (a busy event loop, a slow connection) can land in
+   * the same Graph window as requests granted a full window after it, and draw a 429. Half:
+   * the other half is left for the network.
+   */
+  sendWithinMs: number;
+  /** Recorded entries (to release them when the request is never sent). */
+  readonly id: string;
+  readonly charged: readonly { bucket: 'write' | 'ru' | 'reports'; count: number }[];
 }
 
 /** Per-process counters (for metrics and tests). */
@@ -74,6 +87,8 @@ export interface LimiterStats {
   deferred: number;
   /** Pauses heard from other processes (or this one) through the broadcast channel. */
   broadcastsHeard: number;
+  /** Grants given back unused (their request never left this process). */
+  released: number;
 }
 
 /** The limiter every Graph client in every process shares. */
@@ -84,6 +99,11 @@ export interface GraphLimiter {
    * without holding a worker slot or spending an attempt.
    */
   acquire(tenantId: string, cost: CallCost): Promise<Grant>;
+  /**
+   * Gives a grant's recorded entries back: its request was never sent (held back at the wire).
+   * Best effort: if Redis cannot be reached the entries simply age out (conservative).
+   */
+  release(tenantId: string, grant: Grant): Promise<void>;
   /**
    * Pauses the tenant for every process for `ms` (extends a current pause, never shortens it):
    * at once in this process, in Redis for every later acquire, and broadcast so that every
@@ -144,7 +164,8 @@ export type LimiterBucket = (typeof BUCKETS)[number] | 'pause';
 /*
  * KEYS[1] pause key, KEYS[2..4] write/ru/reports logs.
  * ARGV[1] unique call id; then per bucket (write, ru, reports): limit, window µs, cost.
- * Returns {0, 0} when recorded, else {waitMs, bucketIndex} (0 = pause, 1..3 = buckets).
+ * Returns {0, 0, tight} when recorded (tight: bitmask of charged buckets now ≥ 90 % full), else
+ * {waitMs, bucketIndex} (0 = pause, 1..3 = buckets).
  */
 const ACQUIRE_LUA = `
 if redis.replicate_commands then pcall(redis.replicate_commands) end
@@ -173,16 +194,19 @@ for b = 1, 3 do
   end
 end
 if worstWait > 0 then return {worstWait, worstBucket} end
+local tight = 0
 for b = 1, 3 do
+  local limit = tonumber(ARGV[2 + (b - 1) * 3])
   local window = tonumber(ARGV[3 + (b - 1) * 3])
   local cost = tonumber(ARGV[4 + (b - 1) * 3])
   if cost > 0 then
     local key = KEYS[1 + b]
     for i = 1, cost do redis.call('ZADD', key, now, ARGV[1] .. ':' .. i) end
     redis.call('PEXPIRE', key, math.ceil(window / 1000) + 1000)
+    if redis.call('ZCARD', key) * 10 >= limit * 9 then tight = tight + 2 ^ (b - 1) end
   end
 end
-return {0, 0}
+return {0, 0, tight}
 `;
 
 /*
@@ -203,7 +227,7 @@ return result
 `;
 
 type LimiterRedis = Redis & {
-  provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<[number, number]>;
+  provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<[number, number, number?]>;
   provflowLimiterPause(k1: string, ms: number, reason: string, channel: string, tenantId: string): Promise<number>;
 };
 
@@ -235,7 +259,13 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     ru: { limit: Math.max(1, Math.floor(positive('ruLimit', limits.ruLimit) * ruShare)), windowUs: Math.ceil((positive('ruWindowMs', limits.ruWindowMs) / safety) * 1000) },
     reports: { limit: positive('reportsLimit', limits.reportsLimit), windowUs: Math.ceil((positive('reportsWindowMs', limits.reportsWindowMs) / safety) * 1000) },
   };
-  const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0, broadcastsHeard: 0 };
+  const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: 0 };
+  // Half of each bucket's stretch (see Grant.sendWithinMs), in ms.
+  const halfStretchMs = {
+    write: (bucketConfig.write.windowUs / 1000 - limits.writeWindowMs) / 2,
+    ru: (bucketConfig.ru.windowUs / 1000 - limits.ruWindowMs) / 2,
+    reports: (bucketConfig.reports.windowUs / 1000 - limits.reportsWindowMs) / 2,
+  };
   const sendLeaseMs = opts.sendLeaseMs ?? 100;
   const sleepers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   let closed = false;
@@ -281,23 +311,32 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     });
   }
 
-  async function tryAcquire(tenantId: string, cost: CallCost): Promise<{ waitMs: number; bucket: LimiterBucket }> {
-    const args: (string | number)[] = [randomUUID()];
+  type Charged = Grant['charged'][number];
+  async function tryAcquire(tenantId: string, cost: CallCost): Promise<{ waitMs: number; bucket: LimiterBucket; id: string; charged: Charged[]; sendWithinMs: number }> {
+    const id = randomUUID();
+    const args: (string | number)[] = [id];
+    const charged: Charged[] = [];
     for (const b of BUCKETS) {
       const cfg = bucketConfig[b];
       const raw = b === 'write' ? cost.writes : b === 'ru' ? cost.ru : cost.reports;
       // A single call can never cost more than the whole quota, or it would wait forever.
       const c = Math.min(cfg.limit, Math.max(0, Math.ceil(raw)));
       args.push(cfg.limit, cfg.windowUs, c);
+      if (c > 0) charged.push({ bucket: b, count: c });
     }
-    const [waitMs, idx] = await redis.provflowLimiterAcquire(
+    const [waitMs, idx, tight] = await redis.provflowLimiterAcquire(
       key(tenantId, 'pause'),
       key(tenantId, 'write'),
       key(tenantId, 'ru'),
       key(tenantId, 'reports'),
       ...args,
     );
-    return { waitMs: Number(waitMs), bucket: idx === 0 ? 'pause' : (BUCKETS[Number(idx) - 1] ?? 'write') };
+    let sendWithinMs = Infinity;
+    const mask = Number(tight ?? 0);
+    BUCKETS.forEach((b, i) => {
+      if (mask & (1 << i)) sendWithinMs = Math.min(sendWithinMs, halfStretchMs[b]);
+    });
+    return { waitMs: Number(waitMs), bucket: idx === 0 ? 'pause' : (BUCKETS[Number(idx) - 1] ?? 'write'), id, charged, sendWithinMs };
   }
 
   return {
@@ -307,10 +346,11 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
         if (closed) throw new Error('limiter closed');
         const localMs = localPause.remainingMs(tenantId);
         const at = performance.now();
-        const { waitMs, bucket } = localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const } : await tryAcquire(tenantId, cost);
+        const { waitMs, bucket, id, charged, sendWithinMs } =
+          localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const, id: '', charged: [], sendWithinMs: Infinity } : await tryAcquire(tenantId, cost);
         if (waitMs <= 0) {
           counters.acquired++;
-          return { at };
+          return { at, id, charged, sendWithinMs };
         }
         if (bucket === 'pause') counters.pausedHits++;
         if (waitedHere + waitMs > maxInlineWaitMs) {
@@ -323,6 +363,19 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
         waitedHere += nap;
         counters.waitedMs += nap;
         await sleep(nap);
+      }
+    },
+    async release(tenantId, grant) {
+      if (grant.charged.length === 0) return;
+      counters.released++;
+      try {
+        const multi = redis.multi();
+        for (const c of grant.charged) {
+          multi.zrem(key(tenantId, c.bucket), ...Array.from({ length: c.count }, (_, i) => `${grant.id}:${i + 1}`));
+        }
+        await multi.exec();
+      } catch (err) {
+        logger.debug({ err: (err as Error).message }, 'limiter: could not release a grant (its entries age out)');
       }
     },
     async pause(tenantId, ms, reason) {

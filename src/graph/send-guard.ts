@@ -17,17 +17,24 @@
 import type { Dispatcher } from 'undici';
 
 /**
- * A request stopped before any byte of it was sent: the tenant was paused, or it was too late
- * to send it (its caller's send window had passed). Always safe to retry.
+ * A request stopped before any byte of it was sent: the tenant was paused, it was too late to
+ * send it (its caller's send window had passed), or its limiter grant was too old to be sent
+ * without risking Graph's quota (`stale`; see `Grant.sendWithinMs`). Always safe to retry.
  */
 export class RequestNotSentError extends Error {
   override readonly name = 'RequestNotSentError';
   constructor(
-    readonly why: 'paused' | 'late',
+    readonly why: 'paused' | 'late' | 'stale',
     /** For `paused`: how long the tenant stays paused. */
     readonly waitMs: number,
   ) {
-    super(why === 'paused' ? `request held back: tenant paused for ${waitMs} ms` : 'request not sent: its send window had passed');
+    super(
+      why === 'paused'
+        ? `request held back: tenant paused for ${waitMs} ms`
+        : why === 'stale'
+          ? 'request held back: its limiter grant aged past the quota window\'s tolerance'
+          : 'request not sent: its send window had passed',
+    );
   }
 }
 

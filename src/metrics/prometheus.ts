@@ -66,11 +66,12 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
     );
     const held = counter(
       'provflow_graph_requests_held_total',
-      'Requests held back before sending: the tenant was paused after the limiter said yes (paused), or the yes had gone stale (stale_grant).',
+      'Requests held back before sending: the tenant was paused after the limiter said yes (paused), the yes had gone stale (stale_grant), or it was too old to send into a nearly full quota window (late_grant).',
       ['why'],
     );
     held.inc({ why: 'paused' }, s.heldBack?.paused ?? 0);
     held.inc({ why: 'stale_grant' }, s.heldBack?.staleGrant ?? 0);
+    held.inc({ why: 'late_grant' }, s.heldBack?.lateGrant ?? 0);
 
     const ended = counter('provflow_instances_ended_total', 'Instances by the state they ended in.', ['state']);
     for (const { state, count } of s.instances) ended.inc({ state }, count);

@@ -48,9 +48,10 @@ export interface MetricsSnapshot {
   throttledWaitMs: number;
   /**
    * Requests held back before sending: `paused` — the tenant was paused after the limiter's yes
-   * (by this process or, broadcast, another); `staleGrant` — the yes had aged past its lease.
+   * (by this process or, broadcast, another); `staleGrant` — the yes had aged past its lease;
+   * `lateGrant` — the quota window was nearly full and the yes too old to send safely.
    */
-  heldBack: { paused: number; staleGrant: number };
+  heldBack: { paused: number; staleGrant: number; lateGrant: number };
   steps: Array<{ step: string; outcome: StepOutcome; count: number }>;
   /** Instances by the state they ended in (`steady`, `quarantined`, `failed`, …). */
   instances: Array<{ state: string; count: number }>;
@@ -66,7 +67,7 @@ export interface MetricsRecorder extends MetricsSource {
   graphResponse(event: GraphResponseEvent): void;
   throttledWait(ms: number): void;
   /** A request held back before sending (see `MetricsSnapshot.heldBack`). */
-  heldBack(why: 'paused' | 'stale-grant'): void;
+  heldBack(why: 'paused' | 'stale-grant' | 'late-grant'): void;
   stepOutcome(step: string, outcome: StepOutcome): void;
   instanceEnd(state: string): void;
   /** Writes buffered increments now (resolves once Redis has them). */
@@ -231,7 +232,7 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
     graphRequests: graphRequests.sort(by((g) => `${g.method} ${g.route} ${g.status}`)),
     throttledResponses: num(throttle.responses),
     throttledWaitMs: num(throttle['wait-ms']),
-    heldBack: { paused: num(throttle['held-paused']), staleGrant: num(throttle['held-stale-grant']) },
+    heldBack: { paused: num(throttle['held-paused']), staleGrant: num(throttle['held-stale-grant']), lateGrant: num(throttle['held-late-grant']) },
     steps: stepCounts.sort(by((s) => `${s.step}:${s.outcome}`)),
     instances: Object.entries(instances)
       .map(([state, count]) => ({ state, count: num(count) }))
@@ -241,7 +242,7 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
 
 /** A recorder that records nothing (library code and tests that don't care about metrics). */
 export function noopMetricsRecorder(): MetricsRecorder {
-  const empty: MetricsSnapshot = { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 0, staleGrant: 0 }, steps: [], instances: [] };
+  const empty: MetricsSnapshot = { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 0, staleGrant: 0, lateGrant: 0 }, steps: [], instances: [] };
   return {
     graphResponse() {},
     throttledWait() {},

@@ -169,6 +169,25 @@ describe('sliding window shared across processes', () => {
     await l.acquire('other', WRITE);
   });
 
+  it('a grant that fills a bucket past 90 % must be sent within half the window stretch; release gives its slot back', async () => {
+    const prefix = testPrefix('lim-tight');
+    const redis = conn();
+    // 10 per 10 s at safety 0.95: the limiter's window is 10,526 ms, a stretch of 526 ms.
+    const l = createLimiter({ redis, prefix, limits: limits({ writeLimit: 10, writeWindowMs: 10_000 }), maxInlineWaitMs: 0 });
+    const grants = [];
+    for (let i = 0; i < 10; i++) grants.push(await l.acquire('t', WRITE));
+    // 1..8 of 10 leave head-room; the 9th and 10th fill the window to 90 % and more.
+    expect(grants.slice(0, 8).every((g) => g.sendWithinMs === Infinity)).toBe(true);
+    expect(grants[8]!.sendWithinMs).toBeCloseTo(263, 0);
+    expect(grants[9]!.sendWithinMs).toBeCloseTo(263, 0);
+    expect(await l.acquire('t', WRITE).catch((e: unknown) => e)).toBeInstanceOf(RateLimitedError);
+    // A request held back unsent gives its slot back: the next call goes through at once.
+    await l.release('t', grants[9]!);
+    expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(9);
+    expect((await l.acquire('t', WRITE)).sendWithinMs).toBeCloseTo(263, 0);
+    expect(l.stats()).toMatchObject({ acquired: 11, released: 1 });
+  });
+
   it('ruShare caps a low-priority instance below the full quota on the same log', async () => {
     const prefix = testPrefix('lim-share-ru');
     const lim = limits({ ruLimit: 10, ruWindowMs: 10_000 });

@@ -36,6 +36,7 @@ describe('redis counters', () => {
     a.heldBack('paused');
     b.heldBack('paused');
     b.heldBack('stale-grant');
+    b.heldBack('late-grant');
     a.stepOutcome('save-secrets', 'completed');
     b.stepOutcome('save-secrets', 'completed');
     b.stepOutcome('start-job', 'failed');
@@ -51,7 +52,7 @@ describe('redis counters', () => {
       ],
       throttledResponses: 1,
       throttledWaitMs: 1000,
-      heldBack: { paused: 2, staleGrant: 1 },
+      heldBack: { paused: 2, staleGrant: 1, lateGrant: 1 },
       steps: [
         { step: 'save-secrets', outcome: 'completed', count: 2 },
         { step: 'start-job', outcome: 'failed', count: 1 },
@@ -114,11 +115,12 @@ describe('redis counters', () => {
     const text = await renderPrometheus({
       redisUp: true,
       queueCounts: { 'provflow-steps': {} },
-      snapshot: { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 3, staleGrant: 0 }, steps: [], instances: [] },
+      snapshot: { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 3, staleGrant: 0, lateGrant: 2 }, steps: [], instances: [] },
     });
     expect(text).toContain('provflow_queue_jobs{queue="provflow-steps",state="waiting"} 0');
     expect(text).toContain('provflow_graph_throttled_wait_seconds_total 0');
     expect(text).toContain('provflow_graph_requests_held_total{why="paused"} 3');
+    expect(text).toContain('provflow_graph_requests_held_total{why="late_grant"} 2');
     expect(text).toContain('# TYPE provflow_graph_requests_total counter');
   });
 });

@@ -20,13 +20,21 @@ interface Seen {
 function fakeLimiter(log: string[]) {
   const acquired: CallCost[] = [];
   const pauses: Array<{ tenantId: string; ms: number; reason: string }> = [];
+  const released: string[] = [];
   let throwOnAcquire: Error | null = null;
+  // Grants given already 1 s old and to be sent within 0.5 s (a nearly full window, a busy process).
+  let late = false;
+  let grants = 0;
   const limiter: GraphLimiter = {
     async acquire(_t, cost) {
       if (throwOnAcquire) throw throwOnAcquire;
       acquired.push(cost);
       log.push('acquire');
-      return { at: performance.now() };
+      return { at: performance.now() - (late ? 1000 : 0), id: `g${++grants}`, charged: [{ bucket: 'write', count: 1 }], sendWithinMs: late ? 500 : Infinity };
+    },
+    async release(_t, grant) {
+      released.push(grant.id);
+      log.push('release');
     },
     async pause(tenantId, ms, reason) {
       pauses.push({ tenantId, ms, reason });
@@ -38,10 +46,10 @@ function fakeLimiter(log: string[]) {
     localPauseMs: () => 0,
     sendLeaseMs: 60_000,
     pauseKey: (t) => `p:${t}`,
-    stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0 }),
+    stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: released.length }),
     close() {},
   };
-  return { limiter, acquired, pauses, failWith: (e: Error) => (throwOnAcquire = e) };
+  return { limiter, acquired, pauses, released, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on) };
 }
 
 function fakeTokens() {
@@ -283,6 +291,23 @@ describe('throttling', () => {
     const err = await rejection(graph.getServicePrincipal('a'));
     expect(err.details.throttleScope).toBe('tenant');
     expect(pauses.map((p) => p.ms)).toEqual([3000]);
+  });
+
+  it('a grant too old for a nearly full quota window is released unsent and asked for again', async () => {
+    const { graph, acquired, released, lateGrants } = client();
+    on('POST', '/servicePrincipals/sp/synchronization/jobs/j/start', 204, '');
+    // Every grant is already past its tolerance: each is released, none reaches the wire.
+    lateGrants(true);
+    await expect(graph.startSynchronizationJob('sp', 'j')).rejects.toBeInstanceOf(RateLimitedError);
+    expect(seen).toHaveLength(0);
+    expect(released.length).toBe(acquired.length);
+    expect(released.length).toBeGreaterThan(1);
+    // Fresh grants: the same call goes out once and releases nothing more.
+    lateGrants(false);
+    const before = released.length;
+    await graph.startSynchronizationJob('sp', 'j');
+    expect(seen).toHaveLength(1);
+    expect(released.length).toBe(before);
   });
 
   it('a limiter deferral (RateLimitedError) propagates and nothing is sent', async () => {
