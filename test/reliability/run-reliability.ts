@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SCENARIOS, type ScenarioResult } from './scenarios.ts';
-import { passed, reliabilityTable } from './table.ts';
+import { longNotes, passed, reliabilityTable } from './table.ts';
 
 const { values } = parseArgs({ options: { short: { type: 'boolean', default: false }, seed: { type: 'string', default: '7' }, only: { type: 'string' } } });
 const seed = Number(values.seed);
@@ -28,4 +28,6 @@ for (const [name, size] of Object.entries(LONG)) {
   rows.push(r);
 }
 process.stdout.write(`${reliabilityTable(rows)}\n`);
+const more = longNotes(rows);
+if (more) process.stdout.write(`\nnotes in full:\n${more}\n`);
 process.exit(rows.every(passed) ? 0 : 1);

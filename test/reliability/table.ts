@@ -16,8 +16,18 @@ export function reliabilityTable(rows: ScenarioResult[]): string {
     { header: 'RA violations', get: (r) => r.retryAfterViolations, align: 'right' },
     { header: '429s', get: (r) => r.throttled, align: 'right' },
     { header: 'wall', get: (r) => `${(r.wallMs / 1000).toFixed(1)} s`, align: 'right' },
-    { header: 'notes', get: (r) => r.notes, max: 2000 },
+    { header: 'notes', get: (r) => r.notes, max: NOTES_IN_TABLE },
   ]);
+}
+
+const NOTES_IN_TABLE = 160;
+
+/** Notes too long for the table's column (the poison reasons), in full, one scenario per line. */
+export function longNotes(rows: ScenarioResult[]): string {
+  return rows
+    .filter((r) => r.notes.length > NOTES_IN_TABLE)
+    .map((r) => `${r.scenario} (seed ${r.seed}): ${r.notes}`)
+    .join('\n');
 }
 
 export const passed = (r: ScenarioResult) => r.lost === 0 && r.unexpected === 0 && r.duplicateApplications === 0 && r.retryAfterViolations === 0;
