@@ -14,7 +14,7 @@ import { handleGraph, costOf } from './graph-routes.ts';
 import { readBody, requestIds, sendGraphError, sendJson, type SimContext } from './http.ts';
 import { parseLenientJson } from './lenient-json.ts';
 import { SeededRandom } from './prng.ts';
-import { QuotaModel } from './quota.ts';
+import { QuotaModel, type ViolationInfo } from './quota.ts';
 import { applyOverrides, resolveSettings, type SimProfile, type SimulatorSettings } from './settings.ts';
 import { SimState, type SimStats } from './state.ts';
 import { getTlsMaterial } from './tls.ts';
@@ -250,11 +250,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const callerKey = `${token.appId}/${token.tenantId}`;
     // "The request" a 503 holds: method, URL and body (another instance's instantiate is another request).
     const requestKey = `${callerKey} ${method} ${url.pathname}${url.search}${rawBody ? ` ${createHash('sha1').update(rawBody).digest('base64url')}` : ''}`;
-    const markDelivered = () => res.once('finish', () => quota.delivered(callerKey, Date.now()));
-    const recordViolation = (kind: 'tenant' | 'request', v: { sinceToldMs: number; untilFreeMs: number }) => {
+    // Which process sent it (provflow's client names its pid): tells a violation by the process
+    // that was answered apart from one by a process that had to hear of it.
+    const who = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 120) : null;
+    const markDelivered = () => res.once('finish', () => quota.delivered(callerKey, Date.now(), who));
+    const recordViolation = (kind: 'tenant' | 'request', v: ViolationInfo) => {
       s.retryAfterViolations++;
       s.violationsByKind[kind]++;
-      if (s.violations.length < 50) s.violations.push({ route: cost.route, kind, ...v, clientRequestId: ctx.clientRequestId ?? null });
+      if (s.violations.length < 50) {
+        s.violations.push({ route: cost.route, kind, sinceToldMs: v.sinceToldMs, untilFreeMs: v.untilFreeMs, clientRequestId: ctx.clientRequestId ?? null, who, toldWho: v.toldWho });
+      }
     };
     /** A 429 to the app+tenant (the caller was told to wait already); its grace starts once it has left. */
     const send429 = (retryAfterSec: number, scope: string, info: string) => {
@@ -268,11 +273,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     };
     /** A 503 holding this request (method, URL, body) for `retryAfterSec`. */
     const send503Hold = (at: number, retryAfterSec: number) => {
-      quota.tellRequest(requestKey, at, retryAfterSec);
-      res.once('finish', () => quota.deliveredRequest(requestKey, Date.now()));
+      quota.tellRequest(requestKey, at, retryAfterSec, who);
+      res.once('finish', () => quota.deliveredRequest(requestKey, Date.now(), who));
       sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(retryAfterSec) } });
     };
-    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports });
+    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports, who });
     if (!decision.ok) {
       if (decision.violation && quota.lastViolation) recordViolation('tenant', quota.lastViolation);
       if (cost.reports) s.reportsThrottled++;
@@ -293,7 +298,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // Faults happen before the request is applied (except the ambiguous instantiate, in the route).
     if (throttleStormRate > 0 && faults.next() < throttleStormRate) {
       s.faultsInjected['429-storm'] = (s.faultsInjected['429-storm'] ?? 0) + 1;
-      quota.tell(callerKey, Date.now(), throttleStormRetryAfterSec);
+      quota.tell(callerKey, Date.now(), throttleStormRetryAfterSec, who);
       send429(throttleStormRetryAfterSec, `Tenant_Application/ReadWrite/${token.appId}/${token.tenantId}`, 'CPULimitExceeded');
       return;
     }

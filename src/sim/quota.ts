@@ -29,6 +29,8 @@ interface CallerState {
   /** Real ms until which the caller was told to wait, and when that was said. */
   retryUntil: number;
   toldAt: number;
+  /** The User-Agent of the request whose throttling answer last left (which process). */
+  toldWho: string | null;
 }
 
 const newWindow = (): Window => ({ entries: [], sum: 0 });
@@ -54,19 +56,29 @@ function secondsUntilFree(w: Window, now: number, windowMs: number, limit: numbe
 interface RequestHold {
   until: number;
   toldAt: number;
+  /** The User-Agent of the request that was told (which process, for diagnosis). */
+  toldWho: string | null;
+}
+
+/** Where a violation came from, relative to the answer that told the caller to wait. */
+export interface ViolationInfo {
+  sinceToldMs: number;
+  untilFreeMs: number;
+  /** User-Agent of the request that was answered with the throttle (null when unknown). */
+  toldWho: string | null;
 }
 
 export class QuotaModel {
   private callers = new Map<string, CallerState>();
   private holds = new Map<string, RequestHold>();
   /** How early the last violation came (for diagnosis in stats). */
-  lastViolation: { sinceToldMs: number; untilFreeMs: number } | null = null;
+  lastViolation: ViolationInfo | null = null;
   constructor(private settings: () => SimulatorSettings) {}
 
   private caller(key: string): CallerState {
     let c = this.callers.get(key);
     if (!c) {
-      c = { write: newWindow(), ru: newWindow(), reports: newWindow(), retryUntil: 0, toldAt: 0 };
+      c = { write: newWindow(), ru: newWindow(), reports: newWindow(), retryUntil: 0, toldAt: 0, toldWho: null };
       this.callers.set(key, c);
     }
     return c;
@@ -78,23 +90,25 @@ export class QuotaModel {
   }
 
   /** A 503 with Retry-After for this request (caller + method + URL + body). */
-  tellRequest(requestKey: string, now: number, retryAfterSec: number): void {
+  tellRequest(requestKey: string, now: number, retryAfterSec: number, who: string | null = null): void {
     if (this.holds.size > 50_000) for (const [k, h] of this.holds) if (h.until <= now) this.holds.delete(k);
     const h = this.holds.get(requestKey);
-    this.holds.set(requestKey, { until: Math.max(h?.until ?? 0, now + retryAfterSec * 1000), toldAt: now });
+    this.holds.set(requestKey, { until: Math.max(h?.until ?? 0, now + retryAfterSec * 1000), toldAt: now, toldWho: who });
   }
 
   /** The 503 has left the server (the grace for in-flight repeats starts now). */
-  deliveredRequest(requestKey: string, at: number): void {
+  deliveredRequest(requestKey: string, at: number, who: string | null = null): void {
     const h = this.holds.get(requestKey);
-    if (h) h.toldAt = Math.max(h.toldAt, at);
+    if (!h) return;
+    if (at >= h.toldAt) h.toldWho = who ?? h.toldWho;
+    h.toldAt = Math.max(h.toldAt, at);
   }
 
   /**
    * Is this request a repeat that came before its Retry-After? Returns the seconds still to wait
    * (≥ 1) when it is, null when it may proceed. Repeats within the grace were already in flight.
    */
-  checkRequest(requestKey: string, now: number): { retryAfterSec: number; sinceToldMs: number; untilFreeMs: number } | null {
+  checkRequest(requestKey: string, now: number): ({ retryAfterSec: number } & ViolationInfo) | null {
     const h = this.holds.get(requestKey);
     if (!h) return null;
     if (now >= h.until) {
@@ -102,34 +116,36 @@ export class QuotaModel {
       return null;
     }
     if (now <= h.toldAt + this.settings().retryAfterGraceMs) return null;
-    return { retryAfterSec: Math.max(1, Math.ceil((h.until - now) / 1000)), sinceToldMs: now - h.toldAt, untilFreeMs: h.until - now };
+    return { retryAfterSec: Math.max(1, Math.ceil((h.until - now) / 1000)), sinceToldMs: now - h.toldAt, untilFreeMs: h.until - now, toldWho: h.toldWho };
   }
 
   /** Marks the caller as told to wait (after a 429 or a 503 with Retry-After). */
-  tell(key: string, now: number, retryAfterSec: number): void {
+  tell(key: string, now: number, retryAfterSec: number, who: string | null = null): void {
     const c = this.caller(key);
     c.retryUntil = Math.max(c.retryUntil, now + retryAfterSec * 1000);
     c.toldAt = now;
+    c.toldWho = who;
   }
 
   /**
    * The throttling answer has left the server: only requests that arrive after this (plus the
    * grace) were sent by a caller that could have known to wait. Earlier ones were in flight.
    */
-  delivered(key: string, at: number): void {
+  delivered(key: string, at: number, who: string | null = null): void {
     const c = this.caller(key);
+    if (at >= c.toldAt) c.toldWho = who ?? c.toldWho;
     c.toldAt = Math.max(c.toldAt, at);
   }
 
   /** Decides and, when allowed, records the request. */
-  admit(args: { appId: string; tenantId: string; now: number; write: boolean; ru: number; reports: boolean }): QuotaDecision {
+  admit(args: { appId: string; tenantId: string; now: number; write: boolean; ru: number; reports: boolean; who?: string | null }): QuotaDecision {
     const s = this.settings();
     const key = `${args.appId}/${args.tenantId}`;
     const c = this.caller(key);
     const { now } = args;
     if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs) {
       const retryAfterSec = Math.max(1, Math.ceil((c.retryUntil - now) / 1000));
-      this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now };
+      this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now, toldWho: c.toldWho };
       return { ok: false, retryAfterSec, info: 'RetryAfterViolation', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: true };
     }
     trim(c.write, now, s.writeWindowMs);
@@ -137,17 +153,17 @@ export class QuotaModel {
     trim(c.reports, now, s.reportsWindowMs);
     if (args.reports && c.reports.sum + 1 > s.reportsLimit) {
       const ra = secondsUntilFree(c.reports, now, s.reportsWindowMs, s.reportsLimit, 1);
-      this.tell(key, now, ra);
+      this.tell(key, now, ra, args.who ?? null);
       return { ok: false, retryAfterSec: ra, info: 'ReportsLimitExceeded', scope: `Tenant_Application/Reports/${args.appId}/${args.tenantId}`, violation: false };
     }
     if (args.ru > 0 && c.ru.sum + args.ru > s.ruLimit) {
       const ra = secondsUntilFree(c.ru, now, s.ruWindowMs, s.ruLimit, args.ru);
-      this.tell(key, now, ra);
+      this.tell(key, now, ra, args.who ?? null);
       return { ok: false, retryAfterSec: ra, info: 'ResourceUnitLimitExceeded', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: false };
     }
     if (args.write && c.write.sum + 1 > s.writeLimit) {
       const ra = secondsUntilFree(c.write, now, s.writeWindowMs, s.writeLimit, 1);
-      this.tell(key, now, ra);
+      this.tell(key, now, ra, args.who ?? null);
       return { ok: false, retryAfterSec: ra, info: 'WriteLimitExceeded', scope: `Tenant_Application/Write/${args.appId}/${args.tenantId}`, violation: false };
     }
     if (args.reports) {

@@ -41,6 +41,9 @@ export interface SimViolation {
   sinceToldMs: number;
   untilFreeMs: number;
   clientRequestId: string | null;
+  /** User-Agent of the violating request, and of the request whose throttling answer told the caller to wait. */
+  who: string | null;
+  toldWho: string | null;
 }
 
 export const emptyStats = (): SimStats => ({

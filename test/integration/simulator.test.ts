@@ -35,11 +35,11 @@ async function start(o: SimulatorOptions = {}) {
   const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sim.clientId, client_secret: sim.clientSecret, scope: 'https://graph.microsoft.com/.default' });
   const tok = await fetch(`${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
   const { access_token } = (await tok.json()) as { access_token: string };
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown, userAgent = 'test-caller') => {
     const res = await fetch(path.startsWith('https://') ? path : `${sim!.graphBaseUrl}${path}`, {
       method,
       dispatcher: agent!,
-      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json', 'client-request-id': 'test-crid' },
+      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json', 'client-request-id': 'test-crid', 'user-agent': userAgent },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -155,10 +155,11 @@ describe('simulator faults', () => {
     expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`)).status).toBe(200);
     expect(s.stats().retryAfterViolations).toBe(0);
     // The same request again, before its Retry-After: refused and counted.
-    const again = await call('GET', '/applicationTemplates');
+    const again = await call('GET', '/applicationTemplates', undefined, 'another process');
     expect(again.status).toBe(503);
     expect(s.stats()).toMatchObject({ retryAfterViolations: 1, violationsByKind: { tenant: 0, request: 1 } });
-    expect(s.stats().violations[0]).toMatchObject({ route: 'GET /applicationTemplates', kind: 'request' });
+    // Who repeated it, and who had been told: tells a process's own early retry from one that had to hear of it.
+    expect(s.stats().violations[0]).toMatchObject({ route: 'GET /applicationTemplates', kind: 'request', who: 'another process', toldWho: 'test-caller' });
   });
 
   it('a 503 on one instantiate does not hold another instance\'s (same URL, another body)', async () => {
@@ -182,8 +183,9 @@ describe('simulator faults', () => {
     s.configure({ throttleStormRate: 0 });
     await new Promise((res) => setTimeout(res, 200));
     // Any other request after the grace is a violation of the app-wide wait.
-    expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`)).status).toBe(429);
+    expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`, undefined, 'worker 2')).status).toBe(429);
     expect(s.stats()).toMatchObject({ retryAfterViolations: 1, violationsByKind: { tenant: 1, request: 0 } });
+    expect(s.stats().violations[0]).toMatchObject({ kind: 'tenant', who: 'worker 2', toldWho: 'test-caller' });
     await new Promise((res) => setTimeout(res, 900));
     expect((await call('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`)).status).toBe(200);
     expect(s.stats().faultsInjected['429-storm']).toBe(1);
