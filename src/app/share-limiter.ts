@@ -37,11 +37,12 @@ export function createShareLimiter(args: {
   });
   const { main } = args;
   return {
-    async acquire(tenantId, cost) {
+    async acquire(tenantId, cost, o) {
       if (cost.ru > 0) await share.acquire(tenantId, { writes: 0, ru: cost.ru, reports: 0 });
       // The tenant limiter's yes is the one whose age the send guard checks.
-      return main.acquire(tenantId, cost);
+      return main.acquire(tenantId, cost, o);
     },
+    hold: (t, k, ms) => main.hold(t, k, ms),
     // The share's own entry is kept (it ages out): a ceiling that errs low is harmless.
     release: (t, g) => main.release(t, g),
     localPauseMs: (t) => main.localPauseMs(t),

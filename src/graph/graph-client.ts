@@ -68,6 +68,8 @@ export interface GraphClientOptions {
    * had aged past its tolerance (`Grant.sendWithinMs`), so it was released and asked again.
    */
   onHeldBack?: (why: 'paused' | 'stale-grant' | 'late-grant') => void;
+  /** Sent as User-Agent. Default `provflow (pid N)`: Graph's request logs then tell processes apart. */
+  userAgent?: string;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -126,6 +128,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
   const base = opts.graphBaseUrl.replace(/\/+$/, '');
   const baseOrigin = new URL(base).origin;
   const logger = (opts.logger ?? silentLogger()).child({ tenantId: opts.tenantId, component: 'graph' });
+  const userAgent = opts.userAgent ?? `provflow (pid ${process.pid})`;
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
   const maxPages = opts.maxPages ?? 100;
   // Consecutive throttles without Retry-After, for backoff (reset by any success).
@@ -186,22 +189,40 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     const bodyText = spec.body !== undefined ? JSON.stringify(spec.body) : '';
     const holdKey = `${spec.method} ${url}${bodyText ? ` ${createHash('sha1').update(bodyText).digest('base64url')}` : ''}`;
 
+    const heldError = (heldMs: number) =>
+      new GraphError(`Graph asked to repeat ${spec.method} ${logPath} later; holding it for ${heldMs} ms`, {
+        errorClass: 'throttled', status: null, code: 'RequestHeld', method: spec.method, path: logPath,
+        requestId: null, clientRequestId: null, retryAfterMs: heldMs, throttleScope: 'request',
+      });
+    // A 503's Retry-After binds every process: the job that got it may be re-run by another worker
+    // (after a StepWait, or another request's failure), so the hold is kept in Redis as well.
+    const holdEverywhere = (ms: number) => {
+      holds.extend(holdKey, ms);
+      void opts.limiter.hold(opts.tenantId, holdKey, ms).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'could not record the request hold in Redis');
+      });
+    };
+
     const late = () => new RateLimitedError(opts.tenantId, 1000, 'send-window');
     for (;;) {
       if (spec.sendBy !== undefined && Date.now() > spec.sendBy) throw late();
       // Graph asked for exactly this request to be repeated later (a 503 with Retry-After and no
       // throttle scope): it waits, the rest of the tenant's calls go on.
       const heldMs = holds.remainingMs(holdKey);
-      if (heldMs > 0) {
-        throw new GraphError(`Graph asked to repeat ${spec.method} ${logPath} later; holding it for ${heldMs} ms`, {
-          errorClass: 'throttled', status: null, code: 'RequestHeld', method: spec.method, path: logPath,
-          requestId: null, clientRequestId: null, retryAfterMs: heldMs, throttleScope: 'request',
-        });
-      }
+      if (heldMs > 0) throw heldError(heldMs);
       // Token first, then the limiter, then straight to the wire; a stale grant lets pending I/O in
       // first, and the send guard re-checks the pause at the wire, holding the request back unsent.
       const token = await tokenFor(spec, logPath, tokenRetried);
-      const grant = await opts.limiter.acquire(opts.tenantId, spec.cost);
+      let grant: Grant;
+      try {
+        grant = await opts.limiter.acquire(opts.tenantId, spec.cost, { requestKey: holdKey });
+      } catch (err) {
+        if (err instanceof RateLimitedError && err.bucket === 'hold') {
+          holds.extend(holdKey, err.retryAfterMs); // held by another process's 503
+          throw heldError(err.retryAfterMs);
+        }
+        throw err;
+      }
       const clientRequestId = randomUUID();
       const started = performance.now();
       let earlyPausedMs = 0;
@@ -245,7 +266,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           const c = classifyGraphFailure({ status, headers: { 'retry-after': header('retry-after'), 'x-ms-throttle-scope': header('x-ms-throttle-scope') } });
           if (c.errorClass !== 'throttled' || !c.retryAfterMs || c.retryAfterMs <= 0) return;
           if (c.throttleScope === 'request') {
-            holds.extend(holdKey, c.retryAfterMs);
+            holdEverywhere(c.retryAfterMs);
             return;
           }
           earlyPausedMs = c.retryAfterMs;
@@ -262,6 +283,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           method: spec.method,
           headers: {
             authorization: `Bearer ${token}`,
+            'user-agent': userAgent,
             accept: 'application/json',
             'client-request-id': clientRequestId,
             'return-client-request-id': 'true',
@@ -344,7 +366,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       let retryAfterMs = c.retryAfterMs;
       if (throttled && c.throttleScope === 'request' && retryAfterMs !== null) {
         // Only this request waits (the job is delayed by Retry-After); the tenant goes on.
-        holds.extend(holdKey, retryAfterMs);
+        if (holds.remainingMs(holdKey) < retryAfterMs - 50) holdEverywhere(retryAfterMs);
       } else if (throttled) {
         retryAfterMs ??= Math.max(1000, backoffMs(throttleStreak, { baseMs: 2000, maxMs: 60_000 }));
         throttleStreak++;

@@ -20,7 +20,7 @@
  * its window passes). After a restart without AOF the windows start empty: a short burst may
  * then be answered by Graph with 429, which pauses the tenant as usual.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../logger.ts';
 import { Deadlines } from './deadlines.ts';
@@ -98,7 +98,14 @@ export interface GraphLimiter {
    * in total; beyond that throws `RateLimitedError` (class throttled) so the job can be delayed
    * without holding a worker slot or spending an attempt.
    */
-  acquire(tenantId: string, cost: CallCost): Promise<Grant>;
+  acquire(tenantId: string, cost: CallCost, opts?: AcquireOptions): Promise<Grant>;
+  /**
+   * Graph asked for this one request (method, URL, body: `requestKey`) to be repeated only after
+   * `ms`: recorded in Redis so that no process sends it before (extends, never shortens). An
+   * acquire naming the same `requestKey` then throws `RateLimitedError` (bucket `hold`) at once,
+   * without recording anything: the job is delayed, the worker slot freed.
+   */
+  hold(tenantId: string, requestKey: string, ms: number): Promise<void>;
   /**
    * Gives a grant's recorded entries back: its request was never sent (held back at the wire).
    * Best effort: if Redis cannot be reached the entries simply age out (conservative).
@@ -124,6 +131,12 @@ export interface GraphLimiter {
   stats(): LimiterStats;
   /** Rejects inline waiters and closes the broadcast subscription; the main Redis connection is the caller's. */
   close(): void;
+}
+
+/** Per-call options of `acquire`. */
+export interface AcquireOptions {
+  /** The request's identity (method, URL, body digest): refused while a 503 holds it. */
+  requestKey?: string;
 }
 
 /** Options for `createGraphLimiter`. */
@@ -158,19 +171,24 @@ export interface GraphLimiterOptions {
 }
 
 const BUCKETS = ['write', 'ru', 'reports'] as const;
-/** Which bucket made a caller wait; `pause` is the post-429 tenant pause. */
-export type LimiterBucket = (typeof BUCKETS)[number] | 'pause';
+/**
+ * Which bucket made a caller wait; `pause` is the post-429 tenant pause, `hold` a 503's
+ * Retry-After on this very request (see `GraphLimiter.hold`).
+ */
+export type LimiterBucket = (typeof BUCKETS)[number] | 'pause' | 'hold';
 
 /*
- * KEYS[1] pause key, KEYS[2..4] write/ru/reports logs.
+ * KEYS[1] pause key, KEYS[2..4] write/ru/reports logs, KEYS[5] this request's hold.
  * ARGV[1] unique call id; then per bucket (write, ru, reports): limit, window µs, cost.
  * Returns {0, 0, tight} when recorded (tight: bitmask of charged buckets now ≥ 90 % full), else
- * {waitMs, bucketIndex} (0 = pause, 1..3 = buckets).
+ * {waitMs, bucketIndex} (0 = pause, 1..3 = buckets, 4 = the request's hold).
  */
 const ACQUIRE_LUA = `
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl > 0 then return {pttl, 0} end
+local held = redis.call('PTTL', KEYS[5])
+if held > 0 then return {held, 4} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local worstWait, worstBucket = 0, 0
@@ -227,14 +245,14 @@ return result
 `;
 
 type LimiterRedis = Redis & {
-  provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<[number, number, number?]>;
+  provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, k5: string, ...args: (string | number)[]): Promise<[number, number, number?]>;
   provflowLimiterPause(k1: string, ms: number, reason: string, channel: string, tenantId: string): Promise<number>;
 };
 
 function withCommands(redis: Redis): LimiterRedis {
   const r = redis as LimiterRedis;
   // defineCommand is idempotent per connection; EVALSHA with NOSCRIPT fallback survives restarts.
-  if (typeof r.provflowLimiterAcquire !== 'function') redis.defineCommand('provflowLimiterAcquire', { numberOfKeys: 4, lua: ACQUIRE_LUA });
+  if (typeof r.provflowLimiterAcquire !== 'function') redis.defineCommand('provflowLimiterAcquire', { numberOfKeys: 5, lua: ACQUIRE_LUA });
   if (typeof r.provflowLimiterPause !== 'function') redis.defineCommand('provflowLimiterPause', { numberOfKeys: 1, lua: PAUSE_LUA });
   return r;
 }
@@ -312,7 +330,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   }
 
   type Charged = Grant['charged'][number];
-  async function tryAcquire(tenantId: string, cost: CallCost): Promise<{ waitMs: number; bucket: LimiterBucket; id: string; charged: Charged[]; sendWithinMs: number }> {
+  const holdKey = (tenantId: string, requestKey: string | undefined) =>
+    key(tenantId, `hold:${requestKey ? createHash('sha1').update(requestKey).digest('base64url') : '-'}`);
+  async function tryAcquire(tenantId: string, cost: CallCost, requestKey: string | undefined): Promise<{ waitMs: number; bucket: LimiterBucket; id: string; charged: Charged[]; sendWithinMs: number }> {
     const id = randomUUID();
     const args: (string | number)[] = [id];
     const charged: Charged[] = [];
@@ -329,6 +349,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       key(tenantId, 'write'),
       key(tenantId, 'ru'),
       key(tenantId, 'reports'),
+      holdKey(tenantId, requestKey),
       ...args,
     );
     let sendWithinMs = Infinity;
@@ -336,22 +357,25 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     BUCKETS.forEach((b, i) => {
       if (mask & (1 << i)) sendWithinMs = Math.min(sendWithinMs, halfStretchMs[b]);
     });
-    return { waitMs: Number(waitMs), bucket: idx === 0 ? 'pause' : (BUCKETS[Number(idx) - 1] ?? 'write'), id, charged, sendWithinMs };
+    const bucket: LimiterBucket = idx === 0 ? 'pause' : idx === 4 ? 'hold' : (BUCKETS[Number(idx) - 1] ?? 'write');
+    return { waitMs: Number(waitMs), bucket, id, charged, sendWithinMs };
   }
 
   return {
-    async acquire(tenantId, cost) {
+    async acquire(tenantId, cost, o = {}) {
       let waitedHere = 0;
       for (;;) {
         if (closed) throw new Error('limiter closed');
         const localMs = localPause.remainingMs(tenantId);
         const at = performance.now();
         const { waitMs, bucket, id, charged, sendWithinMs } =
-          localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const, id: '', charged: [], sendWithinMs: Infinity } : await tryAcquire(tenantId, cost);
+          localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const, id: '', charged: [], sendWithinMs: Infinity } : await tryAcquire(tenantId, cost, o.requestKey);
         if (waitMs <= 0) {
           counters.acquired++;
           return { at, id, charged, sendWithinMs };
         }
+        // Held by Graph for ~a second or more: never worth a worker slot.
+        if (bucket === 'hold') throw new RateLimitedError(tenantId, waitMs, 'hold');
         if (bucket === 'pause') counters.pausedHits++;
         if (waitedHere + waitMs > maxInlineWaitMs) {
           counters.deferred++;
@@ -377,6 +401,13 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       } catch (err) {
         logger.debug({ err: (err as Error).message }, 'limiter: could not release a grant (its entries age out)');
       }
+    },
+    async hold(tenantId, requestKey, ms) {
+      const whole = Math.ceil(ms);
+      if (!(whole > 0)) return;
+      // The pause script on the request's own key: extends, never shortens; nothing to broadcast
+      // (every acquire naming this request reads the key in the same round trip it already makes).
+      await redis.provflowLimiterPause(holdKey(tenantId, requestKey), whole, 'held by a 503 Retry-After', '', tenantId);
     },
     async pause(tenantId, ms, reason) {
       const whole = Math.ceil(ms);

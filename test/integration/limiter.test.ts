@@ -188,6 +188,27 @@ describe('sliding window shared across processes', () => {
     expect(l.stats()).toMatchObject({ acquired: 11, released: 1 });
   });
 
+  it('a request held by a 503 is refused to every process until its Retry-After passes; other requests go on', async () => {
+    const prefix = testPrefix('lim-hold');
+    const redis = conn();
+    const a = createLimiter({ redis, prefix, limits: limits({}), maxInlineWaitMs: 5000 });
+    const b = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000 });
+    const key = 'GET https://graph/beta/applications?$filter=x';
+    await a.hold('t', key, 600);
+    await a.hold('t', key, 100); // never shortens
+    const err = await b.acquire('t', WRITE, { requestKey: key }).catch((e: unknown) => e);
+    // Refused at once (not waited inline, although 5 s would be allowed), and nothing recorded.
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).bucket).toBe('hold');
+    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(400);
+    expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(0);
+    await b.acquire('t', WRITE, { requestKey: 'GET https://graph/beta/applications/other' });
+    await b.acquire('t', WRITE);
+    await new Promise((r) => setTimeout(r, 650));
+    await b.acquire('t', WRITE, { requestKey: key });
+    expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(3);
+  });
+
   it('ruShare caps a low-priority instance below the full quota on the same log', async () => {
     const prefix = testPrefix('lim-share-ru');
     const lim = limits({ ruLimit: 10, ruWindowMs: 10_000 });

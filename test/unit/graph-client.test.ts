@@ -21,6 +21,7 @@ function fakeLimiter(log: string[]) {
   const acquired: CallCost[] = [];
   const pauses: Array<{ tenantId: string; ms: number; reason: string }> = [];
   const released: string[] = [];
+  const holdsSet: Array<{ requestKey: string; ms: number }> = [];
   let throwOnAcquire: Error | null = null;
   // Grants given already 1 s old and to be sent within 0.5 s (a nearly full window, a busy process).
   let late = false;
@@ -31,6 +32,9 @@ function fakeLimiter(log: string[]) {
       acquired.push(cost);
       log.push('acquire');
       return { at: performance.now() - (late ? 1000 : 0), id: `g${++grants}`, charged: [{ bucket: 'write', count: 1 }], sendWithinMs: late ? 500 : Infinity };
+    },
+    async hold(_t, requestKey, ms) {
+      holdsSet.push({ requestKey, ms });
     },
     async release(_t, grant) {
       released.push(grant.id);
@@ -49,7 +53,7 @@ function fakeLimiter(log: string[]) {
     stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: released.length }),
     close() {},
   };
-  return { limiter, acquired, pauses, released, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on) };
+  return { limiter, acquired, pauses, released, holdsSet, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on) };
 }
 
 function fakeTokens() {
@@ -144,6 +148,7 @@ describe('requests', () => {
     const req = seen[0]!;
     expect(req.headers.authorization).toBe('Bearer tok-0');
     expect(req.headers['client-request-id']).toMatch(UUID);
+    expect(req.headers['user-agent']).toBe(`provflow (pid ${process.pid})`);
     expect(new URL(`${ORIGIN}${req.path}`).searchParams.get('$filter')).toBe(
       "displayName eq 'O''Brien''s AWS' and applicationTemplateId eq 'tpl'",
     );
@@ -252,7 +257,7 @@ describe('throttling', () => {
   });
 
   it('503 with Retry-After is throttled for that request only: no tenant pause; the same request is held, others go out', async () => {
-    const { graph, pauses, acquired } = client();
+    const { graph, pauses, acquired, holdsSet } = client();
     on('GET', '/servicePrincipals/a', 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '2' });
     on('GET', '/servicePrincipals/b', 503, graphError('serviceNotAvailable', 'x'));
     on('GET', '/servicePrincipals/c', 200, { id: 'c', appId: 'c-app' });
@@ -262,6 +267,8 @@ describe('throttling', () => {
     expect(a.details.retryAfterMs).toBe(2000);
     expect((await rejection(graph.getServicePrincipal('b'))).errorClass).toBe('transient');
     expect(pauses).toHaveLength(0);
+    // The hold is recorded for every process (once, from the headers), keyed by method and URL.
+    expect(holdsSet).toEqual([{ requestKey: `GET ${ORIGIN}/beta/servicePrincipals/a`, ms: 2000 }]);
     // Repeating the held request inside its Retry-After is refused before the limiter or the wire.
     const before = acquired.length;
     const held = await rejection(graph.getServicePrincipal('a'));
@@ -308,6 +315,15 @@ describe('throttling', () => {
     await graph.startSynchronizationJob('sp', 'j');
     expect(seen).toHaveLength(1);
     expect(released.length).toBe(before);
+  });
+
+  it('a request another process was told to hold (the limiter says hold) is refused as RequestHeld, unsent', async () => {
+    const { graph, failWith } = client();
+    failWith(new RateLimitedError(TENANT, 1500, 'hold'));
+    const err = await rejection(graph.getServicePrincipal('a'));
+    expect(err.code).toBe('RequestHeld');
+    expect(err.details).toMatchObject({ errorClass: 'throttled', throttleScope: 'request', retryAfterMs: 1500 });
+    expect(seen).toHaveLength(0);
   });
 
   it('a limiter deferral (RateLimitedError) propagates and nothing is sent', async () => {
