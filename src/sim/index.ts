@@ -64,6 +64,11 @@ interface Token {
   expiresAt: number;
 }
 
+/** How often the simulator notes that its event loop turned (ms). */
+const LOOP_TICK_MS = 5;
+/** A tick later than this (beyond its period) is a stall: the loop could not read its sockets. */
+const STALL_MIN_MS = 20;
+
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const profile = opts.profile ?? 'fast';
   const seed = opts.seed ?? 1;
@@ -76,6 +81,31 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const clientSecret = opts.identity?.clientSecret ?? `sim-secret-${randomBytes(12).toString('base64url')}`;
   const state = new SimState(tenantId, random, () => settings);
   const quota = new QuotaModel(() => settings);
+  // When this process's event loop last turned (a timer ran), and the last stall it noticed (a
+  // tick that came late). A request read during a stall, or in the backlog just after one, may
+  // have arrived any time since the stall began: the simulator, not the caller, was late.
+  let loopTurnedAt = Date.now();
+  // Set when a late tick reveals a stall, cleared in the same loop turn's check phase: requests
+  // read in between were read by the poll phase right after the stall — its backlog.
+  let backlogOf: { from: number; to: number } | null = null;
+  const loopTick = setInterval(() => {
+    const now = Date.now();
+    if (now - loopTurnedAt > LOOP_TICK_MS + STALL_MIN_MS) {
+      backlogOf = { from: loopTurnedAt + LOOP_TICK_MS, to: now };
+      setImmediate(() => {
+        backlogOf = null;
+      });
+    }
+    loopTurnedAt = now;
+  }, LOOP_TICK_MS);
+  loopTick.unref();
+  /** The earliest moment a request read now can have arrived, and how long the loop stalled before it. */
+  const earliestArrivalOf = (readAt: number): { earliest: number; stallMs: number } => {
+    // Stalled inside this turn (timers have not run since): anything read now may be that old.
+    if (readAt - loopTurnedAt > LOOP_TICK_MS + STALL_MIN_MS) return { earliest: loopTurnedAt, stallMs: readAt - loopTurnedAt };
+    if (backlogOf) return { earliest: backlogOf.from, stallMs: backlogOf.to - backlogOf.from };
+    return { earliest: readAt, stallMs: 0 };
+  };
   const tokens = new Map<string, Token>();
   const faults = new SeededRandom(seed + 3);
 
@@ -203,8 +233,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   async function graph(req: IncomingMessage, res: ServerResponse, url: URL, apiVersion: string, subPath: string): Promise<void> {
-    // Arrival is taken before anything else: the moment the caller's request reached us.
+    // Arrival is taken before anything else: the moment the caller's request reached us — as far
+    // as this loop can tell. If the loop had not turned for a while, the request may have been
+    // waiting in the socket since the last turn; Retry-After is judged on that earliest moment.
     const arrivedAt = Date.now();
+    const { earliest: earliestArrival, stallMs: simStallMs } = earliestArrivalOf(arrivedAt);
+    if (simStallMs > state.stats.maxSimStallMs) state.stats.maxSimStallMs = simStallMs;
     const ids = requestIds(req);
     const rawBody = req.method === 'GET' ? '' : await readBody(req);
     let body: unknown;
@@ -258,7 +292,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       s.retryAfterViolations++;
       s.violationsByKind[kind]++;
       if (s.violations.length < 50) {
-        s.violations.push({ route: cost.route, kind, sinceToldMs: v.sinceToldMs, untilFreeMs: v.untilFreeMs, clientRequestId: ctx.clientRequestId ?? null, who, toldWho: v.toldWho });
+        s.violations.push({ route: cost.route, kind, sinceToldMs: v.sinceToldMs, untilFreeMs: v.untilFreeMs, clientRequestId: ctx.clientRequestId ?? null, who, toldWho: v.toldWho, simStallMs });
       }
     };
     /** A 429 to the app+tenant (the caller was told to wait already); its grace starts once it has left. */
@@ -277,7 +311,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       res.once('finish', () => quota.deliveredRequest(requestKey, Date.now(), who));
       sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(retryAfterSec) } });
     };
-    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, write: cost.write, ru: cost.ru, reports: cost.reports, who });
+    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, earliest: earliestArrival, write: cost.write, ru: cost.ru, reports: cost.reports, who });
+    if (quota.lastExcused) s.lateReadsExcused++;
     if (!decision.ok) {
       if (decision.violation && quota.lastViolation) recordViolation('tenant', quota.lastViolation);
       if (cost.reports) s.reportsThrottled++;
@@ -285,8 +320,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     // The same request repeated before its 503's Retry-After: refused again, and counted.
-    const early = quota.checkRequest(requestKey, ctx.arrivedAt);
-    if (early) {
+    const early = quota.checkRequest(requestKey, ctx.arrivedAt, earliestArrival);
+    if (early === 'excused') s.lateReadsExcused++;
+    else if (early) {
       recordViolation('request', early);
       send503Hold(ctx.arrivedAt, early.retryAfterSec);
       return;
@@ -369,6 +405,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       quota.reset();
     },
     async close() {
+      clearInterval(loopTick);
       for (const t of state.timers) clearTimeout(t);
       state.timers.clear();
       server.closeAllConnections();

@@ -73,6 +73,8 @@ export class QuotaModel {
   private holds = new Map<string, RequestHold>();
   /** How early the last violation came (for diagnosis in stats). */
   lastViolation: ViolationInfo | null = null;
+  /** Whether the last admit let a late-read request through as in flight (see SimStats.lateReadsExcused). */
+  lastExcused = false;
   constructor(private settings: () => SimulatorSettings) {}
 
   private caller(key: string): CallerState {
@@ -108,14 +110,16 @@ export class QuotaModel {
    * Is this request a repeat that came before its Retry-After? Returns the seconds still to wait
    * (≥ 1) when it is, null when it may proceed. Repeats within the grace were already in flight.
    */
-  checkRequest(requestKey: string, now: number): ({ retryAfterSec: number } & ViolationInfo) | null {
+  checkRequest(requestKey: string, now: number, earliest = now): ({ retryAfterSec: number } & ViolationInfo) | 'excused' | null {
     const h = this.holds.get(requestKey);
     if (!h) return null;
     if (now >= h.until) {
       this.holds.delete(requestKey);
       return null;
     }
-    if (now <= h.toldAt + this.settings().retryAfterGraceMs) return null;
+    const graceEnd = h.toldAt + this.settings().retryAfterGraceMs;
+    if (now <= graceEnd) return null;
+    if (earliest <= graceEnd) return 'excused';
     return { retryAfterSec: Math.max(1, Math.ceil((h.until - now) / 1000)), sinceToldMs: now - h.toldAt, untilFreeMs: h.until - now, toldWho: h.toldWho };
   }
 
@@ -138,12 +142,16 @@ export class QuotaModel {
   }
 
   /** Decides and, when allowed, records the request. */
-  admit(args: { appId: string; tenantId: string; now: number; write: boolean; ru: number; reports: boolean; who?: string | null }): QuotaDecision {
+  admit(args: { appId: string; tenantId: string; now: number; earliest?: number; write: boolean; ru: number; reports: boolean; who?: string | null }): QuotaDecision {
     const s = this.settings();
     const key = `${args.appId}/${args.tenantId}`;
     const c = this.caller(key);
     const { now } = args;
-    if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs) {
+    this.lastExcused = false;
+    if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs && (args.earliest ?? now) <= c.toldAt + s.retryAfterGraceMs) {
+      // Read late only because our own loop was stalled: in flight, like a request inside the grace.
+      this.lastExcused = true;
+    } else if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs) {
       const retryAfterSec = Math.max(1, Math.ceil((c.retryUntil - now) / 1000));
       this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now, toldWho: c.toldWho };
       return { ok: false, retryAfterSec, info: 'RetryAfterViolation', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: true };

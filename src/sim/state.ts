@@ -32,6 +32,15 @@ export interface SimStats {
   throttledByRoute: Record<string, number>;
   /** Violations by kind. */
   violationsByKind: { tenant: number; request: number };
+  /**
+   * Requests inside a Retry-After that the simulator read after the grace, but only because its
+   * own event loop had not turned for longer: they may have sat in its socket since before the
+   * grace ended, so they are treated as in flight (served, not counted as violations). Kept
+   * apart so a busy simulator cannot hide what it did.
+   */
+  lateReadsExcused: number;
+  /** The longest the simulator's own event loop went without turning while requests waited (ms). */
+  maxSimStallMs: number;
 }
 
 /** One Retry-After violation, as recorded (see `SimStats.violations`). */
@@ -44,6 +53,8 @@ export interface SimViolation {
   /** User-Agent of the violating request, and of the request whose throttling answer told the caller to wait. */
   who: string | null;
   toldWho: string | null;
+  /** How long the simulator's loop had not turned when it read this request (ms). */
+  simStallMs: number;
 }
 
 export const emptyStats = (): SimStats => ({
@@ -64,6 +75,8 @@ export const emptyStats = (): SimStats => ({
   tokensIssued: 0,
   violations: [],
   violationsByKind: { tenant: 0, request: 0 },
+  lateReadsExcused: 0,
+  maxSimStallMs: 0,
   throttledByRoute: {},
 });
 

@@ -82,3 +82,41 @@ describe('simulator as a process', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('Retry-After judged on when a request can have arrived', () => {
+  it('a request the stopped simulator reads late is in flight, not a violation; the same request sent late is one', async () => {
+    const { startSimProcess } = await import('../../src/sim/process.ts');
+    const sim = await startSimProcess({ profile: 'fast', seed: 3, timeScale: 1, overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 3, retryAfterGraceMs: 250, latencyMs: { min: 0, max: 0 } } });
+    const agent = new Agent({ connect: { ca: sim.handle.caCertPem }, connections: 1 });
+    try {
+      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sim.handle.clientId, client_secret: sim.handle.clientSecret, scope: 'https://graph.microsoft.com/.default' });
+      const tok = await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
+      const { access_token } = (await tok.json()) as { access_token: string };
+      const get = async (ua: string) => {
+        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, { dispatcher: agent, headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua } });
+        await res.text();
+        return res.status;
+      };
+      expect(await get('told')).toBe(429); // a storm: the app+tenant must wait 3 s
+      await sim.configure({ throttleStormRate: 0 });
+      // Sent at once (within the grace), but the simulator is stopped and reads it 600 ms later.
+      sim.child.kill('SIGSTOP');
+      const inFlight = get('in flight');
+      await new Promise((r) => setTimeout(r, 600));
+      sim.child.kill('SIGCONT');
+      expect(await inFlight).toBe(200);
+      let st = await sim.stats();
+      expect(st).toMatchObject({ retryAfterViolations: 0, lateReadsExcused: 1 });
+      expect(st.maxSimStallMs).toBeGreaterThan(400);
+      // Sent 600 ms after the answer by a caller that could have known: a violation.
+      expect(await get('early')).toBe(429);
+      st = await sim.stats();
+      expect(st.retryAfterViolations).toBe(1);
+      expect(st.violations[0]).toMatchObject({ kind: 'tenant', who: 'early', toldWho: 'told' });
+      expect(st.violations[0]!.simStallMs).toBeLessThan(50);
+    } finally {
+      await agent.close();
+      await sim.close();
+    }
+  }, 60_000);
+});

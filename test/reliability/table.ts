@@ -14,6 +14,8 @@ export function reliabilityTable(rows: ScenarioResult[]): string {
     { header: 'unexpected', get: (r) => r.unexpected, align: 'right' },
     { header: 'dup apps', get: (r) => r.duplicateApplications, align: 'right' },
     { header: 'RA violations', get: (r) => r.retryAfterViolations, align: 'right' },
+    // Requests inside a Retry-After that the simulator read late only because its own loop stalled.
+    { header: 'sim-stall reads', get: (r) => r.lateReadsExcused, align: 'right' },
     { header: '429s', get: (r) => r.throttled, align: 'right' },
     { header: 'wall', get: (r) => `${(r.wallMs / 1000).toFixed(1)} s`, align: 'right' },
     { header: 'notes', get: (r) => r.notes, max: NOTES_IN_TABLE },
