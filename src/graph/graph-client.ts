@@ -235,6 +235,11 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         opts.onHeldBack?.('stale-grant');
         await new Promise((r) => setImmediate(r));
       }
+      const heldNow = holds.remainingMs(holdKey);
+      if (heldNow > 0) {
+        await releaseGrant(grant);
+        throw heldError(heldNow);
+      }
       const pausedMs = opts.limiter.localPauseMs(opts.tenantId);
       if (pausedMs > 0) {
         await releaseGrant(grant);
@@ -253,6 +258,10 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           if (spec.sendBy !== undefined && Date.now() > spec.sendBy) return new RequestNotSentError('late', 0);
           const paused = opts.limiter.localPauseMs(opts.tenantId);
           if (paused > 0) return new RequestNotSentError('paused', paused);
+          // The same request (another job's identical GET) got a 503 while this one waited for
+          // the limiter or a connection.
+          const held = holds.remainingMs(holdKey);
+          if (held > 0) return new RequestNotSentError('held', held);
           // A nearly full quota window and a grant older than its tolerance: sent now, it could
           // reach Graph in the same window as calls granted a full window later.
           return performance.now() - grant.at > grant.sendWithinMs ? new RequestNotSentError('stale', 0) : null;
@@ -300,6 +309,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           // Nothing left this process: asking the limiter again is always safe (even for instantiate).
           await releaseGrant(grant);
           if (notSent.why === 'late') throw late();
+          if (notSent.why === 'held') throw heldError(notSent.waitMs);
           if (notSent.why === 'stale') {
             staleGrant();
             continue;

@@ -17,21 +17,24 @@
 import type { Dispatcher } from 'undici';
 
 /**
- * A request stopped before any byte of it was sent: the tenant was paused, it was too late to
+ * A request stopped before any byte of it was sent: the tenant was paused, this very request
+ * was held by a 503 that another call of it received meanwhile, it was too late to
  * send it (its caller's send window had passed), or its limiter grant was too old to be sent
  * without risking Graph's quota (`stale`; see `Grant.sendWithinMs`). Always safe to retry.
  */
 export class RequestNotSentError extends Error {
   override readonly name = 'RequestNotSentError';
   constructor(
-    readonly why: 'paused' | 'late' | 'stale',
-    /** For `paused`: how long the tenant stays paused. */
+    readonly why: 'paused' | 'held' | 'late' | 'stale',
+    /** For `paused`: how long the tenant stays paused; for `held`: how long this request is held. */
     readonly waitMs: number,
   ) {
     super(
       why === 'paused'
         ? `request held back: tenant paused for ${waitMs} ms`
-        : why === 'stale'
+        : why === 'held'
+          ? `request held back: Graph asked for it to be repeated only in ${waitMs} ms`
+          : why === 'stale'
           ? 'request held back: its limiter grant aged past the quota window\'s tolerance'
           : 'request not sent: its send window had passed',
     );

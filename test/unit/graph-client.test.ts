@@ -25,10 +25,17 @@ function fakeLimiter(log: string[]) {
   let throwOnAcquire: Error | null = null;
   // Grants given already 1 s old and to be sent within 0.5 s (a nearly full window, a busy process).
   let late = false;
+  // The next acquire waits here (a limiter that makes one call wait inline).
+  let gate: Promise<void> | null = null;
   let grants = 0;
   const limiter: GraphLimiter = {
     async acquire(_t, cost) {
       if (throwOnAcquire) throw throwOnAcquire;
+      if (gate) {
+        const g = gate;
+        gate = null;
+        await g;
+      }
       acquired.push(cost);
       log.push('acquire');
       return { at: performance.now() - (late ? 1000 : 0), id: `g${++grants}`, charged: [{ bucket: 'write', count: 1 }], sendWithinMs: late ? 500 : Infinity };
@@ -53,7 +60,13 @@ function fakeLimiter(log: string[]) {
     stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: released.length }),
     close() {},
   };
-  return { limiter, acquired, pauses, released, holdsSet, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on) };
+  return { limiter, acquired, pauses, released, holdsSet, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on),
+    gateNextAcquire: () => {
+      let open!: () => void;
+      gate = new Promise<void>((r) => (open = r));
+      return open;
+    },
+  };
 }
 
 function fakeTokens() {
@@ -315,6 +328,23 @@ describe('throttling', () => {
     await graph.startSynchronizationJob('sp', 'j');
     expect(seen).toHaveLength(1);
     expect(released.length).toBe(before);
+  });
+
+  it('an identical request waiting on the limiter when the first gets its 503 is not sent after it', async () => {
+    const { graph, gateNextAcquire } = client();
+    on('GET', '/servicePrincipals/a', 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '2' });
+    on('GET', '/servicePrincipals/a', 200, { id: 'a', appId: 'a-app' });
+    // Another job's identical GET passes the hold check (nothing held yet) and waits on the limiter…
+    const openGate = gateNextAcquire();
+    const second = graph.getServicePrincipal('a');
+    await new Promise((r) => setTimeout(r, 0));
+    // …while this one goes out and is answered 503 with Retry-After.
+    expect((await rejection(graph.getServicePrincipal('a'))).details.throttleScope).toBe('request');
+    openGate();
+    const held = await rejection(second);
+    expect(held.code).toBe('RequestHeld');
+    expect(held.details.retryAfterMs).toBeGreaterThan(1500);
+    expect(seen).toHaveLength(1);
   });
 
   it('a request another process was told to hold (the limiter says hold) is refused as RequestHeld, unsent', async () => {
