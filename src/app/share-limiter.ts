@@ -46,6 +46,7 @@ export function createShareLimiter(args: {
     // The share's own entry is kept (it ages out): a ceiling that errs low is harmless.
     release: (t, g) => main.release(t, g),
     localPauseMs: (t) => main.localPauseMs(t),
+    localHoldMs: (t, k) => main.localHoldMs(t, k),
     get sendLeaseMs() {
       return main.sendLeaseMs;
     },

@@ -233,9 +233,12 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         // This process was busy (or Redis slow) since the limiter said yes: let pending I/O — a
         // pause broadcast by another process among it — be handled before deciding to send.
         opts.onHeldBack?.('stale-grant');
+        // Two turns: the first check phase may come before the poll phase that reads the
+        // subscriber's socket; the second comes after one.
+        await new Promise((r) => setImmediate(r));
         await new Promise((r) => setImmediate(r));
       }
-      const heldNow = holds.remainingMs(holdKey);
+      const heldNow = Math.max(holds.remainingMs(holdKey), opts.limiter.localHoldMs(opts.tenantId, holdKey));
       if (heldNow > 0) {
         await releaseGrant(grant);
         throw heldError(heldNow);
@@ -260,7 +263,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           if (paused > 0) return new RequestNotSentError('paused', paused);
           // The same request (another job's identical GET) got a 503 while this one waited for
           // the limiter or a connection.
-          const held = holds.remainingMs(holdKey);
+          const held = Math.max(holds.remainingMs(holdKey), opts.limiter.localHoldMs(opts.tenantId, holdKey));
           if (held > 0) return new RequestNotSentError('held', held);
           // A nearly full quota window and a grant older than its tolerance: sent now, it could
           // reach Graph in the same window as calls granted a full window later.

@@ -122,6 +122,11 @@ export interface GraphLimiter {
    * processes' broadcasts): what the last-moment check before a request hits the wire reads.
    */
   localPauseMs(tenantId: string): number;
+  /**
+   * Remaining hold on this request (see `hold`) this process knows of without asking Redis: its
+   * own, and other processes' through the broadcast — read at the wire like `localPauseMs`.
+   */
+  localHoldMs(tenantId: string, requestKey: string): number;
   /** How old a grant may be before the client lets pending I/O in before sending (ms). */
   readonly sendLeaseMs: number;
   /** Remaining pause in ms (0 when not paused). */
@@ -293,6 +298,10 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
 
   const key = (tenantId: string, what: string) => `${opts.prefix}:limiter:${tenantId}:${what}`;
   const channel = `${opts.prefix}:limiter:pauses`;
+  const holdChannel = `${opts.prefix}:limiter:holds`;
+  // Holds on single requests (a 503's Retry-After), this process's and other processes' (broadcast).
+  const localHolds = new Deadlines();
+  const digest = (requestKey: string) => createHash('sha1').update(requestKey).digest('base64url');
 
   function notePause(tenantId: string, ms: number): void {
     if (ms > 0) localPause.extend(tenantId, ms);
@@ -304,16 +313,17 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   if (opts.broadcast ?? true) {
     subscriber = opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     subscriber.on('error', (err: Error) => logger.warn({ err: err.message }, 'limiter: pause subscription error (Redis still guards every acquire)'));
-    subscriber.on('message', (_ch: string, msg: string) => {
+    subscriber.on('message', (ch: string, msg: string) => {
       const sp = msg.lastIndexOf(' ');
-      const tenantId = msg.slice(0, sp);
+      const what = msg.slice(0, sp);
       const ms = Number(msg.slice(sp + 1));
-      if (tenantId && ms > 0) {
-        counters.broadcastsHeard++;
-        notePause(tenantId, ms);
-      }
+      if (!what || !(ms > 0)) return;
+      counters.broadcastsHeard++;
+      // Pauses carry the tenant id; holds `tenant|digest` (the same key localHoldMs reads).
+      if (ch === holdChannel) localHolds.extend(what, ms);
+      else notePause(what, ms);
     });
-    subscriber.subscribe(channel).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'limiter: could not subscribe to pauses'));
+    subscriber.subscribe(channel, holdChannel).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'limiter: could not subscribe to pauses'));
   }
 
   function sleep(ms: number): Promise<void> {
@@ -330,8 +340,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   }
 
   type Charged = Grant['charged'][number];
-  const holdKey = (tenantId: string, requestKey: string | undefined) =>
-    key(tenantId, `hold:${requestKey ? createHash('sha1').update(requestKey).digest('base64url') : '-'}`);
+  const holdKey = (tenantId: string, requestKey: string | undefined) => key(tenantId, `hold:${requestKey ? digest(requestKey) : '-'}`);
   async function tryAcquire(tenantId: string, cost: CallCost, requestKey: string | undefined): Promise<{ waitMs: number; bucket: LimiterBucket; id: string; charged: Charged[]; sendWithinMs: number }> {
     const id = randomUUID();
     const args: (string | number)[] = [id];
@@ -405,9 +414,12 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     async hold(tenantId, requestKey, ms) {
       const whole = Math.ceil(ms);
       if (!(whole > 0)) return;
-      // The pause script on the request's own key: extends, never shortens; nothing to broadcast
-      // (every acquire naming this request reads the key in the same round trip it already makes).
-      await redis.provflowLimiterPause(holdKey(tenantId, requestKey), whole, 'held by a 503 Retry-After', '', tenantId);
+      // The pause script on the request's own key: extends, never shortens; every later acquire
+      // naming this request reads the key, and the broadcast stops a twin request (another job's
+      // identical GET) that passed its acquire already, at the wire of every process.
+      const d = digest(requestKey);
+      localHolds.extend(`${tenantId}|${d}`, whole);
+      await redis.provflowLimiterPause(holdKey(tenantId, requestKey), whole, 'held by a 503 Retry-After', subscriber ? holdChannel : '', `${tenantId}|${d}`);
     },
     async pause(tenantId, ms, reason) {
       const whole = Math.ceil(ms);
@@ -417,6 +429,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       logger.info({ tenantId, ms: whole, pausedForMs: Number(now), reason }, 'limiter: tenant paused');
     },
     localPauseMs: (tenantId) => localPause.remainingMs(tenantId),
+    localHoldMs: (tenantId, requestKey) => localHolds.remainingMs(`${tenantId}|${digest(requestKey)}`),
     sendLeaseMs,
     async pausedForMs(tenantId) {
       const pttl = await redis.pttl(key(tenantId, 'pause'));

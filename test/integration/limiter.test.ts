@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../src/graph/errors.ts';
 import { createGraphLimiter, type CallCost, type GraphLimiter, type GraphLimits } from '../../src/graph/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let redisHandle: RedisHandle;
 const conns: Redis[] = [];
@@ -204,6 +205,12 @@ describe('sliding window shared across processes', () => {
     expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(0);
     await b.acquire('t', WRITE, { requestKey: 'GET https://graph/beta/applications/other' });
     await b.acquire('t', WRITE);
+    // Broadcast too: the other process knows at the wire, without asking Redis (a twin request
+    // that passed its acquire before the hold is stopped there).
+    expect(a.localHoldMs('t', key)).toBeGreaterThan(300);
+    await waitFor('the hold to reach the other process', async () => b.localHoldMs('t', key) > 0, 2000, 10);
+    expect(b.localHoldMs('t', 'GET https://graph/beta/applications/other')).toBe(0);
+    expect(b.localHoldMs('other-tenant', key)).toBe(0);
     await new Promise((r) => setTimeout(r, 650));
     await b.acquire('t', WRITE, { requestKey: key });
     expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(3);

@@ -22,6 +22,8 @@ function fakeLimiter(log: string[]) {
   const pauses: Array<{ tenantId: string; ms: number; reason: string }> = [];
   const released: string[] = [];
   const holdsSet: Array<{ requestKey: string; ms: number }> = [];
+  // Holds this process heard of from others (the broadcast), by request key.
+  const heldElsewhere = new Map<string, number>();
   let throwOnAcquire: Error | null = null;
   // Grants given already 1 s old and to be sent within 0.5 s (a nearly full window, a busy process).
   let late = false;
@@ -55,12 +57,13 @@ function fakeLimiter(log: string[]) {
       return 0;
     },
     localPauseMs: () => 0,
+    localHoldMs: (_t, k) => heldElsewhere.get(k) ?? 0,
     sendLeaseMs: 60_000,
     pauseKey: (t) => `p:${t}`,
     stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: released.length }),
     close() {},
   };
-  return { limiter, acquired, pauses, released, holdsSet, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on),
+  return { limiter, acquired, pauses, released, holdsSet, heldElsewhere, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on),
     gateNextAcquire: () => {
       let open!: () => void;
       gate = new Promise<void>((r) => (open = r));
@@ -345,6 +348,17 @@ describe('throttling', () => {
     expect(held.code).toBe('RequestHeld');
     expect(held.details.retryAfterMs).toBeGreaterThan(1500);
     expect(seen).toHaveLength(1);
+  });
+
+  it('a request another process heard is held (the broadcast) is refused as RequestHeld, unsent; others go out', async () => {
+    const { graph, heldElsewhere } = client();
+    on('GET', '/servicePrincipals/b', 200, { id: 'b', appId: 'b-app' });
+    heldElsewhere.set(`GET ${ORIGIN}/beta/servicePrincipals/a`, 1200);
+    const err = await rejection(graph.getServicePrincipal('a'));
+    expect(err.code).toBe('RequestHeld');
+    expect(err.details.retryAfterMs).toBe(1200);
+    expect(await graph.getServicePrincipal('b')).toMatchObject({ id: 'b' });
+    expect(seen.map((x) => x.path)).toEqual(['/beta/servicePrincipals/b']);
   });
 
   it('a request another process was told to hold (the limiter says hold) is refused as RequestHeld, unsent', async () => {
