@@ -170,23 +170,27 @@ describe('sliding window shared across processes', () => {
     await l.acquire('other', WRITE);
   });
 
-  it('a grant that fills a bucket past 90 % must be sent within half the window stretch; release gives its slot back', async () => {
+  it('write grants must be sent within half the window stretch, reads only once their bucket is 90 % full; release gives a slot back', async () => {
     const prefix = testPrefix('lim-tight');
     const redis = conn();
-    // 10 per 10 s at safety 0.95: the limiter's window is 10,526 ms, a stretch of 526 ms.
-    const l = createLimiter({ redis, prefix, limits: limits({ writeLimit: 10, writeWindowMs: 10_000 }), maxInlineWaitMs: 0 });
-    const grants = [];
-    for (let i = 0; i < 10; i++) grants.push(await l.acquire('t', WRITE));
-    // 1..8 of 10 leave head-room; the 9th and 10th fill the window to 90 % and more.
-    expect(grants.slice(0, 8).every((g) => g.sendWithinMs === Infinity)).toBe(true);
-    expect(grants[8]!.sendWithinMs).toBeCloseTo(263, 0);
-    expect(grants[9]!.sendWithinMs).toBeCloseTo(263, 0);
-    expect(await l.acquire('t', WRITE).catch((e: unknown) => e)).toBeInstanceOf(RateLimitedError);
+    // 10 per 10 s at safety 0.95: the limiter's windows are 10,526 ms, a stretch of 526 ms.
+    const l = createLimiter({ redis, prefix, limits: limits({ writeLimit: 10, writeWindowMs: 10_000, ruLimit: 10, ruWindowMs: 10_000 }), maxInlineWaitMs: 0 });
+    const READ: CallCost = { writes: 0, ru: 1, reports: 0 };
+    const reads = [];
+    for (let i = 0; i < 10; i++) reads.push(await l.acquire('t', READ));
+    // Reads 1..8 of 10 leave head-room; the 9th and 10th fill the RU window to 90 % and more.
+    expect(reads.slice(0, 8).every((g) => g.sendWithinMs === Infinity)).toBe(true);
+    expect(reads[8]!.sendWithinMs).toBeCloseTo(263, 0);
+    expect(reads[9]!.sendWithinMs).toBeCloseTo(263, 0);
+    expect(await l.acquire('t', READ).catch((e: unknown) => e)).toBeInstanceOf(RateLimitedError);
     // A request held back unsent gives its slot back: the next call goes through at once.
-    await l.release('t', grants[9]!);
-    expect(await redis.zcard(`${prefix}:limiter:t:write`)).toBe(9);
-    expect((await l.acquire('t', WRITE)).sendWithinMs).toBeCloseTo(263, 0);
-    expect(l.stats()).toMatchObject({ acquired: 11, released: 1 });
+    await l.release('t', reads[9]!);
+    expect(await redis.zcard(`${prefix}:limiter:t:ru`)).toBe(9);
+    await l.acquire('t', READ);
+    // A write is always held to it (another process can fill the window while this one waits).
+    const w = await l.acquire('other', { writes: 1, ru: 0, reports: 0 });
+    expect(w.sendWithinMs).toBeCloseTo(263, 0);
+    expect(l.stats()).toMatchObject({ acquired: 12, released: 1 });
   });
 
   it('a request held by a 503 is refused to every process until its Retry-After passes; other requests go on', async () => {
@@ -195,6 +199,7 @@ describe('sliding window shared across processes', () => {
     const a = createLimiter({ redis, prefix, limits: limits({}), maxInlineWaitMs: 5000 });
     const b = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000 });
     const key = 'GET https://graph/beta/applications?$filter=x';
+    await new Promise((r) => setTimeout(r, 200)); // let b's subscription settle
     await a.hold('t', key, 600);
     await a.hold('t', key, 100); // never shortens
     const err = await b.acquire('t', WRITE, { requestKey: key }).catch((e: unknown) => e);

@@ -265,7 +265,8 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
         notes: async (h) => {
           const w = writeSamples.get(h.batchId) ?? [];
           const s = await h.sim.stats();
-          return `${s.writes} writes, quota 60 per 3 s, 3 workers: ${throughput(w, 3000, 60)}`;
+          const throttled = s.throttled ? `; 429s by route ${JSON.stringify(s.throttledByRoute)}` : '';
+          return `${s.writes} writes, quota 60 per 3 s, 3 workers: ${throughput(w, 3000, 60)}${throttled}`;
         },
       },
       async (h) => {
