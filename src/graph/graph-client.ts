@@ -31,7 +31,6 @@ import {
 import { classifyGraphFailure, networkErrorKind, type FailureContext } from './classify-error.ts';
 import type { CallCost, Grant, GraphLimiter } from './limiter.ts';
 import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
-import { Deadlines } from './deadlines.ts';
 import { backoffMs } from './retry-after.ts';
 import { guardedDispatcher, notSentCause, RequestNotSentError } from './send-guard.ts';
 import type { TokenProvider } from './token-provider.ts';
@@ -133,8 +132,6 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
   const maxPages = opts.maxPages ?? 100;
   // Consecutive throttles without Retry-After, for backoff (reset by any success).
   let throttleStreak = 0;
-  // Requests Graph asked to repeat no sooner than a time (method + URL + body hash).
-  const holds = new Deadlines();
 
   function urlFor(path: string): string {
     if (/^https?:\/\//i.test(path)) {
@@ -178,7 +175,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     // A grant too old to send safely (see Grant.sendWithinMs): asked for again; a process that
     // keeps failing to send in time defers the job rather than spin on the limiter.
     let lateGrants = 0;
-    const staleGrant = () => {
+    const lateGrant = () => {
       lateGrants++;
       opts.onHeldBack?.('late-grant');
       if (lateGrants > MAX_HELD_BACK) throw new RateLimitedError(opts.tenantId, 1000, 'write');
@@ -188,6 +185,8 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     // (same URL, another displayName) are other requests.
     const bodyText = spec.body !== undefined ? JSON.stringify(spec.body) : '';
     const holdKey = `${spec.method} ${url}${bodyText ? ` ${createHash('sha1').update(bodyText).digest('base64url')}` : ''}`;
+    // Holds live in the limiter: this process's, and other processes' heard through the broadcast.
+    const heldFor = () => opts.limiter.localHoldMs(opts.tenantId, holdKey);
 
     const heldError = (heldMs: number) =>
       new GraphError(`Graph asked to repeat ${spec.method} ${logPath} later; holding it for ${heldMs} ms`, {
@@ -197,7 +196,6 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     // A 503's Retry-After binds every process: the job that got it may be re-run by another worker
     // (after a StepWait, or another request's failure), so the hold is kept in Redis as well.
     const holdEverywhere = (ms: number) => {
-      holds.extend(holdKey, ms);
       void opts.limiter.hold(opts.tenantId, holdKey, ms).catch((err: unknown) => {
         logger.error({ err: (err as Error).message }, 'could not record the request hold in Redis');
       });
@@ -208,7 +206,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       if (spec.sendBy !== undefined && Date.now() > spec.sendBy) throw late();
       // Graph asked for exactly this request to be repeated later (a 503 with Retry-After and no
       // throttle scope): it waits, the rest of the tenant's calls go on.
-      const heldMs = holds.remainingMs(holdKey);
+      const heldMs = heldFor();
       if (heldMs > 0) throw heldError(heldMs);
       // Token first, then the limiter, then straight to the wire; a stale grant lets pending I/O in
       // first, and the send guard re-checks the pause at the wire, holding the request back unsent.
@@ -217,10 +215,8 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       try {
         grant = await opts.limiter.acquire(opts.tenantId, spec.cost, { requestKey: holdKey });
       } catch (err) {
-        if (err instanceof RateLimitedError && err.bucket === 'hold') {
-          holds.extend(holdKey, err.retryAfterMs); // held by another process's 503
-          throw heldError(err.retryAfterMs);
-        }
+        // Held by another process's 503 (found in Redis): the same error as a hold known here.
+        if (err instanceof RateLimitedError && err.bucket === 'hold') throw heldError(err.retryAfterMs);
         throw err;
       }
       const clientRequestId = randomUUID();
@@ -238,37 +234,37 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         await new Promise((r) => setImmediate(r));
         await new Promise((r) => setImmediate(r));
       }
-      const heldNow = Math.max(holds.remainingMs(holdKey), opts.limiter.localHoldMs(opts.tenantId, holdKey));
-      if (heldNow > 0) {
+      // Why this request must not be sent now, asked right after the limiter and again at the
+      // wire (waiting for a connection is not sending): the answer may change in between.
+      const wontSend = (): RequestNotSentError | null => {
+        if (spec.sendBy !== undefined && Date.now() > spec.sendBy) return new RequestNotSentError('late', 0);
+        // The same request (another job's identical GET) got a 503 while this one waited for
+        // the limiter or a connection.
+        const held = heldFor();
+        if (held > 0) return new RequestNotSentError('held', held);
+        // Paused meanwhile, here or elsewhere and broadcast.
+        const paused = opts.limiter.localPauseMs(opts.tenantId);
+        if (paused > 0) return new RequestNotSentError('paused', paused);
+        // A grant older than its tolerance: sent now, it could reach Graph in the same window as
+        // calls granted a full window later.
+        return performance.now() - grant.at > grant.sendWithinMs ? new RequestNotSentError('stale', 0) : null;
+      };
+      // Nothing left this process: asking the limiter again is always safe (even for instantiate).
+      const notSent = async (n: RequestNotSentError): Promise<void> => {
         await releaseGrant(grant);
-        throw heldError(heldNow);
-      }
-      const pausedMs = opts.limiter.localPauseMs(opts.tenantId);
-      if (pausedMs > 0) {
-        await releaseGrant(grant);
-        holdBack(pausedMs);
-        continue; // the limiter waits out the pause (inline, or defers the job)
-      }
-      if (performance.now() - grant.at > grant.sendWithinMs) {
-        await releaseGrant(grant);
-        staleGrant();
+        if (n.why === 'late') throw late();
+        if (n.why === 'held') throw heldError(n.waitMs);
+        if (n.why === 'stale') return lateGrant();
+        holdBack(Math.max(n.waitMs, 1000)); // the limiter waits out the pause (inline, or defers the job)
+        logger.debug({ method: spec.method, route: spec.route, waitMs: n.waitMs }, 'request held back: tenant paused');
+      };
+      const before = wontSend();
+      if (before) {
+        await notSent(before);
         continue;
       }
       const dispatcher = guardedDispatcher(opts.dispatcher, {
-        // Waiting for a connection is not sending: if the tenant was paused meanwhile (here, or
-        // elsewhere and broadcast), the request stays unsent.
-        beforeSend() {
-          if (spec.sendBy !== undefined && Date.now() > spec.sendBy) return new RequestNotSentError('late', 0);
-          const paused = opts.limiter.localPauseMs(opts.tenantId);
-          if (paused > 0) return new RequestNotSentError('paused', paused);
-          // The same request (another job's identical GET) got a 503 while this one waited for
-          // the limiter or a connection.
-          const held = Math.max(holds.remainingMs(holdKey), opts.limiter.localHoldMs(opts.tenantId, holdKey));
-          if (held > 0) return new RequestNotSentError('held', held);
-          // A nearly full quota window and a grant older than its tolerance: sent now, it could
-          // reach Graph in the same window as calls granted a full window later.
-          return performance.now() - grant.at > grant.sendWithinMs ? new RequestNotSentError('stale', 0) : null;
-        },
+        beforeSend: wontSend,
         onSent: spec.onSent,
         // The moment the status line and headers say "wait", before fetch resolves or the body is
         // read: calls issued meanwhile (here or, through the broadcast, elsewhere) would land
@@ -307,18 +303,9 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         });
         text = await res.text();
       } catch (err) {
-        const notSent = notSentCause(err);
-        if (notSent) {
-          // Nothing left this process: asking the limiter again is always safe (even for instantiate).
-          await releaseGrant(grant);
-          if (notSent.why === 'late') throw late();
-          if (notSent.why === 'held') throw heldError(notSent.waitMs);
-          if (notSent.why === 'stale') {
-            staleGrant();
-            continue;
-          }
-          holdBack(Math.max(notSent.waitMs, 1000));
-          logger.debug({ method: spec.method, route: spec.route, waitMs: notSent.waitMs }, 'request held back at the wire: tenant paused');
+        const unsent = notSentCause(err);
+        if (unsent) {
+          await notSent(unsent);
           continue;
         }
         const kind = networkErrorKind(err);
@@ -379,7 +366,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       let retryAfterMs = c.retryAfterMs;
       if (throttled && c.throttleScope === 'request' && retryAfterMs !== null) {
         // Only this request waits (the job is delayed by Retry-After); the tenant goes on.
-        if (holds.remainingMs(holdKey) < retryAfterMs - 50) holdEverywhere(retryAfterMs);
+        if (heldFor() < retryAfterMs - 50) holdEverywhere(retryAfterMs);
       } else if (throttled) {
         retryAfterMs ??= Math.max(1000, backoffMs(throttleStreak, { baseMs: 2000, maxMs: 60_000 }));
         throttleStreak++;

@@ -62,10 +62,10 @@ export interface Grant {
   at: number;
   /**
    * The request must be on the wire within this many ms of `at`, or be released and asked for
-   * again (Infinity when the grant left head-room in every bucket it charged). Why: the
+   * again (Infinity for a read that left the RU window with head-room). Why: the
    * limiter's window is Graph's stretched by 1/safety; that stretch is all the tolerance there
-   * is for a request reaching Graph later than its record says. When a bucket is nearly full, a
-   * request delayed past half that stretch (a busy event loop, a slow connection) can land in
+   * is for a request reaching Graph later than its record says. When a window is (or fills up
+   * to) full, a request delayed past half that stretch (a busy event loop, a slow connection) can land in
    * the same Graph window as requests granted a full window after it, and draw a 429. Half:
    * the other half is left for the network.
    */
@@ -303,7 +303,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   const holdChannel = `${opts.prefix}:limiter:holds`;
   // Holds on single requests (a 503's Retry-After), this process's and other processes' (broadcast).
   const localHolds = new Deadlines();
+  // A request's hold: `tenant|digest` locally and in the broadcast, `…:hold:digest` in Redis.
   const digest = (requestKey: string) => createHash('sha1').update(requestKey).digest('base64url');
+  const holdName = (tenantId: string, requestKey: string) => `${tenantId}|${digest(requestKey)}`;
 
   function notePause(tenantId: string, ms: number): void {
     if (ms > 0) localPause.extend(tenantId, ms);
@@ -365,12 +367,12 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
     );
     let sendWithinMs = Infinity;
     const mask = Number(tight ?? 0);
-    BUCKETS.forEach((b, i) => {
+    for (const { bucket: b } of charged) {
       // Writes and reports always: few, and a window can fill from other processes while this
       // one waits to send (measured: 3 workers on 60 writes per 3 s drew 429s on grants taken
       // at 80-85 %). Resource units only when nearly full: reads are many and cheap.
-      if (charged.some((c) => c.bucket === b) && (b !== 'ru' || mask & (1 << i))) sendWithinMs = Math.min(sendWithinMs, halfStretchMs[b]);
-    });
+      if (b !== 'ru' || mask & (1 << BUCKETS.indexOf(b))) sendWithinMs = Math.min(sendWithinMs, halfStretchMs[b]);
+    }
     const bucket: LimiterBucket = idx === 0 ? 'pause' : idx === 4 ? 'hold' : (BUCKETS[Number(idx) - 1] ?? 'write');
     return { waitMs: Number(waitMs), bucket, id, charged, sendWithinMs };
   }
@@ -388,8 +390,12 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
           counters.acquired++;
           return { at, id, charged, sendWithinMs };
         }
-        // Held by Graph for ~a second or more: never worth a worker slot.
-        if (bucket === 'hold') throw new RateLimitedError(tenantId, waitMs, 'hold');
+        // Held by Graph for ~a second or more (another process's 503): noted here for the send
+        // guard, and never worth a worker slot.
+        if (bucket === 'hold') {
+          if (o.requestKey) localHolds.extend(holdName(tenantId, o.requestKey), waitMs);
+          throw new RateLimitedError(tenantId, waitMs, 'hold');
+        }
         if (bucket === 'pause') counters.pausedHits++;
         if (waitedHere + waitMs > maxInlineWaitMs) {
           counters.deferred++;
@@ -422,9 +428,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       // The pause script on the request's own key: extends, never shortens; every later acquire
       // naming this request reads the key, and the broadcast stops a twin request (another job's
       // identical GET) that passed its acquire already, at the wire of every process.
-      const d = digest(requestKey);
-      localHolds.extend(`${tenantId}|${d}`, whole);
-      await redis.provflowLimiterPause(holdKey(tenantId, requestKey), whole, 'held by a 503 Retry-After', subscriber ? holdChannel : '', `${tenantId}|${d}`);
+      const name = holdName(tenantId, requestKey);
+      localHolds.extend(name, whole);
+      await redis.provflowLimiterPause(holdKey(tenantId, requestKey), whole, 'held by a 503 Retry-After', subscriber ? holdChannel : '', name);
     },
     async pause(tenantId, ms, reason) {
       const whole = Math.ceil(ms);
@@ -434,7 +440,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       logger.info({ tenantId, ms: whole, pausedForMs: Number(now), reason }, 'limiter: tenant paused');
     },
     localPauseMs: (tenantId) => localPause.remainingMs(tenantId),
-    localHoldMs: (tenantId, requestKey) => localHolds.remainingMs(`${tenantId}|${digest(requestKey)}`),
+    localHoldMs: (tenantId, requestKey) => localHolds.remainingMs(holdName(tenantId, requestKey)),
     sendLeaseMs,
     async pausedForMs(tenantId) {
       const pttl = await redis.pttl(key(tenantId, 'pause'));

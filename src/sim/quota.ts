@@ -148,13 +148,15 @@ export class QuotaModel {
     const c = this.caller(key);
     const { now } = args;
     this.lastExcused = false;
-    if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs && (args.earliest ?? now) <= c.toldAt + s.retryAfterGraceMs) {
+    const graceEnd = c.toldAt + s.retryAfterGraceMs;
+    if (now < c.retryUntil && now > graceEnd) {
       // Read late only because our own loop was stalled: in flight, like a request inside the grace.
-      this.lastExcused = true;
-    } else if (now < c.retryUntil && now > c.toldAt + s.retryAfterGraceMs) {
-      const retryAfterSec = Math.max(1, Math.ceil((c.retryUntil - now) / 1000));
-      this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now, toldWho: c.toldWho };
-      return { ok: false, retryAfterSec, info: 'RetryAfterViolation', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: true };
+      if ((args.earliest ?? now) <= graceEnd) this.lastExcused = true;
+      else {
+        const retryAfterSec = Math.max(1, Math.ceil((c.retryUntil - now) / 1000));
+        this.lastViolation = { sinceToldMs: now - c.toldAt, untilFreeMs: c.retryUntil - now, toldWho: c.toldWho };
+        return { ok: false, retryAfterSec, info: 'RetryAfterViolation', scope: `Tenant_Application/ReadWrite/${args.appId}/${args.tenantId}`, violation: true };
+      }
     }
     trim(c.write, now, s.writeWindowMs);
     trim(c.ru, now, s.ruWindowMs);

@@ -4,7 +4,7 @@
  */
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, reconcileDeadline, sendWindowOf, StepWait } from './types.ts';
+import { need, reconcileDeadline, sendWindowLeft, StepWait } from './types.ts';
 
 export const JOB_INTENT_FIELD = 'createJobIntent';
 
@@ -58,7 +58,7 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
     await deps.store.set(instance, { [JOB_INTENT_FIELD]: intentAt });
     let job;
     try {
-      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs: sendWindowOf(deps.settings) - (deps.now() - intentAt) });
+      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs: sendWindowLeft(deps, intentAt) });
     } catch (err) {
       const ambiguous = err instanceof GraphError && (err.status === null || (err.status >= 500 && err.errorClass !== 'throttled'));
       if (!ambiguous) await deps.store.del(instance, [JOB_INTENT_FIELD]);

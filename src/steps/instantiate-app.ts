@@ -12,7 +12,7 @@ import type { Application } from '../graph/schemas.ts';
 import { objectIdOf } from '../graph/schemas.ts';
 import { errorClassOf, GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, reconcileDeadline, sendWindowOf, StepWait } from './types.ts';
+import { need, reconcileDeadline, sendWindowLeft, StepWait } from './types.ts';
 
 /**
  * The ledger field holding the intent marker `{token}@{epoch ms}`, and `@{epoch ms}` more once
@@ -170,7 +170,7 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
   let created;
   try {
     // Sent within the send window of the intent, or not at all: see reconcileUntilAge.
-    const raced = await instantiateWhileLooking(deps, templateId, instance.displayName, sendWindowOf(deps.settings) - (deps.now() - intentAt));
+    const raced = await instantiateWhileLooking(deps, templateId, instance.displayName, sendWindowLeft(deps, intentAt));
     if (raced.found) return adopt(deps, { ...input, state: { ...input.state, reconciling: true } }, raced.found, 'recovered');
     created = raced.created;
   } catch (err) {

@@ -138,6 +138,11 @@ export function sendWindowOf(settings: StepSettings): number {
   return settings.sendWindowMs ?? 5_000;
 }
 
+/** What is left of a create's send window, for an intent written at `intentAt`. */
+export function sendWindowLeft(deps: Pick<StepDeps, 'settings' | 'now'>, intentAt: number): number {
+  return sendWindowOf(deps.settings) - (deps.now() - intentAt);
+}
+
 /**
  * How long after an intent marker was written an earlier create may still take effect: it was
  * sent within the send window (or never), answered or abandoned within the request timeout,

@@ -24,6 +24,7 @@ function fakeLimiter(log: string[]) {
   const holdsSet: Array<{ requestKey: string; ms: number }> = [];
   // Holds this process heard of from others (the broadcast), by request key.
   const heldElsewhere = new Map<string, number>();
+  const holdUntil = new Map<string, number>();
   let throwOnAcquire: Error | null = null;
   // Grants given already 1 s old and to be sent within 0.5 s (a nearly full window, a busy process).
   let late = false;
@@ -44,6 +45,7 @@ function fakeLimiter(log: string[]) {
     },
     async hold(_t, requestKey, ms) {
       holdsSet.push({ requestKey, ms });
+      holdUntil.set(requestKey, Math.max(holdUntil.get(requestKey) ?? 0, Date.now() + ms));
     },
     async release(_t, grant) {
       released.push(grant.id);
@@ -57,7 +59,8 @@ function fakeLimiter(log: string[]) {
       return 0;
     },
     localPauseMs: () => 0,
-    localHoldMs: (_t, k) => heldElsewhere.get(k) ?? 0,
+    // Holds this process recorded (hold) or heard of from others (heldElsewhere), as the limiter keeps them.
+    localHoldMs: (_t, k) => Math.max(heldElsewhere.get(k) ?? 0, (holdUntil.get(k) ?? 0) - Date.now(), 0),
     sendLeaseMs: 60_000,
     pauseKey: (t) => `p:${t}`,
     stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: released.length }),
