@@ -63,4 +63,5 @@ export interface BatchProblem {
 }
 
 /** Either a batch or every problem found in the file (never just the first). */
-export type LoadResult = { ok: true; batch: Batch } | { ok: false; problems: BatchProblem[] };
+// `total` is set when more problems were found than `problems` lists (its last row counts the rest).
+export type LoadResult = { ok: true; batch: Batch } | { ok: false; problems: BatchProblem[]; total?: number };

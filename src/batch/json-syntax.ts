@@ -4,6 +4,7 @@
  * be a credential. So when `JSON.parse` fails, this small scanner walks the text by the JSON
  * grammar and reports the first offending place in its own words.
  */
+import { type JsonStructure, MAX_JSON_DEPTH, scanJsonStructure } from './json-structure.ts';
 
 /** The first syntax error: 1-based line and column (UTF-16 units) and a fix-it message. */
 export interface JsonSyntaxError {
@@ -12,8 +13,8 @@ export interface JsonSyntaxError {
   message: string;
 }
 
-/** Deeper nesting than this is refused (a batch file is three or four levels deep). */
-const MAX_DEPTH = 256;
+// Same bound as for valid JSON, so deep nesting gets one message whether or not the text parses.
+const MAX_DEPTH = MAX_JSON_DEPTH;
 
 class Stop extends Error {
   constructor(
@@ -24,14 +25,22 @@ class Stop extends Error {
   }
 }
 
-/** Parses `text`, or returns where and why it is not JSON. */
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: JsonSyntaxError } {
+/** Parses `text`, or returns where and why it is not JSON (or nested too deep to be a batch file). */
+export function parseJson(
+  text: string,
+): { ok: true; value: unknown; structure: JsonStructure } | { ok: false; error: JsonSyntaxError } {
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, error: locateJsonSyntaxError(text) };
   }
+  const structure = scanJsonStructure(text);
+  if (structure.tooDeepAt !== null) return { ok: false, error: at(text, structure.tooDeepAt, tooDeep()) };
+  return { ok: true, value, structure };
 }
+
+const tooDeep = () => `nesting deeper than ${MAX_DEPTH} levels; a batch file is only a few levels deep`;
 
 /** Scans `text` (which `JSON.parse` rejected) for the first syntax error. */
 export function locateJsonSyntaxError(text: string): JsonSyntaxError {
@@ -88,8 +97,8 @@ class Scanner {
   }
 
   private value(depth: number): void {
-    if (depth > MAX_DEPTH) throw new Stop(this.i, `nesting deeper than ${MAX_DEPTH} levels; a batch file is only a few levels deep`);
     const c = this.s[this.i];
+    if (depth >= MAX_DEPTH && (c === '{' || c === '[')) throw new Stop(this.i, tooDeep());
     if (c === '{') return this.object(depth);
     if (c === '[') return this.array(depth);
     if (c === '"') return this.string();

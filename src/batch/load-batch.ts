@@ -4,15 +4,17 @@
  * enqueue` can exit 2 having enqueued nothing. Memory stays proportional to the file: a
  * 10,000-instance file (a few MB) is read whole, and each instance keeps only small fields.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { batchIdFromFileName, batchIdProblem } from './batch-id.ts';
 import { DEFAULT_MAX_INSTANCES } from './batch-schema.ts';
 import type { Batch, BatchInstance, BatchProblem, CredentialSource, LoadResult } from './batch-types.ts';
 import { csvPathRenderer, csvToDocument } from './csv-batch.ts';
+import { type JsonStructure, structureProblems } from './json-structure.ts';
 import { parseJson } from './json-syntax.ts';
 import { formatPath, type PathSegment } from './problem-path.ts';
+import { readBounded } from './read-bounded.ts';
 import { CredentialResolver } from './resolve-credentials.ts';
+import { decodeUtf8 } from './utf8.ts';
 import { validateBatchDocument } from './validate-batch.ts';
 import type { RawProblem } from './zod-problems.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
@@ -21,6 +23,9 @@ export type { Batch, BatchInstance, BatchProblem, CredentialSource, LoadResult }
 
 /** Batch files above this size are refused before reading (≈ 50× a 10,000-instance file). */
 export const MAX_BATCH_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Problems listed at most; the rest are counted in one last row (a table people can read). */
+export const MAX_REPORTED_PROBLEMS = 500;
 
 /** Options of `loadBatchFile`. */
 export interface LoadBatchOptions {
@@ -40,41 +45,48 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
   const sourceFile = resolve(filePath);
   const fail = (path: string, message: string): LoadResult => ({ ok: false, problems: [{ path, message }] });
 
-  let text: string;
-  try {
-    const info = await stat(sourceFile);
-    if (info.isDirectory()) return fail('(file)', `${sourceFile} is a directory; give the path of a .json or .csv batch file`);
-    if (info.size > MAX_BATCH_FILE_BYTES) {
-      return fail('(file)', `${sourceFile} is larger than ${MAX_BATCH_FILE_BYTES / 1024 / 1024} MiB; split it into several batches`);
-    }
-    text = await readFile(sourceFile, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail('(file)', code === 'ENOENT' ? `${sourceFile} does not exist; check the path` : `${sourceFile} cannot be read (${code ?? 'error'})`);
+  const read = await readBounded(sourceFile, MAX_BATCH_FILE_BYTES);
+  if (!read.ok) {
+    const why = {
+      missing: 'does not exist; check the path',
+      denied: 'cannot be read (permission denied)',
+      directory: 'is a directory; give the path of a .json or .csv batch file',
+      'too-large': `is larger than ${MAX_BATCH_FILE_BYTES / 1024 / 1024} MiB; split it into several batches`,
+      'not-regular': `is ${read.why === 'not-regular' ? read.kind : ''}, not a regular file; save the batch to a file and give its path`,
+      error: `cannot be read (${read.why === 'error' ? read.code : ''})`,
+    }[read.why];
+    return fail('(file)', `${sourceFile} ${why}`);
   }
+  const decoded = decodeUtf8(read.bytes);
+  if (!decoded.ok) return fail(`line ${decoded.line}`, decoded.message);
+  const text = decoded.text;
 
   const csv = extname(sourceFile).toLowerCase() === '.csv';
   let document: unknown;
   let render: (path: readonly PathSegment[]) => string = formatPath;
+  let structure: JsonStructure | undefined;
   const problems: BatchProblem[] = [];
   if (csv) {
     const parsed = csvToDocument(text);
-    problems.push(...parsed.problems);
-    if (parsed.document === null) return { ok: false, problems };
+    for (const p of parsed.problems) problems.push(p);
+    if (parsed.document === null) return capped(problems);
     document = parsed.document;
     render = csvPathRenderer(parsed.rowLines);
   } else {
-    const parsed = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    const parsed = parseJson(text);
     if (!parsed.ok) {
       const { line, column, message } = parsed.error;
       return fail(`line ${line}, column ${column}`, `invalid JSON: ${message}`);
     }
     document = parsed.value;
+    structure = parsed.structure;
   }
 
   const raw: RawProblem[] = [];
+  if (structure) for (const p of structureProblems(structure)) raw.push(p);
   const validation = validateBatchDocument(document, { maxInstances, format: csv ? 'csv' : 'json' });
-  raw.push(...validation.problems);
+  // A loop, not push(...spread): a spread of 100,000+ problems overflows the stack.
+  for (const p of validation.problems) raw.push(p);
 
   let batchId = validation.batchId ?? batchIdFromFileName(sourceFile);
   if (options.batchIdOverride !== undefined) {
@@ -108,12 +120,26 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
     });
   }
 
+  const total = problems.length + raw.length;
   for (const p of sortProblems(raw)) {
+    if (problems.length >= MAX_REPORTED_PROBLEMS) break;
     problems.push({ path: render(p.path), message: typeof p.message === 'string' ? p.message : p.message(render) });
   }
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return capped(problems, total);
   const batch: Batch = { batchId, sourceFile, instances };
   return { ok: true, batch };
+}
+
+/** At most MAX_REPORTED_PROBLEMS rows, then one row saying how many more there are. */
+function capped(problems: BatchProblem[], total = problems.length): LoadResult {
+  const shown = problems.slice(0, MAX_REPORTED_PROBLEMS);
+  if (total <= shown.length) return { ok: false, problems: shown };
+  const more = total - shown.length;
+  shown.push({
+    path: '(more)',
+    message: `and ${more} more problem${more === 1 ? '' : 's'} not listed; fix the ones above (often one mistake repeated) and run again`,
+  });
+  return { ok: false, problems: shown, total };
 }
 
 const SECTION_ORDER: Record<string, number> = { batchId: 1, defaults: 2, instances: 3 };

@@ -4,10 +4,11 @@
  * resolved (and, if broken, reported) once, not once per instance; files are read once.
  * Messages name the variable or the file, never the value.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { CredentialSourceKind } from './batch-types.ts';
 import { formatPath } from './problem-path.ts';
+import { readBounded } from './read-bounded.ts';
+import { decodeUtf8 } from './utf8.ts';
 import type { PlannedCredential } from './validate-batch.ts';
 import type { RawProblem } from './zod-problems.ts';
 
@@ -81,28 +82,31 @@ export class CredentialResolver {
 }
 
 async function readCredentialFile(path: string): Promise<FileRead> {
-  try {
-    const info = await stat(path);
-    if (info.isDirectory()) return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
-    if (info.size > MAX_CREDENTIAL_FILE_BYTES) {
-      return { ok: false, why: `file ${path} is larger than 1 MiB; point to a file that holds only the value` };
+  const read = await readBounded(path, MAX_CREDENTIAL_FILE_BYTES);
+  if (!read.ok) {
+    switch (read.why) {
+      case 'missing':
+        return { ok: false, why: `file ${path} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
+      case 'denied':
+        return { ok: false, why: `file ${path} cannot be read (permission denied); let the user running provflow read it` };
+      case 'directory':
+        return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
+      case 'not-regular':
+        return { ok: false, why: `${path} is ${read.kind}, not a regular file; point to a file that holds only the value` };
+      case 'too-large':
+        return { ok: false, why: `file ${path} is larger than 1 MiB; point to a file that holds only the value` };
+      default:
+        return { ok: false, why: `file ${path} cannot be read (${read.code}); check the path` };
     }
-    let text = await readFile(path, 'utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    // Editors and `echo` add one final newline; it is never part of a secret.
-    if (text.endsWith('\r\n')) text = text.slice(0, -2);
-    else if (text.endsWith('\n')) text = text.slice(0, -1);
-    return { ok: true, text };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      return { ok: false, why: `file ${path} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
-    }
-    if (code === 'EACCES' || code === 'EPERM') {
-      return { ok: false, why: `file ${path} cannot be read (permission denied); let the user running provflow read it` };
-    }
-    return { ok: false, why: `file ${path} cannot be read (${code ?? 'unknown error'}); check the path` };
   }
+  const decoded = decodeUtf8(read.bytes);
+  // Name the file only: the line of a bad byte would point into the secret.
+  if (!decoded.ok) return { ok: false, why: `file ${path}: ${decoded.message}` };
+  let text = decoded.text;
+  // Editors and `echo` add one final newline; it is never part of a secret.
+  if (text.endsWith('\r\n')) text = text.slice(0, -2);
+  else if (text.endsWith('\n')) text = text.slice(0, -1);
+  return { ok: true, text };
 }
 
 /** Keys whose values Graph parses; checked here so a bad value fails before any app is created. */

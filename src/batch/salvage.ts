@@ -12,7 +12,12 @@ type Plain = Record<string, unknown>;
 /** Re-parses `raw` without the fields `issues` point at; null when nothing usable remains. */
 export function salvage<T extends z.ZodType>(schema: T, raw: unknown, issues: readonly z.core.$ZodIssue[]): z.infer<T> | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
-  const copy = structuredClone(raw) as Plain;
+  // Only top-level fields and credential entries are ever deleted, so copying those two levels
+  // is enough; a deep clone of an arbitrary value could overflow the stack.
+  const copy: Plain = { ...(raw as Plain) };
+  if (typeof copy.credentials === 'object' && copy.credentials !== null && !Array.isArray(copy.credentials)) {
+    copy.credentials = { ...(copy.credentials as Plain) };
+  }
   for (const issue of issues) {
     const path = issue.path.filter((p) => typeof p !== 'symbol') as (string | number)[];
     // Drop the field (or the credential under `credentials`) that holds the problem.

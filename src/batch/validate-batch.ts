@@ -63,6 +63,11 @@ const knownIn =
   (path) =>
     path.length === 0 ? base : path[0] === 'credentials' && path.length === 2 ? CREDENTIAL_REF_FIELDS : [];
 
+/** push(...items) overflows the stack past ~120,000 items (an object with that many unknown fields). */
+function pushAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -83,12 +88,12 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
   }
 
   const root = rootSchema.safeParse(doc);
-  if (!root.success) problems.push(...issuesToProblems(root.error.issues, [], knownIn(ROOT_FIELDS)));
+  if (!root.success) pushAll(problems, issuesToProblems(root.error.issues, [], knownIn(ROOT_FIELDS)));
 
   if (doc.batchId !== undefined) {
     const id = batchIdSchema.safeParse(doc.batchId);
     if (id.success) outcome.batchId = id.data;
-    else problems.push(...issuesToProblems(id.error.issues, ['batchId'], knownIn([])));
+    else pushAll(problems, issuesToProblems(id.error.issues, ['batchId'], knownIn([])));
   }
 
   let defaults: DefaultsInput = {};
@@ -99,7 +104,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
     const parsed = defaultsSchema.safeParse(doc.defaults);
     if (parsed.success) defaults = parsed.data;
     else {
-      problems.push(...issuesToProblems(parsed.error.issues, ['defaults'], knownIn(DEFAULTS_FIELDS)));
+      pushAll(problems, issuesToProblems(parsed.error.issues, ['defaults'], knownIn(DEFAULTS_FIELDS)));
       defaults = salvage(defaultsSchema, doc.defaults, parsed.error.issues) ?? {};
       defaultsTemplateUnknown =
         defaults.applicationTemplate === undefined && isPlainObject(doc.defaults) && doc.defaults.applicationTemplate !== undefined;
@@ -137,7 +142,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
   rawInstances.forEach((raw, index) => {
     const base: PathSegment[] = ['instances', index];
     const parsed = instanceSchema.safeParse(raw);
-    if (!parsed.success) problems.push(...issuesToProblems(parsed.error.issues, base, knownIn(INSTANCE_FIELDS)));
+    if (!parsed.success) pushAll(problems, issuesToProblems(parsed.error.issues, base, knownIn(INSTANCE_FIELDS)));
 
     if (isPlainObject(raw)) {
       if (raw.applicationTemplate === undefined && defaults.applicationTemplate === undefined && !defaultsTemplateUnknown) {

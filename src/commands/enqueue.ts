@@ -6,9 +6,9 @@ import { enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
 import { renderTable } from '../ui/table.ts';
 import { CliExit, cliLogger, configFor, err, EXIT, out } from './common.ts';
 
-export function problemsReport(file: string, problems: BatchProblem[]): string {
+export function problemsReport(file: string, problems: BatchProblem[], total = problems.length): string {
   return [
-    `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was enqueued.`,
+    `${file}: ${total} problem${total === 1 ? '' : 's'}; nothing was enqueued.`,
     renderTable(problems, [
       { header: 'where', get: (p) => p.path, max: 60 },
       { header: 'problem and fix', get: (p) => p.message, max: 160 },
@@ -19,7 +19,7 @@ export function problemsReport(file: string, problems: BatchProblem[]): string {
 /** Loads and validates a batch file, or throws CliExit(2) listing every problem. */
 export async function loadOrExit(file: string, opts: { batchId?: string; maxInstances: number }): Promise<Batch> {
   const res = await loadBatchFile(file, { env: process.env, maxInstances: opts.maxInstances, batchIdOverride: opts.batchId });
-  if (!res.ok) throw new CliExit(problemsReport(file, res.problems), EXIT.badInput);
+  if (!res.ok) throw new CliExit(problemsReport(file, res.problems, res.total), EXIT.badInput);
   return res.batch;
 }
 
