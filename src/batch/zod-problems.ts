@@ -28,7 +28,8 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: re
       for (const key of issue.keys) {
         problems.push({
           path: [...prefix, ...path, key],
-          message: credentials ? unknownSecretKeyMessage(key) : unknownFieldMessage(key, known(path)),
+          // Lazy: the "did you mean" search runs only for problems that are listed (at most 500).
+          message: () => (credentials ? unknownSecretKeyMessage(key) : unknownFieldMessage(key, known(path))),
         });
       }
       continue;
