@@ -5,7 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -59,7 +61,8 @@ describe('bad batch files through the CLI', () => {
     }
     expect(failures).toEqual([]);
     expect(await client.dbsize()).toBe(0);
-  }, 180_000);
+    // ~70 CLI start-ups, four at a time: a loaded 2-core machine needs minutes.
+  }, 420_000);
 
   it('a good batch file through the same CLI and Redis: exit 0, the batch id on stdout, no credential in clear', async () => {
     const r = await enqueue(path.join(GOOD, 'aws-rollout.json'), { BULLMQ_PREFIX: '{good}', PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'example-aws-secret-token-not-real' });
@@ -77,4 +80,48 @@ describe('bad batch files through the CLI', () => {
       expect(dump.some((v) => v.includes(secret)), secret).toBe(false);
     }
   }, 60_000);
+});
+
+describe('hostile batch files through the CLI (issue 11 items 4, 8): exit 2 with problems, never a stack trace or a hang', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'provflow-hostile-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('deep nesting, 150,000 problems, a FIFO batch file and {file: /dev/zero}', async () => {
+    const AWS = 'Amazon Web Services (AWS)';
+    const deep = path.join(tmp, 'deep.json');
+    const levels = 500_000;
+    writeFileSync(deep, `{"instances": [{"displayName": "A", "applicationTemplate": "${AWS}", "x": ${'['.repeat(levels)}${']'.repeat(levels)}}]}`);
+    const many = path.join(tmp, 'many.json');
+    const instances = Array.from({ length: 10_000 }, (_, i) => {
+      const o: Record<string, string> = { displayName: `AWS ${i}`, applicationTemplate: AWS };
+      for (let k = 0; k < 15; k++) o[`extraField${k}`] = 'x';
+      return o;
+    });
+    writeFileSync(many, JSON.stringify({ instances }));
+    const fifo = path.join(tmp, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    const zero = path.join(tmp, 'zero.json');
+    writeFileSync(zero, JSON.stringify({ instances: [{ displayName: 'A', applicationTemplate: AWS, credentials: { SecretToken: { file: '/dev/zero' } } }] }));
+
+    const cases: [string, RegExp][] = [
+      [deep, /line 1, column \d+ +invalid JSON: nesting deeper than 64 levels/],
+      [many, /150000 problems; nothing was enqueued/],
+      [fifo, /is a named pipe \(FIFO\), not a regular file/],
+      [zero, /\/dev\/zero is a character device/],
+    ];
+    const keysBefore = await client.dbsize(); // the good-batch test above wrote its batch
+    const results = await Promise.all(cases.map(([file]) => enqueue(file)));
+    results.forEach((r, i) => {
+      const [file, want] = cases[i]!;
+      expect(r.code, `${file}: ${r.stderr.slice(0, 500)}`).toBe(2);
+      expect(r.stderr).toMatch(want);
+      expect(r.stderr).toMatch(/nothing was enqueued/);
+      expect(r.stderr).not.toMatch(/RangeError|Maximum call stack|\n\s+at .+:\d+:\d+/);
+      expect(r.stdout.trim()).toBe('');
+    });
+    expect(await client.dbsize()).toBe(keysBefore);
+  }, 120_000);
 });
