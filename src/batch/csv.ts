@@ -24,7 +24,9 @@ function tooLong(line: number, field: number): { ok: false; error: CsvError } {
     ok: false,
     error: {
       line,
-      message: `field ${field} is longer than ${MAX_INLINE_VALUE_CHARS} characters, the limit for a value written in a batch file; put a longer credential in a file (file:./path)`,
+      message:
+        `field ${field} is longer than ${MAX_INLINE_VALUE_CHARS} characters, the limit for a value written in a ` +
+        'batch file; put a longer credential in a file (file:./path)',
     },
   };
 }

@@ -111,13 +111,17 @@ export function structureProblems(structure: JsonStructure): RawProblem[] {
   for (const d of structure.duplicates) {
     problems.push({
       path: d.path,
-      message: `is written twice in the same object (lines ${d.firstLine} and ${d.line}); JSON keeps only the last one, silently dropping the first: keep one`,
+      message:
+        `is written twice in the same object (lines ${d.firstLine} and ${d.line}); ` +
+        'JSON keeps only the last one, silently dropping the first: keep one',
     });
   }
   for (const l of structure.longStrings) {
     problems.push({
       path: l.path,
-      message: `is ${l.length} characters long; values written in a batch file are limited to ${MAX_INLINE_VALUE_CHARS}: put a longer credential in a file and write {"file": "./path"}`,
+      message:
+        `is ${l.length} characters long; values written in a batch file are limited to ` +
+        `${MAX_INLINE_VALUE_CHARS}: put a longer credential in a file and write {"file": "./path"}`,
     });
   }
   return problems;

@@ -52,7 +52,7 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
       denied: 'cannot be read (permission denied)',
       directory: 'is a directory; give the path of a .json or .csv batch file',
       'too-large': `is larger than ${MAX_BATCH_FILE_BYTES / 1024 / 1024} MiB; split it into several batches`,
-      'not-regular': `is ${read.why === 'not-regular' ? read.kind : ''}, not a regular file; save the batch to a file and give its path`,
+      'not-regular': `is ${read.why === 'not-regular' ? read.kind : ''}, not a regular file; give a batch file's path`,
       error: `cannot be read (${read.why === 'error' ? read.code : ''})`,
     }[read.why];
     return fail('(file)', `${sourceFile} ${why}`);
@@ -137,7 +137,9 @@ function capped(problems: BatchProblem[], total = problems.length): LoadResult {
   const more = total - shown.length;
   shown.push({
     path: '(more)',
-    message: `and ${more} more problem${more === 1 ? '' : 's'} not listed; fix the ones above (often one mistake repeated) and run again`,
+    message:
+      `and ${more} more problem${more === 1 ? '' : 's'} not listed; ` +
+      'fix the ones above (often one mistake repeated) and run again',
   });
   return { ok: false, problems: shown, total };
 }

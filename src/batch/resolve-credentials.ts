@@ -86,13 +86,19 @@ async function readCredentialFile(path: string): Promise<FileRead> {
   if (!read.ok) {
     switch (read.why) {
       case 'missing':
-        return { ok: false, why: `file ${path} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
+        return {
+          ok: false,
+          why:
+            `file ${path} does not exist; create it or fix the path ` +
+            "(relative paths start at the batch file's folder)",
+        };
       case 'denied':
-        return { ok: false, why: `file ${path} cannot be read (permission denied); let the user running provflow read it` };
+        const denied = `file ${path} cannot be read (permission denied); let the user running provflow read it`;
+        return { ok: false, why: denied };
       case 'directory':
         return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
       case 'not-regular':
-        return { ok: false, why: `${path} is ${read.kind}, not a regular file; point to a file that holds only the value` };
+        return { ok: false, why: `${path} is ${read.kind}, not a regular file; point to a file that holds the value` };
       case 'too-large':
         return { ok: false, why: `file ${path} is larger than 1 MiB; point to a file that holds only the value` };
       default:

@@ -82,7 +82,8 @@ describe('bad batch files through the CLI', () => {
   }, 60_000);
 });
 
-describe('hostile batch files through the CLI (issue 11 items 4, 8): exit 2 with problems, never a stack trace or a hang', () => {
+// Issue 11 items 4 and 8: exit 2 with problems, never a stack trace or a hang.
+describe('hostile batch files through the CLI', () => {
   let tmp: string;
   beforeAll(() => {
     tmp = mkdtempSync(path.join(tmpdir(), 'provflow-hostile-'));
@@ -93,7 +94,8 @@ describe('hostile batch files through the CLI (issue 11 items 4, 8): exit 2 with
     const AWS = 'Amazon Web Services (AWS)';
     const deep = path.join(tmp, 'deep.json');
     const levels = 500_000;
-    writeFileSync(deep, `{"instances": [{"displayName": "A", "applicationTemplate": "${AWS}", "x": ${'['.repeat(levels)}${']'.repeat(levels)}}]}`);
+    const nested = `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    writeFileSync(deep, `{"instances": [{"displayName": "A", "applicationTemplate": "${AWS}", "x": ${nested}}]}`);
     const many = path.join(tmp, 'many.json');
     const instances = Array.from({ length: 10_000 }, (_, i) => {
       const o: Record<string, string> = { displayName: `AWS ${i}`, applicationTemplate: AWS };
@@ -104,7 +106,8 @@ describe('hostile batch files through the CLI (issue 11 items 4, 8): exit 2 with
     const fifo = path.join(tmp, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
     const zero = path.join(tmp, 'zero.json');
-    writeFileSync(zero, JSON.stringify({ instances: [{ displayName: 'A', applicationTemplate: AWS, credentials: { SecretToken: { file: '/dev/zero' } } }] }));
+    const credentials = { SecretToken: { file: '/dev/zero' } };
+    writeFileSync(zero, JSON.stringify({ instances: [{ displayName: 'A', applicationTemplate: AWS, credentials }] }));
 
     const cases: [string, RegExp][] = [
       [deep, /line 1, column \d+ +invalid JSON: nesting deeper than 64 levels/],
