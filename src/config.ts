@@ -69,6 +69,7 @@ const schema = z.object({
   PROVFLOW_SECRET_KEY_PREVIOUS: optionalNonEmpty,
   BOARD_USERNAME: optionalNonEmpty,
   BOARD_PASSWORD: optionalNonEmpty,
+  BOARD_HOST: optionalNonEmpty,
   BULLMQ_PREFIX: z.string().min(1).regex(/^[^:\s]+$/, 'no colons or spaces').default(DEFAULTS.BULLMQ_PREFIX),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.LOG_LEVEL),
   GRAPH_WRITE_LIMIT: num(1).default(DEFAULTS.GRAPH_WRITE_LIMIT),
