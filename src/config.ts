@@ -128,8 +128,14 @@ const HOW: Record<string, string> = {
 };
 
 /** Variables whose values may hold a secret (a password, a token in a URL): never echoed. */
-const NEVER_ECHO = new Set(['PROVFLOW_WEBHOOK_URL', 'PROVFLOW_WEBHOOK_AUTHORIZATION', 'AZURE_CLIENT_SECRET', 'PROVFLOW_SECRET_KEY',
-  'PROVFLOW_SECRET_KEY_PREVIOUS', 'BOARD_PASSWORD']);
+const NEVER_ECHO = new Set([
+  'PROVFLOW_WEBHOOK_URL',
+  'PROVFLOW_WEBHOOK_AUTHORIZATION',
+  'AZURE_CLIENT_SECRET',
+  'PROVFLOW_SECRET_KEY',
+  'PROVFLOW_SECRET_KEY_PREVIOUS',
+  'BOARD_PASSWORD',
+]);
 
 /** ` (got "…")` for a bad value, with any `user:password@` hidden; nothing for secret-bearing variables. */
 function shownValue(name: string, value: string | undefined): string {

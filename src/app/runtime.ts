@@ -98,7 +98,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     };
     // One hold key for every process of the deployment, so a 503's hold binds them all.
     const holdSecret = await resolveHoldSecret({ redis, prefix, secretKey: cfg.PROVFLOW_SECRET_KEY, logger });
-    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety: cfg.GRAPH_LIMIT_SAFETY, holdSecret, logger });
+    const safety = cfg.GRAPH_LIMIT_SAFETY;
+    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety, holdSecret, logger });
     const share = opts.ruShare ?? 1;
     const limiter =
       share < 1

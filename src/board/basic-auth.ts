@@ -57,8 +57,8 @@ export function basicAuth(opts: BasicAuthOptions): RequestHandler {
     const waitMs = opts.throttle?.waitMs(client) ?? 0;
     if (waitMs > 0) {
       opts.onRefused?.(req, 'throttled');
-      res.set('Retry-After', String(Math.ceil(waitMs / 1000))).set('Cache-Control', 'no-store').status(429).type('text/plain')
-        .send('Too many wrong passwords from this address; try again later.\n');
+      res.set('Retry-After', String(Math.ceil(waitMs / 1000))).set('Cache-Control', 'no-store');
+      res.status(429).type('text/plain').send('Too many wrong passwords from this address; try again later.\n');
       return;
     }
     const presented = parseBasicAuth(req.headers.authorization);

@@ -163,8 +163,12 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
         credentials: opts.auth,
         realm: `${opts.title ?? 'provflow'} board`,
         throttle: opts.loginThrottle ?? new LoginThrottle(),
-        onRefused: (req, reason) =>
-          (reason === 'missing' ? logger.debug : logger.warn).call(logger, { path: req.path, ip: req.ip, reason }, 'board: authentication refused'),
+        onRefused: (req, reason) => {
+          const what = { path: req.path, ip: req.ip, reason };
+          // A browser's first request carries no credentials: routine. Wrong ones are worth a warning.
+          if (reason === 'missing') logger.debug(what, 'board: authentication refused');
+          else logger.warn(what, 'board: authentication refused');
+        },
       }),
     );
   }

@@ -76,8 +76,8 @@ export function resolveBoardSecurity(opts: RunBoardOptions): { host: string; aut
   if (opts.username!.includes(':')) throw new BoardStartError('BOARD_USERNAME must not contain ":" (HTTP Basic cannot carry it).');
   if ([...opts.password!].length < MIN_BOARD_PASSWORD_LENGTH) {
     throw new BoardStartError(
-      `BOARD_PASSWORD is shorter than ${MIN_BOARD_PASSWORD_LENGTH} characters, too easy to guess for a page that can show every ` +
-        'queue; set a longer one, e.g. BOARD_PASSWORD=$(openssl rand -base64 18)',
+      `BOARD_PASSWORD is shorter than ${MIN_BOARD_PASSWORD_LENGTH} characters, too easy to guess for a page that ` +
+        'shows every queue; set a longer one, e.g. BOARD_PASSWORD=$(openssl rand -base64 18)',
     );
   }
   return { host: opts.host ?? '127.0.0.1', auth: { username: opts.username!, password: opts.password! } };

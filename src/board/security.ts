@@ -66,7 +66,8 @@ export function sameOriginMutations(): RequestHandler {
     if (origin !== undefined) {
       try {
         const u = new URL(origin);
-        ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.host.toLowerCase() === String(req.headers.host ?? '').toLowerCase();
+        const sameHost = u.host.toLowerCase() === String(req.headers.host ?? '').toLowerCase();
+        ok = (u.protocol === 'http:' || u.protocol === 'https:') && sameHost;
       } catch {
         ok = false; // `null` (sandboxed frames, redirects across origins) or garbage
       }

@@ -2,7 +2,12 @@
 import { BoardStartError, runBoard } from '../board/run-board.ts';
 import { CliExit, cliLogger, configFor, EXIT, err } from './common.ts';
 
-export async function runBoardCommand(o: { port: number; host?: string | undefined; insecureNoAuth: boolean; allowRetries: boolean }): Promise<void> {
+export async function runBoardCommand(o: {
+  port: number;
+  host?: string | undefined;
+  insecureNoAuth: boolean;
+  allowRetries: boolean;
+}): Promise<void> {
   const cfg = await configFor(o.insecureNoAuth ? ['redis'] : ['redis', 'board']);
   const logger = cliLogger(cfg, 'board');
   try {

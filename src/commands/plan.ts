@@ -7,7 +7,7 @@ import { createRuntime } from '../app/runtime.ts';
 import { renderTable } from '../ui/table.ts';
 import { cliLogger, configFor, EXIT, out } from './common.ts';
 import { loadOrExit } from './enqueue.ts';
-import { checkExistingSyncTemplates, syncTemplateAtRunTime } from './plan-sync-templates.ts';
+import { checkExistingSyncTemplates, syncTemplateAtRunTime, withSyncTemplate } from './plan-sync-templates.ts';
 
 interface PlanRow {
   displayName: string;
@@ -55,13 +55,12 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       const sync = apps.length
         ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId)
         : syncTemplateAtRunTime(inst.synchronizationTemplateId);
-      rows.push(
-        !sync.ok
-          ? { displayName: inst.displayName, action: 'error', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}: ${sync.detail}` }
-          : apps.length
-          ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}; ${sync.detail}` }
-          : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}; ${sync.detail}` },
-      );
+      rows.push(withSyncTemplate(
+        apps.length
+          ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }
+          : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}` },
+        sync,
+      ));
     }
   } finally {
     await rt.close();

@@ -49,7 +49,12 @@ export const holdSecretKeys = (prefix: string) => ({
  * The deployment's hold key: from `secretKey` when given, else the one stored in Redis (created
  * by whichever process asks first). Warns when the previous process to start used another key.
  */
-export async function resolveHoldSecret(o: { redis: Redis; prefix: string; secretKey?: string | undefined; logger?: Logger }): Promise<Buffer> {
+export async function resolveHoldSecret(o: {
+  redis: Redis;
+  prefix: string;
+  secretKey?: string | undefined;
+  logger?: Logger;
+}): Promise<Buffer> {
   const keys = holdSecretKeys(o.prefix);
   let secret: Buffer;
   if (o.secretKey) {
@@ -58,7 +63,9 @@ export async function resolveHoldSecret(o: { redis: Redis; prefix: string; secre
     await o.redis.set(keys.stored, randomBytes(32).toString('base64'), 'NX');
     const stored = await o.redis.get(keys.stored);
     const bytes = stored ? Buffer.from(stored, 'base64') : Buffer.alloc(0);
-    if (bytes.length !== 32) throw new Error(`${keys.stored} in Redis is not a 32-byte base64 key; delete it and restart`);
+    if (bytes.length !== 32) {
+      throw new Error(`${keys.stored} in Redis is not a 32-byte base64 key; delete it and restart`);
+    }
     secret = bytes;
   }
   const fp = holdSecretFingerprint(secret);

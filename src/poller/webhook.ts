@@ -124,7 +124,8 @@ export function webhookUrlProblem(raw: string): string | null {
     return 'is not an absolute URL; use e.g. https://hooks.example.com/provflow';
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
-    return `uses the scheme '${u.protocol.replace(/[^a-z0-9+.:-]/gi, '?').slice(0, 20)}'; only http:// and https:// URLs can receive webhooks`;
+    const scheme = u.protocol.replace(/[^a-z0-9+.:-]/gi, '?').slice(0, 20);
+    return `uses the scheme '${scheme}'; only http:// and https:// URLs can receive webhooks`;
   }
   if (u.username !== '' || u.password !== '') {
     return (

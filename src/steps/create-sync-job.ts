@@ -75,7 +75,9 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
     // A 400 naming our template: lag, or a template this app does not offer? Graph's answer
     // alone cannot tell (same status, a generic code), its template list can.
     const unknown = await unknownSyncTemplate(deps, input, spId, err);
-    if (unknown) throw new PermanentError(`Could not create the provisioning job for '${instance.displayName}': ${unknown}`);
+    if (unknown) {
+      throw new PermanentError(`Could not create the provisioning job for '${instance.displayName}': ${unknown}`);
+    }
     if (isReplicationLag(deps, prev, err)) {
       throw new StepWait(deps.settings.replicationPollMs, input.state, `servicePrincipal not yet usable (${(err as Error).message})`);
     }
@@ -92,7 +94,12 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
  * now, not after the replication window), else null (lag, or another error: handled as before).
  * An empty list inside the replication window may be lag too, so it is not taken as a verdict.
  */
-async function unknownSyncTemplate(deps: StepDeps, input: StepInput, spId: string, err: unknown): Promise<string | null> {
+async function unknownSyncTemplate(
+  deps: StepDeps,
+  input: StepInput,
+  spId: string,
+  err: unknown,
+): Promise<string | null> {
   const wanted = input.instance.synchronizationTemplateId;
   if (!wanted || !(err instanceof GraphError) || err.status !== 400) return null;
   let templates;
@@ -103,8 +110,11 @@ async function unknownSyncTemplate(deps: StepDeps, input: StepInput, spId: strin
   }
   if (templates.some((t) => t.id === wanted)) return null;
   if (templates.length === 0 && inReplicationWindow(deps, input.prev)) return null;
-  const offered = templates.length ? `it offers ${templates.map((t) => `'${t.id}'${t.default ? ' (default)' : ''}`).join(', ')}` : 'it offers none';
-  return `synchronizationTemplateId '${wanted}' is not a synchronization template of this app (${offered}; fix or remove ` +
-    `synchronizationTemplateId in the batch file). Graph said: ${err.message}`;
+  const ids = templates.map((t) => `'${t.id}'${t.default ? ' (default)' : ''}`).join(', ');
+  const offered = templates.length ? `it offers ${ids}` : 'it offers none';
+  return (
+    `synchronizationTemplateId '${wanted}' is not a synchronization template of this app (${offered}; ` +
+    `fix or remove synchronizationTemplateId in the batch file). Graph said: ${err.message}`
+  );
 }
 

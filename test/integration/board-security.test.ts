@@ -14,7 +14,9 @@ import { BoardStartError, runBoard, type RunningBoard } from '../../src/board/ru
 import { LoginThrottle } from '../../src/board/security.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
-import { BOARD_PASS, BOARD_USER, basic, plantFlow, serveBoard, type PlantedFlow, type TestBoard } from '../browser/board-fixtures.ts';
+import {
+  BOARD_PASS, BOARD_USER, basic, plantFlow, serveBoard, type PlantedFlow, type TestBoard,
+} from '../browser/board-fixtures.ts';
 
 interface Answer {
   status: number;
@@ -23,9 +25,16 @@ interface Answer {
 }
 
 /** One raw HTTP request: every header as given (Host included), from `localAddress` if set. */
-function raw(url: string, o: { method?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Answer> {
+interface RawOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  localAddress?: string;
+}
+
+function raw(url: string, o: RawOptions = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: o.method ?? 'GET', headers: o.headers, localAddress: o.localAddress, agent: false }, (res) => {
+    const opts = { method: o.method ?? 'GET', headers: o.headers, localAddress: o.localAddress, agent: false };
+    const req = request(url, opts, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -60,15 +69,18 @@ describe('--insecure-no-auth: loopback Host names only (DNS rebinding)', () => {
 
   it('serves localhost, 127.0.0.0/8 and [::1], with or without the port', async () => {
     const url = `http://127.0.0.1:${open.port}/board/api/queues`;
-    for (const host of [`localhost:${open.port}`, 'localhost', `127.0.0.1:${open.port}`, '127.5.6.7', `[::1]:${open.port}`, 'LOCALHOST']) {
+    const p = open.port;
+    for (const host of [`localhost:${p}`, 'localhost', `127.0.0.1:${p}`, '127.5.6.7', `[::1]:${p}`, 'LOCALHOST']) {
       expect((await raw(url, { headers: { host } })).status, host).toBe(200);
     }
   });
 
   it('answers 421 to any other name, even though the connection came to 127.0.0.1', async () => {
-    const targets = ['/board/api/queues', '/board/', '/healthz', '/metrics', `/board/api/queues/${QUEUES.steps}/${planted.failedId}`];
-    for (const host of ['evil.example', `evil.example:${open.port}`, '127.0.0.1.evil.example', 'localhost.evil.example', '127.0.0.256',
-      '[::2]', '0.0.0.0', '192.168.1.10', 'localhost:80:80']) {
+    const job = `/board/api/queues/${QUEUES.steps}/${planted.failedId}`;
+    const targets = ['/board/api/queues', '/board/', '/healthz', '/metrics', job];
+    const hosts = ['evil.example', `evil.example:${open.port}`, '127.0.0.1.evil.example', 'localhost.evil.example',
+      '127.0.0.256', '[::2]', '0.0.0.0', '192.168.1.10', 'localhost:80:80'];
+    for (const host of hosts) {
       for (const p of targets) {
         const res = await raw(`http://127.0.0.1:${open.port}${p}`, { headers: { host } });
         expect(res.status, `${host} ${p}`).toBe(421);
@@ -84,7 +96,8 @@ describe('mutations must be same-origin', () => {
   let conn: Redis;
   const auth = basic(BOARD_USER, BOARD_PASS);
   beforeAll(async () => {
-    rw = await serveBoard({ redis: redis.url, prefix, allowRetries: true, auth: { username: BOARD_USER, password: BOARD_PASS } });
+    const credentials = { username: BOARD_USER, password: BOARD_PASS };
+    rw = await serveBoard({ redis: redis.url, prefix, allowRetries: true, auth: credentials });
     conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     steps = new Queue(QUEUES.steps, { connection: conn, prefix });
   });
@@ -94,10 +107,14 @@ describe('mutations must be same-origin', () => {
     await conn?.quit();
   });
 
-  const retry = (headers: Record<string, string>) =>
-    raw(`${rw.base}/board/api/queues/${QUEUES.steps}/${planted.failedId}/retry`, { method: 'PUT', headers: { authorization: auth, ...headers } });
+  const put = (p: string, headers: Record<string, string> = {}) =>
+    raw(`${rw.base}/board/api/queues/${QUEUES.steps}/${p}`, {
+      method: 'PUT',
+      headers: { authorization: auth, ...headers },
+    });
+  const retry = (headers: Record<string, string>) => put(`${planted.failedId}/retry`, headers);
 
-  it('refuses a retry from another origin (credentials sent by the browser or not), and leaves the job failed', async () => {
+  it('refuses a retry from another origin, and leaves the job failed', async () => {
     const host = new URL(rw.base).host;
     const crossSite: Record<string, string>[] = [
       { origin: 'http://evil.example' },
@@ -120,7 +137,7 @@ describe('mutations must be same-origin', () => {
     expect([200, 204]).toContain(res.status);
     expect(await (await steps.getJob(planted.failedId))!.getState()).toBe('waiting');
     // No Origin, no Sec-Fetch-Site: not a browser's cross-site request; the board's own rules apply.
-    expect([200, 204]).toContain((await raw(`${rw.base}/board/api/queues/${QUEUES.steps}/promote`, { method: 'PUT', headers: { authorization: auth } })).status);
+    expect([200, 204]).toContain((await put('promote')).status);
   });
 });
 
@@ -133,24 +150,24 @@ describe('failed logins', () => {
     await b?.stop();
   });
 
-  it('after 5 wrong passwords from one address it answers 429 with Retry-After, even to the right one; other addresses go on', async () => {
+  it('after 5 wrong passwords from an address: 429 with Retry-After, even to the right one; others go on', async () => {
     const url = `${b.base}/board/api/queues`;
     const from = '127.0.0.3';
-    for (let i = 0; i < 5; i++) {
-      expect((await raw(url, { localAddress: from, headers: { authorization: basic(BOARD_USER, `guess-${i}`) } })).status).toBe(401);
-    }
+    const login = (localAddress: string, password?: string) =>
+      raw(url, { localAddress, headers: password === undefined ? {} : { authorization: basic(BOARD_USER, password) } });
+    for (let i = 0; i < 5; i++) expect((await login(from, `guess-${i}`)).status).toBe(401);
     // The 6th wrong password is still checked (and answered 401); from then on the address waits.
-    expect((await raw(url, { localAddress: from, headers: { authorization: basic(BOARD_USER, 'guess-5') } })).status).toBe(401);
-    const blocked = await raw(url, { localAddress: from, headers: { authorization: basic(BOARD_USER, BOARD_PASS) } });
+    expect((await login(from, 'guess-5')).status).toBe(401);
+    const blocked = await login(from, BOARD_PASS);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(blocked.body).not.toContain(QUEUES.steps);
     // Requests without credentials (a browser's first request) are not failures.
-    for (let i = 0; i < 10; i++) expect((await raw(url, { localAddress: '127.0.0.4' })).status).toBe(401);
-    expect((await raw(url, { localAddress: '127.0.0.4', headers: { authorization: basic(BOARD_USER, BOARD_PASS) } })).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await login('127.0.0.4')).status).toBe(401);
+    expect((await login('127.0.0.4', BOARD_PASS)).status).toBe(200);
     // Once the wait has passed, the right password is served again.
     await new Promise((r) => setTimeout(r, 1100));
-    expect((await raw(url, { localAddress: from, headers: { authorization: basic(BOARD_USER, BOARD_PASS) } })).status).toBe(200);
+    expect((await login(from, BOARD_PASS)).status).toBe(200);
   });
 
   it('the wait doubles with each further failure, up to its cap, and a success clears it', () => {
@@ -179,8 +196,8 @@ describe('headers and start-up', () => {
     try {
       const auth = { authorization: basic(BOARD_USER, BOARD_PASS) };
       for (const [p, headers] of [
-        ['/board/', auth], ['/board/api/queues', auth], ['/board/static/favicon-32x32.png', auth], ['/healthz', {}], ['/metrics', {}],
-        ['/board/', {}], ['/', auth], ['/nowhere', auth],
+        ['/board/', auth], ['/board/api/queues', auth], ['/board/static/favicon-32x32.png', auth],
+        ['/healthz', {}], ['/metrics', {}], ['/board/', {}], ['/', auth], ['/nowhere', auth],
       ] as const) {
         const res = await raw(`${b.base}${p}`, { headers });
         expect(res.headers['x-powered-by'], p).toBeUndefined();
@@ -191,7 +208,8 @@ describe('headers and start-up', () => {
   });
 
   it('binds 127.0.0.1 unless a host is given, with authentication too', async () => {
-    const running = await runBoard({ redisUrl: redis.url, prefix, port: 0, username: 'ops', password: 'a-long-enough-pw', handleSignals: false });
+    const creds = { username: 'ops', password: 'a-long-enough-pw' };
+    const running = await runBoard({ redisUrl: redis.url, prefix, port: 0, ...creds, handleSignals: false });
     try {
       expect(running.host).toBe('127.0.0.1');
     } finally {
@@ -202,13 +220,15 @@ describe('headers and start-up', () => {
   it('refuses a BOARD_PASSWORD shorter than 12 characters', async () => {
     const base = { redisUrl: 'redis://127.0.0.1:1', port: 0, handleSignals: false, username: 'ops' };
     await expect(runBoard({ ...base, password: 'elevenchars' })).rejects.toThrow(BoardStartError);
-    await expect(runBoard({ ...base, password: 'elevenchars' })).rejects.toThrow(/BOARD_PASSWORD is shorter than 12 characters.*openssl rand/);
+    const short = runBoard({ ...base, password: 'elevenchars' });
+    await expect(short).rejects.toThrow(/BOARD_PASSWORD is shorter than 12 characters.*openssl rand/);
   });
 
   it('`provflow board` exits 2 with the message for a short password, without printing it', () => {
     const cli = path.resolve('bin/provflow.js');
     const res = spawnSync(process.execPath, [cli, 'board', '--port', '0'], {
-      env: { PATH: process.env.PATH, REDIS_URL: 'redis://127.0.0.1:1', BOARD_USERNAME: 'ops', BOARD_PASSWORD: 'short-pw1' },
+      env: { PATH: process.env.PATH, REDIS_URL: 'redis://127.0.0.1:1', BOARD_USERNAME: 'ops',
+        BOARD_PASSWORD: 'short-pw1' },
       cwd: path.resolve('/tmp'),
       encoding: 'utf8',
       timeout: 30_000,

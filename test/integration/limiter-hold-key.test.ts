@@ -10,7 +10,9 @@ import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphError } from '../../src/graph/errors.ts';
 import { createGraphClient } from '../../src/graph/graph-client.ts';
-import { holdSecretFromSecretKey, holdSecretKeys, randomHoldSecret, resolveHoldSecret } from '../../src/graph/hold-secret.ts';
+import {
+  holdSecretFromSecretKey, holdSecretKeys, randomHoldSecret, resolveHoldSecret,
+} from '../../src/graph/hold-secret.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
@@ -57,7 +59,11 @@ function processWith(prefix: string, holdSecret: Buffer) {
     .intercept({ method: 'POST', path: PATH })
     .reply(() => {
       sent.push('validate');
-      return { statusCode: 503, data: JSON.stringify({ error: { code: 'serviceNotAvailable', message: 'busy' } }), responseOptions: { headers: { 'content-type': 'application/json', 'retry-after': '5' } } };
+      return {
+        statusCode: 503,
+        data: JSON.stringify({ error: { code: 'serviceNotAvailable', message: 'busy' } }),
+        responseOptions: { headers: { 'content-type': 'application/json', 'retry-after': '5' } },
+      };
     })
     .persist();
   const graph = createGraphClient({
@@ -73,7 +79,7 @@ function processWith(prefix: string, holdSecret: Buffer) {
 const holdKeysIn = async (redis: Redis, prefix: string) => redis.keys(`${prefix}:limiter:${TENANT}:hold:*`);
 
 describe('503 hold names', () => {
-  it('a validateCredentials hold is an HMAC under the deployment key, and binds another client sharing that key', async () => {
+  it('a validateCredentials hold is an HMAC under the deployment key, binding clients with that key', async () => {
     const prefix = testPrefix('hold-key');
     const secret = randomHoldSecret();
     const a = processWith(prefix, secret);
@@ -96,7 +102,8 @@ describe('503 hold names', () => {
     const body = JSON.stringify({ useSavedCredentials: false, credentials: CREDS });
     const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
     const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
-    const plain = [sha1(`POST ${url} ${sha1(body)}`), sha1(`POST ${url} ${sha256(body)}`), sha1(body), sha256(body), sha256(`POST ${url} ${sha256(body)}`)];
+    const plain = [sha1(`POST ${url} ${sha1(body)}`), sha1(`POST ${url} ${sha256(body)}`), sha1(body), sha256(body),
+      sha256(`POST ${url} ${sha256(body)}`)];
     for (const p of plain) expect(name).not.toBe(p);
     expect(keys[0]).not.toContain(CANARY);
     // With the key it is the HMAC of the request's identity; with any other key it is not.
@@ -114,12 +121,13 @@ describe('503 hold names', () => {
     expect(c.sent).toHaveLength(1);
   });
 
-  it('every process derives the same key from PROVFLOW_SECRET_KEY, or shares one stored in Redis without it', async () => {
+  it('every process derives one key from PROVFLOW_SECRET_KEY, or shares one stored in Redis without it', async () => {
     const prefix = testPrefix('hold-secret');
     const redis = conn();
     const sk = Buffer.alloc(32, 7).toString('base64');
     const warnings: string[] = [];
-    const logger = { warn: (_o: object, m?: string) => warnings.push(m ?? '') } as unknown as Parameters<typeof resolveHoldSecret>[0]['logger'];
+    type HoldLogger = Parameters<typeof resolveHoldSecret>[0]['logger'];
+    const logger = { warn: (_o: object, m?: string) => warnings.push(m ?? '') } as unknown as HoldLogger;
     const w1 = await resolveHoldSecret({ redis, prefix, secretKey: sk, logger });
     const w2 = await resolveHoldSecret({ redis: conn(), prefix, secretKey: sk, logger });
     expect(w1.equals(w2)).toBe(true);

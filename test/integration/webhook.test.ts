@@ -125,7 +125,7 @@ describe('webhook notifier over loopback HTTP', () => {
     expect(r.lastError).not.toContain('/hooks/provflow');
   });
 
-  it('refuses a URL with credentials up front, and sends PROVFLOW_WEBHOOK_AUTHORIZATION as the header instead', async () => {
+  it('refuses a URL with credentials up front; PROVFLOW_WEBHOOK_AUTHORIZATION is sent as the header', async () => {
     const { url, received } = await serve([status(204)]);
     const withCreds = url.replace('http://', 'http://ops:pw-canary@');
     expect(() => createWebhookNotifier({ url: withCreds })).toThrow(/user:password@/);
