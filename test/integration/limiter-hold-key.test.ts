@@ -4,7 +4,9 @@
  * to test guesses of it. Real Redis, two Graph clients (each with its own limiter and connection,
  * as two worker processes have) sharing the deployment's key; HTTP answered by undici's MockAgent.
  */
+import { execFile } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,4 +149,27 @@ describe('503 hold names', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('PROVFLOW_SECRET_KEY');
   });
+
+  it('two real processes without PROVFLOW_SECRET_KEY resolve the same key (holds bind across them)', async () => {
+    const prefix = testPrefix('hold-proc');
+    const modulePath = path.resolve('src/graph/hold-secret.ts');
+    const code = `
+      import { Redis } from 'ioredis';
+      import { holdSecretFingerprint, resolveHoldSecret } from ${JSON.stringify(modulePath)};
+      const redis = new Redis(process.env.PF_URL);
+      const secret = await resolveHoldSecret({ redis, prefix: process.env.PF_PREFIX });
+      process.stdout.write(holdSecretFingerprint(secret));
+      redis.disconnect();
+    `;
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        const env = { ...process.env, PF_URL: redisHandle.url, PF_PREFIX: prefix, PROVFLOW_SECRET_KEY: '' };
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, timeout: 30_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout.trim())));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(b).toBe(a);
+  }, 40_000);
 });
+
