@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoardStartError, runBoard, type RunningBoard } from '../../src/board/run-board.ts';
@@ -212,6 +213,22 @@ describe('headers and start-up', () => {
     const running = await runBoard({ redisUrl: redis.url, prefix, port: 0, ...creds, handleSignals: false });
     try {
       expect(running.host).toBe('127.0.0.1');
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('exposed beyond loopback on request only, with a warning that Basic auth needs TLS in front', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const creds = { username: 'ops', password: 'a-long-enough-pw' };
+    const opts = { redisUrl: redis.url, prefix, port: 0, host: '0.0.0.0', ...creds, logger, handleSignals: false };
+    const running = await runBoard(opts);
+    try {
+      expect(running.host).toBe('0.0.0.0');
+      const warned = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      expect(warned.map((l) => l.msg).join('\n')).toMatch(/plain HTTP.*TLS reverse proxy/);
+      expect(lines.join('')).not.toContain(creds.password);
     } finally {
       await running.close();
     }
