@@ -127,7 +127,7 @@ program
   .command('board')
   .description('serve Bull Board, /healthz and /metrics (authentication on by default)')
   .option('--port <n>', 'port', int('--port'), 3000)
-  .option('--host <host>', 'interface to bind', '0.0.0.0')
+  .option('--host <host>', 'interface to bind (default BOARD_HOST, else 127.0.0.1; 0.0.0.0 exposes it: use TLS)')
   .option('--insecure-no-auth', 'no authentication (only allowed on loopback)')
   .option('--allow-retries', 'let operators retry and promote jobs')
   .action(async (o) => {

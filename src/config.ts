@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from './flow/queues.ts';
+import { webhookUrlProblem } from './poller/webhook.ts';
 
 /** Defaults, in one place (values as they would be written in the environment). */
 export const DEFAULTS = {
@@ -68,6 +69,7 @@ const schema = z.object({
   PROVFLOW_SECRET_KEY_PREVIOUS: optionalNonEmpty,
   BOARD_USERNAME: optionalNonEmpty,
   BOARD_PASSWORD: optionalNonEmpty,
+  BOARD_HOST: optionalNonEmpty,
   BULLMQ_PREFIX: z.string().min(1).regex(/^[^:\s]+$/, 'no colons or spaces').default(DEFAULTS.BULLMQ_PREFIX),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.LOG_LEVEL),
   GRAPH_WRITE_LIMIT: num(1).default(DEFAULTS.GRAPH_WRITE_LIMIT),
@@ -93,7 +95,15 @@ const schema = z.object({
   MAX_BATCH_INSTANCES: num(1).default(DEFAULTS.MAX_BATCH_INSTANCES),
   POLLER_LOG_PAGE_SIZE: num(1, 999).default(DEFAULTS.POLLER_LOG_PAGE_SIZE),
   POLLER_LOG_PAGES_PER_RUN: num(1, 100).default(DEFAULTS.POLLER_LOG_PAGES_PER_RUN),
-  PROVFLOW_WEBHOOK_URL: z.url().optional(),
+  // Checked here, at start-up, not at the first delivery; the message never quotes the URL.
+  PROVFLOW_WEBHOOK_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = webhookUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  PROVFLOW_WEBHOOK_AUTHORIZATION: optionalNonEmpty,
 });
 
 /** Validated configuration. */
@@ -117,6 +127,22 @@ const HOW: Record<string, string> = {
   BOARD_PASSWORD: 'the password operators log in to the board with',
 };
 
+/** Variables whose values may hold a secret (a password, a token in a URL): never echoed. */
+const NEVER_ECHO = new Set([
+  'PROVFLOW_WEBHOOK_URL',
+  'PROVFLOW_WEBHOOK_AUTHORIZATION',
+  'AZURE_CLIENT_SECRET',
+  'PROVFLOW_SECRET_KEY',
+  'PROVFLOW_SECRET_KEY_PREVIOUS',
+  'BOARD_PASSWORD',
+]);
+
+/** ` (got "…")` for a bad value, with any `user:password@` hidden; nothing for secret-bearing variables. */
+function shownValue(name: string, value: string | undefined): string {
+  if (NEVER_ECHO.has(name)) return '';
+  return ` (got ${JSON.stringify(String(value ?? '').replace(/\/\/[^/@\s]*@/g, '//***@'))})`;
+}
+
 /** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requirement[] = []): Config {
   // Empty strings are treated as unset, as shells and compose files often produce them.
@@ -126,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requir
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
-      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(String(cleaned[name] ?? ''))})`);
+      problems.push(`${name}: ${issue.message}${shownValue(name, cleaned[name])}`);
     }
   }
   const cfg = parsed.success ? parsed.data : undefined;

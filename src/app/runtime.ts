@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import { QUEUES } from '../flow/queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import { createGraphClient } from '../graph/graph-client.ts';
+import { resolveHoldSecret } from '../graph/hold-secret.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
 import { createGraphLimiter } from '../graph/limiter.ts';
 import { createTokenProvider } from '../graph/token-provider.ts';
@@ -95,7 +96,10 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
       reportsLimit: cfg.GRAPH_REPORTS_LIMIT,
       reportsWindowMs: cfg.GRAPH_REPORTS_WINDOW_MS,
     };
-    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety: cfg.GRAPH_LIMIT_SAFETY, logger });
+    // One hold key for every process of the deployment, so a 503's hold binds them all.
+    const holdSecret = await resolveHoldSecret({ redis, prefix, secretKey: cfg.PROVFLOW_SECRET_KEY, logger });
+    const safety = cfg.GRAPH_LIMIT_SAFETY;
+    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety, holdSecret, logger });
     const share = opts.ruShare ?? 1;
     const limiter =
       share < 1

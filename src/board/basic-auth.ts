@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { LoginThrottle } from './security.ts';
 
 /** The one operator account the board accepts. */
 export interface BoardCredentials {
@@ -42,7 +43,9 @@ export interface BasicAuthOptions {
   credentials: BoardCredentials;
   realm?: string;
   /** Called on each refused request (never with the presented password). */
-  onRefused?: (req: Request, reason: 'missing' | 'wrong') => void;
+  onRefused?: (req: Request, reason: 'missing' | 'wrong' | 'throttled') => void;
+  /** Slows down repeated wrong passwords per client address (none when absent). */
+  throttle?: LoginThrottle;
 }
 
 /** Express middleware: 401 with a `WWW-Authenticate` challenge unless the credentials match. */
@@ -50,11 +53,21 @@ export function basicAuth(opts: BasicAuthOptions): RequestHandler {
   const realm = (opts.realm ?? 'provflow board').replace(/"/g, '');
   const challenge = `Basic realm="${realm}", charset="UTF-8"`;
   return (req: Request, res: Response, next: NextFunction) => {
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const waitMs = opts.throttle?.waitMs(client) ?? 0;
+    if (waitMs > 0) {
+      opts.onRefused?.(req, 'throttled');
+      res.set('Retry-After', String(Math.ceil(waitMs / 1000))).set('Cache-Control', 'no-store');
+      res.status(429).type('text/plain').send('Too many wrong passwords from this address; try again later.\n');
+      return;
+    }
     const presented = parseBasicAuth(req.headers.authorization);
     if (presented && credentialsMatch(opts.credentials, presented.user, presented.password)) {
+      opts.throttle?.succeeded(client);
       next();
       return;
     }
+    if (presented) opts.throttle?.failed(client);
     opts.onRefused?.(req, presented ? 'wrong' : 'missing');
     res.set('WWW-Authenticate', challenge).set('Cache-Control', 'no-store').status(401).type('text/plain').send('Authentication required\n');
   };

@@ -16,6 +16,7 @@ import { createMetricsReader, type MetricsSource } from '../metrics/redis-counte
 import { basicAuth, type BoardCredentials } from './basic-auth.ts';
 import { boardHooks } from './board-hooks.ts';
 import { createQueueAdapters, type BoardMode } from './board-queues.ts';
+import { LoginThrottle, loopbackHostOnly, sameOriginMutations } from './security.ts';
 import { checkHealth, pingRedis, queueCounts, withDeadline, workerCounts } from './health.ts';
 
 /** Where the board UI is mounted. */
@@ -44,6 +45,8 @@ export interface CreateBoardAppOptions {
   probeTimeoutMs?: number;
   /** Queue names to show (default: every provflow queue). */
   queueNames?: readonly string[];
+  /** Failed-login throttling (default: 5 free failures per address, then 1 s doubling to 15 min). */
+  loginThrottle?: LoginThrottle;
 }
 
 /** A board app and how to release its Redis connection. */
@@ -116,10 +119,16 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
 
   const app = express();
   app.disable('x-powered-by');
+  // Bull Board's router is an Express app of its own, which would set the header on its pages.
+  (serverAdapter.getRouter() as express.Express).disable('x-powered-by');
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' });
     next();
   });
+  // Before every route (see security.ts): no authentication means loopback host names only
+  // (DNS rebinding), and no change is accepted from another site's page.
+  if (!opts.auth) app.use(loopbackHostOnly());
+  app.use(sameOriginMutations());
 
   // Probes first, unauthenticated: orchestrators and scrapers carry no credentials.
   app.get('/healthz', async (_req, res) => {
@@ -153,7 +162,13 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
       basicAuth({
         credentials: opts.auth,
         realm: `${opts.title ?? 'provflow'} board`,
-        onRefused: (req, reason) => logger.debug({ path: req.path, ip: req.ip, reason }, 'board: authentication refused'),
+        throttle: opts.loginThrottle ?? new LoginThrottle(),
+        onRefused: (req, reason) => {
+          const what = { path: req.path, ip: req.ip, reason };
+          // A browser's first request carries no credentials: routine. Wrong ones are worth a warning.
+          if (reason === 'missing') logger.debug(what, 'board: authentication refused');
+          else logger.warn(what, 'board: authentication refused');
+        },
       }),
     );
   }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_PREFIX } from '../flow/queues.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { BOARD_BASE_PATH, createBoardApp } from './create-board-app.ts';
+import { isLoopbackHost } from './security.ts';
 
 /** Options for `runBoard` (the CLI maps flags and config onto these). */
 export interface RunBoardOptions {
@@ -16,8 +17,8 @@ export interface RunBoardOptions {
   prefix?: string;
   /** Default 3000; 0 picks a free port. */
   port?: number;
-  /** Default `0.0.0.0`, or `127.0.0.1` with `insecureNoAuth`. */
-  host?: string;
+  /** Interface to bind (`--host` / `BOARD_HOST`). Default `127.0.0.1`: exposure is explicit. */
+  host?: string | undefined;
   /** `BOARD_USERNAME` / `BOARD_PASSWORD`: required unless `insecureNoAuth`. */
   username?: string | undefined;
   password?: string | undefined;
@@ -48,11 +49,10 @@ export class BoardStartError extends Error {
   override readonly name = 'BoardStartError';
 }
 
-/** True for addresses that only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
+export { isLoopbackHost };
+
+/** Shortest BOARD_PASSWORD accepted (in characters). */
+export const MIN_BOARD_PASSWORD_LENGTH = 12;
 
 /** Checks the options and returns the resolved host and credentials, or throws BoardStartError. */
 export function resolveBoardSecurity(opts: RunBoardOptions): { host: string; auth: { username: string; password: string } | null } {
@@ -74,7 +74,13 @@ export function resolveBoardSecurity(opts: RunBoardOptions): { host: string; aut
     );
   }
   if (opts.username!.includes(':')) throw new BoardStartError('BOARD_USERNAME must not contain ":" (HTTP Basic cannot carry it).');
-  return { host: opts.host ?? '0.0.0.0', auth: { username: opts.username!, password: opts.password! } };
+  if ([...opts.password!].length < MIN_BOARD_PASSWORD_LENGTH) {
+    throw new BoardStartError(
+      `BOARD_PASSWORD is shorter than ${MIN_BOARD_PASSWORD_LENGTH} characters, too easy to guess for a page that ` +
+        'shows every queue; set a longer one, e.g. BOARD_PASSWORD=$(openssl rand -base64 18)',
+    );
+  }
+  return { host: opts.host ?? '127.0.0.1', auth: { username: opts.username!, password: opts.password! } };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -92,7 +98,13 @@ export async function runBoard(opts: RunBoardOptions): Promise<RunningBoard> {
   const logger = opts.logger ?? silentLogger();
   const { host, auth } = resolveBoardSecurity(opts);
   if (!auth) logger.warn('board: authentication is OFF (--insecure-no-auth); listening on loopback only');
-  if (auth && auth.password.length < 12) logger.warn('board: BOARD_PASSWORD is shorter than 12 characters');
+  if (auth && !isLoopbackHost(host)) {
+    logger.warn(
+      { host },
+      'board: listening beyond loopback with HTTP Basic over plain HTTP: the password crosses the network in clear ' +
+        'unless a TLS reverse proxy (or a VPN/SSH tunnel) is in front',
+    );
+  }
 
   const board = createBoardApp({
     redis: opts.redisUrl,

@@ -2,7 +2,12 @@
 import { BoardStartError, runBoard } from '../board/run-board.ts';
 import { CliExit, cliLogger, configFor, EXIT, err } from './common.ts';
 
-export async function runBoardCommand(o: { port: number; host: string; insecureNoAuth: boolean; allowRetries: boolean }): Promise<void> {
+export async function runBoardCommand(o: {
+  port: number;
+  host?: string | undefined;
+  insecureNoAuth: boolean;
+  allowRetries: boolean;
+}): Promise<void> {
   const cfg = await configFor(o.insecureNoAuth ? ['redis'] : ['redis', 'board']);
   const logger = cliLogger(cfg, 'board');
   try {
@@ -10,7 +15,8 @@ export async function runBoardCommand(o: { port: number; host: string; insecureN
       redisUrl: cfg.REDIS_URL!,
       prefix: cfg.BULLMQ_PREFIX,
       port: o.port,
-      host: o.insecureNoAuth && o.host === '0.0.0.0' ? '127.0.0.1' : o.host,
+      // Loopback unless asked: --host, else BOARD_HOST (e.g. 0.0.0.0 inside a container).
+      host: o.host ?? cfg.BOARD_HOST,
       username: cfg.BOARD_USERNAME,
       password: cfg.BOARD_PASSWORD,
       insecureNoAuth: o.insecureNoAuth,

@@ -7,6 +7,7 @@ import { createRuntime } from '../app/runtime.ts';
 import { renderTable } from '../ui/table.ts';
 import { cliLogger, configFor, EXIT, out } from './common.ts';
 import { loadOrExit } from './enqueue.ts';
+import { checkExistingSyncTemplates, syncTemplateAtRunTime, withSyncTemplate } from './plan-sync-templates.ts';
 
 interface PlanRow {
   displayName: string;
@@ -50,11 +51,16 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
         continue;
       }
       const apps = await graph.findApplications({ displayName: inst.displayName, applicationTemplateId: t });
-      rows.push(
+      // The synchronization template, as step 4 will choose it: listed for an app that exists.
+      const sync = apps.length
+        ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId)
+        : syncTemplateAtRunTime(inst.synchronizationTemplateId);
+      rows.push(withSyncTemplate(
         apps.length
           ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }
           : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}` },
-      );
+        sync,
+      ));
     }
   } finally {
     await rt.close();

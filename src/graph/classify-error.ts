@@ -72,7 +72,11 @@ const TLS_TRUST_CODES = new Set([
 /** 4xx that are about timing, not about the request: retry. */
 const TRANSIENT_4XX = new Set([408, 423, 425]);
 
-/** 4xx that become transient inside the replication window. */
+/**
+ * 4xx that become transient inside the replication window. Graph's 400 for a synchronization
+ * template the app does not offer looks the same (generic code), so create-sync-job asks for the
+ * app's template list before calling a 400 lag: listed and missing, it is permanent at once.
+ */
 const REPLICATION_4XX = new Set([400, 403, 404]);
 
 function header(headers: FailureFacts['headers'], name: string): string | null {

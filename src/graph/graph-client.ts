@@ -182,9 +182,11 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     };
     const releaseGrant = (g: Grant) => opts.limiter.release(opts.tenantId, g).catch(() => undefined);
     // "The request" a 503 holds is this method, URL and body: other instances' instantiates
-    // (same URL, another displayName) are other requests.
+    // (same URL, another displayName) are other requests. This identity stays in memory; the
+    // limiter names it in Redis by a keyed HMAC, as the body may be a credential list.
     const bodyText = spec.body !== undefined ? JSON.stringify(spec.body) : '';
-    const holdKey = `${spec.method} ${url}${bodyText ? ` ${createHash('sha1').update(bodyText).digest('base64url')}` : ''}`;
+    const bodyDigest = bodyText ? ` ${createHash('sha256').update(bodyText).digest('base64url')}` : '';
+    const holdKey = `${spec.method} ${url}${bodyDigest}`;
     // Holds live in the limiter: this process's, and other processes' heard through the broadcast.
     const heldFor = () => opts.limiter.localHoldMs(opts.tenantId, holdKey);
 

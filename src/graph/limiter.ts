@@ -20,11 +20,12 @@
  * its window passes). After a restart without AOF the windows start empty: a short burst may
  * then be answered by Graph with 429, which pauses the tenant as usual.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../logger.ts';
 import { Deadlines } from './deadlines.ts';
 import { RateLimitedError } from './errors.ts';
+import { randomHoldSecret } from './hold-secret.ts';
 
 /** Quotas per tenant (Microsoft's published identity limits by default; configurable). */
 export interface GraphLimits {
@@ -174,6 +175,12 @@ export interface GraphLimiterOptions {
    * loop turns, nothing on the wire.
    */
   sendLeaseMs?: number;
+  /**
+   * Key of the HMAC that names a request's hold in Redis and in the broadcast (the request's
+   * body may be a credential list). Limiters bind each other's holds only when they share it: pass
+   * the deployment's key (see hold-secret.ts). Default: a random key of this limiter's own.
+   */
+  holdSecret?: Buffer;
   logger?: Logger;
 }
 
@@ -304,7 +311,8 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   // Holds on single requests (a 503's Retry-After), this process's and other processes' (broadcast).
   const localHolds = new Deadlines();
   // A request's hold: `tenant|digest` locally and in the broadcast, `…:hold:digest` in Redis.
-  const digest = (requestKey: string) => createHash('sha1').update(requestKey).digest('base64url');
+  const holdSecret = opts.holdSecret ?? randomHoldSecret();
+  const digest = (requestKey: string) => createHmac('sha256', holdSecret).update(requestKey).digest('base64url');
   const holdName = (tenantId: string, requestKey: string) => `${tenantId}|${digest(requestKey)}`;
 
   function notePause(tenantId: string, ms: number): void {

@@ -70,7 +70,8 @@ export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?
   let eventsWorker: Worker | null = null;
   if (webhookUrl) {
     // One delivery try per attempt: the queue's backoff spaces the retries, durably.
-    const notifier = createWebhookNotifier({ url: webhookUrl, maxAttempts: 1, logger: rt.logger });
+    const authorization = rt.cfg.PROVFLOW_WEBHOOK_AUTHORIZATION;
+    const notifier = createWebhookNotifier({ url: webhookUrl, authorization, maxAttempts: 1, logger: rt.logger });
     eventsWorker = new Worker(
       QUEUES.events,
       async (job) => {

@@ -50,6 +50,8 @@ export interface WebhookLogger {
 
 export interface WebhookNotifierOptions {
   url: string;
+  /** `PROVFLOW_WEBHOOK_AUTHORIZATION`: sent as the `Authorization` header (never logged). */
+  authorization?: string | undefined;
   fetchImpl?: typeof fetch;
   maxAttempts?: number;
   baseDelayMs?: number;
@@ -106,6 +108,35 @@ function retriableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+/** The variable that carries a receiver's credentials, since the URL may not. */
+export const WEBHOOK_AUTH_ENV = 'PROVFLOW_WEBHOOK_AUTHORIZATION';
+
+/**
+ * Why `raw` cannot be a webhook URL, or null when it can. Never quotes the URL: it may carry a
+ * token or a password. fetch refuses URLs with `user:password@` outright, so such a URL would
+ * pass a plain URL check and then fail every delivery.
+ */
+export function webhookUrlProblem(raw: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return 'is not an absolute URL; use e.g. https://hooks.example.com/provflow';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    const scheme = u.protocol.replace(/[^a-z0-9+.:-]/gi, '?').slice(0, 20);
+    return `uses the scheme '${scheme}'; only http:// and https:// URLs can receive webhooks`;
+  }
+  if (u.username !== '' || u.password !== '') {
+    return (
+      'carries credentials (user:password@) in the URL, which HTTP clients refuse to send, so every delivery would ' +
+      `fail; remove them from the URL and set ${WEBHOOK_AUTH_ENV} to the Authorization header value instead ` +
+      `(e.g. ${WEBHOOK_AUTH_ENV}="Basic $(printf %s 'user:password' | base64)" or "Bearer <token>")`
+    );
+  }
+  return null;
+}
+
 function originOf(url: string): string {
   try {
     return new URL(url).origin;
@@ -115,6 +146,8 @@ function originOf(url: string): string {
 }
 
 export function createWebhookNotifier(opts: WebhookNotifierOptions): WebhookNotifier {
+  const problem = webhookUrlProblem(opts.url);
+  if (problem) throw new Error(`PROVFLOW_WEBHOOK_URL ${problem}`);
   const fetchImpl = opts.fetchImpl ?? fetch;
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
   const baseDelayMs = opts.baseDelayMs ?? 500;
@@ -143,6 +176,7 @@ export function createWebhookNotifier(opts: WebhookNotifierOptions): WebhookNoti
       'user-agent': 'provflow-webhook',
       'x-provflow-event': event.type,
       'x-provflow-event-id': webhookEventId(event),
+      ...(opts.authorization ? { authorization: opts.authorization } : {}),
     };
     let lastError: string | null = null;
     let status: number | null = null;

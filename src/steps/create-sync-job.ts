@@ -72,6 +72,12 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
     await deps.store.set(instance, { jobId: job.id });
     return { ...prev, jobId: job.id, syncTemplateId, jobReused: false };
   } catch (err) {
+    // A 400 naming our template: lag, or a template this app does not offer? Graph's answer
+    // alone cannot tell (same status, a generic code), its template list can.
+    const unknown = await unknownSyncTemplate(deps, input, spId, err);
+    if (unknown) {
+      throw new PermanentError(`Could not create the provisioning job for '${instance.displayName}': ${unknown}`);
+    }
     if (isReplicationLag(deps, prev, err)) {
       throw new StepWait(deps.settings.replicationPollMs, input.state, `servicePrincipal not yet usable (${(err as Error).message})`);
     }
@@ -81,3 +87,34 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
     throw err;
   }
 }
+
+/**
+ * After a 400 on creating the job from the batch's `synchronizationTemplateId`: the reason when
+ * the servicePrincipal answers its template list and the id is not on it (the instance fails
+ * now, not after the replication window), else null (lag, or another error: handled as before).
+ * An empty list inside the replication window may be lag too, so it is not taken as a verdict.
+ */
+async function unknownSyncTemplate(
+  deps: StepDeps,
+  input: StepInput,
+  spId: string,
+  err: unknown,
+): Promise<string | null> {
+  const wanted = input.instance.synchronizationTemplateId;
+  if (!wanted || !(err instanceof GraphError) || err.status !== 400) return null;
+  let templates;
+  try {
+    templates = await deps.graph.listSynchronizationTemplates(spId);
+  } catch {
+    return null;
+  }
+  if (templates.some((t) => t.id === wanted)) return null;
+  if (templates.length === 0 && inReplicationWindow(deps, input.prev)) return null;
+  const ids = templates.map((t) => `'${t.id}'${t.default ? ' (default)' : ''}`).join(', ');
+  const offered = templates.length ? `it offers ${ids}` : 'it offers none';
+  return (
+    `synchronizationTemplateId '${wanted}' is not a synchronization template of this app (${offered}; ` +
+    `fix or remove synchronizationTemplateId in the batch file). Graph said: ${err.message}`
+  );
+}
+

@@ -84,6 +84,9 @@ describe('refusing to start', () => {
     await expect(runBoard({ ...base })).rejects.toThrow(/BOARD_USERNAME and BOARD_PASSWORD are not set/);
     await expect(runBoard({ ...base, username: 'ops' })).rejects.toThrow(/BOARD_PASSWORD is not set.*--insecure-no-auth/);
     await expect(runBoard({ ...base, username: 'ops', password: '' })).rejects.toBeInstanceOf(BoardStartError);
+    // Too short to resist guessing (board-security.test.ts covers the rest of the hardening).
+    const short = runBoard({ ...base, username: 'ops', password: '12345678901' });
+    await expect(short).rejects.toThrow(/shorter than 12 characters/);
   });
 
   it('with --insecure-no-auth, refuses a non-loopback host', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../src/graph/errors.ts';
+import { randomHoldSecret } from '../../src/graph/hold-secret.ts';
 import { createGraphLimiter, type CallCost, type GraphLimiter, type GraphLimits } from '../../src/graph/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -198,8 +199,10 @@ describe('sliding window shared across processes', () => {
   it('a request held by a 503 is refused to every process until its Retry-After passes; other requests go on', async () => {
     const prefix = testPrefix('lim-hold');
     const redis = conn();
-    const a = createLimiter({ redis, prefix, limits: limits({}), maxInlineWaitMs: 5000 });
-    const b = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000 });
+    // Holds bind limiters that share the deployment's hold key (see hold-secret.ts).
+    const holdSecret = randomHoldSecret();
+    const a = createLimiter({ redis, prefix, limits: limits({}), maxInlineWaitMs: 5000, holdSecret });
+    const b = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000, holdSecret });
     const key = 'GET https://graph/beta/applications?$filter=x';
     await new Promise((r) => setTimeout(r, 200)); // let b's subscription settle
     await a.hold('t', key, 600);

@@ -124,4 +124,16 @@ describe('webhook notifier over loopback HTTP', () => {
     expect(r.lastError).toMatch(/ECONNREFUSED|fetch failed/);
     expect(r.lastError).not.toContain('/hooks/provflow');
   });
+
+  it('refuses a URL with credentials up front; PROVFLOW_WEBHOOK_AUTHORIZATION is sent as the header', async () => {
+    const { url, received } = await serve([status(204)]);
+    const withCreds = url.replace('http://', 'http://ops:pw-canary@');
+    expect(() => createWebhookNotifier({ url: withCreds })).toThrow(/user:password@/);
+    expect(() => createWebhookNotifier({ url: withCreds })).not.toThrow(/pw-canary/);
+    const basic = `Basic ${Buffer.from('ops:pw-canary').toString('base64')}`;
+    const r = await createWebhookNotifier({ url, authorization: basic }).notify(event);
+    expect(r.delivered).toBe(true);
+    expect(received[0]!.headers.authorization).toBe(basic);
+  });
 });
+

@@ -40,4 +40,39 @@ describe('config', () => {
     const cfg = loadConfig({ AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' }, ['graph']);
     expect(cfg.AZURE_CLIENT_CERTIFICATE_PATH).toBe('/x.pem');
   });
+
+  it.each([
+    ['https://ops:Pa55word-canary@hooks.example.com/provflow', /user:password@.*PROVFLOW_WEBHOOK_AUTHORIZATION/],
+    ['https://only-user-canary@hooks.example.com/provflow', /credentials/],
+    ['ftp://hooks.example.com/provflow', /scheme 'ftp:'.*only http:\/\/ and https:\/\//],
+    ['javascript:alert(1)', /scheme 'javascript:'/],
+    ['file:///etc/passwd', /scheme 'file:'/],
+    ['hooks.example.com/x?token=canary', /not an absolute URL/],
+  ])('refuses the webhook URL %s at start-up, naming the fix and never quoting the URL', (url, msg) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ PROVFLOW_WEBHOOK_URL: url });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const text = (thrown as Error).message;
+    expect(text).toContain('PROVFLOW_WEBHOOK_URL');
+    expect(text).toMatch(msg);
+    expect(text).not.toContain('canary');
+    expect(text).not.toContain('Pa55word');
+  });
+
+  it('accepts an http(s) webhook URL with a token in its path, and a separate authorization', () => {
+    const url = 'https://hooks.example.com/T0/B0/xyz';
+    const cfg = loadConfig({ PROVFLOW_WEBHOOK_URL: url, PROVFLOW_WEBHOOK_AUTHORIZATION: 'Bearer t' });
+    expect(cfg.PROVFLOW_WEBHOOK_URL).toBe(url);
+    expect(cfg.PROVFLOW_WEBHOOK_AUTHORIZATION).toBe('Bearer t');
+  });
+
+  it('hides user:password of a malformed URL-valued variable', () => {
+    const bad = () => loadConfig({ REDIS_URL: 'http://:redis-canary@cache:6379' });
+    expect(bad).toThrow(/got "http:\/\/\*\*\*@cache:6379"/);
+    expect(bad).not.toThrow(/redis-canary/);
+  });
 });
