@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { CredentialSourceKind } from './batch-types.ts';
+import { hidden, mayEchoPath, mayEchoVariableName } from './echo-safe.ts';
 import { formatPath } from './problem-path.ts';
 import type { PlannedCredential } from './validate-batch.ts';
 import type { RawProblem } from './zod-problems.ts';
@@ -46,18 +47,28 @@ export class CredentialResolver {
     let value: string;
     let source: CredentialSourceKind;
     if (ref.env !== undefined) {
-      const v = this.env[ref.env];
+      // Own properties only: `toString` or `constructor` must read as unset, not as a function.
+      const v = Object.hasOwn(this.env, ref.env) ? this.env[ref.env] : undefined;
       if (v === undefined) {
+        if (!mayEchoVariableName(ref.env)) {
+          // Likely a value pasted where the name goes: describe it, never print it back.
+          return fail('env', `names an environment variable that is not set ${hidden(ref.env)}, and the name looks like a value rather than a variable name: put the ${key} value in an environment variable and write its name here, e.g. {"env": "AWS_SECRET_TOKEN"}`);
+        }
         return fail('env', `environment variable ${ref.env} is not set; export ${ref.env}=… before running (or use {"file": "./path"})`);
       }
-      if (v === '') return fail('env', `environment variable ${ref.env} is set but empty; give it the ${key} value`);
+      if (v === '') {
+        const name = mayEchoVariableName(ref.env) ? `${ref.env} ` : `${hidden(ref.env)} `;
+        return fail('env', `environment variable ${name}is set but empty; give it the ${key} value`);
+      }
       value = v;
       source = 'env';
     } else if (ref.file !== undefined) {
       const path = isAbsolute(ref.file) ? ref.file : resolve(this.baseDir, ref.file);
-      const read = await this.readCredentialFile(path);
+      // A value pasted where the path goes is described, never printed back.
+      const shown = mayEchoPath(ref.file) ? path : `${hidden(ref.file)} (it does not look like a path: if it is the ${key} value, put it in a file or an environment variable)`;
+      const read = await this.readCredentialFile(path, shown);
       if (!read.ok) return fail('file', read.why);
-      if (read.text === '') return fail('file', `file ${path} is empty; put the ${key} value in it`);
+      if (read.text === '') return fail('file', `file ${shown} is empty; put the ${key} value in it`);
       value = read.text;
       source = 'file';
     } else {
@@ -70,22 +81,23 @@ export class CredentialResolver {
     return { ok: true, value, source };
   }
 
-  private readCredentialFile(path: string): Promise<FileRead> {
+  private readCredentialFile(path: string, shown: string): Promise<FileRead> {
     let pending = this.files.get(path);
     if (!pending) {
-      pending = readCredentialFile(path);
+      pending = readCredentialFile(path, shown);
       this.files.set(path, pending);
     }
     return pending;
   }
 }
 
-async function readCredentialFile(path: string): Promise<FileRead> {
+/** Reads a credential file; messages name it as `shown` (the path, or a description). */
+async function readCredentialFile(path: string, shown: string): Promise<FileRead> {
   try {
     const info = await stat(path);
-    if (info.isDirectory()) return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
+    if (info.isDirectory()) return { ok: false, why: `${shown} is a directory; point to the file that holds the value` };
     if (info.size > MAX_CREDENTIAL_FILE_BYTES) {
-      return { ok: false, why: `file ${path} is larger than 1 MiB; point to a file that holds only the value` };
+      return { ok: false, why: `file ${shown} is larger than 1 MiB; point to a file that holds only the value` };
     }
     let text = await readFile(path, 'utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -96,12 +108,12 @@ async function readCredentialFile(path: string): Promise<FileRead> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      return { ok: false, why: `file ${path} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
+      return { ok: false, why: `file ${shown} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
     }
     if (code === 'EACCES' || code === 'EPERM') {
-      return { ok: false, why: `file ${path} cannot be read (permission denied); let the user running provflow read it` };
+      return { ok: false, why: `file ${shown} cannot be read (permission denied); let the user running provflow read it` };
     }
-    return { ok: false, why: `file ${path} cannot be read (${code ?? 'unknown error'}); check the path` };
+    return { ok: false, why: `file ${shown} cannot be read (${code ?? 'unknown error'}); check the path` };
   }
 }
 
