@@ -53,7 +53,7 @@ export function csvToDocument(text: string): CsvDocument {
   if (!columns.some(nameLike) || references > 0) {
     out.problems.push({
       path: `line ${header.line}`,
-      message: `the first line does not name the columns (${references > 0 ? `${references} of its cells look like credential references` : 'none of its cells is a column name'}; cells not shown); header row missing? Add a first line naming the columns, e.g. displayName,applicationTemplate,SecretToken`,
+      message: `the first line does not name the columns (${references > 0 ? `${references} of its cells ${references === 1 ? 'looks' : 'look'} like a credential reference` : 'none of its cells is a column name'}; cells not shown); header row missing? Add a first line naming the columns, e.g. displayName,applicationTemplate,SecretToken`,
     });
     return out;
   }

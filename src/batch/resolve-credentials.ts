@@ -65,7 +65,9 @@ export class CredentialResolver {
     } else if (ref.file !== undefined) {
       const path = isAbsolute(ref.file) ? ref.file : resolve(this.baseDir, ref.file);
       // A value pasted where the path goes is described, never printed back.
-      const shown = mayEchoPath(ref.file) ? path : `${hidden(ref.file)} (it does not look like a path: if it is the ${key} value, put it in a file or an environment variable)`;
+      const shown = mayEchoPath(ref.file)
+        ? path
+        : `named here ${hidden(ref.file).slice(0, -1)}; it does not look like a path: if it is the ${key} value, put it in a file or an environment variable)`;
       const read = await this.readCredentialFile(path, shown);
       if (!read.ok) return fail('file', read.why);
       if (read.text === '') return fail('file', `file ${shown} is empty; put the ${key} value in it`);

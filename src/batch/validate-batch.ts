@@ -173,7 +173,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
             });
           } else firstByLook.set(lookKey, { index, name });
           const key = instanceKeyOf(name);
-          const clash = firstByKey.get(key);
+          const clash = look === undefined ? firstByKey.get(key) : undefined;
           if (clash !== undefined) {
             // A 40-bit hash collision: astronomically rare, but job ids must never collide.
             problems.push({
@@ -181,7 +181,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
               message: (render) =>
                 `maps to the same instance key as ${render(['instances', clash, 'displayName'])}; change either name slightly`,
             });
-          } else firstByKey.set(key, index);
+          } else if (look === undefined) firstByKey.set(key, index);
         }
       }
     }
