@@ -71,7 +71,9 @@ export const credentialRefSchema = z
         .regex(ENV_NAME_PATTERN, {
           // Often a value pasted in the wrong place: its length only, never its text.
           error: (issue) =>
-            `is not a valid environment variable name ${hidden(String(issue.input))}: write the name of a variable (letters, digits and "_", not starting with a digit), e.g. "AWS_SECRET_TOKEN"; a value goes in {"value": "…"} or, better, in that variable`,
+            `is not a valid environment variable name ${hidden(String(issue.input))}: write the name of a variable ` +
+            '(letters, digits and "_", not starting with a digit), e.g. "AWS_SECRET_TOKEN"; ' +
+            'a value goes in {"value": "…"} or, better, in that variable',
         })
         .optional(),
       file: z

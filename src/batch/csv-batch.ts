@@ -45,15 +45,22 @@ export function csvToDocument(text: string): CsvDocument {
 
   const columns = header.fields.map((f) => f.trim());
   const known: readonly string[] = [...FIELD_COLUMNS, ...SYNCHRONIZATION_SECRET_KEYS.filter((k) => k !== 'None')];
-  const isKnown = (name: string) => (FIELD_COLUMNS as readonly string[]).includes(name) || isSynchronizationSecretKey(name);
+  const isKnown = (name: string) =>
+    (FIELD_COLUMNS as readonly string[]).includes(name) || isSynchronizationSecretKey(name);
   // A file without its header row makes the first data row the header: its cells are names,
   // templates and credentials, so none of them is quoted back (a secret would be printed).
   const nameLike = (name: string) => isKnown(name) || (name.length <= 64 && closestMatch(name, known) !== null);
   const references = columns.filter(looksLikeCredentialReference).length;
   if (!columns.some(nameLike) || references > 0) {
+    const why =
+      references > 0
+        ? `${references} of its cells ${references === 1 ? 'looks' : 'look'} like a credential reference`
+        : 'none of its cells is a column name';
     out.problems.push({
       path: `line ${header.line}`,
-      message: `the first line does not name the columns (${references > 0 ? `${references} of its cells ${references === 1 ? 'looks' : 'look'} like a credential reference` : 'none of its cells is a column name'}; cells not shown); header row missing? Add a first line naming the columns, e.g. displayName,applicationTemplate,SecretToken`,
+      message:
+        `the first line does not name the columns (${why}; cells not shown); header row missing? ` +
+        'Add a first line naming the columns, e.g. displayName,applicationTemplate,SecretToken',
     });
     return out;
   }
@@ -81,7 +88,9 @@ export function csvToDocument(text: string): CsvDocument {
     } else if (!isKnown(name)) {
       out.problems.push({
         path: where,
-        message: `unknown column ${what}: columns are ${FIELD_COLUMNS.join(', ')} or synchronizationSecret keys.${name.length <= 100 ? didYouMean(name, known) : ''} Fix the spelling (case-sensitive) or remove the column`,
+        message:
+          `unknown column ${what}: columns are ${FIELD_COLUMNS.join(', ')} or synchronizationSecret keys.` +
+          `${name.length <= 100 ? didYouMean(name, known) : ''} Fix the spelling (case-sensitive) or remove the column`,
       });
       usable[i] = false;
     }

@@ -109,16 +109,25 @@ export function displayNameProblem(name: string): string | null {
   }
   const invisible = INVISIBLE.exec(name);
   if (invisible) {
-    return `contains the invisible character ${describeCodePoint(invisible[0])} at position ${invisible.index + 1}; remove it (it would make a name that looks like another but is not; re-typing the name removes it)`;
+    return (
+      `contains the invisible character ${describeCodePoint(invisible[0])} at position ${invisible.index + 1}; ` +
+      'remove it (it would make a name that looks like another but is not; re-typing the name removes it)'
+    );
   }
   if (name.trim() !== name) {
     return 'has leading or trailing spaces; remove them (Entra would trim them, so the name would not match later look-ups)';
   }
   if (/^[\p{M}\s]+$/u.test(name)) {
-    return 'has only combining marks (accents with no letter to sit on); give the instance a name made of letters, e.g. "AWS Contoso Prod"';
+    return (
+      'has only combining marks (accents with no letter to sit on); ' +
+      'give the instance a name made of letters, e.g. "AWS Contoso Prod"'
+    );
   }
   if (COMBINING.test(name)) {
-    return `starts with ${describeCodePoint(name)}, which has no letter to sit on; remove it or put the letter it belongs to first`;
+    return (
+      `starts with ${describeCodePoint(name)}, which has no letter to sit on; ` +
+      'remove it or put the letter it belongs to first'
+    );
   }
   return null;
 }

@@ -52,7 +52,12 @@ export class CredentialResolver {
       if (v === undefined) {
         if (!mayEchoVariableName(ref.env)) {
           // Likely a value pasted where the name goes: describe it, never print it back.
-          return fail('env', `names an environment variable that is not set ${hidden(ref.env)}, and the name looks like a value rather than a variable name: put the ${key} value in an environment variable and write its name here, e.g. {"env": "AWS_SECRET_TOKEN"}`);
+          return fail(
+            'env',
+            `names an environment variable that is not set ${hidden(ref.env)}, and the name looks like a value ` +
+              `rather than a variable name: put the ${key} value in an environment variable and write its name here, ` +
+              'e.g. {"env": "AWS_SECRET_TOKEN"}',
+          );
         }
         return fail('env', `environment variable ${ref.env} is not set; export ${ref.env}=… before running (or use {"file": "./path"})`);
       }
@@ -67,7 +72,8 @@ export class CredentialResolver {
       // A value pasted where the path goes is described, never printed back.
       const shown = mayEchoPath(ref.file)
         ? path
-        : `named here ${hidden(ref.file).slice(0, -1)}; it does not look like a path: if it is the ${key} value, put it in a file or an environment variable)`;
+        : `named here ${hidden(ref.file).slice(0, -1)}; it does not look like a path: ` +
+          `if it is the ${key} value, put it in a file or an environment variable)`;
       const read = await this.readCredentialFile(path, shown);
       if (!read.ok) return fail('file', read.why);
       if (read.text === '') return fail('file', `file ${shown} is empty; put the ${key} value in it`);
@@ -97,7 +103,9 @@ export class CredentialResolver {
 async function readCredentialFile(path: string, shown: string): Promise<FileRead> {
   try {
     const info = await stat(path);
-    if (info.isDirectory()) return { ok: false, why: `${shown} is a directory; point to the file that holds the value` };
+    if (info.isDirectory()) {
+      return { ok: false, why: `${shown} is a directory; point to the file that holds the value` };
+    }
     if (info.size > MAX_CREDENTIAL_FILE_BYTES) {
       return { ok: false, why: `file ${shown} is larger than 1 MiB; point to a file that holds only the value` };
     }
@@ -110,10 +118,18 @@ async function readCredentialFile(path: string, shown: string): Promise<FileRead
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      return { ok: false, why: `file ${shown} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
+      return {
+        ok: false,
+        why:
+          `file ${shown} does not exist; create it or fix the path ` +
+          "(relative paths start at the batch file's folder)",
+      };
     }
     if (code === 'EACCES' || code === 'EPERM') {
-      return { ok: false, why: `file ${shown} cannot be read (permission denied); let the user running provflow read it` };
+      return {
+        ok: false,
+        why: `file ${shown} cannot be read (permission denied); let the user running provflow read it`,
+      };
     }
     return { ok: false, why: `file ${shown} cannot be read (${code ?? 'unknown error'}); check the path` };
   }

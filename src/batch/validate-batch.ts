@@ -158,7 +158,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
           problems.push({
             path: [...base, 'displayName'],
             message: (render) =>
-              `duplicates the display name at ${render(['instances', first, 'displayName'])} (Entra compares display names ignoring case, so both would name one app); give each instance a unique display name`,
+              `duplicates the display name at ${render(['instances', first, 'displayName'])} (Entra compares display ` +
+              'names ignoring case, so both would name one app); give each instance a unique display name',
           });
         } else {
           firstByName.set(compareKey, index);
@@ -169,7 +170,9 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
             problems.push({
               path: [...base, 'displayName'],
               message: (render) =>
-                `looks the same as the display name at ${render(['instances', look.index, 'displayName'])}${lookAlikeHint(look.name, name)}; Entra would create two apps that nobody can tell apart: re-type one of the names in plain text or make them differ visibly`,
+                `looks the same as the display name at ${render(['instances', look.index, 'displayName'])}` +
+                `${lookAlikeHint(look.name, name)}; Entra would create two apps that nobody can tell apart: ` +
+                're-type one of the names in plain text or make them differ visibly',
             });
           } else firstByLook.set(lookKey, { index, name });
           const key = instanceKeyOf(name);
@@ -198,8 +201,11 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
         path: [...base, 'credentials'],
         message:
           options.format === 'csv'
-            ? 'has no credentials: every credential cell of this row is empty; fill in the columns the app needs (e.g. SecretToken with env:NAME or file:./path)'
-            : 'is missing: the instance has no credentials (none of its own, none from "defaults"), so its provisioning job could never start; add e.g. "credentials": {"SecretToken": {"env": "AWS_SECRET_TOKEN"}} to the instance or to "defaults"',
+            ? 'has no credentials: every credential cell of this row is empty; fill in the columns the app needs ' +
+              '(e.g. SecretToken with env:NAME or file:./path)'
+            : 'is missing: the instance has no credentials (none of its own, none from "defaults"), so its ' +
+              'provisioning job could never start; add e.g. ' +
+              '"credentials": {"SecretToken": {"env": "AWS_SECRET_TOKEN"}} to the instance or to "defaults"',
       });
     }
     outcome.instances.push({

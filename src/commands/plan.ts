@@ -46,7 +46,12 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       }
       // A read that fails for one instance (Graph refusing its filter, a lost connection) is an
       // error row for that instance, not a crash of the whole plan.
-      const failed = (e: unknown): PlanRow => ({ displayName: inst.displayName, action: 'error', template: t, detail: (e as Error)?.message ?? String(e) });
+      const failed = (e: unknown): PlanRow => ({
+        displayName: inst.displayName,
+        action: 'error',
+        template: t,
+        detail: (e as Error)?.message ?? String(e),
+      });
       const record = await rt.ledger.getInstance(batch.batchId, inst.instanceKey).catch((e: unknown) => ({ error: e }));
       if (record && 'error' in record) {
         rows.push(failed(record.error));
@@ -57,7 +62,9 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
         rows.push({ displayName: inst.displayName, action: 'skip', template: t, detail: `already in batch ${batch.batchId} (${state})` });
         continue;
       }
-      const apps = await graph.findApplications({ displayName: inst.displayName, applicationTemplateId: t }).catch((e: unknown) => e as Error);
+      const apps = await graph
+        .findApplications({ displayName: inst.displayName, applicationTemplateId: t })
+        .catch((e: unknown) => e as Error);
       if (apps instanceof Error) {
         rows.push(failed(apps));
         continue;

@@ -7,11 +7,12 @@
 // C0 controls, DEL, C1 controls (8-bit CSI, OSC…), line/paragraph separators, bidi controls.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // The same, but line feeds and tabs stay: for multi-line messages.
-const UNSAFE_KEEP_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_KEEP_LINES =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const escape = (c: string): string => {
-  const code = c.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase()}`;
+  const hex = c.charCodeAt(0).toString(16).toUpperCase();
+  return hex.length <= 2 ? `\\x${hex.padStart(2, '0')}` : `\\u${hex}`;
 };
 
 /** One table cell or line: every control character escaped (`\x1B`, `\x0A`, `\u202E`). */
