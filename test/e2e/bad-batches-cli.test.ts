@@ -29,7 +29,13 @@ afterAll(async () => {
 
 const GOOD = path.join(ROOT, 'test/fixtures/good-batches');
 /** Canaries of the corpus files where a credential sits in a header, an `{env}` name or a `{file}` path. */
-const PASTED_SECRETS = ['canary-csv-header-secret-7f3a9c', 'AKIACANARYPASTED7Q2M', 'wJalrCanary/K7MDENG+pastedSecretKey', 'pastedSecretKey', 'cAnArYpAsTeD9x7Q2mZk'];
+const PASTED_SECRETS = [
+  'canary-csv-header-secret-7f3a9c',
+  'AKIACANARYPASTED7Q2M',
+  'wJalrCanary/K7MDENG+pastedSecretKey',
+  'pastedSecretKey',
+  'cAnArYpAsTeD9x7Q2mZk',
+];
 
 function enqueue(file: string, extraEnv: Record<string, string> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
@@ -61,7 +67,9 @@ describe('bad batch files through the CLI', () => {
         // Item 14: no raw ESC / 8-bit CSI from the file reaches the terminal.
         if (/[\u001b\u009b]/.test(output)) failures.push(`${f}: raw terminal control in the output`);
         // Item 13: values pasted where a name, a path or a header goes are never printed back.
-        for (const secret of PASTED_SECRETS) if (output.includes(secret)) failures.push(`${f}: printed the secret ${secret.slice(0, 4)}…`);
+        for (const secret of PASTED_SECRETS) {
+          if (output.includes(secret)) failures.push(`${f}: printed the secret ${secret.slice(0, 4)}…`);
+        }
       });
     }
     expect(failures).toEqual([]);

@@ -38,10 +38,13 @@ beforeAll(async () => {
       const url = req.url ?? '/';
       if (decodeURIComponent(url.replace(/\+/g, ' ')).includes(`'${REFUSED}'`)) {
         res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'BadRequest', message: `Invalid filter clause: displayName eq '${REFUSED}'` } }));
+        const message = `Invalid filter clause: displayName eq '${REFUSED}'`;
+        res.end(JSON.stringify({ error: { code: 'BadRequest', message } }));
         return;
       }
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection'));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection'),
+      );
       request(`${target.origin}${url}`, {
         method: req.method as 'GET',
         headers: headers as Record<string, string>,
@@ -49,7 +52,8 @@ beforeAll(async () => {
         dispatcher,
       }).then(
         async (up) => {
-          const outHeaders = Object.fromEntries(Object.entries(up.headers).filter(([k]) => !['connection', 'transfer-encoding', 'keep-alive'].includes(k)));
+          const hopByHop = ['connection', 'transfer-encoding', 'keep-alive'];
+          const outHeaders = Object.fromEntries(Object.entries(up.headers).filter(([k]) => !hopByHop.includes(k)));
           res.writeHead(up.statusCode, outHeaders as Record<string, string>);
           res.end(Buffer.from(await up.body.arrayBuffer()));
         },
@@ -71,9 +75,16 @@ afterAll(async () => {
 });
 
 function plan(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, ...scaledEnv(sim, 1), GRAPH_BASE_URL: relayUrl, REDIS_URL: redis.url, BULLMQ_PREFIX: '{plan-errors}' };
+  const env = {
+    ...process.env,
+    ...scaledEnv(sim, 1),
+    GRAPH_BASE_URL: relayUrl,
+    REDIS_URL: redis.url,
+    BULLMQ_PREFIX: '{plan-errors}',
+  };
+  const args = [path.join(ROOT, 'bin/provflow.js'), 'plan', file];
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/provflow.js'), 'plan', file], { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, args, { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -85,7 +96,10 @@ function batchFile(names: string[]): string {
   writeFileSync(
     file,
     JSON.stringify({
-      defaults: { applicationTemplate: 'Amazon Web Services (AWS)', credentials: { SecretToken: { value: 'not-a-real-token' } } },
+      defaults: {
+        applicationTemplate: 'Amazon Web Services (AWS)',
+        credentials: { SecretToken: { value: 'not-a-real-token' } },
+      },
       instances: names.map((displayName) => ({ displayName })),
     }),
   );
