@@ -74,8 +74,8 @@ export class CredentialResolver {
         ? path
         : `named here ${hidden(ref.file).slice(0, -1)}; it does not look like a path: ` +
           `if it is the ${key} value, put it in a file or an environment variable)`;
-      const read = await this.readCredentialFile(path, shown);
-      if (!read.ok) return fail('file', read.why);
+      const read = await this.readCredentialFile(path);
+      if (!read.ok) return fail('file', shown === path ? read.why : read.why.split(path).join(shown));
       if (read.text === '') return fail('file', `file ${shown} is empty; put the ${key} value in it`);
       value = read.text;
       source = 'file';
@@ -89,25 +89,22 @@ export class CredentialResolver {
     return { ok: true, value, source };
   }
 
-  private readCredentialFile(path: string, shown: string): Promise<FileRead> {
+  private readCredentialFile(path: string): Promise<FileRead> {
     let pending = this.files.get(path);
     if (!pending) {
-      pending = readCredentialFile(path, shown);
+      pending = readCredentialFile(path);
       this.files.set(path, pending);
     }
     return pending;
   }
 }
 
-/** Reads a credential file; messages name it as `shown` (the path, or a description). */
-async function readCredentialFile(path: string, shown: string): Promise<FileRead> {
+async function readCredentialFile(path: string): Promise<FileRead> {
   try {
     const info = await stat(path);
-    if (info.isDirectory()) {
-      return { ok: false, why: `${shown} is a directory; point to the file that holds the value` };
-    }
+    if (info.isDirectory()) return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
     if (info.size > MAX_CREDENTIAL_FILE_BYTES) {
-      return { ok: false, why: `file ${shown} is larger than 1 MiB; point to a file that holds only the value` };
+      return { ok: false, why: `file ${path} is larger than 1 MiB; point to a file that holds only the value` };
     }
     let text = await readFile(path, 'utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -118,20 +115,12 @@ async function readCredentialFile(path: string, shown: string): Promise<FileRead
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      return {
-        ok: false,
-        why:
-          `file ${shown} does not exist; create it or fix the path ` +
-          "(relative paths start at the batch file's folder)",
-      };
+      return { ok: false, why: `file ${path} does not exist; create it or fix the path (relative paths start at the batch file's folder)` };
     }
     if (code === 'EACCES' || code === 'EPERM') {
-      return {
-        ok: false,
-        why: `file ${shown} cannot be read (permission denied); let the user running provflow read it`,
-      };
+      return { ok: false, why: `file ${path} cannot be read (permission denied); let the user running provflow read it` };
     }
-    return { ok: false, why: `file ${shown} cannot be read (${code ?? 'unknown error'}); check the path` };
+    return { ok: false, why: `file ${path} cannot be read (${code ?? 'unknown error'}); check the path` };
   }
 }
 
