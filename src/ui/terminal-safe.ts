@@ -6,9 +6,6 @@
 
 // C0 controls, DEL, C1 controls (8-bit CSI, OSC…), line/paragraph separators, bidi controls.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// The same, but line feeds and tabs stay: for multi-line messages.
-const UNSAFE_KEEP_LINES =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const escape = (c: string): string => {
   const hex = c.charCodeAt(0).toString(16).toUpperCase();
@@ -20,7 +17,3 @@ export function terminalSafe(text: string): string {
   return text.replace(UNSAFE, escape);
 }
 
-/** A multi-line message: as `terminalSafe`, but line feeds and tabs are kept. */
-export function terminalSafeLines(text: string): string {
-  return text.replace(UNSAFE_KEEP_LINES, escape);
-}
