@@ -23,6 +23,7 @@ const INVISIBLE =
 const VARIATION_SELECTORS = /[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 const IS_VARIATION_SELECTOR = /^[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]$/u;
 const COMBINING = /^\p{M}/u;
+const ASCII = /^[\u0000-\u007f]*$/;
 
 /** Names of the invisible characters people actually meet (others are described by category). */
 const INVISIBLE_NAMES: Readonly<Record<number, string>> = {
@@ -134,6 +135,7 @@ export function displayNameProblem(name: string): string | null {
 
 /** Simple (one-to-one) uppercase mapping per code point, as .NET's invariant ToUpper does. */
 function simpleUpper(s: string): string {
+  if (ASCII.test(s)) return s.toUpperCase(); // the common case, 10,000 names at a time
   let out = '';
   for (const ch of s) {
     const up = ch.toUpperCase();
@@ -158,6 +160,7 @@ export function displayNameCompareKey(name: string): string {
  * then case folded. Entra would accept both names, but nobody could tell the apps apart.
  */
 export function displayNameLookAlikeKey(name: string): string {
+  if (ASCII.test(name)) return name.toUpperCase(); // NFKC leaves ASCII as it is
   return simpleUpper(name.normalize('NFKC').replace(VARIATION_SELECTORS, '')).normalize('NFKC');
 }
 
