@@ -64,7 +64,7 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       }
       const apps = await graph
         .findApplications({ displayName: inst.displayName, applicationTemplateId: t })
-        .catch((e: unknown) => e as Error);
+        .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       if (apps instanceof Error) {
         rows.push(failed(apps));
         continue;
