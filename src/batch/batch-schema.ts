@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { batchIdProblem } from './batch-id.ts';
 import { displayNameProblem, MAX_DISPLAY_NAME_LENGTH } from './display-name.ts';
+import { hidden } from './echo-safe.ts';
 import { SYNCHRONIZATION_SECRET_KEYS } from './secret-keys.ts';
 
 /** Default limit on instances per batch (option `maxInstances` of `loadBatchFile`). */
@@ -68,7 +69,11 @@ export const credentialRefSchema = z
       env: z
         .string({ error: typeError('a string', 'name an environment variable, e.g. {"env": "AWS_SECRET_TOKEN"}') })
         .regex(ENV_NAME_PATTERN, {
-          error: 'must be an environment variable name (letters, digits and "_", not starting with a digit), e.g. "AWS_SECRET_TOKEN"',
+          // Often a value pasted in the wrong place: its length only, never its text.
+          error: (issue) =>
+            `is not a valid environment variable name ${hidden(String(issue.input))}: write the name of a variable ` +
+            '(letters, digits and "_", not starting with a digit), e.g. "AWS_SECRET_TOKEN"; ' +
+            'a value goes in {"value": "…"} or, better, in that variable',
         })
         .optional(),
       file: z

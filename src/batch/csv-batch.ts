@@ -8,7 +8,8 @@
  */
 import type { CredentialRefInput } from './batch-schema.ts';
 import { parseCsv } from './csv.ts';
-import { didYouMean } from './edit-distance.ts';
+import { closestMatch, didYouMean } from './edit-distance.ts';
+import { hidden, looksLikeCredentialReference, mayEchoColumnName } from './echo-safe.ts';
 import { formatPath, type PathSegment } from './problem-path.ts';
 import { isSynchronizationSecretKey, SYNCHRONIZATION_SECRET_KEYS } from './secret-keys.ts';
 
@@ -44,22 +45,52 @@ export function csvToDocument(text: string): CsvDocument {
 
   const columns = header.fields.map((f) => f.trim());
   const known: readonly string[] = [...FIELD_COLUMNS, ...SYNCHRONIZATION_SECRET_KEYS.filter((k) => k !== 'None')];
+  const isKnown = (name: string) =>
+    (FIELD_COLUMNS as readonly string[]).includes(name) || isSynchronizationSecretKey(name);
+  // A file without its header row makes the first data row the header: its cells are names,
+  // templates and credentials, so none of them is quoted back (a secret would be printed).
+  const nameLike = (name: string) => isKnown(name) || (name.length <= 64 && closestMatch(name, known) !== null);
+  const references = columns.filter(looksLikeCredentialReference).length;
+  if (!columns.some(nameLike) || references > 0) {
+    const why =
+      references > 0
+        ? `${references} of its cells ${references === 1 ? 'looks' : 'look'} like a credential reference`
+        : 'none of its cells is a column name';
+    out.problems.push({
+      path: `line ${header.line}`,
+      message:
+        `the first line does not name the columns (${why}; cells not shown); header row missing? ` +
+        'Add a first line naming the columns, e.g. displayName,applicationTemplate,SecretToken',
+    });
+    return out;
+  }
+  // Unknown column names are quoted only when they look like names (or are a typo of one).
+  const label = (name: string, i: number) => {
+    const suggestion = name.length <= 100 ? closestMatch(name, known) : null;
+    return mayEchoColumnName(name) || (suggestion !== null && !looksLikeCredentialReference(name) && name.length <= 64)
+      ? name
+      : `${i + 1}`;
+  };
   // Columns that cannot be interpreted are reported and then ignored, so the rows are still
   // checked and every problem shows in one run; only a missing required column stops here.
   const usable = columns.map(() => true);
   const seen = new Set<string>();
   columns.forEach((name, i) => {
-    const where = `line ${header.line}, column ${name === '' ? i + 1 : name}`;
+    const shown = name === '' ? `${i + 1}` : label(name, i);
+    const where = `line ${header.line}, column ${shown}`;
+    const what = shown === name ? `'${name}'` : `${i + 1} ${hidden(name)}`;
     if (name === '') {
       out.problems.push({ path: where, message: `header column ${i + 1} has no name; name it or delete the empty column` });
       usable[i] = false;
     } else if (seen.has(name)) {
-      out.problems.push({ path: where, message: `column ${name} appears twice in the header; keep one` });
+      out.problems.push({ path: where, message: `column ${what} appears twice in the header; keep one` });
       usable[i] = false;
-    } else if (!(FIELD_COLUMNS as readonly string[]).includes(name) && !isSynchronizationSecretKey(name)) {
+    } else if (!isKnown(name)) {
       out.problems.push({
         path: where,
-        message: `unknown column '${name}': columns are ${FIELD_COLUMNS.join(', ')} or synchronizationSecret keys.${didYouMean(name, known)} Fix the spelling (case-sensitive) or remove the column`,
+        message:
+          `unknown column ${what}: columns are ${FIELD_COLUMNS.join(', ')} or synchronizationSecret keys.` +
+          `${name.length <= 100 ? didYouMean(name, known) : ''} Fix the spelling (case-sensitive) or remove the column`,
       });
       usable[i] = false;
     }

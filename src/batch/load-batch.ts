@@ -149,7 +149,9 @@ const SECTION_ORDER: Record<string, number> = { batchId: 1, defaults: 2, instanc
 /** Document order: top level, batchId, defaults, then instances by index (stable otherwise). */
 function sortProblems(problems: RawProblem[]): RawProblem[] {
   const rank = (p: RawProblem): [number, number] => {
-    const section = typeof p.path[0] === 'string' ? (SECTION_ORDER[p.path[0]] ?? 0) : 0;
+    const first = p.path[0];
+    // hasOwn: an unknown field named `constructor` must not rank as a function (NaN breaks the sort).
+    const section = typeof first === 'string' && Object.hasOwn(SECTION_ORDER, first) ? SECTION_ORDER[first]! : 0;
     const index = section === 3 && typeof p.path[1] === 'number' ? p.path[1] : -1;
     return [section, index];
   };

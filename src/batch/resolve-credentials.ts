@@ -6,6 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { CredentialSourceKind } from './batch-types.ts';
+import { hidden, mayEchoPath, mayEchoVariableName } from './echo-safe.ts';
 import { formatPath } from './problem-path.ts';
 import { readBounded } from './read-bounded.ts';
 import { decodeUtf8 } from './utf8.ts';
@@ -47,18 +48,36 @@ export class CredentialResolver {
     let value: string;
     let source: CredentialSourceKind;
     if (ref.env !== undefined) {
-      const v = this.env[ref.env];
+      // Own properties only: `toString` or `constructor` must read as unset, not as a function.
+      const v = Object.hasOwn(this.env, ref.env) ? this.env[ref.env] : undefined;
       if (v === undefined) {
+        if (!mayEchoVariableName(ref.env)) {
+          // Likely a value pasted where the name goes: describe it, never print it back.
+          return fail(
+            'env',
+            `names an environment variable that is not set ${hidden(ref.env)}, and the name looks like a value ` +
+              `rather than a variable name: put the ${key} value in an environment variable and write its name here, ` +
+              'e.g. {"env": "AWS_SECRET_TOKEN"}',
+          );
+        }
         return fail('env', `environment variable ${ref.env} is not set; export ${ref.env}=… before running (or use {"file": "./path"})`);
       }
-      if (v === '') return fail('env', `environment variable ${ref.env} is set but empty; give it the ${key} value`);
+      if (v === '') {
+        const name = mayEchoVariableName(ref.env) ? `${ref.env} ` : `${hidden(ref.env)} `;
+        return fail('env', `environment variable ${name}is set but empty; give it the ${key} value`);
+      }
       value = v;
       source = 'env';
     } else if (ref.file !== undefined) {
       const path = isAbsolute(ref.file) ? ref.file : resolve(this.baseDir, ref.file);
+      // A value pasted where the path goes is described, never printed back.
+      const shown = mayEchoPath(ref.file)
+        ? path
+        : `named here ${hidden(ref.file).slice(0, -1)}; it does not look like a path: ` +
+          `if it is the ${key} value, put it in a file or an environment variable)`;
       const read = await this.readCredentialFile(path);
-      if (!read.ok) return fail('file', read.why);
-      if (read.text === '') return fail('file', `file ${path} is empty; put the ${key} value in it`);
+      if (!read.ok) return fail('file', shown === path ? read.why : read.why.split(path).join(shown));
+      if (read.text === '') return fail('file', `file ${shown} is empty; put the ${key} value in it`);
       value = read.text;
       source = 'file';
     } else {

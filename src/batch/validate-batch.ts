@@ -19,7 +19,7 @@ import {
   batchIdSchema,
 } from './batch-schema.ts';
 import type { ExpectedOutcome, TemplateRef } from './batch-types.ts';
-import { displayNameCompareKey, displayNameProblem } from './display-name.ts';
+import { displayNameCompareKey, displayNameLookAlikeKey, displayNameProblem, lookAlikeHint } from './display-name.ts';
 import { instanceKeyOf } from './instance-key.ts';
 import type { PathSegment } from './problem-path.ts';
 import { salvage } from './salvage.ts';
@@ -100,6 +100,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
   // When the defaults are broken we cannot tell which instances lack a template: stay quiet
   // about that rather than blame every instance for a problem already reported once.
   let defaultsTemplateUnknown = false;
+  // Likewise for credentials: a broken defaults.credentials says nothing about which instances have none.
+  let defaultsCredentialsUnknown = false;
   if (doc.defaults !== undefined) {
     const parsed = defaultsSchema.safeParse(doc.defaults);
     if (parsed.success) defaults = parsed.data;
@@ -108,6 +110,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       defaults = salvage(defaultsSchema, doc.defaults, parsed.error.issues) ?? {};
       defaultsTemplateUnknown =
         defaults.applicationTemplate === undefined && isPlainObject(doc.defaults) && doc.defaults.applicationTemplate !== undefined;
+      defaultsCredentialsUnknown = parsed.error.issues.some((i) => i.path[0] === 'credentials');
     }
   }
 
@@ -133,6 +136,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
   }
 
   const firstByName = new Map<string, number>();
+  const firstByLook = new Map<string, { index: number; name: string }>();
   const firstByKey = new Map<string, number>();
   const templateHint =
     options.format === 'csv'
@@ -159,12 +163,25 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
           problems.push({
             path: [...base, 'displayName'],
             message: (render) =>
-              `duplicates the display name at ${render(['instances', first, 'displayName'])} (Entra compares display names case-insensitively, so both would name one app); give each instance a unique display name`,
+              `duplicates the display name at ${render(['instances', first, 'displayName'])} (Entra compares display ` +
+              'names ignoring case, so both would name one app); give each instance a unique display name',
           });
         } else {
           firstByName.set(compareKey, index);
+          const lookKey = displayNameLookAlikeKey(name);
+          const look = firstByLook.get(lookKey);
+          if (look !== undefined) {
+            // Entra would accept both, but two apps nobody can tell apart is a mistake, not a plan.
+            problems.push({
+              path: [...base, 'displayName'],
+              message: (render) =>
+                `looks the same as the display name at ${render(['instances', look.index, 'displayName'])}` +
+                `${lookAlikeHint(look.name, name)}; Entra would create two apps that nobody can tell apart: ` +
+                're-type one of the names in plain text or make them differ visibly',
+            });
+          } else firstByLook.set(lookKey, { index, name });
           const key = instanceKeyOf(name);
-          const clash = firstByKey.get(key);
+          const clash = look === undefined ? firstByKey.get(key) : undefined;
           if (clash !== undefined) {
             // A 40-bit hash collision: astronomically rare, but job ids must never collide.
             problems.push({
@@ -172,7 +189,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
               message: (render) =>
                 `maps to the same instance key as ${render(['instances', clash, 'displayName'])}; change either name slightly`,
             });
-          } else firstByKey.set(key, index);
+          } else if (look === undefined) firstByKey.set(key, index);
         }
       }
     }
@@ -181,6 +198,21 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
     if (inst === null) return;
     const template = inst.applicationTemplate ?? defaults.applicationTemplate;
     if (template === undefined) return;
+    const credentials = mergeCredentials(defaults, inst.credentials, base);
+    const ownCredentialsBroken = !parsed.success && parsed.error.issues.some((i) => i.path[0] === 'credentials');
+    if (credentials.length === 0 && !defaultsCredentialsUnknown && !ownCredentialsBroken) {
+      // Without credentials the app and its job would be created and then always fail to start.
+      problems.push({
+        path: [...base, 'credentials'],
+        message:
+          options.format === 'csv'
+            ? 'has no credentials: every credential cell of this row is empty; fill in the columns the app needs ' +
+              '(e.g. SecretToken with env:NAME or file:./path)'
+            : 'is missing: the instance has no credentials (none of its own, none from "defaults"), so its ' +
+              'provisioning job could never start; add e.g. ' +
+              '"credentials": {"SecretToken": {"env": "AWS_SECRET_TOKEN"}} to the instance or to "defaults"',
+      });
+    }
     outcome.instances.push({
       index,
       instanceKey: instanceKeyOf(inst.displayName),
@@ -189,7 +221,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       synchronizationTemplateId:
         inst.synchronizationTemplateId === undefined ? (defaults.synchronizationTemplateId ?? null) : inst.synchronizationTemplateId,
       expect: inst.expect ?? defaults.expect ?? null,
-      credentials: mergeCredentials(defaults, inst.credentials, base),
+      credentials,
     });
   });
   return outcome;

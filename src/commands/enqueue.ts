@@ -4,11 +4,12 @@ import { loadBatchFile } from '../batch/load-batch.ts';
 import type { Batch, BatchProblem } from '../batch/batch-types.ts';
 import { enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
 import { renderTable } from '../ui/table.ts';
+import { terminalSafe } from '../ui/terminal-safe.ts';
 import { CliExit, cliLogger, configFor, err, EXIT, out } from './common.ts';
 
 export function problemsReport(file: string, problems: BatchProblem[], total = problems.length): string {
   return [
-    `${file}: ${total} problem${total === 1 ? '' : 's'}; nothing was enqueued.`,
+    `${terminalSafe(file)}: ${total} problem${total === 1 ? '' : 's'}; nothing was enqueued.`,
     renderTable(problems, [
       { header: 'where', get: (p) => p.path, max: 60 },
       { header: 'problem and fix', get: (p) => p.message, max: 160 },

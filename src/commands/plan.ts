@@ -45,16 +45,41 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
         rows.push({ displayName: inst.displayName, action: 'error', template: tKey, detail: t.message });
         continue;
       }
-      const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
+      // A read that fails for one instance (Graph refusing its filter, a lost connection) is an
+      // error row for that instance, not a crash of the whole plan.
+      const failed = (e: unknown): PlanRow => ({
+        displayName: inst.displayName,
+        action: 'error',
+        template: t,
+        detail: (e as Error)?.message ?? String(e),
+      });
+      const record = await rt.ledger.getInstance(batch.batchId, inst.instanceKey).catch((e: unknown) => ({ error: e }));
+      if (record && 'error' in record) {
+        rows.push(failed(record.error));
+        continue;
+      }
+      const state = record?.state;
       if (state && state !== 'failed') {
         rows.push({ displayName: inst.displayName, action: 'skip', template: t, detail: `already in batch ${batch.batchId} (${state})` });
         continue;
       }
-      const apps = await graph.findApplications({ displayName: inst.displayName, applicationTemplateId: t });
+      const apps = await graph
+        .findApplications({ displayName: inst.displayName, applicationTemplateId: t })
+        .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      if (apps instanceof Error) {
+        rows.push(failed(apps));
+        continue;
+      }
       // The synchronization template, as step 4 will choose it: listed for an app that exists.
       const sync = apps.length
-        ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId)
+        ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId).catch((e: unknown) =>
+            e instanceof Error ? e : new Error(String(e)),
+          )
         : syncTemplateAtRunTime(inst.synchronizationTemplateId);
+      if (sync instanceof Error) {
+        rows.push(failed(sync));
+        continue;
+      }
       rows.push(withSyncTemplate(
         apps.length
           ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }

@@ -1,4 +1,5 @@
 /** Plain-text tables for people (JSON is behind --json). Width-aware, no dependencies. */
+import { terminalSafe } from './terminal-safe.ts';
 
 /** A column: header, how to get the cell, alignment, and a max width (longer cells are cut with …). */
 export interface Column<T> {
@@ -16,7 +17,8 @@ function cut(s: string, max: number | undefined): string {
 }
 
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((r) => columns.map((c) => cut(String(c.get(r) ?? '–'), c.max)));
+  // Cells hold text from batch files and Graph: escape controls before measuring and cutting.
+  const cells = rows.map((r) => columns.map((c) => cut(terminalSafe(String(c.get(r) ?? '–')), c.max)));
   const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((row) => width(row[i]!))));
   const pad = (s: string, i: number) => {
     const gap = ' '.repeat(Math.max(0, widths[i]! - width(s)));

@@ -72,7 +72,8 @@ describe('item 4: deep nesting and huge problem lists end in problems, not a sta
       for (let k = 0; k < 15; k++) o[`extraField${k}`] = 'x';
       return o;
     });
-    const result = await problems(file(JSON.stringify({ defaults: { applicationTemplate: AWS }, instances })));
+    const defaults = { applicationTemplate: AWS, credentials: { SyncAll: { value: 'false' } } };
+    const result = await problems(file(JSON.stringify({ defaults, instances })));
     expect(result.total).toBe(150_000);
     expect(result.problems).toHaveLength(MAX_REPORTED_PROBLEMS + 1);
     expect(result.problems[0]).toEqual(at('instances[0].extraField0', "unknown field 'extraField0'"));
@@ -82,7 +83,8 @@ describe('item 4: deep nesting and huge problem lists end in problems, not a sta
   it('one object with 130,000 unknown fields (a spread push of that many problems overflowed)', async () => {
     const instance: Record<string, string> = { displayName: 'AWS Contoso Prod' };
     for (let k = 0; k < 130_000; k++) instance[`f${k}`] = '';
-    const text = JSON.stringify({ defaults: { applicationTemplate: AWS }, instances: [instance] });
+    const defaults = { applicationTemplate: AWS, credentials: { SyncAll: { value: 'false' } } };
+    const text = JSON.stringify({ defaults, instances: [instance] });
     const result = await problems(file(text));
     expect(result.total).toBe(130_000);
     expect(result.problems.at(-1)!.path).toBe('(more)');
@@ -167,7 +169,7 @@ describe('item 6: files are decoded strictly as UTF-8', () => {
     const json = await loadBatchFile(file(`\ufeff${batchWith({ credentials: { SecretToken: { file: secret } } })}`));
     const credentials = json.ok ? json.batch.instances[0]!.credentials : null;
     expect(credentials).toEqual([{ key: 'SecretToken', value: 'bom-secret-value' }]);
-    const csv = await loadBatchFile(file(`\ufeffdisplayName,applicationTemplate\nZürich Süd,${AWS}\n`, '.csv'));
+    const csv = await loadBatchFile(file(`\ufeffdisplayName,applicationTemplate,SyncAll\nZürich Süd,${AWS},false\n`, '.csv'));
     expect(csv.ok && csv.batch.instances[0]!.displayName).toBe('Zürich Süd');
     for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x41, 0xe2, 0x82]]) {
       expect(decodeUtf8(Uint8Array.from(bad)).ok, JSON.stringify(bad)).toBe(false);

@@ -108,7 +108,8 @@ describe('good batches', () => {
 });
 
 describe('batch ids', () => {
-  const body = JSON.stringify({ instances: [{ displayName: 'A', applicationTemplate: 'T' }] });
+  const creds = { SecretToken: { value: 'not-a-real-token' } };
+  const body = JSON.stringify({ instances: [{ displayName: 'A', applicationTemplate: 'T', credentials: creds }] });
 
   it('defaults to a sanitised file name', async () => {
     expect(batchOf(await loadBatchFile(tempFile('AWS rollout (Nov).json', body))).batchId).toBe('AWS-rollout-Nov');
@@ -116,7 +117,7 @@ describe('batch ids', () => {
   });
 
   it('takes the override over the file, and validates it', async () => {
-    const file = tempFile('x.json', JSON.stringify({ batchId: 'from-file', instances: [{ displayName: 'A', applicationTemplate: 'T' }] }));
+    const file = tempFile('x.json', JSON.stringify({ batchId: 'from-file', instances: [{ displayName: 'A', applicationTemplate: 'T', credentials: creds }] }));
     expect(batchOf(await loadBatchFile(file)).batchId).toBe('from-file');
     expect(batchOf(await loadBatchFile(file, { batchIdOverride: 'cli-id' })).batchId).toBe('cli-id');
     const bad = await loadBatchFile(file, { batchIdOverride: 'a:b' });
@@ -160,7 +161,10 @@ describe('problem collection', () => {
   });
 
   it('respects a small maxInstances', async () => {
-    const file = tempFile('three.json', JSON.stringify({ defaults: { applicationTemplate: 'T' }, instances: [{ displayName: 'a' }, { displayName: 'b' }, { displayName: 'c' }] }));
+    const file = tempFile('three.json', JSON.stringify({
+        defaults: { applicationTemplate: 'T', credentials: { SecretToken: { value: 'not-a-real-token' } } },
+        instances: [{ displayName: 'a' }, { displayName: 'b' }, { displayName: 'c' }],
+      }));
     expect((await loadBatchFile(file, { maxInstances: 3 })).ok).toBe(true);
     const over = await loadBatchFile(file, { maxInstances: 2 });
     expect(over.ok ? [] : over.problems).toEqual([{ path: 'instances', message: expect.stringContaining('the limit is 2') }]);
