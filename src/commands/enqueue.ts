@@ -45,7 +45,8 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (opts.json) out(JSON.stringify(result));
     else {
-      err(`batch ${result.batchId}: ${result.added} added, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`);
+      const resumed = result.resumed ? ` (${result.resumed} left without a flow by an interrupted enqueue)` : '';
+      err(`batch ${result.batchId}: ${result.added} added${resumed}, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`);
       out(result.batchId);
     }
     return result;

@@ -150,7 +150,8 @@ export class Ledger implements InstanceStore {
 
   /**
    * Registers a batch and its instances. Idempotent: re-registering keeps existing instance
-   * hashes (HSETNX on the fields that describe the instance, state only when absent).
+   * hashes (HSETNX on the fields that describe the instance, state only when absent). Pass only
+   * instances whose flow is about to be added: their sealed credentials are replaced.
    */
   async registerBatch(
     meta: BatchMeta,
@@ -167,7 +168,9 @@ export class Ledger implements InstanceStore {
       p.hsetnx(key, 'index', String(inst.index));
       p.hsetnx(key, 'state', 'queued');
       p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
-      if (inst.sealedCredentials) p.hsetnx(this.keys.secrets(meta.batchId), inst.instanceKey, inst.sealedCredentials);
+      // Overwrite: callers pass only instances with no flow yet, so nothing has read these credentials,
+      // and a re-enqueue after an interrupted one must seal what the file says now.
+      if (inst.sealedCredentials) p.hset(this.keys.secrets(meta.batchId), inst.instanceKey, inst.sealedCredentials);
     }
     p.expire(this.keys.secrets(meta.batchId), SECRETS_TTL_SECONDS);
     const res = await p.exec();
