@@ -1,10 +1,9 @@
 /** `provflow enqueue FILE`: validate, then enqueue everything or nothing. */
-import { createRuntime } from '../app/runtime.ts';
 import { loadBatchFile } from '../batch/load-batch.ts';
 import type { Batch, BatchProblem } from '../batch/batch-types.ts';
 import { enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
 import { renderTable } from '../ui/table.ts';
-import { CliExit, cliLogger, configFor, err, EXIT, out } from './common.ts';
+import { CliExit, cliLogger, configFor, err, EXIT, oneShotRuntime, out } from './common.ts';
 
 export function problemsReport(file: string, problems: BatchProblem[]): string {
   return [
@@ -29,7 +28,7 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
   const needsKey = batch.instances.some((i) => i.credentials.length > 0);
   const cfg = needsKey ? await configFor(['redis', 'secretKey']) : cfg0;
   const logger = cliLogger(cfg, 'enqueue', 'warn');
-  const rt = await createRuntime(cfg, { logger });
+  const rt = await oneShotRuntime(cfg, { logger });
   try {
     const result = await enqueueBatch({
       batch,
