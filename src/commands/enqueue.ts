@@ -1,7 +1,7 @@
 /** `provflow enqueue FILE`: validate, then enqueue everything or nothing. */
 import { loadBatchFile } from '../batch/load-batch.ts';
 import type { Batch, BatchProblem } from '../batch/batch-types.ts';
-import { enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
+import { BatchSourceConflictError, enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
 import { renderTable } from '../ui/table.ts';
 import { CliExit, cliLogger, configFor, err, EXIT, oneShotRuntime, out } from './common.ts';
 
@@ -40,6 +40,9 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
       onProgress: (done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\renqueueing ${done}/${total}`);
       },
+    }).catch((e: unknown) => {
+      if (e instanceof BatchSourceConflictError) throw new CliExit(e.message, EXIT.badInput);
+      throw e;
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (opts.json) out(JSON.stringify(result));

@@ -16,7 +16,7 @@
 import { FlowProducer, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Batch, BatchInstance } from '../batch/batch-types.ts';
-import type { Ledger } from '../ledger/ledger.ts';
+import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import type { InstanceSpec } from '../steps/types.ts';
 import type { Vault } from '../app/vault.ts';
 import { collectGarbageAbove } from '../app/memory.ts';
@@ -45,6 +45,30 @@ export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
   };
 }
 
+/**
+ * The batch exists in Redis from another file. Same file means same path (re-enqueued after a
+ * fix) or same bytes (moved); batches recorded before provflow kept a path count as the same.
+ */
+export class BatchSourceConflictError extends Error {
+  override readonly name = 'BatchSourceConflictError';
+  constructor(
+    readonly batch: Pick<Batch, 'batchId' | 'sourceFile'>,
+    readonly existing: BatchMeta,
+  ) {
+    super(
+      `batch '${batch.batchId}' already exists in this Redis, enqueued from ${existing.sourceFile}; ` +
+        `${batch.sourceFile} is another file. Nothing was enqueued. Give this file its own batch id: ` +
+        `--batch-id ${batch.batchId.slice(0, 62)}-2 (or any unused id), or "batchId" in the file. ` +
+        `To retry the existing batch, enqueue ${existing.sourceFile} again.`,
+    );
+  }
+}
+
+function sameSource(existing: BatchMeta, batch: Batch): boolean {
+  if (!existing.sourceFile || existing.sourceFile === batch.sourceFile) return true;
+  return !!existing.sourceSha256 && existing.sourceSha256 === batch.sourceSha256;
+}
+
 const CHUNK = 250;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
@@ -65,7 +89,10 @@ export async function enqueueBatch(args: {
   const result: EnqueueResult = { batchId: batch.batchId, added: 0, resumed: 0, retried: 0, skipped: 0, durationMs: 0 };
   const jobKey = (inst: BatchInstance, step: string) => args.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
   try {
-    const createdAt = (await ledger.getBatch(batch.batchId))?.createdAt ?? Date.now();
+    const existing = await ledger.getBatch(batch.batchId);
+    // Checked before anything is written: a default batch id must not merge two files' batches.
+    if (existing && !sameSource(existing, batch)) throw new BatchSourceConflictError(batch, existing);
+    const createdAt = existing?.createdAt ?? Date.now();
     const total = batch.instances.length;
     for (let i = 0; i < total; i += CHUNK) {
       const chunk = batch.instances.slice(i, i + CHUNK);
@@ -106,7 +133,7 @@ export async function enqueueBatch(args: {
         toAdd.map(async (inst) => (inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null)),
       );
       await ledger.registerBatch(
-        { batchId: batch.batchId, createdAt, instances: total, sourceFile: batch.sourceFile },
+        { batchId: batch.batchId, createdAt, instances: total, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 },
         toAdd.map((inst, j) => ({ instanceKey: inst.instanceKey, index: inst.index, displayName: inst.displayName, sealedCredentials: sealed[j] ?? null })),
       );
       if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), args.retention ?? DEFAULT_RETENTION)));
@@ -117,7 +144,7 @@ export async function enqueueBatch(args: {
       // Bounded memory for any batch size: see src/app/memory.ts for why V8 needs the nudge.
       collectGarbageAbove(HEAP_BUDGET_BYTES);
     }
-    if (total === 0) await ledger.registerBatch({ batchId: batch.batchId, createdAt, instances: 0, sourceFile: batch.sourceFile }, []);
+    if (total === 0) await ledger.registerBatch({ batchId: batch.batchId, createdAt, instances: 0, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 }, []);
   } finally {
     await flows.close();
   }
