@@ -27,9 +27,14 @@ export async function configFor(require: Requirement[]): Promise<Config> {
   }
 }
 
-/** Logs go to stderr so stdout stays clean for tables and --json. */
+/** One-shot commands log to stderr so stdout stays clean for tables and --json. */
 export function cliLogger(cfg: Pick<Config, 'LOG_LEVEL'>, name: string, level?: string): Logger {
   return createLogger({ level: level ?? cfg.LOG_LEVEL, name, destination: pino.destination({ fd: 2, sync: false }) });
+}
+
+/** Long-running processes (worker, poller, board) log JSON lines to stdout, where log collectors look. */
+export function processLogger(cfg: Pick<Config, 'LOG_LEVEL'>, name: string): Logger {
+  return createLogger({ level: cfg.LOG_LEVEL, name, destination: pino.destination({ fd: 1, sync: false }) });
 }
 
 export const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
