@@ -70,6 +70,8 @@ function sameSource(existing: BatchMeta, batch: Batch): boolean {
 }
 
 const CHUNK = 250;
+/** The last step is the flow's root: present from the flow's MULTI until the whole flow is done. */
+const ROOT_STEP = STEP_REGISTRY[STEP_REGISTRY.length - 1]!.name;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
@@ -87,12 +89,14 @@ export async function enqueueBatch(args: {
   const { batch, ledger, vault } = args;
   const flows = new FlowProducer({ connection: args.redis, prefix: args.prefix });
   const result: EnqueueResult = { batchId: batch.batchId, added: 0, resumed: 0, retried: 0, skipped: 0, durationMs: 0 };
-  const jobKey = (inst: BatchInstance, step: string) => args.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
+  const jobKey = (inst: BatchInstance, step: string) =>
+    args.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
   try {
     const existing = await ledger.getBatch(batch.batchId);
     // Checked before anything is written: a default batch id must not merge two files' batches.
     if (existing && !sameSource(existing, batch)) throw new BatchSourceConflictError(batch, existing);
     const createdAt = existing?.createdAt ?? Date.now();
+    const meta = { batchId: batch.batchId, createdAt, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 };
     const total = batch.instances.length;
     for (let i = 0; i < total; i += CHUNK) {
       const chunk = batch.instances.slice(i, i + CHUNK);
@@ -100,7 +104,7 @@ export async function enqueueBatch(args: {
       const p = args.redis.pipeline();
       for (const inst of chunk) {
         p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
-        p.exists(jobKey(inst, 'start-job'));
+        p.exists(jobKey(inst, ROOT_STEP));
       }
       const replies = ((await p.exec()) ?? []).map((r) => r?.[1]);
       const fresh: BatchInstance[] = [];
@@ -114,14 +118,20 @@ export async function enqueueBatch(args: {
         else if (s === 'queued' && !rootExists) resume.push(inst);
         else result.skipped++;
       });
-      for (const inst of retry) {
+      for (const inst of [...retry]) {
         // Every step job of the old flow goes, not just the root's tree: a failed child left behind
         // would be reused by the new flow (same id) and hold it in waiting-children for ever.
-        const rootId = stepJobId(batch.batchId, inst.instanceKey, 'start-job');
-        const root = await args.stepsQueue.getJob(rootId);
+        const root = await args.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
         if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
         for (const step of STEP_REGISTRY) {
           await args.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
+        }
+        // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
+        const left = await args.redis.exists(...STEP_REGISTRY.map((step) => jobKey(inst, step.name)));
+        if (left > 0) {
+          retry.splice(retry.indexOf(inst), 1);
+          result.skipped++;
+          continue;
         }
         // Start over from the ledger's ids; new credentials must be validated and saved again.
         // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
@@ -133,7 +143,7 @@ export async function enqueueBatch(args: {
         toAdd.map(async (inst) => (inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null)),
       );
       await ledger.registerBatch(
-        { batchId: batch.batchId, createdAt, instances: total, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 },
+        { ...meta, instances: total },
         toAdd.map((inst, j) => ({ instanceKey: inst.instanceKey, index: inst.index, displayName: inst.displayName, sealedCredentials: sealed[j] ?? null })),
       );
       if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), args.retention ?? DEFAULT_RETENTION)));
@@ -144,7 +154,7 @@ export async function enqueueBatch(args: {
       // Bounded memory for any batch size: see src/app/memory.ts for why V8 needs the nudge.
       collectGarbageAbove(HEAP_BUDGET_BYTES);
     }
-    if (total === 0) await ledger.registerBatch({ batchId: batch.batchId, createdAt, instances: 0, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 }, []);
+    if (total === 0) await ledger.registerBatch({ ...meta, instances: 0 }, []);
   } finally {
     await flows.close();
   }
