@@ -15,16 +15,27 @@ import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function provflow(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function provflow(args: string[], env: Record<string, string>): Promise<Run> {
+  const bin = path.join(ROOT, 'bin/provflow.js');
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/provflow.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    const options = { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 };
+    execFile(process.execPath, [bin, ...args], options, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
 
 const batchJson = (names: string[]) =>
-  JSON.stringify({ defaults: { applicationTemplate: 'Amazon Web Services (AWS)' }, instances: names.map((displayName) => ({ displayName })) });
+  JSON.stringify({
+    defaults: { applicationTemplate: 'Amazon Web Services (AWS)' },
+    instances: names.map((displayName) => ({ displayName })),
+  });
 
 let redis: RedisHandle;
 let client: Redis;

@@ -28,7 +28,11 @@ interface Run {
  * Runs provflow with both outputs on pipes that nobody reads until the child exits (or
  * `holdMs` passed): a child that exits without flushing loses everything beyond the pipe buffer.
  */
-function provflowPiped(args: string[], env: Record<string, string>, opts: { holdMs?: number; timeoutMs?: number } = {}): Promise<Run> {
+function provflowPiped(
+  args: string[],
+  env: Record<string, string>,
+  opts: { holdMs?: number; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/provflow.js'), ...args], {
@@ -52,7 +56,8 @@ function provflowPiped(args: string[], env: Record<string, string>, opts: { hold
     child.once('close', (code) => {
       clearTimeout(hold);
       clearTimeout(kill);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: Date.now() - t0 });
+      const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8');
+      resolve({ code, stdout: text(out), stderr: text(err), ms: Date.now() - t0 });
     });
   });
 }
@@ -96,7 +101,7 @@ describe('output through pipes', () => {
 
   it('a problems report of 2,000 rows on stderr arrives whole, exit 2', async () => {
     const file = path.join(dir, 'many-problems.json');
-    const instances = Array.from({ length: 2000 }, (_, i) => ({ displayName: `No Template ${String(i).padStart(5, '0')}` }));
+    const instances = Array.from({ length: 2000 }, (_, i) => ({ displayName: `No Template ${i + 10_000}` }));
     writeFileSync(file, JSON.stringify({ instances }));
     const r = await provflowPiped(['enqueue', file], { REDIS_URL: redis.url, BULLMQ_PREFIX: testPrefix('pipe') });
     expect(r.code).toBe(2);
@@ -112,7 +117,7 @@ describe('output through pipes', () => {
 });
 
 describe('unreachable Redis', () => {
-  it('enqueue and status give up after REDIS_CONNECT_TIMEOUT_MS with exit 1, naming REDIS_URL (password masked)', async () => {
+  it('enqueue and status give up after REDIS_CONNECT_TIMEOUT_MS, exit 1, naming REDIS_URL (masked)', async () => {
     const port = await freePort(); // nothing listens there
     const url = `redis://:pw-canary-${randomBytes(4).toString('hex')}@127.0.0.1:${port}`;
     const env = { REDIS_URL: url, REDIS_CONNECT_TIMEOUT_MS: '1500', BULLMQ_PREFIX: testPrefix('down') };
@@ -154,7 +159,9 @@ describe('unreachable Redis', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     // Start-up under load takes a few seconds; wait for its first reconnect warning, then longer.
     const t0 = Date.now();
-    while (!/redis connection error/.test(output) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    while (!/redis connection error/.test(output) && Date.now() - t0 < 30_000) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await new Promise((r) => setTimeout(r, 1500));
     expect(child.exitCode, output + stderr).toBeNull();
     // Long-running processes log JSON lines to stdout (README, configuration table).

@@ -50,7 +50,10 @@ function writeBatch(batchId: string, n: number): string {
       synchronizationTemplateId: 'aws',
       credentials: { ClientSecret: { value: `cs-${randomBytes(8).toString('hex')}` } },
     },
-    instances: Array.from({ length: n }, (_, i) => ({ displayName: name(i), credentials: { SecretToken: { value: `tok-${i}` } } })),
+    instances: Array.from({ length: n }, (_, i) => ({
+      displayName: name(i),
+      credentials: { SecretToken: { value: `tok-${i}` } },
+    })),
   };
   writeFileSync(file, JSON.stringify(doc));
   return file;
@@ -78,7 +81,13 @@ interface KillRecord {
   afterDeath: Counts;
 }
 
-function enqueueProcess(file: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function enqueueProcess(file: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit> } {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/provflow.js'), 'enqueue', file, '--json'], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
@@ -88,9 +97,7 @@ function enqueueProcess(file: string, env: Record<string, string>): { child: Chi
   let stderr = '';
   child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stdout, stderr })),
-  );
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
   return { child, exited };
 }
 
@@ -135,7 +142,9 @@ async function killChain(batchId: string, n: number, kills: KillAt[]) {
       const c = await counts();
       let fire = false;
       if (k.kind === 'after-ms') fire = Date.now() - t0 >= k.ms;
-      else if (k.kind === 'ledger-ahead') fire = c.ledger > Math.max(before.ledger, k.minLedger ?? 0) && c.ledger > c.flows;
+      else if (k.kind === 'ledger-ahead') {
+        fire = c.ledger > Math.max(before.ledger, k.minLedger ?? 0) && c.ledger > c.flows;
+      }
       else if (k.kind === 'flows-grew') fire = c.flows > before.flows;
       else fire = c.ledger > before.ledger || c.flows > before.flows;
       if (fire) {
@@ -149,7 +158,8 @@ async function killChain(batchId: string, n: number, kills: KillAt[]) {
     }
     const res = await exited;
     if (finishedFirst) expect(res.code, res.stderr).toBe(0);
-    records.push({ at: describeKill(k) + (finishedFirst ? ' (finished first)' : ''), before, atKill, afterDeath: await counts() });
+    const at = describeKill(k) + (finishedFirst ? ' (finished first)' : '');
+    records.push({ at, before, atKill, afterDeath: await counts() });
   }
   const final = enqueueProcess(file, env);
   const done = await final.exited;
@@ -184,16 +194,19 @@ async function verifyBatch(prefix: string, batchId: string, n: number) {
       if (row.slice(0, STEPS).some((v) => v !== 1)) missing.push(key);
       if (row[STEPS] !== 'queued') notQueued.push(`${key}=${String(row[STEPS])}`);
       if (row[STEPS + 1] !== 1) noSecret.push(key);
-      if (row.slice(STEPS + 2).some((v) => v !== 1)) missing.push(`${key} (dependencies ${row.slice(STEPS + 2).join(',')})`);
+      const deps = row.slice(STEPS + 2);
+      if (deps.some((v) => v !== 1)) missing.push(`${key} (dependencies ${deps.join(',')})`);
     });
   }
-  const sets = (await client.pipeline().zcard(q('prioritized')).zcard(q('waiting-children')).llen(q('wait')).zcard(q('delayed')).exec()) ?? [];
+  const p = client.pipeline().zcard(q('prioritized')).zcard(q('waiting-children')).llen(q('wait')).zcard(q('delayed'));
+  const sets = (await p.exec()) ?? [];
   const [prio, waitingChildren, wait, delayed] = sets.map((x) => Number(x?.[1] ?? 0));
   expect(missing.slice(0, 5), `${missing.length} instances without a complete flow`).toEqual([]);
   expect(notQueued.slice(0, 5), `${notQueued.length} instances not queued`).toEqual([]);
   expect(noSecret.slice(0, 5), `${noSecret.length} instances without sealed credentials`).toEqual([]);
   // Exactly one flow per instance: one runnable leaf and STEPS-1 parents each, nothing else.
-  expect({ prio, waitingChildren, wait, delayed }).toEqual({ prio: n, waitingChildren: n * (STEPS - 1), wait: 0, delayed: 0 });
+  const expected = { prio: n, waitingChildren: n * (STEPS - 1), wait: 0, delayed: 0 };
+  expect({ prio, waitingChildren, wait, delayed }).toEqual(expected);
   expect(await client.zcard(lk.instances(batchId))).toBe(n);
   expect(await client.hget(lk.batch(batchId), 'instances')).toBe(String(n));
 }
@@ -208,7 +221,7 @@ function report(label: string, records: KillRecord[]) {
 }
 
 describe('interrupted enqueue', () => {
-  it('a 3,000-instance batch killed at 20+ moments, enqueued again each time: one flow per instance, all queued', async () => {
+  it('a 3,000-instance batch killed at 20+ moments, enqueued again each time: one flow each, all queued', async () => {
     const n = LONG ? 6000 : 3000;
     const kills: KillAt[] = [
       { kind: 'after-ms', ms: 100 },
@@ -233,7 +246,11 @@ describe('interrupted enqueue', () => {
       { kind: 'ledger-ahead', extraMs: 10 },
       { kind: 'progress-then', ms: 50 },
       { kind: 'ledger-ahead', extraMs: 0 },
-      ...(LONG ? Array.from({ length: 20 }, (_, i): KillAt => (i % 2 ? { kind: 'ledger-ahead', extraMs: i } : { kind: 'progress-then', ms: i * 20 })) : []),
+      ...(LONG
+        ? Array.from({ length: 20 }, (_, i): KillAt =>
+            i % 2 ? { kind: 'ledger-ahead', extraMs: i } : { kind: 'progress-then', ms: i * 20 },
+          )
+        : []),
     ];
     const { prefix, records, result } = await killChain('killed-3000', n, kills);
     report(`killed-${n}`, records);
@@ -245,10 +262,12 @@ describe('interrupted enqueue', () => {
     await verifyBatch(prefix, 'killed-3000', n);
   }, 150_000);
 
-  it('a 10,000-instance batch killed mid-way (more kills in the long form), enqueued again: one flow per instance, all queued', async () => {
+  it('a 10,000-instance batch killed mid-way (more in the long form), enqueued again: one flow each', async () => {
     const n = 10_000;
     const kills: KillAt[] = LONG
-      ? Array.from({ length: 12 }, (_, i): KillAt => (i % 3 === 0 ? { kind: 'ledger-ahead', extraMs: i } : { kind: 'progress-then', ms: 300 * i }))
+      ? Array.from({ length: 12 }, (_, i): KillAt =>
+          i % 3 === 0 ? { kind: 'ledger-ahead', extraMs: i } : { kind: 'progress-then', ms: 300 * i },
+        )
       : [{ kind: 'ledger-ahead', extraMs: 0, minLedger: 4000 }];
     const { prefix, records, result } = await killChain('killed-10k', n, kills);
     report('killed-10k', records);
