@@ -1,6 +1,6 @@
 /** The `provflow` command line. Each command lives in src/commands; this file only wires commander. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { exitWhenFlushed, reportAndExit } from './commands/common.ts';
+import { exitQuietlyOnClosedPipes, exitWhenFlushed, reportAndExit } from './commands/common.ts';
 
 const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
@@ -13,6 +13,8 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 const profileOption = () => new Option('--profile <profile>', 'simulator profile').choices(['fast', 'realistic', 'chaos']);
+
+exitQuietlyOnClosedPipes();
 
 const program = new Command('provflow')
   .description('Bulk Microsoft Entra app provisioning through Microsoft Graph, as durable background work')

@@ -51,6 +51,19 @@ export function flushed(stream: NodeJS.WritableStream & { writable: boolean }): 
   });
 }
 
+/**
+ * `provflow status B | head`: once the reader is gone, the rest of the output has nowhere to go.
+ * Stop quietly with the exit code so far, as Unix tools do, not with an unhandled EPIPE trace.
+ */
+export function exitQuietlyOnClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
+      throw e;
+    });
+  }
+}
+
 /** Exits with `code` once stdout and stderr are flushed (whatever handles a library left open). */
 export async function exitWhenFlushed(code: number): Promise<never> {
   process.exitCode = code;

@@ -99,6 +99,38 @@ describe('output through pipes', () => {
     expect(doc.instances.at(-1)!.displayName).toMatch(/01499$/);
   }, 90_000);
 
+  it('status piped into a reader that stops early (| head): exit 0, no EPIPE trace', async () => {
+    const prefix = testPrefix('head');
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      await new Ledger(client, prefix).registerBatch(
+        { batchId: 'headed', createdAt: Date.now(), instances: 3000, sourceFile: '(test)' },
+        Array.from({ length: 3000 }, (_, i) => ({
+          instanceKey: `headed-${i}-0123456789`,
+          index: i,
+          displayName: `Headed ${i}`,
+          sealedCredentials: null,
+        })),
+      );
+    } finally {
+      client.disconnect();
+    }
+    for (const args of [['status', 'headed'], ['status', 'headed', '--json']]) {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/provflow.js'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_URL: redis.url, BULLMQ_PREFIX: prefix },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      // Like `head -c 100`: read the first chunk, then close the pipe.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+      expect(code, stderr).toBe(0);
+    }
+  }, 90_000);
+
   it('a problems report of 2,000 rows on stderr arrives whole, exit 2', async () => {
     const file = path.join(dir, 'many-problems.json');
     const instances = Array.from({ length: 2000 }, (_, i) => ({ displayName: `No Template ${i + 10_000}` }));
