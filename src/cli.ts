@@ -1,6 +1,6 @@
 /** The `provflow` command line. Each command lives in src/commands; this file only wires commander. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { reportAndExit } from './commands/common.ts';
+import { exitQuietlyOnClosedPipes, exitWhenFlushed, reportAndExit } from './commands/common.ts';
 
 const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
@@ -13,6 +13,8 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 const profileOption = () => new Option('--profile <profile>', 'simulator profile').choices(['fast', 'realistic', 'chaos']);
+
+exitQuietlyOnClosedPipes();
 
 const program = new Command('provflow')
   .description('Bulk Microsoft Entra app provisioning through Microsoft Graph, as durable background work')
@@ -135,8 +137,8 @@ program
     await runBoardCommand({ port: o.port, host: o.host, insecureNoAuth: !!o.insecureNoAuth, allowRetries: !!o.allowRetries });
   });
 
-/** Commands that end by themselves: exit once they are done, whatever handles a library left open. */
+/** Commands that end by themselves: exit once done and flushed, whatever handles a library left open. */
 const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart']);
 
 await program.parseAsync(process.argv).catch(reportAndExit);
-if (ONE_SHOT.has(program.args[0] ?? '')) process.exit(process.exitCode ?? 0);
+if (ONE_SHOT.has(program.args[0] ?? '')) await exitWhenFlushed(Number(process.exitCode ?? 0));

@@ -49,6 +49,8 @@ export const DEFAULTS = {
   /** How long the poller watches a job before calling it timed-out. */
   POLLER_DEADLINE_MS: 7_200_000,
   MAX_BATCH_INSTANCES: 10_000,
+  /** One-shot commands (enqueue, status, plan, restart) give up on an unreachable Redis after this long. */
+  REDIS_CONNECT_TIMEOUT_MS: 10_000,
   /** Provisioning-log page size, and pages read per poller run before it yields its slot. */
   POLLER_LOG_PAGE_SIZE: 100,
   POLLER_LOG_PAGES_PER_RUN: 3,
@@ -93,6 +95,7 @@ const schema = z.object({
   POLLER_MAX_INTERVAL_MS: num(10).default(DEFAULTS.POLLER_MAX_INTERVAL_MS),
   POLLER_DEADLINE_MS: num(1000).default(DEFAULTS.POLLER_DEADLINE_MS),
   MAX_BATCH_INSTANCES: num(1).default(DEFAULTS.MAX_BATCH_INSTANCES),
+  REDIS_CONNECT_TIMEOUT_MS: num(100).default(DEFAULTS.REDIS_CONNECT_TIMEOUT_MS),
   POLLER_LOG_PAGE_SIZE: num(1, 999).default(DEFAULTS.POLLER_LOG_PAGE_SIZE),
   POLLER_LOG_PAGES_PER_RUN: num(1, 100).default(DEFAULTS.POLLER_LOG_PAGES_PER_RUN),
   // Checked here, at start-up, not at the first delivery; the message never quotes the URL.

@@ -49,6 +49,57 @@ export interface RuntimeOptions {
   /** Share of the tenant's RU quota this process may use (the poller's cap), 1 = full. */
   ruShare?: number;
   stepSettings?: Partial<StepSettings>;
+  /**
+   * One-shot commands: fail with RedisUnreachableError when Redis is not ready within this long
+   * (and stay quiet while trying). Unset, the runtime retries for ever, as long-running processes must.
+   */
+  connectTimeoutMs?: number;
+}
+
+/** Redis did not answer within the connect timeout of a one-shot command. */
+export class RedisUnreachableError extends Error {
+  override readonly name = 'RedisUnreachableError';
+}
+
+/** The URL with any password masked, fit for messages. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable REDIS_URL)';
+  }
+}
+
+function waitForReady(redis: Redis, timeoutMs: number, url: string): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError = '';
+    const onError = (err: Error) => (lastError = err.message);
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+    };
+    const onReady = () => {
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      redis.disconnect();
+      reject(
+        new RedisUnreachableError(
+          `cannot reach Redis at REDIS_URL=${redactRedisUrl(url)} within ${timeoutMs} ms` +
+            ` (${lastError || 'no answer'}); check that Redis is running and REDIS_URL points at it` +
+            ' (REDIS_CONNECT_TIMEOUT_MS sets how long to wait)',
+        ),
+      );
+    }, timeoutMs);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
 }
 
 export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> = {}): StepSettings {
@@ -67,7 +118,15 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const { logger } = opts;
   if (!cfg.REDIS_URL) throw new Error('REDIS_URL is not set');
   const redis = new Redis(cfg.REDIS_URL, workerRedisOptions());
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // A one-shot command reports an unreachable Redis once, as its error, not as a warning every retry.
+  let quiet = opts.connectTimeoutMs !== undefined;
+  redis.on('error', (err) => {
+    if (!quiet) logger.warn({ err: err.message }, 'redis connection error');
+  });
+  if (opts.connectTimeoutMs !== undefined) {
+    await waitForReady(redis, opts.connectTimeoutMs, cfg.REDIS_URL);
+    quiet = false;
+  }
   const prefix = cfg.BULLMQ_PREFIX;
   const ledger = new Ledger(redis, prefix);
   const vault = createVault(cfg);

@@ -2,6 +2,7 @@
  * Batch ids go into BullMQ job ids (`{batchId}.{instanceKey}.{step}`) and Redis key names, so
  * they are restricted to `[A-Za-z0-9_-]{1,64}` and must not be all digits.
  */
+import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 
 /** Allowed characters and length. */
@@ -28,15 +29,24 @@ export function batchIdProblem(id: string): string | null {
 
 /**
  * The default batch id for a file: its name without extension, with anything outside the
- * allowed set turned into '-' (so `AWS rollout (Nov).json` → `AWS-rollout-Nov`).
+ * allowed set turned into '-' (so `AWS rollout (Nov).json` → `AWS-rollout-Nov`). A name with
+ * non-ASCII characters also gets a short hash of the whole name, so `東京.json` and `大阪.json`
+ * (`batch-…`) or `Zürich.json` and `Zärich.json` (`Z-rich-…`) never share a batch.
  */
 export function batchIdFromFileName(filePath: string): string {
-  const stem = basename(filePath, extname(filePath));
-  let id = stem
-    .replace(/[^A-Za-z0-9_-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 64)
-    .replace(/-+$/, '');
+  const stem = basename(filePath, extname(filePath)).normalize('NFC');
+  const kept = (max: number) =>
+    stem
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, max)
+      .replace(/-+$/, '');
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(stem)) {
+    const hash = createHash('sha256').update(stem, 'utf8').digest('hex').slice(0, 8);
+    return `${kept(64 - 9) || 'batch'}-${hash}`;
+  }
+  let id = kept(64);
   if (id === '') id = 'batch';
   if (/^\d+$/.test(id)) id = `batch-${id}`.slice(0, 64);
   return id;

@@ -49,6 +49,8 @@ export interface Batch {
   batchId: string;
   /** Absolute path of the file it was read from. */
   sourceFile: string;
+  /** SHA-256 (hex) of the file's bytes: tells a moved file from another one with the same batch id. */
+  sourceSha256?: string;
   instances: BatchInstance[];
 }
 

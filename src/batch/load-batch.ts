@@ -4,6 +4,7 @@
  * enqueue` can exit 2 having enqueued nothing. Memory stays proportional to the file: a
  * 10,000-instance file (a few MB) is read whole, and each instance keeps only small fields.
  */
+import { createHash } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
 import { batchIdFromFileName, batchIdProblem } from './batch-id.ts';
 import { DEFAULT_MAX_INSTANCES } from './batch-schema.ts';
@@ -126,7 +127,8 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
     problems.push({ path: render(p.path), message: typeof p.message === 'string' ? p.message : p.message(render) });
   }
   if (problems.length > 0) return capped(problems, total);
-  const batch: Batch = { batchId, sourceFile, instances };
+  const sourceSha256 = createHash('sha256').update(text, 'utf8').digest('hex');
+  const batch: Batch = { batchId, sourceFile, sourceSha256, instances };
   return { ok: true, batch };
 }
 

@@ -1,6 +1,6 @@
 /** `provflow board`: Bull Board, /healthz and /metrics, authentication on by default. */
 import { BoardStartError, runBoard } from '../board/run-board.ts';
-import { CliExit, cliLogger, configFor, EXIT, err } from './common.ts';
+import { CliExit, configFor, EXIT, err, processLogger } from './common.ts';
 
 export async function runBoardCommand(o: {
   port: number;
@@ -9,7 +9,7 @@ export async function runBoardCommand(o: {
   allowRetries: boolean;
 }): Promise<void> {
   const cfg = await configFor(o.insecureNoAuth ? ['redis'] : ['redis', 'board']);
-  const logger = cliLogger(cfg, 'board');
+  const logger = processLogger(cfg, 'board');
   try {
     const board = await runBoard({
       redisUrl: cfg.REDIS_URL!,

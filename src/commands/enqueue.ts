@@ -1,11 +1,10 @@
 /** `provflow enqueue FILE`: validate, then enqueue everything or nothing. */
-import { createRuntime } from '../app/runtime.ts';
 import { loadBatchFile } from '../batch/load-batch.ts';
 import type { Batch, BatchProblem } from '../batch/batch-types.ts';
-import { enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
+import { BatchSourceConflictError, enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
 import { renderTable } from '../ui/table.ts';
 import { terminalSafe } from '../ui/terminal-safe.ts';
-import { CliExit, cliLogger, configFor, err, EXIT, out } from './common.ts';
+import { CliExit, cliLogger, configFor, err, EXIT, oneShotRuntime, out } from './common.ts';
 
 export function problemsReport(file: string, problems: BatchProblem[], total = problems.length): string {
   return [
@@ -30,7 +29,7 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
   const needsKey = batch.instances.some((i) => i.credentials.length > 0);
   const cfg = needsKey ? await configFor(['redis', 'secretKey']) : cfg0;
   const logger = cliLogger(cfg, 'enqueue', 'warn');
-  const rt = await createRuntime(cfg, { logger });
+  const rt = await oneShotRuntime(cfg, { logger });
   try {
     const result = await enqueueBatch({
       batch,
@@ -42,11 +41,15 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
       onProgress: (done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\renqueueing ${done}/${total}`);
       },
+    }).catch((e: unknown) => {
+      if (e instanceof BatchSourceConflictError) throw new CliExit(e.message, EXIT.badInput);
+      throw e;
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (opts.json) out(JSON.stringify(result));
     else {
-      err(`batch ${result.batchId}: ${result.added} added, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`);
+      const resumed = result.resumed ? ` (${result.resumed} left without a flow by an interrupted enqueue)` : '';
+      err(`batch ${result.batchId}: ${result.added} added${resumed}, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`);
       out(result.batchId);
     }
     return result;

@@ -3,9 +3,8 @@
  * instance would lead to: create a new app, adopt an existing one with the same name and
  * template, or skip because this batch already handles it.
  */
-import { createRuntime } from '../app/runtime.ts';
 import { renderTable } from '../ui/table.ts';
-import { cliLogger, configFor, EXIT, out } from './common.ts';
+import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 import { loadOrExit } from './enqueue.ts';
 import { checkExistingSyncTemplates, syncTemplateAtRunTime, withSyncTemplate } from './plan-sync-templates.ts';
 
@@ -20,7 +19,7 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
   const cfg0 = await configFor([]);
   const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES });
   const cfg = await configFor(['redis', 'graph']);
-  const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true });
+  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true });
   const graph = rt.graph!;
   const rows: PlanRow[] = [];
   const templateIds = new Map<string, string | Error>();

@@ -6,7 +6,7 @@
 import { createRuntime } from '../app/runtime.ts';
 import { startStepsWorker } from '../flow/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
-import { cliLogger, configFor } from './common.ts';
+import { configFor, processLogger } from './common.ts';
 
 /** How long a graceful close may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
@@ -36,7 +36,7 @@ function onSignals(close: () => Promise<void>, logger: { info: (o: object, m: st
 
 export async function runWorker(opts: { concurrency?: number }): Promise<void> {
   const cfg = await configFor(['redis', 'graph', 'secretKey']);
-  const logger = cliLogger(cfg, 'worker');
+  const logger = processLogger(cfg, 'worker');
   const rt = await createRuntime(cfg, { logger, withGraph: true });
   const worker = startStepsWorker(rt, opts);
   await worker.waitUntilReady();
@@ -49,7 +49,7 @@ export async function runWorker(opts: { concurrency?: number }): Promise<void> {
 
 export async function runPoller(opts: { concurrency?: number }): Promise<void> {
   const cfg = await configFor(['redis', 'graph']);
-  const logger = cliLogger(cfg, 'poller');
+  const logger = processLogger(cfg, 'poller');
   const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE });
   const poller = startPoller(rt, opts);
   await poller.watchWorker.waitUntilReady();

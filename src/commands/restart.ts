@@ -2,13 +2,13 @@
  * `provflow restart BATCH [--instance NAME] [--scope …]`: for quarantined instances (or the one
  * named), call Graph's restart with the reset scope and hand the instance back to the poller.
  */
-import { createRuntime } from '../app/runtime.ts';
+import type { Runtime } from '../app/runtime.ts';
 import { stepJobId } from '../flow/build-flow.ts';
 import type { WatchJobData } from '../flow/job-data.ts';
-import { CliExit, cliLogger, configFor, EXIT, out } from './common.ts';
+import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 export async function restartInstances(
-  rt: Awaited<ReturnType<typeof createRuntime>>,
+  rt: Runtime,
   batchId: string,
   opts: { instance?: string; scope: string },
 ): Promise<{ restarted: string[]; skipped: string[] }> {
@@ -51,7 +51,7 @@ export async function restartInstances(
 
 export async function runRestart(batchId: string, opts: { instance?: string; scope: string }): Promise<number> {
   const cfg = await configFor(['redis', 'graph']);
-  const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'restart', 'warn'), withGraph: true });
+  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'restart', 'warn'), withGraph: true });
   try {
     const { restarted, skipped } = await restartInstances(rt, batchId, opts);
     out(`restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; the poller watches them again (provflow status ${batchId} --watch)`);

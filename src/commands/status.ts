@@ -1,8 +1,8 @@
 /** `provflow status BATCH [--json] [--watch] [--wide]`: where every instance stands. */
-import { createRuntime, type Runtime } from '../app/runtime.ts';
+import type { Runtime } from '../app/runtime.ts';
 import { END_STATES } from '../ledger/ledger.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
-import { CliExit, cliLogger, configFor, EXIT, out } from './common.ts';
+import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 async function snapshot(rt: Runtime, batchId: string) {
   const meta = await rt.ledger.getBatch(batchId);
@@ -16,7 +16,7 @@ async function snapshot(rt: Runtime, batchId: string) {
 
 export async function runStatus(batchId: string, opts: { json?: boolean; watch?: boolean; wide?: boolean; intervalMs?: number }): Promise<number> {
   const cfg = await configFor(['redis']);
-  const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'status', 'warn') });
+  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'status', 'warn') });
   try {
     for (;;) {
       const { rows, summary } = await snapshot(rt, batchId);

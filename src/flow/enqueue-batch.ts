@@ -5,20 +5,31 @@
  * Re-enqueueing the same batch adds nothing for instances that are in progress or done; an
  * instance that failed is retried (its old failed jobs removed, its ledger ids kept so the
  * steps re-use the app and job they already created).
+ *
+ * An enqueue may die at any moment (Ctrl-C, SIGKILL, OOM, a lost connection). Each chunk writes
+ * the ledger first and then adds its flows in one MULTI (all of a chunk's jobs or none), so the
+ * only half-done state is "ledger says queued, no flow". A re-enqueue therefore decides per
+ * instance from the ledger AND BullMQ: `queued` with no root job means the flow was never added,
+ * and it is added now. Nothing else can be added twice: a `queued` instance has run no step (the
+ * first run of any step changes the state), and an instance whose root job exists is left alone.
  */
 import { FlowProducer, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Batch, BatchInstance } from '../batch/batch-types.ts';
-import type { Ledger } from '../ledger/ledger.ts';
+import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import type { InstanceSpec } from '../steps/types.ts';
 import type { Vault } from '../app/vault.ts';
 import { collectGarbageAbove } from '../app/memory.ts';
 import { buildInstanceFlow, stepJobId, type Retention, DEFAULT_RETENTION } from './build-flow.ts';
+import { STEP_REGISTRY } from './step-registry.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {
   batchId: string;
+  /** New instances, and instances a killed enqueue had recorded without adding their flow. */
   added: number;
+  /** Of `added`: instances whose flow an interrupted enqueue never added. */
+  resumed: number;
   retried: number;
   skipped: number;
   durationMs: number;
@@ -34,7 +45,33 @@ export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
   };
 }
 
+/**
+ * The batch exists in Redis from another file. Same file means same path (re-enqueued after a
+ * fix) or same bytes (moved); batches recorded before provflow kept a path count as the same.
+ */
+export class BatchSourceConflictError extends Error {
+  override readonly name = 'BatchSourceConflictError';
+  constructor(
+    readonly batch: Pick<Batch, 'batchId' | 'sourceFile'>,
+    readonly existing: BatchMeta,
+  ) {
+    super(
+      `batch '${batch.batchId}' already exists in this Redis, enqueued from ${existing.sourceFile}; ` +
+        `${batch.sourceFile} is another file. Nothing was enqueued. Give this file its own batch id: ` +
+        `--batch-id ${batch.batchId.slice(0, 62)}-2 (or any unused id), or "batchId" in the file. ` +
+        `To retry the existing batch, enqueue ${existing.sourceFile} again.`,
+    );
+  }
+}
+
+function sameSource(existing: BatchMeta, batch: Batch): boolean {
+  if (!existing.sourceFile || existing.sourceFile === batch.sourceFile) return true;
+  return !!existing.sourceSha256 && existing.sourceSha256 === batch.sourceSha256;
+}
+
 const CHUNK = 250;
+/** The last step is the flow's root: present from the flow's MULTI until the whole flow is done. */
+const ROOT_STEP = STEP_REGISTRY[STEP_REGISTRY.length - 1]!.name;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
@@ -51,48 +88,73 @@ export async function enqueueBatch(args: {
   const t0 = Date.now();
   const { batch, ledger, vault } = args;
   const flows = new FlowProducer({ connection: args.redis, prefix: args.prefix });
-  const result: EnqueueResult = { batchId: batch.batchId, added: 0, retried: 0, skipped: 0, durationMs: 0 };
+  const result: EnqueueResult = { batchId: batch.batchId, added: 0, resumed: 0, retried: 0, skipped: 0, durationMs: 0 };
+  const jobKey = (inst: BatchInstance, step: string) =>
+    args.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
   try {
-    const createdAt = (await ledger.getBatch(batch.batchId))?.createdAt ?? Date.now();
+    const existing = await ledger.getBatch(batch.batchId);
+    // Checked before anything is written: a default batch id must not merge two files' batches.
+    if (existing && !sameSource(existing, batch)) throw new BatchSourceConflictError(batch, existing);
+    const createdAt = existing?.createdAt ?? Date.now();
+    const meta = { batchId: batch.batchId, createdAt, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 };
     const total = batch.instances.length;
     for (let i = 0; i < total; i += CHUNK) {
       const chunk = batch.instances.slice(i, i + CHUNK);
-      // Current ledger state of each instance decides: new, retry, or leave alone.
+      // Ledger state and root-job presence of each instance decide: new, resume, retry, or leave alone.
       const p = args.redis.pipeline();
-      for (const inst of chunk) p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
-      const states = ((await p.exec()) ?? []).map((r) => (r?.[1] as string | null) ?? null);
+      for (const inst of chunk) {
+        p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
+        p.exists(jobKey(inst, ROOT_STEP));
+      }
+      const replies = ((await p.exec()) ?? []).map((r) => r?.[1]);
       const fresh: BatchInstance[] = [];
+      const resume: BatchInstance[] = [];
       const retry: BatchInstance[] = [];
       chunk.forEach((inst, j) => {
-        const s = states[j];
-        if (s === null || s === undefined) fresh.push(inst);
+        const s = (replies[2 * j] as string | null | undefined) ?? null;
+        const rootExists = replies[2 * j + 1] === 1;
+        if (s === null) fresh.push(inst);
         else if (s === 'failed') retry.push(inst);
+        else if (s === 'queued' && !rootExists) resume.push(inst);
         else result.skipped++;
       });
-      for (const inst of retry) {
-        const rootId = stepJobId(batch.batchId, inst.instanceKey, 'start-job');
-        const root = await args.stepsQueue.getJob(rootId);
+      for (const inst of [...retry]) {
+        // Every step job of the old flow goes, not just the root's tree: a failed child left behind
+        // would be reused by the new flow (same id) and hold it in waiting-children for ever.
+        const root = await args.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
         if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
+        for (const step of STEP_REGISTRY) {
+          await args.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
+        }
+        // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
+        const left = await args.redis.exists(...STEP_REGISTRY.map((step) => jobKey(inst, step.name)));
+        if (left > 0) {
+          retry.splice(retry.indexOf(inst), 1);
+          result.skipped++;
+          continue;
+        }
         // Start over from the ledger's ids; new credentials must be validated and saved again.
+        // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
         await ledger.update(batch.batchId, inst.instanceKey, { state: 'queued', lastError: null, secretsSaved: null, endedAt: null, detail: null });
         await args.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
       }
-      const toAdd = [...fresh, ...retry];
+      const toAdd = [...fresh, ...resume, ...retry];
       const sealed = await Promise.all(
         toAdd.map(async (inst) => (inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null)),
       );
       await ledger.registerBatch(
-        { batchId: batch.batchId, createdAt, instances: total, sourceFile: batch.sourceFile },
+        { ...meta, instances: total },
         toAdd.map((inst, j) => ({ instanceKey: inst.instanceKey, index: inst.index, displayName: inst.displayName, sealedCredentials: sealed[j] ?? null })),
       );
       if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), args.retention ?? DEFAULT_RETENTION)));
-      result.added += fresh.length;
+      result.added += fresh.length + resume.length;
+      result.resumed += resume.length;
       result.retried += retry.length;
       args.onProgress?.(Math.min(i + CHUNK, total), total);
       // Bounded memory for any batch size: see src/app/memory.ts for why V8 needs the nudge.
       collectGarbageAbove(HEAP_BUDGET_BYTES);
     }
-    if (total === 0) await ledger.registerBatch({ batchId: batch.batchId, createdAt, instances: 0, sourceFile: batch.sourceFile }, []);
+    if (total === 0) await ledger.registerBatch({ ...meta, instances: 0 }, []);
   } finally {
     await flows.close();
   }

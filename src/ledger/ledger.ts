@@ -63,6 +63,8 @@ export interface BatchMeta {
   createdAt: number;
   instances: number;
   sourceFile: string;
+  /** SHA-256 of the batch file when it was last enqueued ('' for batches not from a file). */
+  sourceSha256?: string;
 }
 
 export class Ledger implements InstanceStore {
@@ -150,7 +152,8 @@ export class Ledger implements InstanceStore {
 
   /**
    * Registers a batch and its instances. Idempotent: re-registering keeps existing instance
-   * hashes (HSETNX on the fields that describe the instance, state only when absent).
+   * hashes (HSETNX on the fields that describe the instance, state only when absent). Pass only
+   * instances whose flow is about to be added: their sealed credentials are replaced.
    */
   async registerBatch(
     meta: BatchMeta,
@@ -159,7 +162,12 @@ export class Ledger implements InstanceStore {
     const p = this.redis.pipeline();
     p.zadd(this.keys.batches, 'NX', meta.createdAt, meta.batchId);
     p.hsetnx(this.keys.batch(meta.batchId), 'createdAt', String(meta.createdAt));
-    p.hset(this.keys.batch(meta.batchId), { batchId: meta.batchId, instances: String(meta.instances), sourceFile: meta.sourceFile });
+    p.hset(this.keys.batch(meta.batchId), {
+      batchId: meta.batchId,
+      instances: String(meta.instances),
+      sourceFile: meta.sourceFile,
+      ...(meta.sourceSha256 ? { sourceSha256: meta.sourceSha256 } : {}),
+    });
     for (const inst of instances) {
       p.zadd(this.keys.instances(meta.batchId), 'NX', inst.index, inst.instanceKey);
       const key = this.keys.instance(meta.batchId, inst.instanceKey);
@@ -167,7 +175,9 @@ export class Ledger implements InstanceStore {
       p.hsetnx(key, 'index', String(inst.index));
       p.hsetnx(key, 'state', 'queued');
       p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
-      if (inst.sealedCredentials) p.hsetnx(this.keys.secrets(meta.batchId), inst.instanceKey, inst.sealedCredentials);
+      // Overwrite: callers pass only instances with no flow yet, so nothing has read these credentials,
+      // and a re-enqueue after an interrupted one must seal what the file says now.
+      if (inst.sealedCredentials) p.hset(this.keys.secrets(meta.batchId), inst.instanceKey, inst.sealedCredentials);
     }
     p.expire(this.keys.secrets(meta.batchId), SECRETS_TTL_SECONDS);
     const res = await p.exec();
@@ -188,7 +198,13 @@ export class Ledger implements InstanceStore {
   async getBatch(batchId: string): Promise<BatchMeta | null> {
     const h = await this.redis.hgetall(this.keys.batch(batchId));
     if (!h.batchId) return null;
-    return { batchId, createdAt: Number(h.createdAt), instances: Number(h.instances), sourceFile: h.sourceFile ?? '' };
+    return {
+      batchId,
+      createdAt: Number(h.createdAt),
+      instances: Number(h.instances),
+      sourceFile: h.sourceFile ?? '',
+      sourceSha256: h.sourceSha256 ?? '',
+    };
   }
 
   /** All instances of a batch in file order, read in pipelined chunks (10,000 instances stay cheap). */

@@ -1,0 +1,123 @@
+/**
+ * The half-done states an interrupted enqueue (or retry) can leave, built exactly on a real Redis,
+ * and what the next enqueue makes of them: every instance ends with one complete, runnable flow.
+ * (test/e2e/enqueue-interrupted.test.ts reaches the same states by SIGKILLing the real CLI.)
+ */
+import { randomBytes } from 'node:crypto';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
+import { loadConfig } from '../../src/config.ts';
+import { stepJobId } from '../../src/flow/build-flow.ts';
+import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
+import { QUEUES } from '../../src/flow/queues.ts';
+import { STEP_REGISTRY } from '../../src/flow/step-registry.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { simpleBatch } from '../helpers/batches.ts';
+import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+let redis: RedisHandle;
+let rt: Runtime;
+beforeAll(async () => {
+  redis = await testRedis();
+  const key = randomBytes(32).toString('base64');
+  const cfg = loadConfig({ REDIS_URL: redis.url, BULLMQ_PREFIX: testPrefix('resume'), PROVFLOW_SECRET_KEY: key });
+  rt = await createRuntime(cfg, { logger: silentLogger() });
+});
+afterAll(async () => {
+  await rt?.close();
+  await redis?.close();
+});
+
+const enqueue = (batch: ReturnType<typeof simpleBatch>) =>
+  enqueueBatch({
+    batch,
+    redis: rt.redis,
+    prefix: rt.prefix,
+    ledger: rt.ledger,
+    vault: rt.vault,
+    stepsQueue: rt.stepsQueue,
+  });
+
+const FIRST = STEP_REGISTRY[0]!.name;
+const ROOT = STEP_REGISTRY.at(-1)!.name;
+
+/** Job state of every step of an instance, first step first. */
+async function flowStates(batchId: string, key: string): Promise<string[]> {
+  return Promise.all(STEP_REGISTRY.map(async (s) => rt.stepsQueue.getJobState(stepJobId(batchId, key, s.name))));
+}
+
+/** A fresh flow: first step runnable, every other step waiting for it. */
+const FRESH = STEP_REGISTRY.map((_, i) => (i === 0 ? 'prioritized' : 'waiting-children'));
+
+/** Fails every instance's first step (and so, upwards, its whole flow) as a worker would. */
+async function failAll(batchId: string, keys: string[]) {
+  const worker = new Worker(
+    QUEUES.steps,
+    async () => {
+      throw new UnrecoverableError('rejected on purpose');
+    },
+    { connection: rt.redis.duplicate(), prefix: rt.prefix, concurrency: 10 },
+  );
+  try {
+    await waitFor('every flow failed', async () => {
+      const states = await Promise.all(keys.map((k) => rt.stepsQueue.getJobState(stepJobId(batchId, k, ROOT))));
+      return states.every((s) => s === 'failed');
+    }, 30_000);
+  } finally {
+    await worker.close();
+  }
+  for (const k of keys) await rt.ledger.update(batchId, k, { state: 'failed', lastError: 'rejected on purpose' });
+}
+
+describe('re-enqueue after an interrupted enqueue', () => {
+  it('ledger written, flows never added (killed between the two): the flows are added, once', async () => {
+    const batch = simpleBatch('resume-a', 6);
+    // The state the old code left for good: registered as queued, no job.
+    await rt.ledger.registerBatch(
+      { batchId: 'resume-a', createdAt: Date.now(), instances: 6, sourceFile: '(test)' },
+      batch.instances.map((i) => ({
+        instanceKey: i.instanceKey,
+        index: i.index,
+        displayName: i.displayName,
+        sealedCredentials: null,
+      })),
+    );
+    const res = await enqueue(batch);
+    expect(res).toMatchObject({ added: 6, resumed: 6, skipped: 0, retried: 0 });
+    for (const i of batch.instances) {
+      expect(await flowStates('resume-a', i.instanceKey)).toEqual(FRESH);
+      // The sealed credentials the step will open were written by this enqueue.
+      expect(await rt.redis.hexists(rt.ledger.keys.secrets('resume-a'), i.instanceKey)).toBe(1);
+    }
+    const again = await enqueue(batch);
+    expect(again).toMatchObject({ added: 0, resumed: 0, skipped: 6 });
+  });
+
+  it('a failed instance whose retry died at any point is retried to one fresh flow', async () => {
+    const batch = simpleBatch('resume-b', 4);
+    const keys = batch.instances.map((i) => i.instanceKey);
+    await enqueue(batch);
+    await failAll('resume-b', keys);
+    const [a, b, c, d] = keys as [string, string, string, string];
+    // a: nothing done yet. b: root tree removed, ledger still failed.
+    await (await rt.stepsQueue.getJob(stepJobId('resume-b', b, ROOT)))!.remove({ removeChildren: true });
+    // c: ledger reset to queued, old jobs removed, new flow not added (killed before addBulk).
+    await (await rt.stepsQueue.getJob(stepJobId('resume-b', c, ROOT)))!.remove({ removeChildren: true });
+    await rt.ledger.update('resume-b', c, { state: 'queued', lastError: null });
+    // d: the root is gone (retention, an operator on the board) but a failed step is left: reused
+    // by id, it would hold the new flow in waiting-children for ever.
+    await (await rt.stepsQueue.getJob(stepJobId('resume-b', d, ROOT)))!.remove({ removeChildren: false });
+    expect(await rt.stepsQueue.getJob(stepJobId('resume-b', d, ROOT))).toBeUndefined();
+    expect(await rt.stepsQueue.getJobState(stepJobId('resume-b', d, FIRST))).toBe('failed');
+
+    const res = await enqueue(batch);
+    expect(res).toMatchObject({ added: 1, resumed: 1, retried: 3, skipped: 0 });
+    for (const k of keys) {
+      expect(await flowStates('resume-b', k), k).toEqual(FRESH);
+      expect((await rt.ledger.getInstance('resume-b', k))?.state).toBe('queued');
+    }
+    expect(await enqueue(batch)).toMatchObject({ added: 0, retried: 0, skipped: 4 });
+  }, 60_000);
+});
