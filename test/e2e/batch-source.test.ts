@@ -24,7 +24,8 @@ interface Run {
 function provflow(args: string[], env: Record<string, string>): Promise<Run> {
   const bin = path.join(ROOT, 'bin/provflow.js');
   return new Promise((resolve) => {
-    const options = { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 };
+    const key = randomBytes(32).toString('base64');
+    const options = { cwd: ROOT, env: { ...process.env, PROVFLOW_SECRET_KEY: key, ...env }, timeout: 60_000 };
     execFile(process.execPath, [bin, ...args], options, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
@@ -33,7 +34,7 @@ function provflow(args: string[], env: Record<string, string>): Promise<Run> {
 
 const batchJson = (names: string[]) =>
   JSON.stringify({
-    defaults: { applicationTemplate: 'Amazon Web Services (AWS)' },
+    defaults: { applicationTemplate: 'Amazon Web Services (AWS)', credentials: { SyncAll: { value: 'false' } } },
     instances: names.map((displayName) => ({ displayName })),
   });
 
