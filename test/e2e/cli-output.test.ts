@@ -152,7 +152,13 @@ describe('unreachable Redis', () => {
   it('enqueue and status give up after REDIS_CONNECT_TIMEOUT_MS, exit 1, naming REDIS_URL (masked)', async () => {
     const port = await freePort(); // nothing listens there
     const url = `redis://:pw-canary-${randomBytes(4).toString('hex')}@127.0.0.1:${port}`;
-    const env = { REDIS_URL: url, REDIS_CONNECT_TIMEOUT_MS: '1500', BULLMQ_PREFIX: testPrefix('down') };
+    const env = {
+      REDIS_URL: url,
+      REDIS_CONNECT_TIMEOUT_MS: '1500',
+      BULLMQ_PREFIX: testPrefix('down'),
+      PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'tok-not-real',
+      PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+    };
     const [enq, status] = await Promise.all([
       provflowPiped(['enqueue', path.join(GOOD, 'minimal.json')], env, { holdMs: 0, timeoutMs: 30_000 }),
       provflowPiped(['status', 'anything'], env, { holdMs: 0, timeoutMs: 30_000 }),
