@@ -87,6 +87,56 @@ function topOf(ctx: SimContext, dflt: number, max: number): number | null {
  * last item sent (`keyOf`), not an offset: entries arriving between pages never shift a page.
  * The token is bound to the query's $filter and $orderby; a bad one is a 400.
  */
+/** The application as beta's instantiate example shows it (`objectId`, homepage, replyUrls…). */
+function betaAppView(a: SimApp) {
+  const homepage = catalogueEntry(a.applicationTemplateId)?.template.homePageUrl ?? null;
+  return {
+    objectId: a.id,
+    appId: a.appId,
+    applicationTemplateId: a.applicationTemplateId,
+    displayName: a.displayName,
+    homepage,
+    identifierUris: [],
+    replyUrls: [],
+    logoutUrl: null,
+    samlMetadataUrl: null,
+    errorUrl: null,
+    publicClient: null,
+    groupMembershipClaims: null,
+    availableToOtherTenants: false,
+    requiredResourceAccess: [],
+  };
+}
+
+/** The service principal as beta's instantiate example shows it. */
+function betaSpView(s: SimSp, tenantId: string) {
+  return {
+    objectId: s.id,
+    deletionTimestamp: null,
+    accountEnabled: true,
+    appId: s.appId,
+    appDisplayName: s.displayName,
+    applicationTemplateId: s.applicationTemplateId,
+    appOwnerTenantId: tenantId,
+    appRoleAssignmentRequired: true,
+    displayName: s.displayName,
+    errorUrl: null,
+    homepage: catalogueEntry(s.applicationTemplateId)?.template.homePageUrl ?? null,
+    loginUrl: null,
+    logoutUrl: null,
+    preferredSingleSignOnMode: null,
+    preferredTokenSigningKeyThumbprint: null,
+    publisherName: 'Simulated tenant',
+    replyUrls: [],
+    samlMetadataUrl: null,
+    samlSingleSignOnSettings: null,
+    servicePrincipalNames: [s.appId],
+    tags: ['WindowsAzureActiveDirectoryIntegratedApp'],
+    keyCredentials: [],
+    passwordCredentials: [],
+  };
+}
+
 function page<T>(
   ctx: SimContext,
   items: T[],
@@ -266,7 +316,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     const entry = catalogueEntry(seg[1]);
     if (seg.length === 2 && method === 'GET') {
       if (!entry) sendGraphError(ctx, 404, 'ResourceNotFound', `Application template ${seg[1]} not found.`);
-      else sendGraph(ctx, 200, entry.template);
+      else sendGraph(ctx, 200, { '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#applicationTemplates/$entity`, ...entry.template });
       return true;
     }
     if (seg.length === 3 && seg[2] === 'instantiate' && method === 'POST') {
@@ -291,14 +341,13 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         else sendGraphError(ctx, 504, 'GatewayTimeout', 'The operation timed out.');
         return true;
       }
-      // The beta example returns ids as objectId (v1.0 uses id): clients must accept both.
-      const { id: appObjectId, ...a } = appView(app);
-      const { id: spObjectId, ...p } = spView(sp);
-      sendGraph(ctx, 201, {
-        '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#microsoft.graph.applicationServicePrincipal`,
-        application: { objectId: appObjectId, ...a },
-        servicePrincipal: { objectId: spObjectId, ...p },
-      });
+      // Each version's shape: v1.0 returns `id`, beta `objectId` and the older AAD Graph-style keys.
+      const context = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#microsoft.graph.applicationServicePrincipal`;
+      if (ctx.apiVersion === 'v1.0') {
+        sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal: spView(sp) });
+        return true;
+      }
+      sendGraph(ctx, 201, { '@odata.context': context, application: betaAppView(app), servicePrincipal: betaSpView(sp, st.tenantId) });
       return true;
     }
   }
@@ -316,7 +365,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     }
     const obj = isApp ? st.apps.get(seg[1]!) : st.sps.get(seg[1]!);
     if (!obj || obj.visibleAt > now) sendNotFound(ctx, seg[1]!);
-    else sendGraph(ctx, 200, isApp ? appView(obj as SimApp) : spView(obj as SimSp));
+    else sendGraph(ctx, 200, { '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`, ...(isApp ? appView(obj as SimApp) : spView(obj as SimSp)) });
     return true;
   }
 

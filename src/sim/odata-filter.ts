@@ -109,7 +109,7 @@ function clause(c: string, dialect: FilterDialect): Predicate {
       if (lit.kind === 'string') return typeof x === 'string' && (reports ? x === lit.v : x.toLowerCase() === lit.v.toLowerCase());
       return x === lit.v || (x === undefined && lit.v === null);
     };
-    return op === 'eq' ? eq : (o) => !eq(get(o, field!));
+    return op === 'eq' ? (o) => eq(get(o, field!)) : (o) => !eq(get(o, field!));
   }
   // Ordering: DateTimeOffset values are unquoted; the reports API compares nothing else.
   if (reports && lit.kind !== 'date') throw new FilterError(`${field} ${op} needs an unquoted DateTimeOffset (e.g. 2024-01-01T00:00:00Z)`);

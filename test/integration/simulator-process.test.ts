@@ -92,21 +92,24 @@ describe('Retry-After judged on when a request can have arrived', () => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sim.handle.clientId, client_secret: sim.handle.clientSecret, scope: 'https://graph.microsoft.com/.default' });
       const tok = await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
       const { access_token } = (await tok.json()) as { access_token: string };
-      const get = async (ua: string) => {
-        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, { dispatcher: agent, headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua } });
+      const get = async (ua: string, dispatcher: Agent = agent) => {
+        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, { dispatcher, headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua } });
         await res.text();
         return res.status;
       };
       expect(await get('told')).toBe(429); // a storm: the app+tenant must wait 3 s
       await sim.configure({ throttleStormRate: 0 });
-      // Sent at once (within the grace), but the simulator is stopped and reads it 600 ms later.
+      // Sent at once (within the grace) on another connection, but the simulator is stopped and
+      // reads it 600 ms later: refused (it is inside Retry-After) and not counted.
+      const other = new Agent({ connect: { ca: sim.handle.caCertPem }, connections: 1 });
       sim.child.kill('SIGSTOP');
-      const inFlight = get('in flight');
+      const inFlight = get('in flight', other);
       await new Promise((r) => setTimeout(r, 600));
       sim.child.kill('SIGCONT');
-      expect(await inFlight).toBe(200);
+      expect(await inFlight).toBe(429);
+      await other.close();
       let st = await sim.stats();
-      expect(st).toMatchObject({ retryAfterViolations: 0, lateReadsExcused: 1 });
+      expect(st).toMatchObject({ retryAfterViolations: 0, lateReadsExcused: 1, inFlightRefused: 1 });
       expect(st.maxSimStallMs).toBeGreaterThan(400);
       // Sent 600 ms after the answer by a caller that could have known: a violation.
       expect(await get('early')).toBe(429);
