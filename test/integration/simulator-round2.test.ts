@@ -332,12 +332,12 @@ describe('items 8-11: provisioning logs', () => {
         expect(e.id).toMatch(GUID);
         expect(e.cycleId).toMatch(GUID);
         expect(e.changeId).toMatch(GUID);
-        expect((e as Json & { targetSystem: { details: Json } }).targetSystem.details).toEqual({
+        expect((e as unknown as { targetSystem: { details: Json } }).targetSystem.details).toEqual({
           ApplicationId: o.appId,
           ServicePrincipalId: o.spId,
           ServicePrincipalDisplayName: expect.any(String),
         });
-        for (const step of e.provisioningSteps ?? []) stepSpellings.add(String(step.provisioningStepType));
+        for (const step of (e as unknown as { provisioningSteps: Json[] }).provisioningSteps) stepSpellings.add(String(step.provisioningStepType));
       }
     }
     expect([...stepSpellings].map((x) => x.toLowerCase())).toContain('matching');
