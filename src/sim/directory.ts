@@ -11,7 +11,6 @@
 import { createHash } from 'node:crypto';
 import { catalogueEntry } from './catalogue.ts';
 import { iso } from './http.ts';
-import type { SeededRandom } from './prng.ts';
 import type { SimulatorSettings } from './settings.ts';
 
 export const NEVER = '0001-01-01T00:00:00Z';
