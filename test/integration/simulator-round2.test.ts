@@ -13,6 +13,7 @@ import {
   provisioningObjectSummarySchema,
   synchronizationJobSchema,
 } from '../../src/graph/schemas.ts';
+import { classifyJob } from '../../src/poller/classify-job.ts';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/index.ts';
 import { AWS_LEGACY_TEMPLATE_ID, AWS_TEMPLATE_ID } from '../../src/sim/catalogue.ts';
 
@@ -356,6 +357,11 @@ describe('items 12-16: job lifecycle shapes', () => {
     const job = await getJob(o);
     expect(job.status.code).toBe('NotRun');
     expect(job.status.lastExecution).toMatchObject({ state: 'Failed', timeBegan: '0001-01-01T00:00:00Z', timeEnded: '0001-01-01T00:00:00Z', error: { code: 'None' } });
+    // The poller reads the placeholder as "no execution yet", not as a failure.
+    const ctx = { startedAt: new Date(Date.now() - 1000).toISOString(), now: new Date(), deadlineAt: new Date(Date.now() + 60_000).toISOString() };
+    const verdict = classifyJob(synchronizationJobSchema.parse(job), ctx);
+    expect(['starting', 'syncing']).toContain(verdict.state);
+    expect(verdict.lastExecutionState).toBeNull();
   });
 
   it('items 13, 14: a Paused job keeps its history and carries an emptied quarantine object', async () => {
@@ -370,7 +376,11 @@ describe('items 12-16: job lifecycle shapes', () => {
     expect(paused.status.steadyStateLastAchievedTime).toBe(before.status.steadyStateLastAchievedTime);
     expect(paused.status.synchronizedEntryCountByType).toEqual(before.status.synchronizedEntryCountByType);
     expect(paused.status.quarantine).toMatchObject({ currentBegan: '', nextAttempt: '', seriesBegan: '', reason: '' });
-    expect(synchronizationJobSchema.parse(paused).status?.code).toBe('Paused');
+    // The poller does not take the emptied quarantine object for a quarantine.
+    const ctx = { startedAt: new Date(Date.now() - 5000).toISOString(), now: new Date(), deadlineAt: new Date(Date.now() + 60_000).toISOString(), startGraceMs: 0 };
+    const verdict = classifyJob(synchronizationJobSchema.parse(paused), ctx);
+    expect(verdict.state).not.toBe('quarantined');
+    expect(verdict.quarantine).toBeNull();
   });
 
   it('item 15: incremental cycles advance the job; a quarantine retries on the back-off and is disabled after four weeks', async () => {
