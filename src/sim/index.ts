@@ -230,13 +230,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     const requestedClient = form.get('client_id') ?? basicId;
     if (requestedClient !== clientId || (basicId !== null && basicId !== requestedClient)) {
-      entraError(400, 'unauthorized_client', 700016, `Application with identifier '${requestedClient}' was not found in the directory.`);
+      const what = `Application with identifier '${requestedClient}' was not found in the directory.`;
+      entraError(400, 'unauthorized_client', 700016, what);
       return true;
     }
     // Client credentials need a resource's /.default scope; only Graph is known here.
     const scope = form.get('scope');
     if (!scope || !GRAPH_SCOPES.has(scope.trim())) {
-      entraError(400, 'invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scope ?? ''} is not valid.`);
+      entraError(
+        400,
+        'invalid_scope',
+        70011,
+        `The provided value for the input parameter 'scope' is not valid. The scope ${scope ?? ''} is not valid.`,
+      );
       return true;
     }
     const assertion = form.get('client_assertion');
@@ -252,7 +258,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         entraError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
         return true;
       }
-    } else if ((form.get('client_secret') ?? basicSecret) !== clientSecret || (basicSecret !== null && form.get('client_secret') !== null)) {
+    } else if (
+      (form.get('client_secret') ?? basicSecret) !== clientSecret ||
+      (basicSecret !== null && form.get('client_secret') !== null)
+    ) {
       entraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
       return true;
     }
@@ -337,8 +346,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const token = tokens.get(auth.replace(/^Bearer\s+/i, ''));
     if (!token || token.expiresAt < Date.now()) {
       const authority = `${url.origin}/${tenantId}/oauth2/authorize`;
-      const wwwAuth = `Bearer realm="", authorization_uri="${authority}", client_id="00000003-0000-0000-c000-000000000000"`;
-      sendGraphError(ctx, 401, 'InvalidAuthenticationToken', token ? 'Lifetime validation failed, the token is expired.' : 'Access token is empty or invalid.', { headers: { 'WWW-Authenticate': wwwAuth } });
+      const graphAppId = '00000003-0000-0000-c000-000000000000';
+      const wwwAuth = `Bearer realm="", authorization_uri="${authority}", client_id="${graphAppId}"`;
+      const why = token ? 'Lifetime validation failed, the token is expired.' : 'Access token is empty or invalid.';
+      sendGraphError(ctx, 401, 'InvalidAuthenticationToken', why, { headers: { 'WWW-Authenticate': wwwAuth } });
       return;
     }
     ctx.caller = { appId: token.appId, tenantId: token.tenantId };
@@ -372,14 +383,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!violation && quota.lastInFlight) s.inFlightRefused++;
     };
     /** A 429 for throttle `blockId`; when it set that throttle, its grace starts once it has left. */
-    const send429 = (d: { retryAfterSec: number; scope: string; info: string; kind: BlockKind; blockId: number; fresh: boolean; ruPercent?: number }) => {
+    const send429 = (d: {
+      retryAfterSec: number;
+      scope: string;
+      info: string;
+      kind: BlockKind;
+      blockId: number;
+      fresh: boolean;
+      ruPercent?: number;
+    }) => {
       s.throttled++;
       s.throttledByRoute[cost.route] = (s.throttledByRoute[cost.route] ?? 0) + 1;
       if (d.fresh) res.once('finish', () => quota.delivered(callerKey, d.kind, d.blockId, Date.now(), who));
       markSocket(d.blockId);
-      const headers: Record<string, string> = { 'Retry-After': String(d.retryAfterSec), 'x-ms-throttle-scope': d.scope, 'x-ms-throttle-information': d.info };
+      const headers: Record<string, string> = {
+        'Retry-After': String(d.retryAfterSec),
+        'x-ms-throttle-scope': d.scope,
+        'x-ms-throttle-information': d.info,
+      };
       // Above the limit the percentage exceeds 1 (Microsoft: "can be greater than 1").
-      if (d.ruPercent !== undefined && d.ruPercent >= 80) headers['x-ms-throttle-limit-percentage'] = String(d.ruPercent / 100);
+      if (d.ruPercent !== undefined && d.ruPercent >= 80) {
+        headers['x-ms-throttle-limit-percentage'] = String(d.ruPercent / 100);
+      }
       sendGraphError(ctx, 429, 'TooManyRequests', 'Too many requests.', { innerCode: '429', headers });
     };
     /** A 503 holding this request (method, URL, body) for `retryAfterSec`. */
@@ -401,15 +426,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     // The same request repeated before its 503's Retry-After: always refused; counted unless in flight.
-    const early = quota.checkRequest(requestKey, { now: ctx.arrivedAt, earliest: earliestArrival, sameConnectionTold: (() => {
-      const id = quota.holdId(requestKey, ctx.arrivedAt);
-      return id !== null && toldOnSocket(id);
-    })() });
+    const holdId = quota.holdId(requestKey, ctx.arrivedAt);
+    const sameConnectionTold = holdId !== null && toldOnSocket(holdId);
+    const early = quota.checkRequest(requestKey, { now: ctx.arrivedAt, earliest: earliestArrival, sameConnectionTold });
     if (early) {
       if (early.violation) recordViolation('request', early);
       noteRefusal(early.violation);
       markSocket(early.holdId);
-      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(early.retryAfterSec) } });
+      const headers = { 'Retry-After': String(early.retryAfterSec) };
+      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers });
       return;
     }
     if (decision.ruPercent >= 80) ctx.extraHeaders['x-ms-throttle-limit-percentage'] = String(decision.ruPercent / 100);
@@ -420,8 +445,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (throttleStormRate > 0 && faults.next() < throttleStormRate) {
       s.faultsInjected['429-storm'] = (s.faultsInjected['429-storm'] ?? 0) + 1;
       const scope = `Tenant_Application/ReadWrite/${token.appId}/${token.tenantId}`;
-      const blockId = quota.tell(callerKey, 'all', Date.now(), throttleStormRetryAfterSec, 'CPULimitExceeded', scope, who);
-      send429({ retryAfterSec: throttleStormRetryAfterSec, scope, info: 'CPULimitExceeded', kind: 'all', blockId, fresh: true });
+      const retryAfterSec = throttleStormRetryAfterSec;
+      const blockId = quota.tell(callerKey, 'all', Date.now(), retryAfterSec, 'CPULimitExceeded', scope, who);
+      send429({ retryAfterSec, scope, info: 'CPULimitExceeded', kind: 'all', blockId, fresh: true });
       return;
     }
     if (throttle503Rate > 0 && faults.next() < throttle503Rate) {

@@ -56,7 +56,10 @@ const STRING = /^'((?:[^']|'')*)'$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type Literal = { kind: 'string'; v: string } | { kind: 'date'; v: number; raw: string } | { kind: 'other'; v: number | boolean | null | string };
+type Literal =
+  | { kind: 'string'; v: string }
+  | { kind: 'date'; v: number; raw: string }
+  | { kind: 'other'; v: number | boolean | null | string };
 
 function literal(raw: string): Literal {
   const t = raw.trim();
@@ -87,7 +90,9 @@ function clause(c: string, dialect: FilterDialect): Predicate {
     const [, name, field, rawLit] = fn;
     const lit = literal(rawLit!);
     const allowed = reports ? ['contains'] : ['contains', 'startswith'];
-    if (!allowed.includes(name!)) throw new FilterError(`unsupported function '${name}' (supported: ${allowed.join(', ')})`);
+    if (!allowed.includes(name!)) {
+      throw new FilterError(`unsupported function '${name}' (supported: ${allowed.join(', ')})`);
+    }
     if (lit.kind !== 'string') throw new FilterError(`${name} needs a string literal`);
     const want = reports ? lit.v : lit.v.toLowerCase();
     return (o) => {
@@ -106,13 +111,17 @@ function clause(c: string, dialect: FilterDialect): Predicate {
   if (op === 'eq' || op === 'ne') {
     if (lit.kind === 'date') throw new FilterError(`${field} ${op}: use gt or lt with a DateTimeOffset`);
     const eq = (x: unknown) => {
-      if (lit.kind === 'string') return typeof x === 'string' && (reports ? x === lit.v : x.toLowerCase() === lit.v.toLowerCase());
+      if (lit.kind === 'string') {
+        return typeof x === 'string' && (reports ? x === lit.v : x.toLowerCase() === lit.v.toLowerCase());
+      }
       return x === lit.v || (x === undefined && lit.v === null);
     };
     return op === 'eq' ? (o) => eq(get(o, field!)) : (o) => !eq(get(o, field!));
   }
   // Ordering: DateTimeOffset values are unquoted; the reports API compares nothing else.
-  if (reports && lit.kind !== 'date') throw new FilterError(`${field} ${op} needs an unquoted DateTimeOffset (e.g. 2024-01-01T00:00:00Z)`);
+  if (reports && lit.kind !== 'date') {
+    throw new FilterError(`${field} ${op} needs an unquoted DateTimeOffset (e.g. 2024-01-01T00:00:00Z)`);
+  }
   return (o) => {
     const x = get(o, field!);
     let d: number;
@@ -130,7 +139,9 @@ function clause(c: string, dialect: FilterDialect): Predicate {
 /** Compiles a `$filter` in a dialect (see the file comment). */
 export function compileFilter(expr: string | null, dialect: FilterDialect = 'directory'): Predicate {
   if (!expr || !expr.trim()) return () => true;
-  if (splitOn(expr.trim(), 'or').length > 1) throw new FilterError("'or' is not supported here: send one request per alternative");
+  if (splitOn(expr.trim(), 'or').length > 1) {
+    throw new FilterError("'or' is not supported here: send one request per alternative");
+  }
   const parts = splitOn(expr.trim(), 'and');
   if (parts.some((p) => !p)) throw new FilterError("empty clause around 'and'");
   const preds = parts.map((c) => clause(c, dialect));

@@ -15,7 +15,11 @@ import type { SimulatorSettings } from './settings.ts';
 
 /** What a throttle limits: the reports service, writes, resource units, or (a storm) everything. */
 export type BlockKind = 'reports' | 'write' | 'ru' | 'all';
-export type ThrottleInfo = 'WriteLimitExceeded' | 'ResourceUnitLimitExceeded' | 'ReportsLimitExceeded' | 'CPULimitExceeded';
+export type ThrottleInfo =
+  | 'WriteLimitExceeded'
+  | 'ResourceUnitLimitExceeded'
+  | 'ReportsLimitExceeded'
+  | 'CPULimitExceeded';
 
 /** What the quota decided for one request. */
 export type QuotaDecision =
@@ -33,6 +37,9 @@ export type QuotaDecision =
       fresh: boolean;
       ruPercent: number;
     };
+
+/** Which throttle: what it limits and its id. */
+type BlockRef = { kind: BlockKind; id: number };
 
 /** One throttle in force for an app+tenant: what it limits, until when, and when it was told. */
 interface Block {
@@ -161,7 +168,8 @@ export class QuotaModel {
     if (this.holds.size > 50_000) for (const [k, h] of this.holds) if (h.until <= now) this.holds.delete(k);
     const h = this.holds.get(requestKey);
     const id = this.nextId++;
-    this.holds.set(requestKey, { id, until: Math.max(h?.until ?? 0, now + retryAfterSec * 1000), toldAt: now, toldWho: who });
+    const until = Math.max(h?.until ?? 0, now + retryAfterSec * 1000);
+    this.holds.set(requestKey, { id, until, toldAt: now, toldWho: who });
     return id;
   }
 
@@ -183,7 +191,10 @@ export class QuotaModel {
    * Is this request a repeat that came before its Retry-After? It is always refused then; it is
    * counted unless it was in flight. Returns null when it may proceed.
    */
-  checkRequest(requestKey: string, a: ArrivalFacts): ({ retryAfterSec: number; violation: boolean; holdId: number } & ViolationInfo) | null {
+  checkRequest(
+    requestKey: string,
+    a: ArrivalFacts,
+  ): ({ retryAfterSec: number; violation: boolean; holdId: number } & ViolationInfo) | null {
     const h = this.holds.get(requestKey);
     if (!h) return null;
     if (a.now >= h.until) {
@@ -191,15 +202,31 @@ export class QuotaModel {
       return null;
     }
     const violation = this.judge(h.toldAt, a);
-    return { retryAfterSec: Math.max(1, Math.ceil((h.until - a.now) / 1000)), violation, holdId: h.id, sinceToldMs: a.now - h.toldAt, untilFreeMs: h.until - a.now, toldWho: h.toldWho };
+    return {
+      retryAfterSec: Math.max(1, Math.ceil((h.until - a.now) / 1000)),
+      violation,
+      holdId: h.id,
+      sinceToldMs: a.now - h.toldAt,
+      untilFreeMs: h.until - a.now,
+      toldWho: h.toldWho,
+    };
   }
 
   /** Sets (or extends) a throttle on the caller; returns its id. */
-  tell(key: string, kind: BlockKind, now: number, retryAfterSec: number, info: ThrottleInfo, scope: string, who: string | null = null): number {
+  tell(
+    key: string,
+    kind: BlockKind,
+    now: number,
+    retryAfterSec: number,
+    info: ThrottleInfo,
+    scope: string,
+    who: string | null = null,
+  ): number {
     const c = this.caller(key);
     const prev = c.blocks[kind];
     const id = this.nextId++;
-    c.blocks[kind] = { id, until: Math.max(prev && prev.until > now ? prev.until : 0, now + retryAfterSec * 1000), toldAt: now, toldWho: who, info, scope };
+    const until = Math.max(prev && prev.until > now ? prev.until : 0, now + retryAfterSec * 1000);
+    c.blocks[kind] = { id, until, toldAt: now, toldWho: who, info, scope };
     return id;
   }
 
@@ -216,7 +243,7 @@ export class QuotaModel {
   }
 
   /** The throttle that stops this request now, if any (the one lasting longest). */
-  blockFor(key: string, req: { write: boolean; reports: boolean }, now: number): { kind: BlockKind; id: number } | null {
+  blockFor(key: string, req: { write: boolean; reports: boolean }, now: number): BlockRef | null {
     const c = this.caller(key);
     let best: { kind: BlockKind; b: Block } | null = null;
     for (const kind of blockingKinds(req)) {
@@ -227,7 +254,18 @@ export class QuotaModel {
   }
 
   /** Decides and, when allowed, records the request. */
-  admit(args: { appId: string; tenantId: string; now: number; earliest?: number; write: boolean; ru: number; reports: boolean; who?: string | null; sameConnectionTold?: (blockId: number) => boolean }): QuotaDecision {
+  admit(args: {
+    appId: string;
+    tenantId: string;
+    now: number;
+    earliest?: number;
+    write: boolean;
+    ru: number;
+    reports: boolean;
+    who?: string | null;
+    /** Whether this request's connection already carried the answer of throttle `blockId`. */
+    sameConnectionTold?: (blockId: number) => boolean;
+  }): QuotaDecision {
     const s = this.settings();
     const key = `${args.appId}/${args.tenantId}`;
     const c = this.caller(key);
@@ -242,24 +280,33 @@ export class QuotaModel {
     const blocking = this.blockFor(key, args, now);
     if (blocking) {
       const b = c.blocks[blocking.kind]!;
-      const violation = this.judge(b.toldAt, { now, earliest: args.earliest, sameConnectionTold: args.sameConnectionTold?.(b.id) });
-      if (violation) this.lastViolation = { sinceToldMs: now - b.toldAt, untilFreeMs: b.until - now, toldWho: b.toldWho };
+      const sameConnectionTold = args.sameConnectionTold?.(b.id);
+      const violation = this.judge(b.toldAt, { now, earliest: args.earliest, sameConnectionTold });
+      if (violation) {
+        this.lastViolation = { sinceToldMs: now - b.toldAt, untilFreeMs: b.until - now, toldWho: b.toldWho };
+      }
       const retryAfterSec = Math.max(1, Math.ceil((b.until - now) / 1000));
-      return { ok: false, retryAfterSec, info: b.info, scope: b.scope, violation, kind: blocking.kind, blockId: b.id, fresh: false, ruPercent: pct(0) };
+      const { info, scope } = b;
+      const kind = blocking.kind;
+      return { ok: false, retryAfterSec, info, scope, violation, kind, blockId: b.id, fresh: false, ruPercent: pct(0) };
     }
     const refuse = (kind: BlockKind, ra: number, info: ThrottleInfo, label: string): QuotaDecision => {
       const scope = `Tenant_Application/${label}/${args.appId}/${args.tenantId}`;
       const blockId = this.tell(key, kind, now, ra, info, scope, args.who ?? null);
-      return { ok: false, retryAfterSec: ra, info, scope, violation: false, kind, blockId, fresh: true, ruPercent: pct(args.ru) };
+      const ruPercent = pct(args.ru);
+      return { ok: false, retryAfterSec: ra, info, scope, violation: false, kind, blockId, fresh: true, ruPercent };
     };
     if (args.reports && c.reports.sum + 1 > s.reportsLimit) {
-      return refuse('reports', secondsUntilFree(c.reports, now, s.reportsWindowMs, s.reportsLimit, 1), 'ReportsLimitExceeded', 'Reports');
+      const ra = secondsUntilFree(c.reports, now, s.reportsWindowMs, s.reportsLimit, 1);
+      return refuse('reports', ra, 'ReportsLimitExceeded', 'Reports');
     }
     if (args.ru > 0 && c.ru.sum + args.ru > s.ruLimit) {
-      return refuse('ru', secondsUntilFree(c.ru, now, s.ruWindowMs, s.ruLimit, args.ru), 'ResourceUnitLimitExceeded', 'ReadWrite');
+      const ra = secondsUntilFree(c.ru, now, s.ruWindowMs, s.ruLimit, args.ru);
+      return refuse('ru', ra, 'ResourceUnitLimitExceeded', 'ReadWrite');
     }
     if (args.write && c.write.sum + 1 > s.writeLimit) {
-      return refuse('write', secondsUntilFree(c.write, now, s.writeWindowMs, s.writeLimit, 1), 'WriteLimitExceeded', 'Write');
+      const ra = secondsUntilFree(c.write, now, s.writeWindowMs, s.writeLimit, 1);
+      return refuse('write', ra, 'WriteLimitExceeded', 'Write');
     }
     if (args.reports) {
       c.reports.entries.push([now, 1]);
