@@ -7,7 +7,16 @@ import { iso, sendGraph, sendGraphError, sendNotFound } from './http.ts';
 import { CATALOGUE, catalogueEntry } from './catalogue.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { compileFilter, FilterError, type FilterDialect } from './odata-filter.ts';
-import { credentialProblem, logsForJob, renderJob, runBehaviour, syncTemplateFor, type SimApp, type SimJob, type SimSp } from './directory.ts';
+import {
+  credentialProblem,
+  logsForJob,
+  renderJob,
+  runBehaviour,
+  syncTemplateFor,
+  type SimApp,
+  type SimJob,
+  type SimSp,
+} from './directory.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
 
@@ -63,7 +72,8 @@ function sign(payload: unknown): string {
 
 function unsign(token: string): unknown {
   const [body, mac] = token.split('.');
-  if (!body || !mac || createHmac('sha256', TOKEN_KEY).update(body).digest('base64url').slice(0, 22) !== mac) return undefined;
+  if (!body || !mac) return undefined;
+  if (createHmac('sha256', TOKEN_KEY).update(body).digest('base64url').slice(0, 22) !== mac) return undefined;
   try {
     return JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
   } catch {
@@ -76,7 +86,8 @@ function topOf(ctx: SimContext, dflt: number, max: number): number | null {
   const raw = ctx.url.searchParams.get('$top');
   if (raw === null) return dflt;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) {
-    sendGraphError(ctx, 400, 'BadRequest', `Invalid value '${raw}' for $top: a whole number of at least 1 is required.`);
+    const why = `Invalid value '${raw}' for $top: a whole number of at least 1 is required.`;
+    sendGraphError(ctx, 400, 'BadRequest', why);
     return null;
   }
   return Math.min(Number(raw), max);
@@ -155,7 +166,8 @@ function page<T>(
   if (token !== null) {
     const t = unsign(token) as { after?: unknown; q?: unknown } | undefined;
     if (!t || typeof t.after !== 'string' || t.q !== query) {
-      sendGraphError(ctx, 400, 'BadRequest', 'Invalid $skiptoken: follow @odata.nextLink as returned, with the same query.');
+      const why = 'Invalid $skiptoken: follow @odata.nextLink as returned, with the same query.';
+      sendGraphError(ctx, 400, 'BadRequest', why);
       return null;
     }
     const i = items.findIndex((x) => keyOf(x) === t.after);
@@ -165,7 +177,8 @@ function page<T>(
     if (start < 0) start = items.length;
   }
   const slice = items.slice(start, start + top);
-  const body: Record<string, unknown> = { '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${context}`, value: slice };
+  const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${context}`;
+  const body: Record<string, unknown> = { '@odata.context': odataContext, value: slice };
   if (start + top < items.length && slice.length) {
     const next = new URL(ctx.url.toString());
     next.searchParams.set('$top', String(top));
@@ -202,7 +215,8 @@ function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
     const fields = select.split(',').map((f) => f.trim()).filter(Boolean);
     const unknown = fields.find((f) => items.length && !known.has(f));
     if (!fields.length || unknown !== undefined) {
-      sendGraphError(ctx, 400, 'BadRequest', `Could not find a property named '${unknown ?? ''}' on type 'microsoft.graph.applicationTemplate'.`);
+      const why = `Could not find a property named '${unknown ?? ''}' on type 'microsoft.graph.applicationTemplate'.`;
+      sendGraphError(ctx, 400, 'BadRequest', why);
       return null;
     }
     out = out.map((o) => Object.fromEntries(Object.entries(o).filter(([k]) => k === 'id' || fields.includes(k))));
@@ -255,14 +269,19 @@ const SYNCHRONIZATION_SECRETS: ReadonlySet<string> = new Set([
 ]);
 
 /** The members of synchronizationJobRestartScope (a flags enum: comma-separated). */
-const RESET_SCOPES = new Set(['None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes']);
+const RESET_SCOPES = new Set([
+  'None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes',
+]);
 
 /** Why a restart body is refused, or null: `{criteria:{resetScope:"A, B"}}` with known flags only. */
 function resetScopeProblem(body: unknown): string | null {
   const criteria = (body as { criteria?: unknown } | undefined)?.criteria;
   const scope = (criteria as { resetScope?: unknown } | undefined)?.resetScope;
   if (!criteria || typeof criteria !== 'object' || typeof scope !== 'string') {
-    return "The request body must be {criteria:{resetScope}}: resetScope is one or more of Escrows, Watermark, QuarantineState, Full, ForceDeletes (comma-separated).";
+    return (
+      'The request body must be {criteria:{resetScope}}: resetScope is one or more of Escrows, Watermark, ' +
+      'QuarantineState, Full, ForceDeletes (comma-separated).'
+    );
   }
   const flags = scope.split(',').map((f) => f.trim());
   const bad = flags.find((f) => !RESET_SCOPES.has(f));
@@ -275,7 +294,8 @@ function resetScopeProblem(body: unknown): string | null {
  * cause is still there quarantines again, its series continuing; only fixed secrets end it.
  */
 function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, now: number): void {
-  const before = job.startedAt === null ? null : (renderJob(job, s, now).status as { code: string; quarantine?: { seriesCount?: number; seriesBegan?: string } | null });
+  type Shown = { code: string; quarantine?: { seriesCount?: number; seriesBegan?: string } | null };
+  const before = job.startedAt === null ? null : (renderJob(job, s, now).status as Shown);
   const wasPaused = job.pausedAt !== null;
   const prev = job.runs[job.runs.length - 1];
   if (prev && prev.endedAt === null) prev.endedAt = now;
@@ -309,14 +329,18 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
       const items = filtered(ctx, CATALOGUE.map((c) => c.template));
       const shaped = items && selectAndOrder(ctx, items);
       if (!shaped) return true;
-      const body = page(ctx, shaped, s.listPageSize, 999, 'applicationTemplates', (t) => String((t as { id?: unknown }).id));
+      const idOf = (t: object) => String((t as { id?: unknown }).id);
+      const body = page(ctx, shaped, s.listPageSize, 999, 'applicationTemplates', idOf);
       if (body) sendGraph(ctx, 200, body);
       return true;
     }
     const entry = catalogueEntry(seg[1]);
     if (seg.length === 2 && method === 'GET') {
       if (!entry) sendGraphError(ctx, 404, 'ResourceNotFound', `Application template ${seg[1]} not found.`);
-      else sendGraph(ctx, 200, { '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#applicationTemplates/$entity`, ...entry.template });
+      else {
+        const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#applicationTemplates/$entity`;
+        sendGraph(ctx, 200, { '@odata.context': odataContext, ...entry.template });
+      }
       return true;
     }
     if (seg.length === 3 && seg[2] === 'instantiate' && method === 'POST') {
@@ -347,7 +371,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal: spView(sp) });
         return true;
       }
-      sendGraph(ctx, 201, { '@odata.context': context, application: betaAppView(app), servicePrincipal: betaSpView(sp, st.tenantId) });
+      const servicePrincipal = betaSpView(sp, st.tenantId);
+      sendGraph(ctx, 201, { '@odata.context': context, application: betaAppView(app), servicePrincipal });
       return true;
     }
   }
@@ -365,7 +390,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     }
     const obj = isApp ? st.apps.get(seg[1]!) : st.sps.get(seg[1]!);
     if (!obj || obj.visibleAt > now) sendNotFound(ctx, seg[1]!);
-    else sendGraph(ctx, 200, { '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`, ...(isApp ? appView(obj as SimApp) : spView(obj as SimSp)) });
+    else {
+      const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`;
+      sendGraph(ctx, 200, { '@odata.context': odataContext, ...(isApp ? appView(obj as SimApp) : spView(obj as SimSp)) });
+    }
     return true;
   }
 
@@ -383,22 +411,26 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (rest[0] === 'secrets' && rest.length === 1) {
       if (method === 'PUT') {
         const value = (ctx.body as { value?: unknown } | undefined)?.value;
-        if (!Array.isArray(value) || !value.every((v) => v && typeof v === 'object' && typeof (v as { key?: unknown }).key === 'string')) {
+        const pair = (v: unknown) => !!v && typeof v === 'object' && typeof (v as { key?: unknown }).key === 'string';
+        if (!Array.isArray(value) || !value.every(pair)) {
           sendGraphError(ctx, 400, 'BadRequest', 'The request body must be {value:[{key,value}]}.');
           return true;
         }
         // Graph rejects a key outside the synchronizationSecret enum.
         const unknown = (value as { key: string }[]).find((v) => !SYNCHRONIZATION_SECRETS.has(v.key));
         if (unknown) {
-          sendGraphError(ctx, 400, 'BadRequest', `Requested value '${unknown.key}' was not found in enum 'synchronizationSecret'.`);
+          const why = `Requested value '${unknown.key}' was not found in enum 'synchronizationSecret'.`;
+          sendGraphError(ctx, 400, 'BadRequest', why);
           return true;
         }
-        st.secrets.set(sp.id, (value as { key: string; value?: unknown }[]).map((v) => ({ key: v.key, value: String(v.value ?? '') })));
+        const pairs = value as { key: string; value?: unknown }[];
+        st.secrets.set(sp.id, pairs.map((v) => ({ key: v.key, value: String(v.value ?? '') })));
         sendGraph(ctx, 204);
         return true;
       }
       if (method === 'GET') {
-        sendGraph(ctx, 200, { '@odata.context': `${ctxUrl}/secrets`, value: (st.secrets.get(sp.id) ?? []).map((v) => ({ key: v.key, value: '*' })) });
+        const masked = (st.secrets.get(sp.id) ?? []).map((v) => ({ key: v.key, value: '*' }));
+        sendGraph(ctx, 200, { '@odata.context': `${ctxUrl}/secrets`, value: masked });
         return true;
       }
     }
@@ -417,7 +449,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         }
         const job = st.createJob(sp, templateId, now);
         if (!job) {
-          sendGraphError(ctx, 409, 'Conflict', `A synchronization job from template '${templateId}' already exists on service principal ${sp.id}.`);
+          const why = `A synchronization job from template '${templateId}' already exists on service principal ${sp.id}.`;
+          sendGraphError(ctx, 409, 'Conflict', why);
           return true;
         }
         // Docs say 201, the example shows 200: the simulator answers 201 (clients accept both).
@@ -479,15 +512,18 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     const order = (ctx.url.searchParams.get('$orderby') ?? 'activityDateTime desc').trim();
     const om = /^activityDateTime(?:\s+(asc|desc))?$/.exec(order);
     if (!om) {
-      sendGraphError(ctx, 400, 'BadRequest', `Invalid $orderby '${order}': only activityDateTime (asc or desc) is supported.`);
+      const why = `Invalid $orderby '${order}': only activityDateTime (asc or desc) is supported.`;
+      sendGraphError(ctx, 400, 'BadRequest', why);
       return true;
     }
     const filter = ctx.url.searchParams.get('$filter') ?? '';
     // A jobId eq clause narrows the jobs to generate before the (strict) filter runs on entries.
     const byJob = /(?:^|\s)jobId eq '((?:[^']|'')*)'/.exec(filter);
-    const jobs = byJob ? [st.logJobs.get(byJob[1]!.replace(/''/g, "'"))].filter((j): j is SimJob => !!j) : [...st.logJobs.values()];
+    const named = byJob ? st.logJobs.get(byJob[1]!.replace(/''/g, "'")) : undefined;
+    const jobs = byJob ? (named ? [named] : []) : [...st.logJobs.values()];
     const retainFrom = now - s.logRetentionMs;
-    const all = jobs.flatMap((j) => logsForJob(j, s, st.tenantId, now, retainFrom)) as { id: string; activityDateTime: string }[];
+    type Entry = { id: string; activityDateTime: string };
+    const all = jobs.flatMap((j) => logsForJob(j, s, st.tenantId, now, retainFrom)) as Entry[];
     const entries = filtered(ctx, all, 'reports');
     if (!entries) return true;
     const desc = om[1] !== 'asc';
