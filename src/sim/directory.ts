@@ -92,7 +92,7 @@ export function syncTemplateFor(sp: SimSp) {
       metadata: [
         { key: 'galleryApplicationIdentifier', value: c.template.id },
         { key: 'GalleryApplicationKey', value: c.syncTemplateId },
-        { key: 'configurationFields', value: JSON.stringify(c.requiredCredentials.map((k) => ({ name: k, required: true }))) },
+        { key: 'configurationFields', value: JSON.stringify(c.requiredCredentials.map((name) => ({ name, required: true }))) },
       ],
       schema: { directories: [], synchronizationRules: [] },
     },
@@ -106,15 +106,23 @@ const CREDENTIAL_ERROR_CODE = 'SystemForCrossDomainIdentityManagementCredentialV
  * (or none saved) quarantine it, as does a value starting `quarantine`; `entry-errors` makes its
  * cycles end with EntryLevelErrors. The cause stays until the secrets change and the job restarts.
  */
-export function runBehaviour(templateId: string, saved: { key: string; value: string }[]): { cause: QuarantineCause | null; entryErrors: boolean } {
+export function runBehaviour(
+  templateId: string,
+  saved: { key: string; value: string }[],
+): { cause: QuarantineCause | null; entryErrors: boolean } {
   const values = saved.map((v) => v.value);
   const problem = saved.length ? credentialProblem(templateId, saved) : 'No credentials are saved for this application.';
-  if (problem) return { cause: { code: CREDENTIAL_ERROR_CODE, message: `${problem} Update the credentials and restart the job.` }, entryErrors: false };
+  if (problem) {
+    const message = `${problem} Update the credentials and restart the job.`;
+    return { cause: { code: CREDENTIAL_ERROR_CODE, message }, entryErrors: false };
+  }
   if (values.some((v) => v.toLowerCase().startsWith('quarantine'))) {
     return {
       cause: {
         code: CREDENTIAL_ERROR_CODE,
-        message: 'The credentials saved for this application are no longer accepted by the target system (401 Unauthorized). Update the credentials and restart the job.',
+        message:
+          'The credentials saved for this application are no longer accepted by the target system (401 Unauthorized). ' +
+          'Update the credentials and restart the job.',
       },
       entryErrors: false,
     };
@@ -189,7 +197,8 @@ export function cyclesOf(run: SimRun, s: SimulatorSettings, until: number, fromI
     for (let n = fromIndex; ; n++) {
       const at = n === 0 ? firstEnd : firstEnd + retryOffset(n) * unit;
       if (at > until || (n > 0 && retryOffset(n) >= DISABLE_AFTER_STEPS)) break;
-      out.push({ index: n, began: n === 0 ? run.startedAt : at - s.incrementalCycleMs, ended: at, exported: 0, failures: 1, state: 'Failed', quarantined: true });
+      const began = n === 0 ? run.startedAt : at - s.incrementalCycleMs;
+      out.push({ index: n, began, ended: at, exported: 0, failures: 1, state: 'Failed', quarantined: true });
       if (out.length > 10_000) break;
     }
     return out;
@@ -200,7 +209,9 @@ export function cyclesOf(run: SimRun, s: SimulatorSettings, until: number, fromI
     const failures = run.entryErrors ? run.failures : 0;
     // The initial cycle exports everyone in scope; incremental ones have nothing new to export.
     const exported = k === 0 ? s.logEntriesPerCycle : 0;
-    out.push({ index: k, began: k === 0 ? run.startedAt : ended - s.incrementalCycleMs, ended, exported, failures, state: failures ? 'EntryLevelErrors' : 'Succeeded', quarantined: false });
+    const began = k === 0 ? run.startedAt : ended - s.incrementalCycleMs;
+    const state = failures ? 'EntryLevelErrors' : 'Succeeded';
+    out.push({ index: k, began, ended, exported, failures, state, quarantined: false });
   }
   return out;
 }
@@ -228,7 +239,8 @@ function execution(job: SimJob, c: SimCycle, error: QuarantineCause | null) {
 /** A GUID derived from a key: stable across reads, unique per key. */
 export function guid(key: string): string {
   const h = createHash('sha1').update(key).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const variant = ((parseInt(h[16]!, 16) & 3) | 8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 const emptyStatus = () => ({
@@ -249,11 +261,18 @@ const emptyStatus = () => ({
 const EMPTY_QUARANTINE = { currentBegan: '', nextAttempt: '', seriesBegan: '', seriesCount: 0, reason: '', error: null };
 
 /** The status of the job's current run at `now` (it runs: not paused, not deleted). */
-function runStatus(job: SimJob, run: SimRun, s: SimulatorSettings, now: number): { status: Record<string, unknown>; disabled: boolean } {
+function runStatus(
+  job: SimJob,
+  run: SimRun,
+  s: SimulatorSettings,
+  now: number,
+): { status: Record<string, unknown>; disabled: boolean } {
   const cycles = cyclesOf(run, s, now);
   const status = emptyStatus();
   if (!cycles.length) {
-    if (run.resumed && job.frozenStatus) return { status: { ...job.frozenStatus, code: 'Active', quarantine: null }, disabled: false };
+    if (run.resumed && job.frozenStatus) {
+      return { status: { ...job.frozenStatus, code: 'Active', quarantine: null }, disabled: false };
+    }
     return {
       status: {
         ...status,
@@ -318,7 +337,8 @@ export function renderJob(job: SimJob, s: SimulatorSettings, now: number) {
   };
   const run = job.runs[job.runs.length - 1];
   if (job.startedAt === null || !run) {
-    return { ...base, schedule: { expiration: null, interval: DISABLED_INTERVAL, state: 'Disabled' }, status: { ...emptyStatus(), code: 'NotConfigured' } };
+    const schedule = { expiration: null, interval: DISABLED_INTERVAL, state: 'Disabled' };
+    return { ...base, schedule, status: { ...emptyStatus(), code: 'NotConfigured' } };
   }
   if (job.pausedAt !== null) {
     // Pause keeps the history; a quarantine object stays, emptied, as in Microsoft's example.
@@ -330,7 +350,8 @@ export function renderJob(job: SimJob, s: SimulatorSettings, now: number) {
     };
   }
   const { status, disabled } = runStatus(job, run, s, now);
-  return { ...base, schedule: { expiration: null, interval: disabled ? DISABLED_INTERVAL : 'PT40M', state: disabled ? 'Disabled' : 'Active' }, status };
+  const schedule = { expiration: null, interval: disabled ? DISABLED_INTERVAL : 'PT40M', state: disabled ? 'Disabled' : 'Active' };
+  return { ...base, schedule, status };
 }
 
 const ENTRY_ERRORS = [
@@ -354,20 +375,35 @@ const ENTRY_ERRORS = [
   },
 ];
 
+/** The error fields a failed entry carries (in statusInfo and provisioningStatusInfo.errorInformation). */
+function errorInfo(e: { errorCode: string; reason: string; errorCategory: string; recommendedAction: string }) {
+  const { errorCode, reason, errorCategory, recommendedAction } = e;
+  return { errorCode, reason, additionalDetails: null, errorCategory, recommendedAction };
+}
+
 /**
  * Provisioning-log entries of every completed cycle of every run of a job (paused, restarted or
  * deleted: they are audit records), newer than `retainFrom`. Deterministic, generated on read;
  * ids, cycleId and changeId are GUIDs; a cycle's entries match its execution's counters.
  */
-export function logsForJob(job: SimJob, s: SimulatorSettings, tenantId: string, now: number, retainFrom: number): unknown[] {
+export function logsForJob(
+  job: SimJob,
+  s: SimulatorSettings,
+  tenantId: string,
+  now: number,
+  retainFrom: number,
+): unknown[] {
   const out: unknown[] = [];
   // Microsoft's examples spell step types both ways (Import/Export, import/matching/export).
   const capital = job.seed % 2 === 1;
   const stepType = (t: string) => (capital ? t[0]!.toUpperCase() + t.slice(1) : t);
+  const step = (name: string, type: string, status: string, description: string) =>
+    ({ name, provisioningStepType: stepType(type), status, description, details: {} });
   for (const [r, run] of job.runs.entries()) {
     const until = Math.min(now, run.endedAt ?? now);
     // Only cycles that can still hold retained entries (a long-lived job has thousands).
-    const first = run.cause ? 0 : Math.max(0, Math.floor((retainFrom - run.startedAt - s.firstCycleMs) / s.cycleIntervalMs));
+    const retainedFrom = Math.floor((retainFrom - run.startedAt - s.firstCycleMs) / s.cycleIntervalMs);
+    const first = run.cause ? 0 : Math.max(0, retainedFrom);
     for (const c of cyclesOf(run, s, until, first)) {
       if (c.ended < retainFrom) continue;
       const cycleId = guid(`${job.id}|${job.seed}|${r}|${c.index}|cycle`);
@@ -376,7 +412,12 @@ export function logsForJob(job: SimJob, s: SimulatorSettings, tenantId: string, 
         const failed = i < c.failures;
         const err = failed
           ? c.quarantined
-            ? { errorCode: run.cause!.code, reason: run.cause!.message, errorCategory: 'NonServiceFailure', recommendedAction: 'Update the credentials and restart the job.' }
+            ? {
+                errorCode: run.cause!.code,
+                reason: run.cause!.message,
+                errorCategory: 'NonServiceFailure',
+                recommendedAction: 'Update the credentials and restart the job.',
+              }
             : ENTRY_ERRORS[i % ENTRY_ERRORS.length]!
           : null;
         const when = c.ended - (total - i) * 50;
@@ -399,14 +440,23 @@ export function logsForJob(job: SimJob, s: SimulatorSettings, tenantId: string, 
           targetSystem: {
             id: guid(`${job.templateId}|target`),
             displayName: job.spDisplayName,
-            details: { ApplicationId: job.appId, ServicePrincipalId: job.spId, ServicePrincipalDisplayName: job.spDisplayName },
+            details: {
+              ApplicationId: job.appId,
+              ServicePrincipalId: job.spId,
+              ServicePrincipalDisplayName: job.spDisplayName,
+            },
           },
           sourceIdentity: { id: user, displayName: `User ${i}`, identityType: 'User', details: {} },
-          targetIdentity: { id: failed ? '' : guid(`${key}|target`), displayName: `User ${i}`, identityType: 'User', details: {} },
+          targetIdentity: {
+            id: failed ? '' : guid(`${key}|target`),
+            displayName: `User ${i}`,
+            identityType: 'User',
+            details: {},
+          },
           modifiedProperties: [{ displayName: 'displayName', oldValue: null, newValue: `User ${i}` }],
           provisioningSteps: [
-            { name: 'EntryImport', provisioningStepType: stepType('import'), status: 'success', description: `Retrieved User ${i} from Azure AD`, details: {} },
-            { name: 'EntryMatching', provisioningStepType: stepType('matching'), status: 'success', description: `User ${i} matched on userName`, details: {} },
+            step('EntryImport', 'import', 'success', `Retrieved User ${i} from Azure AD`),
+            step('EntryMatching', 'matching', 'success', `User ${i} matched on userName`),
             {
               name: action === 'create' ? 'EntryExportAdd' : 'EntryExportUpdate',
               provisioningStepType: stepType('export'),
@@ -416,10 +466,10 @@ export function logsForJob(job: SimJob, s: SimulatorSettings, tenantId: string, 
             },
           ],
           statusInfo: failed
-            ? { '@odata.type': '#microsoft.graph.statusDetails', status: 'failure', errorCode: err!.errorCode, reason: err!.reason, additionalDetails: null, errorCategory: err!.errorCategory, recommendedAction: err!.recommendedAction }
+            ? { '@odata.type': '#microsoft.graph.statusDetails', status: 'failure', ...errorInfo(err!) }
             : { '@odata.type': '#microsoft.graph.statusBase', status: 'success' },
           provisioningStatusInfo: failed
-            ? { status: 'failure', errorInformation: { errorCode: err!.errorCode, reason: err!.reason, additionalDetails: null, errorCategory: err!.errorCategory, recommendedAction: err!.recommendedAction } }
+            ? { status: 'failure', errorInformation: errorInfo(err!) }
             : { status: 'success', errorInformation: null },
         });
       }
