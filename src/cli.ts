@@ -59,7 +59,8 @@ program
   .option('--control', 'serve the token-less /_sim/* control endpoints (stats, configure, reset) on loopback', false)
   .action(async (o) => {
     const { runSimulate } = await import('./sim/cli-simulate.ts');
-    const sim = await runSimulate({ port: o.port, profile: o.profile, seed: o.seed, timeScale: o.timeScale, control: o.control === true });
+    const control = o.control === true;
+    const sim = await runSimulate({ port: o.port, profile: o.profile, seed: o.seed, timeScale: o.timeScale, control });
     const stop = () => void sim.close().then(() => process.exit(0));
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -3,7 +3,14 @@ import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorOp
 
 export async function runSimulate(opts: SimulatorOptions): Promise<SimulatorHandle> {
   // Started for someone's trial: the token-less /_sim/* control endpoints only when asked for.
-  const sim = await startSimulator({ ...opts, control: opts.control ?? false, port: opts.port ?? 0, profile: opts.profile ?? 'realistic', seed: opts.seed ?? 1, timeScale: opts.timeScale ?? 1 });
+  const sim = await startSimulator({
+    ...opts,
+    control: opts.control ?? false,
+    port: opts.port ?? 0,
+    profile: opts.profile ?? 'realistic',
+    seed: opts.seed ?? 1,
+    timeScale: opts.timeScale ?? 1,
+  });
   process.stdout.write(
     `${JSON.stringify({
       graphBaseUrl: sim.graphBaseUrl,

@@ -92,7 +92,10 @@ export function syncTemplateFor(sp: SimSp) {
       metadata: [
         { key: 'galleryApplicationIdentifier', value: c.template.id },
         { key: 'GalleryApplicationKey', value: c.syncTemplateId },
-        { key: 'configurationFields', value: JSON.stringify(c.requiredCredentials.map((name) => ({ name, required: true }))) },
+        {
+          key: 'configurationFields',
+          value: JSON.stringify(c.requiredCredentials.map((name) => ({ name, required: true }))),
+        },
       ],
       schema: { directories: [], synchronizationRules: [] },
     },
@@ -111,7 +114,8 @@ export function runBehaviour(
   saved: { key: string; value: string }[],
 ): { cause: QuarantineCause | null; entryErrors: boolean } {
   const values = saved.map((v) => v.value);
-  const problem = saved.length ? credentialProblem(templateId, saved) : 'No credentials are saved for this application.';
+  const none = 'No credentials are saved for this application.';
+  const problem = saved.length ? credentialProblem(templateId, saved) : none;
   if (problem) {
     const message = `${problem} Update the credentials and restart the job.`;
     return { cause: { code: CREDENTIAL_ERROR_CODE, message }, entryErrors: false };
@@ -121,7 +125,8 @@ export function runBehaviour(
       cause: {
         code: CREDENTIAL_ERROR_CODE,
         message:
-          'The credentials saved for this application are no longer accepted by the target system (401 Unauthorized). ' +
+          'The credentials saved for this application are no longer accepted by the target system ' +
+          '(401 Unauthorized). ' +
           'Update the credentials and restart the job.',
       },
       entryErrors: false,
@@ -258,7 +263,9 @@ const emptyStatus = () => ({
 });
 
 /** A Paused job's quarantine as Microsoft's example shows it: present, every field empty. */
-const EMPTY_QUARANTINE = { currentBegan: '', nextAttempt: '', seriesBegan: '', seriesCount: 0, reason: '', error: null };
+const EMPTY_QUARANTINE = {
+  currentBegan: '', nextAttempt: '', seriesBegan: '', seriesCount: 0, reason: '', error: null,
+};
 
 /** The status of the job's current run at `now` (it runs: not paused, not deleted). */
 function runStatus(
@@ -350,7 +357,8 @@ export function renderJob(job: SimJob, s: SimulatorSettings, now: number) {
     };
   }
   const { status, disabled } = runStatus(job, run, s, now);
-  const schedule = { expiration: null, interval: disabled ? DISABLED_INTERVAL : 'PT40M', state: disabled ? 'Disabled' : 'Active' };
+  const interval = disabled ? DISABLED_INTERVAL : 'PT40M';
+  const schedule = { expiration: null, interval, state: disabled ? 'Disabled' : 'Active' };
   return { ...base, schedule, status };
 }
 

@@ -392,7 +392,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (!obj || obj.visibleAt > now) sendNotFound(ctx, seg[1]!);
     else {
       const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`;
-      sendGraph(ctx, 200, { '@odata.context': odataContext, ...(isApp ? appView(obj as SimApp) : spView(obj as SimSp)) });
+      const view = isApp ? appView(obj as SimApp) : spView(obj as SimSp);
+      sendGraph(ctx, 200, { '@odata.context': odataContext, ...view });
     }
     return true;
   }
@@ -449,7 +450,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         }
         const job = st.createJob(sp, templateId, now);
         if (!job) {
-          const why = `A synchronization job from template '${templateId}' already exists on service principal ${sp.id}.`;
+          const why = `A job from template '${templateId}' already exists on service principal ${sp.id}.`;
           sendGraphError(ctx, 409, 'Conflict', why);
           return true;
         }

@@ -231,7 +231,8 @@ export function resolveSettings(
 export function applyOverrides(s: SimulatorSettings, overrides: Partial<SimulatorSettings>): SimulatorSettings {
   const out: SimulatorSettings = { ...s, ...overrides };
   if (out.secondJobFromSameTemplate !== 'accept' && out.secondJobFromSameTemplate !== 'conflict') {
-    throw new Error(`secondJobFromSameTemplate must be accept or conflict, got ${String(out.secondJobFromSameTemplate)}`);
+    const got = String(out.secondJobFromSameTemplate);
+    throw new Error(`secondJobFromSameTemplate must be accept or conflict, got ${got}`);
   }
   for (const k of ['latencyMs', 'replicationLagMs'] as const) {
     const r = out[k];

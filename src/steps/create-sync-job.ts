@@ -65,7 +65,8 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
       // 409: a job from this template exists (an earlier create, still lagging in the list):
       // list again and adopt it rather than fail or create a second one.
       if (err instanceof GraphError && err.status === 409) {
-        throw new StepWait(deps.settings.replicationPollMs, input.state, `a job from template '${syncTemplateId}' already exists; adopting it`);
+        const why = `a job from template '${syncTemplateId}' already exists; adopting it`;
+        throw new StepWait(deps.settings.replicationPollMs, input.state, why);
       }
       if (ambiguous) {
         // Answered: the request is over, only replication can hide the job now.
