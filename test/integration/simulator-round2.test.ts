@@ -30,6 +30,7 @@ const logsPage = collectionSchema(provisioningObjectSummarySchema);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Json = Record<string, unknown>;
+const GRAPH_DEFAULT = 'https://graph.microsoft.com/.default';
 
 function newAgent(s: SimulatorHandle, connections?: number): Agent {
   const a = new Agent({ connect: { ca: s.caCertPem }, ...(connections ? { connections } : {}) });
@@ -38,7 +39,9 @@ function newAgent(s: SimulatorHandle, connections?: number): Agent {
 }
 
 async function tokenFor(s: SimulatorHandle, a: Agent): Promise<string> {
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret, scope: 'https://graph.microsoft.com/.default' });
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret, scope: GRAPH_DEFAULT,
+  });
   const res = await fetch(`${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: a });
   return ((await res.json()) as { access_token: string }).access_token;
 }
@@ -50,7 +53,8 @@ async function start(o: SimulatorOptions = {}) {
   const raw = async (method: string, path: string, init: { body?: string; type?: string | null; dispatcher?: Agent; ua?: string } = {}) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'user-agent': init.ua ?? 'round2' };
     if (init.type !== null) headers['content-type'] = init.type ?? 'application/json';
-    const res = await fetch(path.startsWith('https://') ? path : `${s.graphBaseUrl}${path}`, { method, dispatcher: init.dispatcher ?? a, headers, body: init.body });
+    const url = path.startsWith('https://') ? path : `${s.graphBaseUrl}${path}`;
+    const res = await fetch(url, { method, dispatcher: init.dispatcher ?? a, headers, body: init.body });
     const text = await res.text();
     return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as unknown) : null };
   };
@@ -63,7 +67,8 @@ async function start(o: SimulatorOptions = {}) {
     const spId = objectIdOf(inst.servicePrincipal);
     const job = synchronizationJobSchema.parse((await call('POST', `${sync(spId)}/jobs`, { templateId: 'aws' })).json);
     if (secretToken !== null) {
-      const put = await call('PUT', `${sync(spId)}/secrets`, { value: [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: secretToken }] });
+      const value = [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: secretToken }];
+      const put = await call('PUT', `${sync(spId)}/secrets`, { value });
       expect(put.status).toBe(204);
     }
     if (startIt) expect((await call('POST', `${sync(spId)}/jobs/${job.id}/start`)).status).toBe(204);
@@ -71,7 +76,8 @@ async function start(o: SimulatorOptions = {}) {
   };
   const jobUrl = (o: { spId: string; jobId: string }) => `${sync(o.spId)}/jobs/${o.jobId}`;
   const getJob = async (o: { spId: string; jobId: string }) => (await call('GET', jobUrl(o))).json as Json & { status: Json; schedule: Json };
-  const logs = async (filter: string, extra = '') => logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(filter)}&$top=999${extra}`)).json).value;
+  const logs = async (filter: string) =>
+    logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(filter)}&$top=999`)).json).value;
   const cycle = () => sleep(s.settings.firstCycleMs + 120);
   return { s, a, token, raw, call, sync, onboard, jobUrl, getJob, logs, cycle };
 }
@@ -225,24 +231,27 @@ describe('item 6: request bodies are strict JSON with Content-Type application/j
 
 describe('item 7: the token endpoint', () => {
   const tokenCall = async (s: SimulatorHandle, a: Agent, form: Record<string, string>, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams(form), dispatcher: a, headers });
+    const url = `${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`;
+    const res = await fetch(url, { method: 'POST', body: new URLSearchParams(form), dispatcher: a, headers });
     return { status: res.status, json: (await res.json()) as { error?: string; error_codes?: number[]; access_token?: string } };
   };
   it('a wrong or missing scope is invalid_scope AADSTS70011; client_secret_basic works', async () => {
     const s = (sim = await startSimulator({ profile: 'fast' }));
     const a = newAgent(s);
     const base = { grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret };
-    for (const form of [base, { ...base, scope: 'https://graph.microsoft.com/User.Read' }, { ...base, scope: 'https://management.azure.com/.default' }]) {
+    const wrongScopes = ['https://graph.microsoft.com/User.Read', 'https://management.azure.com/.default'];
+    for (const form of [base, ...wrongScopes.map((scope) => ({ ...base, scope }))]) {
       const r = await tokenCall(s, a, form);
       expect(r.status).toBe(400);
       expect(r.json).toMatchObject({ error: 'invalid_scope', error_codes: [70011] });
     }
     const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(s.clientSecret)}`).toString('base64');
-    const ok = await tokenCall(s, a, { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' }, { authorization: `Basic ${basic}` });
+    const noSecret = { grant_type: 'client_credentials', scope: GRAPH_DEFAULT };
+    const ok = await tokenCall(s, a, noSecret, { authorization: `Basic ${basic}` });
     expect(ok.status).toBe(200);
     expect(ok.json.access_token).toBeTruthy();
     const wrong = Buffer.from(`${s.clientId}:nope`).toString('base64');
-    expect((await tokenCall(s, a, { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' }, { authorization: `Basic ${wrong}` })).status).toBe(401);
+    expect((await tokenCall(s, a, noSecret, { authorization: `Basic ${wrong}` })).status).toBe(401);
   });
 });
 
@@ -356,7 +365,8 @@ describe('items 12-16: job lifecycle shapes', () => {
     const o = await onboard('NotRun', 'tok');
     const job = await getJob(o);
     expect(job.status.code).toBe('NotRun');
-    expect(job.status.lastExecution).toMatchObject({ state: 'Failed', timeBegan: '0001-01-01T00:00:00Z', timeEnded: '0001-01-01T00:00:00Z', error: { code: 'None' } });
+    const never = '0001-01-01T00:00:00Z';
+    expect(job.status.lastExecution).toMatchObject({ state: 'Failed', timeBegan: never, timeEnded: never, error: { code: 'None' } });
     // The poller reads the placeholder as "no execution yet", not as a failure.
     const ctx = { startedAt: new Date(Date.now() - 1000).toISOString(), now: new Date(), deadlineAt: new Date(Date.now() + 60_000).toISOString() };
     const verdict = classifyJob(synchronizationJobSchema.parse(job), ctx);
@@ -377,14 +387,20 @@ describe('items 12-16: job lifecycle shapes', () => {
     expect(paused.status.synchronizedEntryCountByType).toEqual(before.status.synchronizedEntryCountByType);
     expect(paused.status.quarantine).toMatchObject({ currentBegan: '', nextAttempt: '', seriesBegan: '', reason: '' });
     // The poller does not take the emptied quarantine object for a quarantine.
-    const ctx = { startedAt: new Date(Date.now() - 5000).toISOString(), now: new Date(), deadlineAt: new Date(Date.now() + 60_000).toISOString(), startGraceMs: 0 };
+    const ctx = {
+      startedAt: new Date(Date.now() - 5000).toISOString(),
+      now: new Date(),
+      deadlineAt: new Date(Date.now() + 60_000).toISOString(),
+      startGraceMs: 0,
+    };
     const verdict = classifyJob(synchronizationJobSchema.parse(paused), ctx);
     expect(verdict.state).not.toBe('quarantined');
     expect(verdict.quarantine).toBeNull();
   });
 
   it('item 15: incremental cycles advance the job; a quarantine retries on the back-off and is disabled after four weeks', async () => {
-    const { onboard, getJob, logs } = await start({ overrides: { firstCycleMs: 100, cycleIntervalMs: 300, incrementalCycleMs: 50, quarantineRetryMs: 200 } });
+    const overrides = { firstCycleMs: 100, cycleIntervalMs: 300, incrementalCycleMs: 50, quarantineRetryMs: 200 };
+    const { onboard, getJob, logs } = await start({ overrides });
     const ok = await onboard('Incremental', 'tok-entry-errors');
     const bad = await onboard('Backoff', 'quarantine-me');
     await sleep(250);
@@ -417,18 +433,27 @@ describe('items 12-16: job lifecycle shapes', () => {
 describe('items 17-22: shapes, names, settings and the control door', () => {
   it('item 17: v1.0 instantiate answers id, beta the beta keys', async () => {
     const { call, s } = await start();
-    const v1 = await call('POST', `${s.graphBaseUrl.replace(/\/beta$/, '/v1.0')}/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'v1' });
+    const v1Base = s.graphBaseUrl.replace(/\/beta$/, '/v1.0');
+    const v1 = await call('POST', `${v1Base}/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'v1' });
     const body = v1.json as { application: Json; servicePrincipal: Json };
     expect(body.application.id).toBeTruthy();
     expect(body.application.objectId).toBeUndefined();
-    const beta = (await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'beta' })).json as { application: Json; servicePrincipal: Json };
-    for (const k of ['homepage', 'replyUrls', 'logoutUrl', 'samlMetadataUrl', 'errorUrl', 'publicClient', 'groupMembershipClaims', 'availableToOtherTenants']) expect(beta.application).toHaveProperty(k);
-    for (const k of ['accountEnabled', 'appOwnerTenantId', 'loginUrl', 'preferredSingleSignOnMode', 'publisherName', 'samlSingleSignOnSettings', 'keyCredentials', 'passwordCredentials']) expect(beta.servicePrincipal).toHaveProperty(k);
+    const betaRes = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'beta' });
+    const beta = betaRes.json as { application: Json; servicePrincipal: Json };
+    const appKeys = ['homepage', 'replyUrls', 'logoutUrl', 'samlMetadataUrl', 'errorUrl', 'publicClient'];
+    for (const k of [...appKeys, 'groupMembershipClaims', 'availableToOtherTenants']) expect(beta.application).toHaveProperty(k);
+    const spKeys = ['accountEnabled', 'appOwnerTenantId', 'loginUrl', 'preferredSingleSignOnMode', 'publisherName'];
+    for (const k of [...spKeys, 'samlSingleSignOnSettings', 'keyCredentials', 'passwordCredentials']) {
+      expect(beta.servicePrincipal).toHaveProperty(k);
+    }
   });
 
   it("item 18: AWS is 'AWS Single-Account Access'; the former name is a second template", async () => {
     const { call } = await start();
-    const find = async (name: string) => ((await call('GET', `/applicationTemplates?$filter=${q(`displayName eq '${name}'`)}`)).json as { value: Json[] }).value.map((t) => t.id);
+    const find = async (name: string) => {
+      const r = await call('GET', `/applicationTemplates?$filter=${q(`displayName eq '${name}'`)}`);
+      return (r.json as { value: Json[] }).value.map((t) => t.id);
+    };
     expect(await find('AWS Single-Account Access')).toEqual([AWS_TEMPLATE_ID]);
     expect(await find('Amazon Web Services (AWS)')).toEqual([AWS_LEGACY_TEMPLATE_ID]);
   });
@@ -458,7 +483,8 @@ describe('items 17-22: shapes, names, settings and the control door', () => {
   it('item 21: @odata.context, WWW-Authenticate, $select/$orderby and categories/any on templates', async () => {
     const { call, onboard, sync, jobUrl, s, a } = await start();
     const o = await onboard('Context', 'tok', false);
-    for (const path of [`/applicationTemplates/${AWS_TEMPLATE_ID}`, `/servicePrincipals/${o.spId}`, jobUrl(o), `${sync(o.spId)}/jobs`, `${sync(o.spId)}/templates`]) {
+    const paths = [`/applicationTemplates/${AWS_TEMPLATE_ID}`, `/servicePrincipals/${o.spId}`, jobUrl(o)];
+    for (const path of [...paths, `${sync(o.spId)}/jobs`, `${sync(o.spId)}/templates`]) {
       expect([path, typeof ((await call('GET', path)).json as Json)['@odata.context']]).toEqual([path, 'string']);
     }
     expect(((await call('POST', `${sync(o.spId)}/jobs`, { templateId: 'aws' })).json as Json)['@odata.context']).toBeTruthy();
