@@ -4,9 +4,12 @@
  * timestamps on read — no timer per job, so 10,000 jobs cost nothing while idle.
  *
  * Credential conventions (documented in the README): a value starting with `bad` fails
- * validateCredentials; `quarantine…` validates but the first cycle quarantines the job (a
- * start or restart clears it); a value containing `entry-errors` makes cycles end with
- * EntryLevelErrors and failures in the provisioning logs.
+ * validateCredentials, and a job started with it saved quarantines; `quarantine…` validates but
+ * the first cycle quarantines the job. The cause is the saved secrets: a start or restart with
+ * them unchanged quarantines again; only new secrets end it. A value containing `entry-errors`
+ * makes cycles end with EntryLevelErrors and failures in the provisioning logs. Each start or
+ * restart is a run; a run's cycles (initial, then incremental or quarantine retries) and their
+ * log entries are computed from its start time.
  */
 import { createHash } from 'node:crypto';
 import { catalogueEntry } from './catalogue.ts';
