@@ -72,7 +72,7 @@ export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: n
       index: i,
       instanceKey: instanceKeyOf(displayName),
       displayName,
-      applicationTemplate: { displayName: 'Amazon Web Services (AWS)' },
+      applicationTemplate: { displayName: 'AWS Single-Account Access' },
       synchronizationTemplateId: 'aws',
       credentials: [
         { key: 'ClientSecret', value: `demo-secret-${randomBytes(8).toString('hex')}` },

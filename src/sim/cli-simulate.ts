@@ -2,7 +2,15 @@
 import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorOptions } from './index.ts';
 
 export async function runSimulate(opts: SimulatorOptions): Promise<SimulatorHandle> {
-  const sim = await startSimulator({ ...opts, port: opts.port ?? 0, profile: opts.profile ?? 'realistic', seed: opts.seed ?? 1, timeScale: opts.timeScale ?? 1 });
+  // Started for someone's trial: the token-less /_sim/* control endpoints only when asked for.
+  const sim = await startSimulator({
+    ...opts,
+    control: opts.control ?? false,
+    port: opts.port ?? 0,
+    profile: opts.profile ?? 'realistic',
+    seed: opts.seed ?? 1,
+    timeScale: opts.timeScale ?? 1,
+  });
   process.stdout.write(
     `${JSON.stringify({
       graphBaseUrl: sim.graphBaseUrl,
@@ -14,6 +22,7 @@ export async function runSimulate(opts: SimulatorOptions): Promise<SimulatorHand
       profile: sim.profile,
       seed: sim.seed,
       timeScale: sim.timeScale,
+      control: sim.control,
       settings: sim.settings,
     })}\n`,
   );

@@ -5,8 +5,19 @@
 import type { SimContext } from './http.ts';
 import { iso, sendGraph, sendGraphError, sendNotFound } from './http.ts';
 import { CATALOGUE, catalogueEntry } from './catalogue.ts';
-import { compileFilter, FilterError } from './odata-filter.ts';
-import { credentialProblem, logsForJob, modeFromSecrets, renderJob, syncTemplateFor, type SimApp, type SimJob, type SimSp } from './directory.ts';
+import { createHmac, randomBytes } from 'node:crypto';
+import { compileFilter, FilterError, type FilterDialect } from './odata-filter.ts';
+import {
+  credentialProblem,
+  logsForJob,
+  renderJob,
+  runBehaviour,
+  syncTemplateFor,
+  type SimApp,
+  type SimJob,
+  type SimSp,
+} from './directory.ts';
+import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
@@ -51,23 +62,171 @@ const spView = (s: SimSp) => ({
   tags: ['WindowsAzureActiveDirectoryIntegratedApp', 'WindowsAzureActiveDirectoryGalleryApplicationNonPrimaryV1'],
 });
 
-function page<T>(ctx: SimContext, items: T[], pageSize: number, orderNote?: string) {
-  const top = Math.max(1, Math.min(Number(ctx.url.searchParams.get('$top') ?? pageSize) || pageSize, 999));
-  const skip = Number(Buffer.from(ctx.url.searchParams.get('$skiptoken') ?? '', 'base64url').toString() || '0') || 0;
-  const slice = items.slice(skip, skip + top);
-  const body: Record<string, unknown> = { '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${orderNote ?? 'collection'}`, value: slice };
-  if (skip + top < items.length) {
+/** Signs continuation tokens: a token is opaque to callers and cannot be forged or edited. */
+const TOKEN_KEY = randomBytes(32);
+
+function sign(payload: unknown): string {
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${body}.${createHmac('sha256', TOKEN_KEY).update(body).digest('base64url').slice(0, 22)}`;
+}
+
+function unsign(token: string): unknown {
+  const [body, mac] = token.split('.');
+  if (!body || !mac) return undefined;
+  if (createHmac('sha256', TOKEN_KEY).update(body).digest('base64url').slice(0, 22) !== mac) return undefined;
+  try {
+    return JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `$top` as given: a whole number ≥ 1 (capped at `max`), the default when absent, null (400 sent) when bad. */
+function topOf(ctx: SimContext, dflt: number, max: number): number | null {
+  const raw = ctx.url.searchParams.get('$top');
+  if (raw === null) return dflt;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+    const why = `Invalid value '${raw}' for $top: a whole number of at least 1 is required.`;
+    sendGraphError(ctx, 400, 'BadRequest', why);
+    return null;
+  }
+  return Math.min(Number(raw), max);
+}
+
+/**
+ * One page of `items` (already filtered and in their final order). The continuation names the
+ * last item sent (`keyOf`), not an offset: entries arriving between pages never shift a page.
+ * The token is bound to the query's $filter and $orderby; a bad one is a 400.
+ */
+/** The application as beta's instantiate example shows it (`objectId`, homepage, replyUrls…). */
+function betaAppView(a: SimApp) {
+  const homepage = catalogueEntry(a.applicationTemplateId)?.template.homePageUrl ?? null;
+  return {
+    objectId: a.id,
+    appId: a.appId,
+    applicationTemplateId: a.applicationTemplateId,
+    displayName: a.displayName,
+    homepage,
+    identifierUris: [],
+    replyUrls: [],
+    logoutUrl: null,
+    samlMetadataUrl: null,
+    errorUrl: null,
+    publicClient: null,
+    groupMembershipClaims: null,
+    availableToOtherTenants: false,
+    requiredResourceAccess: [],
+  };
+}
+
+/** The service principal as beta's instantiate example shows it. */
+function betaSpView(s: SimSp, tenantId: string) {
+  return {
+    objectId: s.id,
+    deletionTimestamp: null,
+    accountEnabled: true,
+    appId: s.appId,
+    appDisplayName: s.displayName,
+    applicationTemplateId: s.applicationTemplateId,
+    appOwnerTenantId: tenantId,
+    appRoleAssignmentRequired: true,
+    displayName: s.displayName,
+    errorUrl: null,
+    homepage: catalogueEntry(s.applicationTemplateId)?.template.homePageUrl ?? null,
+    loginUrl: null,
+    logoutUrl: null,
+    preferredSingleSignOnMode: null,
+    preferredTokenSigningKeyThumbprint: null,
+    publisherName: 'Simulated tenant',
+    replyUrls: [],
+    samlMetadataUrl: null,
+    samlSingleSignOnSettings: null,
+    servicePrincipalNames: [s.appId],
+    tags: ['WindowsAzureActiveDirectoryIntegratedApp'],
+    keyCredentials: [],
+    passwordCredentials: [],
+  };
+}
+
+function page<T>(
+  ctx: SimContext,
+  items: T[],
+  pageSize: number,
+  maxTop: number,
+  context: string,
+  keyOf: (t: T) => string,
+  /** Order of keys in `items` (to resume after a key that has gone); none: such a token ends the list. */
+  cmp?: (a: string, b: string) => number,
+): Record<string, unknown> | null {
+  const top = topOf(ctx, pageSize, maxTop);
+  if (top === null) return null;
+  const query = `${ctx.url.searchParams.get('$filter') ?? ''}|${ctx.url.searchParams.get('$orderby') ?? ''}`;
+  const token = ctx.url.searchParams.get('$skiptoken');
+  let start = 0;
+  if (token !== null) {
+    const t = unsign(token) as { after?: unknown; q?: unknown } | undefined;
+    if (!t || typeof t.after !== 'string' || t.q !== query) {
+      const why = 'Invalid $skiptoken: follow @odata.nextLink as returned, with the same query.';
+      sendGraphError(ctx, 400, 'BadRequest', why);
+      return null;
+    }
+    const i = items.findIndex((x) => keyOf(x) === t.after);
+    // The last item sent has gone (retention, a delete): resume after where it sorted.
+    const after = t.after;
+    start = i >= 0 ? i + 1 : cmp ? items.findIndex((x) => cmp(keyOf(x), after) > 0) : -1;
+    if (start < 0) start = items.length;
+  }
+  const slice = items.slice(start, start + top);
+  const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${context}`;
+  const body: Record<string, unknown> = { '@odata.context': odataContext, value: slice };
+  if (start + top < items.length && slice.length) {
     const next = new URL(ctx.url.toString());
     next.searchParams.set('$top', String(top));
-    next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
+    next.searchParams.set('$skiptoken', sign({ after: keyOf(slice[slice.length - 1]!), q: query }));
     body['@odata.nextLink'] = next.toString();
   }
   return body;
 }
 
-function filtered<T>(ctx: SimContext, items: T[], caseInsensitive = true): T[] | null {
+/**
+ * `$orderby` (a property, asc|desc) and `$select` (properties kept; `id` always) on a list.
+ * Returns null after answering 400 for an unknown property.
+ */
+function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
+  const known = new Set(items.length ? Object.keys(items[0]!) : []);
+  let out = items;
+  const order = ctx.url.searchParams.get('$orderby');
+  if (order !== null) {
+    const m = /^(\w+)(?:\s+(asc|desc))?$/.exec(order.trim());
+    if (!m || (items.length && !known.has(m[1]!))) {
+      sendGraphError(ctx, 400, 'BadRequest', `Invalid $orderby '${order}'.`);
+      return null;
+    }
+    const dir = m[2] === 'desc' ? -1 : 1;
+    const k = m[1]!;
+    out = [...out].sort((a, b) => {
+      const x = String((a as Record<string, unknown>)[k] ?? '').toLowerCase();
+      const y = String((b as Record<string, unknown>)[k] ?? '').toLowerCase();
+      return (x < y ? -1 : x > y ? 1 : 0) * dir;
+    });
+  }
+  const select = ctx.url.searchParams.get('$select');
+  if (select !== null) {
+    const fields = select.split(',').map((f) => f.trim()).filter(Boolean);
+    const unknown = fields.find((f) => items.length && !known.has(f));
+    if (!fields.length || unknown !== undefined) {
+      const why = `Could not find a property named '${unknown ?? ''}' on type 'microsoft.graph.applicationTemplate'.`;
+      sendGraphError(ctx, 400, 'BadRequest', why);
+      return null;
+    }
+    out = out.map((o) => Object.fromEntries(Object.entries(o).filter(([k]) => k === 'id' || fields.includes(k))));
+  }
+  return out;
+}
+
+function filtered<T>(ctx: SimContext, items: T[], dialect: FilterDialect = 'directory'): T[] | null {
   try {
-    return items.filter(compileFilter(ctx.url.searchParams.get('$filter'), { caseInsensitiveEq: caseInsensitive }));
+    return items.filter(compileFilter(ctx.url.searchParams.get('$filter'), dialect));
   } catch (e) {
     if (e instanceof FilterError) {
       sendGraphError(ctx, 400, 'BadRequest', `Invalid filter clause: ${e.message}`);
@@ -97,6 +256,66 @@ function jobOr404(st: SimState, ctx: SimContext, sp: SimSp, jobId: string, now: 
   return job;
 }
 
+/** Graph's synchronizationSecret enum: PUT secrets refuses any other key. */
+const SYNCHRONIZATION_SECRETS: ReadonlySet<string> = new Set([
+  'None', 'UserName', 'Password', 'SecretToken', 'AppKey', 'BaseAddress', 'ClientIdentifier', 'ClientSecret',
+  'SingleSignOnType', 'Sandbox', 'Url', 'Domain', 'ConsumerKey', 'ConsumerSecret', 'TokenKey', 'TokenExpiration',
+  'Oauth2AccessToken', 'Oauth2AccessTokenCreationTime', 'Oauth2RefreshToken', 'SyncAll', 'InstanceName',
+  'Oauth2ClientId', 'Oauth2ClientSecret', 'CompanyId', 'UpdateKeyOnSoftDelete', 'SynchronizationSchedule',
+  'SystemOfRecord', 'SandboxName', 'EnforceDomain', 'SyncNotificationSettings', 'SkipOutOfScopeDeletions',
+  'Oauth2AuthorizationCode', 'Oauth2RedirectUri', 'ApplicationTemplateIdentifier', 'Oauth2TokenExchangeUri',
+  'Oauth2AuthorizationUri', 'AuthenticationType', 'Server', 'PerformInboundEntitlementGrants', 'HardDeletesEnabled',
+  'SyncAgentCompatibilityKey', 'SyncAgentADContainer', 'ValidateDomain', 'TestReferences', 'ConnectionString',
+]);
+
+/** The members of synchronizationJobRestartScope (a flags enum: comma-separated). */
+const RESET_SCOPES = new Set([
+  'None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes',
+]);
+
+/** Why a restart body is refused, or null: `{criteria:{resetScope:"A, B"}}` with known flags only. */
+function resetScopeProblem(body: unknown): string | null {
+  const criteria = (body as { criteria?: unknown } | undefined)?.criteria;
+  const scope = (criteria as { resetScope?: unknown } | undefined)?.resetScope;
+  if (!criteria || typeof criteria !== 'object' || typeof scope !== 'string') {
+    return (
+      'The request body must be {criteria:{resetScope}}: resetScope is one or more of Escrows, Watermark, ' +
+      'QuarantineState, Full, ForceDeletes (comma-separated).'
+    );
+  }
+  const flags = scope.split(',').map((f) => f.trim());
+  const bad = flags.find((f) => !RESET_SCOPES.has(f));
+  if (bad !== undefined) return `Requested value '${bad}' was not found in enum 'synchronizationJobRestartScope'.`;
+  return null;
+}
+
+/**
+ * start/restart: a new run whose behaviour comes from the secrets saved now. A quarantine whose
+ * cause is still there quarantines again, its series continuing; only fixed secrets end it.
+ */
+function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, now: number): void {
+  type Shown = { code: string; quarantine?: { seriesCount?: number; seriesBegan?: string } | null };
+  const before = job.startedAt === null ? null : (renderJob(job, s, now).status as Shown);
+  const wasPaused = job.pausedAt !== null;
+  const prev = job.runs[job.runs.length - 1];
+  if (prev && prev.endedAt === null) prev.endedAt = now;
+  const { cause, entryErrors } = runBehaviour(sp.applicationTemplateId, st.secrets.get(sp.id) ?? []);
+  const q = before?.code === 'Quarantine' ? before.quarantine : null;
+  const continuing = cause !== null && q && typeof q.seriesCount === 'number';
+  job.runs.push({
+    startedAt: now,
+    endedAt: null,
+    cause,
+    entryErrors,
+    failures: 3 + st.random.int(0, 2, `${job.id}|failures`),
+    seriesBase: continuing ? q!.seriesCount! : 0,
+    seriesBegan: continuing && q!.seriesBegan ? Date.parse(q!.seriesBegan) : null,
+    resumed: wasPaused && cause === null && job.frozenStatus?.code === 'Active',
+  });
+  job.startedAt = now;
+  job.pausedAt = null;
+}
+
 /** Handles one Graph request (after quota/fault/latency). Returns false when no route matched. */
 export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolean> {
   const { method, path } = ctx;
@@ -108,13 +327,20 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   if (seg[0] === 'applicationTemplates') {
     if (seg.length === 1 && method === 'GET') {
       const items = filtered(ctx, CATALOGUE.map((c) => c.template));
-      if (items) sendGraph(ctx, 200, page(ctx, items, s.listPageSize, 'applicationTemplates'));
+      const shaped = items && selectAndOrder(ctx, items);
+      if (!shaped) return true;
+      const idOf = (t: object) => String((t as { id?: unknown }).id);
+      const body = page(ctx, shaped, s.listPageSize, 999, 'applicationTemplates', idOf);
+      if (body) sendGraph(ctx, 200, body);
       return true;
     }
     const entry = catalogueEntry(seg[1]);
     if (seg.length === 2 && method === 'GET') {
       if (!entry) sendGraphError(ctx, 404, 'ResourceNotFound', `Application template ${seg[1]} not found.`);
-      else sendGraph(ctx, 200, entry.template);
+      else {
+        const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#applicationTemplates/$entity`;
+        sendGraph(ctx, 200, { '@odata.context': odataContext, ...entry.template });
+      }
       return true;
     }
     if (seg.length === 3 && seg[2] === 'instantiate' && method === 'POST') {
@@ -139,14 +365,14 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         else sendGraphError(ctx, 504, 'GatewayTimeout', 'The operation timed out.');
         return true;
       }
-      // The beta example returns ids as objectId (v1.0 uses id): clients must accept both.
-      const { id: appObjectId, ...a } = appView(app);
-      const { id: spObjectId, ...p } = spView(sp);
-      sendGraph(ctx, 201, {
-        '@odata.context': `${ctx.url.origin}/${ctx.apiVersion}/$metadata#microsoft.graph.applicationServicePrincipal`,
-        application: { objectId: appObjectId, ...a },
-        servicePrincipal: { objectId: spObjectId, ...p },
-      });
+      // Each version's shape: v1.0 returns `id`, beta `objectId` and the older AAD Graph-style keys.
+      const context = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#microsoft.graph.applicationServicePrincipal`;
+      if (ctx.apiVersion === 'v1.0') {
+        sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal: spView(sp) });
+        return true;
+      }
+      const servicePrincipal = betaSpView(sp, st.tenantId);
+      sendGraph(ctx, 201, { '@odata.context': context, application: betaAppView(app), servicePrincipal });
       return true;
     }
   }
@@ -157,12 +383,18 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (seg.length === 1) {
       const all: unknown[] = isApp ? [...st.apps.values()].filter((a) => a.visibleAt <= now).map(appView) : [...st.sps.values()].filter((x) => x.visibleAt <= now).map(spView);
       const items = filtered(ctx, all);
-      if (items) sendGraph(ctx, 200, page(ctx, items as unknown[], s.listPageSize, seg[0]));
+      if (!items) return true;
+      const body = page(ctx, items as { id: string }[], s.listPageSize, 999, seg[0], (x) => x.id);
+      if (body) sendGraph(ctx, 200, body);
       return true;
     }
     const obj = isApp ? st.apps.get(seg[1]!) : st.sps.get(seg[1]!);
     if (!obj || obj.visibleAt > now) sendNotFound(ctx, seg[1]!);
-    else sendGraph(ctx, 200, isApp ? appView(obj as SimApp) : spView(obj as SimSp));
+    else {
+      const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`;
+      const view = isApp ? appView(obj as SimApp) : spView(obj as SimSp);
+      sendGraph(ctx, 200, { '@odata.context': odataContext, ...view });
+    }
     return true;
   }
 
@@ -172,30 +404,42 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     const sp = spOr404(st, ctx, seg[1]!, now, write);
     if (!sp) return true;
     const rest = seg.slice(3);
+    const ctxUrl = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#servicePrincipals('${sp.id}')/synchronization`;
     if (rest[0] === 'templates' && rest.length === 1 && method === 'GET') {
-      sendGraph(ctx, 200, { value: syncTemplateFor(sp) });
+      sendGraph(ctx, 200, { '@odata.context': `${ctxUrl}/templates`, value: syncTemplateFor(sp) });
       return true;
     }
     if (rest[0] === 'secrets' && rest.length === 1) {
       if (method === 'PUT') {
-        const value = (ctx.body as { value?: { key: string; value: string }[] } | undefined)?.value;
-        if (!Array.isArray(value)) {
-          sendGraphError(ctx, 400, 'BadRequest', "The request body must be {value:[{key,value}]}.");
+        const value = (ctx.body as { value?: unknown } | undefined)?.value;
+        const pair = (v: unknown) => !!v && typeof v === 'object' && typeof (v as { key?: unknown }).key === 'string';
+        if (!Array.isArray(value) || !value.every(pair)) {
+          sendGraphError(ctx, 400, 'BadRequest', 'The request body must be {value:[{key,value}]}.');
           return true;
         }
-        st.secrets.set(sp.id, value.map((v) => ({ key: String(v.key), value: String(v.value ?? '') })));
+        // Graph rejects a key outside the synchronizationSecret enum.
+        const unknown = (value as { key: string }[]).find((v) => !SYNCHRONIZATION_SECRETS.has(v.key));
+        if (unknown) {
+          const why = `Requested value '${unknown.key}' was not found in enum 'synchronizationSecret'.`;
+          sendGraphError(ctx, 400, 'BadRequest', why);
+          return true;
+        }
+        const pairs = value as { key: string; value?: unknown }[];
+        st.secrets.set(sp.id, pairs.map((v) => ({ key: v.key, value: String(v.value ?? '') })));
         sendGraph(ctx, 204);
         return true;
       }
       if (method === 'GET') {
-        sendGraph(ctx, 200, { value: (st.secrets.get(sp.id) ?? []).map((v) => ({ key: v.key, value: '*' })) });
+        const masked = (st.secrets.get(sp.id) ?? []).map((v) => ({ key: v.key, value: '*' }));
+        sendGraph(ctx, 200, { '@odata.context': `${ctxUrl}/secrets`, value: masked });
         return true;
       }
     }
     if (rest[0] === 'jobs') {
+      const jobContext = `${ctxUrl}/jobs`;
       if (rest.length === 1 && method === 'GET') {
         const jobs = [...st.jobs.values()].filter((j) => j.spId === sp.id && j.visibleAt <= now).map((j) => renderJob(j, s, now));
-        sendGraph(ctx, 200, { value: jobs });
+        sendGraph(ctx, 200, { '@odata.context': jobContext, value: jobs });
         return true;
       }
       if (rest.length === 1 && method === 'POST') {
@@ -205,22 +449,28 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
           return true;
         }
         const job = st.createJob(sp, templateId, now);
+        if (!job) {
+          const why = `A job from template '${templateId}' already exists on service principal ${sp.id}.`;
+          sendGraphError(ctx, 409, 'Conflict', why);
+          return true;
+        }
         // Docs say 201, the example shows 200: the simulator answers 201 (clients accept both).
-        sendGraph(ctx, 201, renderJob(job, s, now));
+        sendGraph(ctx, 201, { '@odata.context': `${jobContext}/$entity`, ...renderJob(job, s, now) });
         return true;
       }
       const job = jobOr404(st, ctx, sp, rest[1]!, now);
       if (!job) return true;
       if (rest.length === 2 && method === 'GET') {
-        sendGraph(ctx, 200, renderJob(job, s, now));
+        sendGraph(ctx, 200, { '@odata.context': `${jobContext}/$entity`, ...renderJob(job, s, now) });
         return true;
       }
       if (rest.length === 2 && method === 'DELETE') {
-        st.jobs.delete(job.id);
+        st.deleteJob(job, now);
         sendGraph(ctx, 204);
         return true;
       }
       const action = rest[2];
+      if (rest.length !== 3) return false;
       if (method === 'POST' && action === 'validateCredentials') {
         const body = (ctx.body ?? {}) as { useSavedCredentials?: boolean; credentials?: { key: string; value: string }[] };
         const creds = body.useSavedCredentials ? (st.secrets.get(sp.id) ?? []) : (body.credentials ?? []);
@@ -229,20 +479,25 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         else sendGraph(ctx, 204);
         return true;
       }
+      if (method === 'POST' && action === 'restart') {
+        const problem = resetScopeProblem(ctx.body);
+        if (problem) {
+          sendGraphError(ctx, 400, 'BadRequest', problem);
+          return true;
+        }
+      }
       if (method === 'POST' && (action === 'start' || action === 'restart')) {
-        const saved = (st.secrets.get(sp.id) ?? []).map((v) => v.value);
-        // The first start decides how this job behaves (from its saved secrets); any later start or
-        // restart models the operator having fixed the cause, and clears a quarantine.
-        if (job.startedAt === null) job.mode = saved.length ? modeFromSecrets(saved) : 'quarantine';
-        else if (job.mode === 'quarantine') job.quarantineCleared = true;
-        job.startedAt = now;
-        job.pausedAt = null;
-        job.cycle++;
+        startRun(st, job, sp, s, now);
         sendGraph(ctx, 204);
         return true;
       }
       if (method === 'POST' && action === 'pause') {
-        job.pausedAt = now;
+        if (job.pausedAt === null && job.startedAt !== null) {
+          job.frozenStatus = renderJob(job, s, now).status as Record<string, unknown>;
+          const run = job.runs[job.runs.length - 1];
+          if (run && run.endedAt === null) run.endedAt = now;
+          job.pausedAt = now;
+        }
         sendGraph(ctx, 204);
         return true;
       }
@@ -253,23 +508,31 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     }
   }
 
-  // /auditLogs/provisioning
+  // /auditLogs/provisioning: every retained entry, deleted jobs' included (audit records).
   if (seg[0] === 'auditLogs' && seg[1] === 'provisioning' && seg.length === 2 && method === 'GET') {
+    const order = (ctx.url.searchParams.get('$orderby') ?? 'activityDateTime desc').trim();
+    const om = /^activityDateTime(?:\s+(asc|desc))?$/.exec(order);
+    if (!om) {
+      const why = `Invalid $orderby '${order}': only activityDateTime (asc or desc) is supported.`;
+      sendGraphError(ctx, 400, 'BadRequest', why);
+      return true;
+    }
     const filter = ctx.url.searchParams.get('$filter') ?? '';
-    const byJob = /jobId eq '((?:[^']|'')*)'/.exec(filter);
-    const jobs = byJob ? [st.jobs.get(byJob[1]!.replace(/''/g, "'"))].filter((j): j is SimJob => !!j) : [...st.jobs.values()];
-    let entries = jobs.flatMap((j) => logsForJob(j, s, st.tenantId, now, st.random));
-    const f = filtered(ctx, entries, false);
-    if (!f) return true;
-    entries = f;
-    const order = ctx.url.searchParams.get('$orderby') ?? 'activityDateTime desc';
-    const [field, dir] = order.split(/\s+/);
-    entries.sort((a, b) => {
-      const x = String((a as Record<string, unknown>)[field!] ?? '');
-      const y = String((b as Record<string, unknown>)[field!] ?? '');
-      return (x < y ? -1 : x > y ? 1 : 0) * (dir === 'asc' ? 1 : -1);
-    });
-    sendGraph(ctx, 200, page(ctx, entries, s.logsPageSize, 'auditLogs/provisioning'));
+    // A jobId eq clause narrows the jobs to generate before the (strict) filter runs on entries.
+    const byJob = /(?:^|\s)jobId eq '((?:[^']|'')*)'/.exec(filter);
+    const named = byJob ? st.logJobs.get(byJob[1]!.replace(/''/g, "'")) : undefined;
+    const jobs = byJob ? (named ? [named] : []) : [...st.logJobs.values()];
+    const retainFrom = now - s.logRetentionMs;
+    type Entry = { id: string; activityDateTime: string };
+    const all = jobs.flatMap((j) => logsForJob(j, s, st.tenantId, now, retainFrom)) as Entry[];
+    const entries = filtered(ctx, all, 'reports');
+    if (!entries) return true;
+    const desc = om[1] !== 'asc';
+    const keyOf = (e: { id: string; activityDateTime: string }) => `${e.activityDateTime}|${e.id}`;
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0) * (desc ? -1 : 1);
+    entries.sort((a, b) => cmp(keyOf(a), keyOf(b)));
+    const body = page(ctx, entries, s.logsPageSize, 999, 'auditLogs/provisioning', keyOf, cmp);
+    if (body) sendGraph(ctx, 200, body);
     return true;
   }
   return false;

@@ -12,9 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { handleGraph, costOf } from './graph-routes.ts';
 import { readBody, requestIds, sendGraphError, sendJson, type SimContext } from './http.ts';
-import { parseLenientJson } from './lenient-json.ts';
 import { SeededRandom } from './prng.ts';
-import { QuotaModel, type ViolationInfo } from './quota.ts';
+import { QuotaModel, type BlockKind, type ViolationInfo } from './quota.ts';
 import { applyOverrides, resolveSettings, type SimProfile, type SimulatorSettings } from './settings.ts';
 import { SimState, type SimStats } from './state.ts';
 import { getTlsMaterial } from './tls.ts';
@@ -36,6 +35,12 @@ export interface SimulatorOptions {
   caCertPath?: string;
   /** Fixed identities (a compose trial shares them with the workers); random per seed otherwise. */
   identity?: { tenantId?: string; clientId?: string; clientSecret?: string };
+  /**
+   * Serve the token-less `/_sim/*` control endpoints (stats, settings, configure, reset). On by
+   * default in-process (tests); `provflow simulate` turns it on only with `--control`. Either way
+   * they answer only on loopback connections: never to another host.
+   */
+  control?: boolean;
 }
 
 export interface SimulatorHandle {
@@ -50,6 +55,8 @@ export interface SimulatorHandle {
   seed: number;
   timeScale: number;
   settings: SimulatorSettings;
+  /** Whether `/_sim/*` is served (on loopback connections only). */
+  control: boolean;
   stats(): SimStats;
   /** Access tokens issued so far (tests check they never leak into Redis, logs or the board). */
   issuedTokens(): string[];
@@ -64,6 +71,16 @@ interface Token {
   expiresAt: number;
 }
 
+/** Whether a connection's local address is loopback (127/8, ::1, or IPv4-mapped 127/8). */
+export function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false;
+  const a = addr.replace(/^::ffff:/i, '');
+  return a === '::1' || /^127\./.test(a);
+}
+
+/** Scopes a client-credentials token may ask for: Graph's `/.default`, by URL or by app id. */
+const GRAPH_SCOPES = new Set(['https://graph.microsoft.com/.default', '00000003-0000-0000-c000-000000000000/.default']);
+
 /** How often the simulator notes that its event loop turned (ms). */
 const LOOP_TICK_MS = 5;
 /** A tick later than this (beyond its period) is a stall: the loop could not read its sockets. */
@@ -74,6 +91,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const seed = opts.seed ?? 1;
   const timeScale = opts.timeScale ?? 1;
   let settings = resolveSettings(profile, timeScale, opts.overrides);
+  const control = opts.control ?? true;
   const random = new SeededRandom(seed);
   // Identity of the simulated tenant and of provflow's app registration in it (seeded: replayable).
   const tenantId = opts.identity?.tenantId ?? new SeededRandom(seed + 1).uuid();
@@ -107,6 +125,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return { earliest: readAt, stallMs: 0 };
   };
   const tokens = new Map<string, Token>();
+  /** Ids of the throttles (429 blocks, 503 holds) whose answers each connection has carried. */
+  const socketTold = new WeakMap<object, Set<number>>();
   const faults = new SeededRandom(seed + 3);
 
   const tls = getTlsMaterial(opts.hostnames ?? []);
@@ -119,7 +139,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const now = Date.now();
     const jobsByCode: Record<string, number> = {};
     for (const j of state.jobs.values()) {
-      const code = renderJob(j, settings, now).status.code;
+      const code = String(renderJob(j, settings, now).status.code);
       jobsByCode[code] = (jobsByCode[code] ?? 0) + 1;
     }
     return { ...structuredClone(state.stats), applications: state.apps.size, servicePrincipals: state.sps.size, jobsByCode };
@@ -189,8 +209,40 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       entraError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
       return true;
     }
-    if (form.get('client_id') !== clientId) {
-      entraError(400, 'unauthorized_client', 700016, `Application with identifier '${form.get('client_id')}' was not found in the directory.`);
+    // client_secret_basic (advertised by discovery): id and secret, each form-encoded, in Basic auth.
+    const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    let basicId: string | null = null;
+    let basicSecret: string | null = null;
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const dec = (v: string) => {
+        try {
+          return decodeURIComponent(v.replace(/\+/g, ' '));
+        } catch {
+          return v;
+        }
+      };
+      if (colon > 0) {
+        basicId = dec(decoded.slice(0, colon));
+        basicSecret = dec(decoded.slice(colon + 1));
+      }
+    }
+    const requestedClient = form.get('client_id') ?? basicId;
+    if (requestedClient !== clientId || (basicId !== null && basicId !== requestedClient)) {
+      const what = `Application with identifier '${requestedClient}' was not found in the directory.`;
+      entraError(400, 'unauthorized_client', 700016, what);
+      return true;
+    }
+    // Client credentials need a resource's /.default scope; only Graph is known here.
+    const scope = form.get('scope');
+    if (!scope || !GRAPH_SCOPES.has(scope.trim())) {
+      entraError(
+        400,
+        'invalid_scope',
+        70011,
+        `The provided value for the input parameter 'scope' is not valid. The scope ${scope ?? ''} is not valid.`,
+      );
       return true;
     }
     const assertion = form.get('client_assertion');
@@ -206,7 +258,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         entraError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
         return true;
       }
-    } else if (form.get('client_secret') !== clientSecret) {
+    } else if (
+      (form.get('client_secret') ?? basicSecret) !== clientSecret ||
+      (basicSecret !== null && form.get('client_secret') !== null)
+    ) {
       entraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
       return true;
     }
@@ -221,7 +276,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (sub === 'stats' && req.method === 'GET') return sendJson(res, 200, stats());
     if (sub === 'settings' && req.method === 'GET') return sendJson(res, 200, settings);
     if (sub === 'configure' && req.method === 'POST') {
-      settings = applyOverrides(settings, parseLenientJson(await readBody(req)) as Partial<SimulatorSettings>);
+      let overrides: Partial<SimulatorSettings>;
+      try {
+        overrides = JSON.parse((await readBody(req)) || '{}') as Partial<SimulatorSettings>;
+      } catch {
+        return sendJson(res, 400, { error: 'the body must be JSON: a partial of the settings' });
+      }
+      settings = applyOverrides(settings, overrides);
       return sendJson(res, 200, settings);
     }
     if (sub === 'reset' && req.method === 'POST') {
@@ -241,11 +302,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (simStallMs > state.stats.maxSimStallMs) state.stats.maxSimStallMs = simStallMs;
     const ids = requestIds(req);
     const rawBody = req.method === 'GET' ? '' : await readBody(req);
+    // Graph reads JSON only, declared as such: anything else is a 400 (checked after auth and quota).
     let body: unknown;
-    try {
-      body = rawBody ? parseLenientJson(rawBody) : undefined;
-    } catch {
-      body = undefined;
+    let bodyProblem: string | null = null;
+    if (rawBody.trim()) {
+      const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') bodyProblem = `Content-Type must be application/json (got '${type || 'none'}').`;
+      else {
+        try {
+          body = JSON.parse(rawBody);
+        } catch (e) {
+          bodyProblem = `The request body is not valid JSON: ${(e as Error).message}.`;
+        }
+      }
     }
     const method = req.method ?? 'GET';
     const cost = costOf(method, subPath);
@@ -276,7 +345,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const auth = req.headers.authorization ?? '';
     const token = tokens.get(auth.replace(/^Bearer\s+/i, ''));
     if (!token || token.expiresAt < Date.now()) {
-      sendGraphError(ctx, 401, 'InvalidAuthenticationToken', token ? 'Lifetime validation failed, the token is expired.' : 'Access token is empty or invalid.');
+      const authority = `${url.origin}/${tenantId}/oauth2/authorize`;
+      const graphAppId = '00000003-0000-0000-c000-000000000000';
+      const wwwAuth = `Bearer realm="", authorization_uri="${authority}", client_id="${graphAppId}"`;
+      const why = token ? 'Lifetime validation failed, the token is expired.' : 'Access token is empty or invalid.';
+      sendGraphError(ctx, 401, 'InvalidAuthenticationToken', why, { headers: { 'WWW-Authenticate': wwwAuth } });
       return;
     }
     ctx.caller = { appId: token.appId, tenantId: token.tenantId };
@@ -287,7 +360,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // Which process sent it (provflow's client names its pid): tells a violation by the process
     // that was answered apart from one by a process that had to hear of it.
     const who = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 120) : null;
-    const markDelivered = () => res.once('finish', () => quota.delivered(callerKey, Date.now(), who));
+    // What throttling answers this connection has carried: with keep-alive and no pipelining, a
+    // request that follows one on the same connection was sent after its caller read it.
+    const sock = req.socket;
+    const toldOnSocket = (id: number) => socketTold.get(sock)?.has(id) === true;
+    const markSocket = (id: number) =>
+      res.once('finish', () => {
+        let set = socketTold.get(sock);
+        if (!set) socketTold.set(sock, (set = new Set()));
+        if (set.size > 64) set.clear();
+        set.add(id);
+      });
     const recordViolation = (kind: 'tenant' | 'request', v: ViolationInfo) => {
       s.retryAfterViolations++;
       s.violationsByKind[kind]++;
@@ -295,47 +378,76 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         s.violations.push({ route: cost.route, kind, sinceToldMs: v.sinceToldMs, untilFreeMs: v.untilFreeMs, clientRequestId: ctx.clientRequestId ?? null, who, toldWho: v.toldWho, simStallMs });
       }
     };
-    /** A 429 to the app+tenant (the caller was told to wait already); its grace starts once it has left. */
-    const send429 = (retryAfterSec: number, scope: string, info: string) => {
+    const noteRefusal = (violation: boolean) => {
+      if (quota.lastExcused) s.lateReadsExcused++;
+      if (!violation && quota.lastInFlight) s.inFlightRefused++;
+    };
+    /** A 429 for throttle `blockId`; when it set that throttle, its grace starts once it has left. */
+    const send429 = (d: {
+      retryAfterSec: number;
+      scope: string;
+      info: string;
+      kind: BlockKind;
+      blockId: number;
+      fresh: boolean;
+      ruPercent?: number;
+    }) => {
       s.throttled++;
       s.throttledByRoute[cost.route] = (s.throttledByRoute[cost.route] ?? 0) + 1;
-      markDelivered();
-      sendGraphError(ctx, 429, 'TooManyRequests', 'Too many requests.', {
-        innerCode: '429',
-        headers: { 'Retry-After': String(retryAfterSec), 'x-ms-throttle-scope': scope, 'x-ms-throttle-information': info },
-      });
+      if (d.fresh) res.once('finish', () => quota.delivered(callerKey, d.kind, d.blockId, Date.now(), who));
+      markSocket(d.blockId);
+      const headers: Record<string, string> = {
+        'Retry-After': String(d.retryAfterSec),
+        'x-ms-throttle-scope': d.scope,
+        'x-ms-throttle-information': d.info,
+      };
+      // Above the limit the percentage exceeds 1 (Microsoft: "can be greater than 1").
+      if (d.ruPercent !== undefined && d.ruPercent >= 80) {
+        headers['x-ms-throttle-limit-percentage'] = String(d.ruPercent / 100);
+      }
+      sendGraphError(ctx, 429, 'TooManyRequests', 'Too many requests.', { innerCode: '429', headers });
     };
     /** A 503 holding this request (method, URL, body) for `retryAfterSec`. */
     const send503Hold = (at: number, retryAfterSec: number) => {
-      quota.tellRequest(requestKey, at, retryAfterSec, who);
-      res.once('finish', () => quota.deliveredRequest(requestKey, Date.now(), who));
+      const id = quota.tellRequest(requestKey, at, retryAfterSec, who);
+      res.once('finish', () => quota.deliveredRequest(requestKey, Date.now(), who, id));
+      markSocket(id);
       sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(retryAfterSec) } });
     };
-    const decision = quota.admit({ appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, earliest: earliestArrival, write: cost.write, ru: cost.ru, reports: cost.reports, who });
-    if (quota.lastExcused) s.lateReadsExcused++;
+    const decision = quota.admit({
+      appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, earliest: earliestArrival,
+      write: cost.write, ru: cost.ru, reports: cost.reports, who, sameConnectionTold: toldOnSocket,
+    });
     if (!decision.ok) {
       if (decision.violation && quota.lastViolation) recordViolation('tenant', quota.lastViolation);
+      if (!decision.fresh) noteRefusal(decision.violation);
       if (cost.reports) s.reportsThrottled++;
-      send429(decision.retryAfterSec, decision.scope, decision.info === 'RetryAfterViolation' ? 'ResourceUnitLimitExceeded' : decision.info);
+      send429(decision);
       return;
     }
-    // The same request repeated before its 503's Retry-After: refused again, and counted.
-    const early = quota.checkRequest(requestKey, ctx.arrivedAt, earliestArrival);
-    if (early === 'excused') s.lateReadsExcused++;
-    else if (early) {
-      recordViolation('request', early);
-      send503Hold(ctx.arrivedAt, early.retryAfterSec);
+    // The same request repeated before its 503's Retry-After: always refused; counted unless in flight.
+    const holdId = quota.holdId(requestKey, ctx.arrivedAt);
+    const sameConnectionTold = holdId !== null && toldOnSocket(holdId);
+    const early = quota.checkRequest(requestKey, { now: ctx.arrivedAt, earliest: earliestArrival, sameConnectionTold });
+    if (early) {
+      if (early.violation) recordViolation('request', early);
+      noteRefusal(early.violation);
+      markSocket(early.holdId);
+      const headers = { 'Retry-After': String(early.retryAfterSec) };
+      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers });
       return;
     }
-    if (decision.ruPercent >= 80) ctx.extraHeaders['x-ms-throttle-limit-percentage'] = String(Math.min(100, decision.ruPercent) / 100);
+    if (decision.ruPercent >= 80) ctx.extraHeaders['x-ms-throttle-limit-percentage'] = String(decision.ruPercent / 100);
 
     const { latencyMs, transientFaultRate, throttle503Rate, throttle503RetryAfterSec, throttleStormRate, throttleStormRetryAfterSec } = settings;
     if (latencyMs.max > 0) await state.sleep(latencyMs.min + faults.next() * (latencyMs.max - latencyMs.min));
     // Faults happen before the request is applied (except the ambiguous instantiate, in the route).
     if (throttleStormRate > 0 && faults.next() < throttleStormRate) {
       s.faultsInjected['429-storm'] = (s.faultsInjected['429-storm'] ?? 0) + 1;
-      quota.tell(callerKey, Date.now(), throttleStormRetryAfterSec, who);
-      send429(throttleStormRetryAfterSec, `Tenant_Application/ReadWrite/${token.appId}/${token.tenantId}`, 'CPULimitExceeded');
+      const scope = `Tenant_Application/ReadWrite/${token.appId}/${token.tenantId}`;
+      const retryAfterSec = throttleStormRetryAfterSec;
+      const blockId = quota.tell(callerKey, 'all', Date.now(), retryAfterSec, 'CPULimitExceeded', scope, who);
+      send429({ retryAfterSec, scope, info: 'CPULimitExceeded', kind: 'all', blockId, fresh: true });
       return;
     }
     if (throttle503Rate > 0 && faults.next() < throttle503Rate) {
@@ -350,6 +462,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       sendGraphError(ctx, status, code, 'A transient error occurred. Retry the request.');
       return;
     }
+    if (bodyProblem) {
+      sendGraphError(ctx, 400, 'BadRequest', `Unable to read JSON request payload. ${bodyProblem}`);
+      return;
+    }
     if (cost.write) s.writes++;
     const handled = await handleGraph(state, ctx);
     if (!handled) sendGraphError(ctx, 400, 'BadRequest', `Resource not found for the segment '${subPath.split('/')[1] ?? ''}'.`);
@@ -359,11 +475,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // Links (discovery, nextLink) follow the name the caller used: 127.0.0.1, or a compose service name.
     const url = new URL(req.url ?? '/', req.headers.host ? `https://${req.headers.host}` : origin);
     const run = async () => {
-      if (url.pathname.startsWith('/_sim/')) return simControl(req, res, url.pathname.slice(6));
+      const controlPath = /^(?:\/(?:beta|v1\.0))?\/_sim\/(.*)$/.exec(url.pathname);
+      if (controlPath) {
+        if (control && isLoopback(req.socket.localAddress)) return simControl(req, res, controlPath[1]!);
+        if (control) return sendJson(res, 403, { error: '/_sim/* answers only on loopback connections' });
+      }
       const m = /^\/(beta|v1\.0)(\/.*)?$/.exec(url.pathname);
       if (m) {
         const sub = m[2] ?? '/';
-        if (sub.startsWith('/_sim/')) return simControl(req, res, sub.slice(6));
         return graph(req, res, url, m[1]!, sub);
       }
       if (await entra(req, res, url)) return;
@@ -392,6 +511,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     profile,
     seed,
     timeScale,
+    control,
     get settings() {
       return settings;
     },

@@ -1,8 +1,9 @@
 /**
  * A forgiving JSON reader. Microsoft's own examples are not always valid JSON: the provisioning
  * seed has trailing commas and the validateCredentials/secrets examples use unquoted keys
- * (`{ credentials: [ { key: "ClientSecret", … } ] }`). Graph accepts those bodies, so the
- * simulator does too, and the contract tests use this to load the examples unchanged.
+ * (`{ credentials: [ { key: "ClientSecret", … } ] }`). Graph itself reads strict JSON only (and
+ * so does the simulator's request handling): this is for the contract tests, to load Microsoft's
+ * examples unchanged.
  * Accepts: strict JSON, unquoted identifier keys, single-quoted strings, trailing commas, comments.
  */
 

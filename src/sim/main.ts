@@ -10,6 +10,8 @@ const { values } = parseArgs({
     profile: { type: 'string', default: 'realistic' },
     seed: { type: 'string', default: '1' },
     'time-scale': { type: 'string', default: '1' },
+    // The token-less /_sim/* endpoints (stats, configure, reset): off unless asked for.
+    control: { type: 'boolean', default: false },
   },
 });
 if (!isSimProfile(values.profile)) {
@@ -24,6 +26,7 @@ const sim = await runSimulate({
   profile: values.profile,
   seed: Number(values.seed),
   timeScale: Number(values['time-scale']),
+  control: values.control || env.PROVFLOW_SIM_CONTROL === '1',
   hostnames: env.PROVFLOW_SIM_HOSTNAMES ? env.PROVFLOW_SIM_HOSTNAMES.split(',') : undefined,
   caCertPath: env.PROVFLOW_SIM_CA_PATH,
   identity: { tenantId: env.PROVFLOW_SIM_TENANT_ID, clientId: env.PROVFLOW_SIM_CLIENT_ID, clientSecret: env.PROVFLOW_SIM_CLIENT_SECRET },

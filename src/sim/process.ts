@@ -39,7 +39,12 @@ export async function startSimProcess(args: {
 }): Promise<SimProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src/sim/main.ts'), '--port', '0', '--profile', args.profile, '--seed', String(args.seed), '--time-scale', String(args.timeScale)],
+    [
+      '--import', 'tsx', path.join(ROOT, 'src/sim/main.ts'), '--port', '0', '--profile', args.profile,
+      '--seed', String(args.seed), '--time-scale', String(args.timeScale),
+      // Stats, configure and reset are how the benchmark and the reliability suite drive it.
+      '--control',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...args.env } },
   );
   const line = await new Promise<string>((resolve, reject) => {
@@ -97,6 +102,7 @@ export async function startSimProcess(args: {
     seed: args.seed,
     timeScale: args.timeScale,
     settings,
+    control: true,
     stats: notHere('stats()'),
     issuedTokens: () => [],
     configure: notHere('configure()'),

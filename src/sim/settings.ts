@@ -60,6 +60,13 @@ export interface SimulatorSettings {
   incrementalCycleMs: number;
   /** First quarantine retry delay (Microsoft: ~6 h, then 12 h, 24 h, daily). */
   quarantineRetryMs: number;
+  /** How long provisioning-log entries are kept (Microsoft: 30 days). */
+  logRetentionMs: number;
+  /**
+   * A second job from a template a service principal already has a job of: Microsoft does not
+   * document it. `accept` creates it (an id with a suffix), `conflict` answers 409.
+   */
+  secondJobFromSameTemplate: 'accept' | 'conflict';
   /** Provisioning-log entries written by an initial cycle (successes). */
   logEntriesPerCycle: number;
   /** Access token lifetime in real seconds (`expires_in`; not scaled, Entra issues 3599). */
@@ -83,6 +90,7 @@ export interface SimulatorSettings {
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 /** Microsoft's published identity and reports limits (small tenant). */
 const MICROSOFT_QUOTAS = {
@@ -117,6 +125,8 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     cycleIntervalMs: 40 * MINUTE,
     incrementalCycleMs: 100,
     quarantineRetryMs: 6 * HOUR,
+    logRetentionMs: 30 * DAY,
+    secondJobFromSameTemplate: 'accept',
     logEntriesPerCycle: 4,
     tokenLifetimeSec: 3599,
     retryAfterGraceMs: 250,
@@ -140,6 +150,8 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     cycleIntervalMs: 40 * MINUTE,
     incrementalCycleMs: 10 * SECOND,
     quarantineRetryMs: 6 * HOUR,
+    logRetentionMs: 30 * DAY,
+    secondJobFromSameTemplate: 'accept',
     logEntriesPerCycle: 4,
     tokenLifetimeSec: 3599,
     retryAfterGraceMs: 250,
@@ -169,6 +181,8 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     cycleIntervalMs: 40 * MINUTE,
     incrementalCycleMs: 10 * SECOND,
     quarantineRetryMs: 6 * HOUR,
+    logRetentionMs: 30 * DAY,
+    secondJobFromSameTemplate: 'accept',
     logEntriesPerCycle: 4,
     tokenLifetimeSec: 3599,
     retryAfterGraceMs: 250,
@@ -188,6 +202,7 @@ const DURATION_KEYS = [
   'cycleIntervalMs',
   'incrementalCycleMs',
   'quarantineRetryMs',
+  'logRetentionMs',
 ] as const;
 
 /** Whether a string names a profile. */
@@ -215,6 +230,10 @@ export function resolveSettings(
 /** Merge a partial (e.g. from `/_sim/configure`) into settings, validating ranges. */
 export function applyOverrides(s: SimulatorSettings, overrides: Partial<SimulatorSettings>): SimulatorSettings {
   const out: SimulatorSettings = { ...s, ...overrides };
+  if (out.secondJobFromSameTemplate !== 'accept' && out.secondJobFromSameTemplate !== 'conflict') {
+    const got = String(out.secondJobFromSameTemplate);
+    throw new Error(`secondJobFromSameTemplate must be accept or conflict, got ${got}`);
+  }
   for (const k of ['latencyMs', 'replicationLagMs'] as const) {
     const r = out[k];
     if (!r || !(r.min >= 0) || !(r.max >= r.min)) throw new Error(`${k} must be {min>=0, max>=min}`);

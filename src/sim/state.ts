@@ -39,6 +39,12 @@ export interface SimStats {
    * apart so a busy simulator cannot hide what it did.
    */
   lateReadsExcused: number;
+  /**
+   * Requests inside a Retry-After that were refused but not counted: they arrived within the
+   * grace (or late only because the simulator stalled) on a connection that had not carried the
+   * throttling answer, so they can have been in flight when it was sent.
+   */
+  inFlightRefused: number;
   /** The longest the simulator's own event loop went without turning while requests waited (ms). */
   maxSimStallMs: number;
 }
@@ -76,6 +82,7 @@ export const emptyStats = (): SimStats => ({
   violations: [],
   violationsByKind: { tenant: 0, request: 0 },
   lateReadsExcused: 0,
+  inFlightRefused: 0,
   maxSimStallMs: 0,
   throttledByRoute: {},
 });
@@ -84,6 +91,8 @@ export class SimState {
   apps = new Map<string, SimApp>();
   sps = new Map<string, SimSp>();
   jobs = new Map<string, SimJob>();
+  /** Every job ever created, deleted ones too: their provisioning logs outlive them. */
+  logJobs = new Map<string, SimJob>();
   secrets = new Map<string, { key: string; value: string }[]>();
   stats: SimStats = emptyStats();
   readonly timers = new Set<NodeJS.Timeout>();
@@ -98,6 +107,7 @@ export class SimState {
     this.apps.clear();
     this.sps.clear();
     this.jobs.clear();
+    this.logJobs.clear();
     this.secrets.clear();
     this.stats = emptyStats();
   }
@@ -124,23 +134,39 @@ export class SimState {
     return { app, sp };
   }
 
-  createJob(sp: SimSp, templateId: string, now: number): SimJob {
-    const id = `${templateId}.${this.tenantId.replace(/-/g, '')}.${sp.appId.replace(/-/g, '')}${[...this.jobs.values()].some((j) => j.spId === sp.id) ? `.${randomUUID().slice(0, 4)}` : ''}`;
+  /** null when a job from this template already exists and the settings refuse a second (409). */
+  createJob(sp: SimSp, templateId: string, now: number): SimJob | null {
+    const base = `${templateId}.${this.tenantId.replace(/-/g, '')}.${sp.appId.replace(/-/g, '')}`;
+    const existing = [...this.jobs.values()].filter((j) => j.spId === sp.id && j.templateId === templateId);
+    if (existing.length && this.settings().secondJobFromSameTemplate === 'conflict') return null;
+    // Microsoft does not document a second job from one template; accepted, it gets a suffix.
+    const id = existing.length || this.jobs.has(base) ? `${base}.${randomUUID().slice(0, 4)}` : base;
     const job: SimJob = {
       id,
       templateId,
       spId: sp.id,
+      appId: sp.appId,
       spDisplayName: sp.displayName,
       createdAt: now,
       visibleAt: now + Math.round(this.lag() / 2),
       startedAt: null,
       pausedAt: null,
-      mode: 'ok',
-      quarantineCleared: false,
-      cycle: 0,
+      deletedAt: null,
+      runs: [],
+      frozenStatus: null,
+      seed: this.random.int(0, 1_000_000, id),
     };
     this.jobs.set(id, job);
+    this.logJobs.set(id, job);
     return job;
+  }
+
+  /** Deleted: gone from the API, its provisioning logs kept (audit records). */
+  deleteJob(job: SimJob, now: number): void {
+    const run = job.runs[job.runs.length - 1];
+    if (run && run.endedAt === null) run.endedAt = job.pausedAt ?? now;
+    job.deletedAt = now;
+    this.jobs.delete(job.id);
   }
 
   /** The seeded decision for an instantiate: a fault after creating the app, or none. */

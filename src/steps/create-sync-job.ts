@@ -62,6 +62,12 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
     } catch (err) {
       const ambiguous = err instanceof GraphError && (err.status === null || (err.status >= 500 && err.errorClass !== 'throttled'));
       if (!ambiguous) await deps.store.del(instance, [JOB_INTENT_FIELD]);
+      // 409: a job from this template exists (an earlier create, still lagging in the list):
+      // list again and adopt it rather than fail or create a second one.
+      if (err instanceof GraphError && err.status === 409) {
+        const why = `a job from template '${syncTemplateId}' already exists; adopting it`;
+        throw new StepWait(deps.settings.replicationPollMs, input.state, why);
+      }
       if (ambiguous) {
         // Answered: the request is over, only replication can hide the job now.
         if (err instanceof GraphError && err.status !== null) await deps.store.set(instance, { [JOB_INTENT_FIELD]: `${intentAt}@${deps.now()}` });

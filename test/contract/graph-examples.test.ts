@@ -1,7 +1,7 @@
 /**
  * Contract: Microsoft's examples (verbatim in test/fixtures/graph-examples, so this runs without
- * the seeds) parse with provflow's schemas; the simulator accepts Microsoft's request bodies as
- * published (unquoted keys included); and the simulator's answers carry every field Microsoft's
+ * the seeds) parse with provflow's schemas; the simulator accepts Microsoft's request bodies
+ * (read leniently here, sent as the strict JSON Graph requires); and the simulator's answers carry every field Microsoft's
  * examples show, so code written against either sees the same shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +60,7 @@ describe("Microsoft's examples parse unchanged with provflow's schemas", () => {
     expect(box!.provisioningStatusInfo).toBeUndefined();
   });
 
-  it('request bodies as published are not strict JSON (why the simulator parses leniently)', () => {
+  it('request bodies as published are not strict JSON (why the tests read them leniently)', () => {
     expect(() => JSON.parse(exampleText('validate-credentials.request.json'))).toThrow();
     expect(parseExample('validate-credentials.request.json')).toEqual({
       credentials: [
@@ -88,22 +88,10 @@ function missingKeys(example: unknown, actual: unknown, at = ''): string[] {
 
 /**
  * Fields Microsoft's examples show that the simulator (src/sim) does not send yet. Listed, not
- * hidden: the test fails on any *other* missing field, and shrinking this list is the fix.
- * `initiatedBy.initiatingType` is not a gap: Microsoft's two log examples disagree
- * (`initiatingType` vs `initiatorType`), so the simulator follows the second.
+ * hidden: the test fails on any *other* missing field, and shrinking this list is the fix (it is
+ * empty now).
  */
-const KNOWN_GAPS = new Set([
-  'application.homepage',
-  'application.replyUrls',
-  'application.logoutUrl',
-  'application.samlMetadataUrl',
-  'servicePrincipal.homepage',
-  'servicePrincipal.replyUrls',
-  'schema',
-  'targetSystem.details.ApplicationId',
-  'targetSystem.details.ServicePrincipalId',
-  'targetSystem.details.ServicePrincipalDisplayName',
-  'initiatedBy.initiatingType',
+const KNOWN_GAPS = new Set<string>([
 ]);
 
 /** The simulator's answer has every field of Microsoft's example, known gaps aside. */
@@ -133,7 +121,7 @@ describe("the simulator speaks Microsoft's examples", () => {
     await sim?.close();
   });
 
-  /** Send a raw body exactly as Microsoft's example shows it. */
+  /** Send Microsoft's example body as strict JSON (Graph, and the simulator, refuse anything else). */
   async function call(method: string, path: string, rawBody?: string): Promise<{ status: number; json: unknown }> {
     const res = await fetch(`${sim.graphBaseUrl}${path}`, {
       method,
@@ -150,7 +138,7 @@ describe("the simulator speaks Microsoft's examples", () => {
     const aws = (templates.json as { value: Json[] }).value.find((t) => t.id === AWS_TEMPLATE_ID);
     expectShape((parseExample('application-templates-list.json') as { value: Json[] }).value[0], aws);
 
-    const inst = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, exampleText('instantiate.request.json'));
+    const inst = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, JSON.stringify(parseExample('instantiate.request.json')));
     expect(inst.status).toBe(201);
     const example = parseExample('instantiate.json') as Json;
     expectShape(example, inst.json);
@@ -161,15 +149,15 @@ describe("the simulator speaks Microsoft's examples", () => {
     const syncTemplates = await call('GET', `/servicePrincipals/${spId}/synchronization/templates`);
     expectShape((parseExample('synchronization-templates-list.json') as { value: Json[] }).value[0], (syncTemplates.json as { value: Json[] }).value[0]);
 
-    const job = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, exampleText('synchronization-job-create.request.json'));
+    const job = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, JSON.stringify(parseExample('synchronization-job-create.request.json')));
     expect([200, 201]).toContain(job.status);
     expectShape(parseExample('synchronization-job-create.json'), job.json);
     const jobId = synchronizationJobSchema.parse(job.json).id;
     expect(jobId.startsWith(`aws.${sim.tenantId.replace(/-/g, '')}.`)).toBe(true);
 
-    const validate = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/validateCredentials`, exampleText('validate-credentials.request.json'));
+    const validate = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/validateCredentials`, JSON.stringify(parseExample('validate-credentials.request.json')));
     expect(validate.status).toBe(204);
-    const put = await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, exampleText('secrets-put.request.json'));
+    const put = await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, JSON.stringify(parseExample('secrets-put.request.json')));
     expect(put.status).toBe(204);
 
     const paused = await call('GET', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`);

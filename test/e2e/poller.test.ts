@@ -1,6 +1,6 @@
 /**
- * The poller against the simulator with a compressed clock: restart clears a quarantine and the
- * job reaches steady; a poller killed mid-way through the provisioning logs resumes from its
+ * The poller against the simulator with a compressed clock: a restart with the cause unchanged
+ * quarantines again, and after the credentials are fixed the job reaches steady; a poller killed mid-way through the provisioning logs resumes from its
  * saved cursor without re-reading (or double-counting) pages; log reads stay under the reports
  * limit (no 429s from the reports API at default pacing).
  */
@@ -38,7 +38,7 @@ const kill = (c: ChildProcess) =>
   });
 
 describe('poller', () => {
-  it('restart clears a quarantine and the job reaches steady', async () => {
+  it('a restart quarantines again until the credentials are fixed, then the job reaches steady', async () => {
     stack = await startLocalStack({ profile: 'fast', timeScale: 50 });
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
@@ -51,6 +51,15 @@ describe('poller', () => {
     expect(Date.parse(q!.quarantineNextAttempt!)).toBeGreaterThan(Date.now() - 60_000);
     const res = await restartInstances(rt, 'pq', { scope: 'QuarantineState' });
     expect(res.restarted).toEqual(['AWS Q']);
+    // Its cause (the saved credentials) unchanged, the restarted job quarantines again.
+    const [again] = await waitForStates(rt.ledger, 'pq', ['quarantined', 'steady', 'failed'], 30_000);
+    expect(again!.state).toBe('quarantined');
+    // The operator fixes the credentials (as in the portal), restarts, and the job reaches steady.
+    await rt.graph!.saveSecrets(again!.servicePrincipalId!, [
+      { key: 'ClientSecret', value: 'cs-fixed' },
+      { key: 'SecretToken', value: 'tok-fixed' },
+    ]);
+    await restartInstances(rt, 'pq', { scope: 'QuarantineState' });
     const [after] = await waitForStates(rt.ledger, 'pq', ['steady', 'failed'], 30_000);
     expect(after!.state).toBe('steady');
     expect(after!.quarantineReason).toBeNull();

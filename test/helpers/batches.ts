@@ -8,7 +8,7 @@ export function instance(i: number, displayName: string, token = `tok-${randomBy
     index: i,
     instanceKey: instanceKeyOf(displayName),
     displayName,
-    applicationTemplate: { displayName: 'Amazon Web Services (AWS)' },
+    applicationTemplate: { displayName: 'AWS Single-Account Access' },
     synchronizationTemplateId: 'aws',
     credentials: [
       { key: 'ClientSecret', value: `cs-PLANTED-${randomBytes(6).toString('hex')}` },

@@ -85,7 +85,7 @@ async function eventually<T>(fn: () => Promise<T | null | undefined | false>, ti
 
 describe('GraphApi against the simulator (fast profile)', () => {
   it('runs the whole onboarding path with a quoted display name', async () => {
-    const templates = await graph.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+    const templates = await graph.findApplicationTemplatesByName('AWS Single-Account Access');
     expect(templates.length).toBeGreaterThanOrEqual(1);
     const tpl = templates[0]!;
     expect(await graph.getApplicationTemplate(tpl.id)).toMatchObject({ id: tpl.id });
@@ -160,7 +160,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
   });
 
   it('bad credentials: validateCredentials fails permanently with Graph\'s reason, secret not echoed', async () => {
-    const [tpl] = await graph.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+    const [tpl] = await graph.findApplicationTemplatesByName('AWS Single-Account Access');
     const app = await graph.instantiateApplication(tpl!.id, 'AWS bad creds');
     const [syncTpl] = await graph.listSynchronizationTemplates(app.servicePrincipalId);
     const job = await graph.createSynchronizationJob(app.servicePrincipalId, syncTpl!.id);
@@ -195,7 +195,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
       limiter,
       dispatcher,
     });
-    const templates = await client.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+    const templates = await client.findApplicationTemplatesByName('AWS Single-Account Access');
     expect(templates).toHaveLength(1);
     expect(forced).toEqual([false, true]);
   });
@@ -203,7 +203,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
   it('a 429 pauses the tenant in Redis before the throttled GraphError, and nobody violates Retry-After', async () => {
     sim.configure({ writeLimit: 1 });
     try {
-      const [tpl] = await graph.findApplicationTemplatesByName('Amazon Web Services (AWS)');
+      const [tpl] = await graph.findApplicationTemplatesByName('AWS Single-Account Access');
       let err: unknown = null;
       for (let i = 0; i < 3 && !err; i++) {
         err = await graph.instantiateApplication(tpl!.id, `throttle-${i}`).then(() => null, (e: unknown) => e);
@@ -255,7 +255,7 @@ describe('instantiate that hangs after creating the app (real client, simulator)
       const { deps } = fakeDeps(hgraph as unknown as FakeGraph);
       deps.settings.slowInstantiateMs = 200;
       deps.settings.replicationPollMs = 150;
-      const templateId = (await hgraph.findApplicationTemplatesByName('Amazon Web Services (AWS)'))[0]!.id;
+      const templateId = (await hgraph.findApplicationTemplatesByName('AWS Single-Account Access'))[0]!.id;
       const t0 = Date.now();
       // As the processor runs it: a StepWait (the app found, its servicePrincipal replicating a
       // moment later) is slept off and the step re-run with the state it left.

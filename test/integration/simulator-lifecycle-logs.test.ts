@@ -100,7 +100,7 @@ describe('job lifecycle', () => {
     expect(all.every((e) => e.provisioningStatusInfo?.status === 'success')).toBe(true);
   });
 
-  it('quarantine: full object with the reason and a future next attempt; restart clears it', async () => {
+  it('quarantine: full object with the reason and a future next attempt; a restart after fixing the secrets clears it', async () => {
     const { call, onboard, getJob, afterFirstCycle } = await start();
     const { spId, jobId } = await onboard('Quarantined', 'quarantine-token');
     await afterFirstCycle();
@@ -112,6 +112,8 @@ describe('job lifecycle', () => {
     expect(qo.error?.tenantActionable).toBe(true);
     for (const t of [qo.currentBegan, qo.seriesBegan, qo.nextAttempt]) expect(Number.isNaN(Date.parse(t ?? ''))).toBe(false);
     expect(Date.parse(qo.nextAttempt!)).toBeGreaterThan(Date.now());
+    const fixed = [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: 'fixed' }];
+    expect((await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: fixed })).status).toBe(204);
     expect((await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/restart`, { criteria: { resetScope: 'Full' } })).status).toBe(204);
     await afterFirstCycle();
     const cleared = await getJob(spId, jobId);

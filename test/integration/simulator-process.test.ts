@@ -1,7 +1,8 @@
 /**
  * The simulator in its own process, as benchmarks and cross-process tests run it:
  * `node --import tsx src/sim/main.ts …` prints one JSON line of connection details, answers
- * `/_sim/stats`, `/_sim/configure` and `/_sim/reset` without a token, and exits 0 on SIGTERM.
+ * `/_sim/stats`, `/_sim/configure` and `/_sim/reset` without a token when started with
+ * `--control` (and never otherwise), and exits 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,8 +41,29 @@ async function firstLine(p: ChildProcess): Promise<string> {
 }
 
 describe('simulator as a process', () => {
+  it('without --control, /_sim/* is not served: no token-less door on a trial simulator', async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--port', '0', '--profile', 'fast'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const conn = JSON.parse(await firstLine(child)) as Connection & { control: boolean };
+    expect(conn.control).toBe(false);
+    const agent = new Agent({ connect: { ca: readFileSync(conn.caCertPath, 'utf8') } });
+    try {
+      for (const url of [`${conn.graphBaseUrl}/_sim/stats`, `${conn.authorityHost}/_sim/stats`]) {
+        const res = await fetch(url, { dispatcher: agent });
+        const text = await res.text();
+        expect([401, 404]).toContain(res.status);
+        expect(text).not.toContain('retryAfterViolations');
+      }
+      const reset = await fetch(`${conn.graphBaseUrl}/_sim/reset`, { method: 'POST', dispatcher: agent });
+      await reset.text();
+      expect(reset.status).toBe(401);
+    } finally {
+      await agent.close();
+    }
+  });
+
+
   it('prints its connection line, serves /_sim/*, and exits cleanly on SIGTERM', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--port', '0', '--profile', 'realistic', '--seed', '9', '--time-scale', '10'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--port', '0', '--profile', 'realistic', '--seed', '9', '--time-scale', '10', '--control'], {
       cwd: process.cwd(),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -92,21 +114,26 @@ describe('Retry-After judged on when a request can have arrived', () => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sim.handle.clientId, client_secret: sim.handle.clientSecret, scope: 'https://graph.microsoft.com/.default' });
       const tok = await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
       const { access_token } = (await tok.json()) as { access_token: string };
-      const get = async (ua: string) => {
-        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, { dispatcher: agent, headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua } });
+      const get = async (ua: string, dispatcher: Agent = agent) => {
+        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, { dispatcher, headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua } });
         await res.text();
         return res.status;
       };
+      // A second connection, opened (TLS done) before the storm: its request can really be in flight.
+      const other = new Agent({ connect: { ca: sim.handle.caCertPem }, connections: 1 });
+      await (await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: other })).text();
       expect(await get('told')).toBe(429); // a storm: the app+tenant must wait 3 s
       await sim.configure({ throttleStormRate: 0 });
-      // Sent at once (within the grace), but the simulator is stopped and reads it 600 ms later.
+      // Sent at once (within the grace) on another connection, but the simulator is stopped and
+      // reads it 600 ms later: refused (it is inside Retry-After) and not counted.
       sim.child.kill('SIGSTOP');
-      const inFlight = get('in flight');
+      const inFlight = get('in flight', other);
       await new Promise((r) => setTimeout(r, 600));
       sim.child.kill('SIGCONT');
-      expect(await inFlight).toBe(200);
+      expect(await inFlight).toBe(429);
+      await other.close();
       let st = await sim.stats();
-      expect(st).toMatchObject({ retryAfterViolations: 0, lateReadsExcused: 1 });
+      expect(st).toMatchObject({ retryAfterViolations: 0, lateReadsExcused: 1, inFlightRefused: 1 });
       expect(st.maxSimStallMs).toBeGreaterThan(400);
       // Sent 600 ms after the answer by a caller that could have known: a violation.
       expect(await get('early')).toBe(429);

@@ -51,12 +51,12 @@ async function start(o: SimulatorOptions = {}) {
 describe('simulator contract', () => {
   it('every endpoint of the procedure answers in shapes the schemas accept', async () => {
     const { call } = await start();
-    const list = await call('GET', `/applicationTemplates?$filter=${encodeURIComponent("displayName eq 'Amazon Web Services (AWS)'")}`);
+    const list = await call('GET', `/applicationTemplates?$filter=${encodeURIComponent("displayName eq 'AWS Single-Account Access'")}`);
     expect(list.status).toBe(200);
     expect(list.headers.get('request-id')).toBeTruthy();
     expect(list.headers.get('client-request-id')).toBe('test-crid');
     expect(collectionSchema(applicationTemplateSchema).parse(list.json).value.map((t) => t.id)).toEqual([AWS_TEMPLATE_ID]);
-    const contains = await call('GET', `/applicationTemplates?$filter=${encodeURIComponent("contains(displayName,'amazon')")}`);
+    const contains = await call('GET', `/applicationTemplates?$filter=${encodeURIComponent("contains(displayName,'single-account')")}`);
     expect(collectionSchema(applicationTemplateSchema).parse(contains.json).value).toHaveLength(1);
 
     const inst = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: "O'Brien's AWS" });
@@ -104,7 +104,7 @@ describe('simulator contract', () => {
     expect(p2.value[0]!.id).not.toBe(p1.value[0]!.id);
   });
 
-  it('a quarantined job carries a full quarantine object, and start clears it', async () => {
+  it('a quarantined job carries a full quarantine object, and a restart after fixing the secrets clears it', async () => {
     const { call, sim: s } = await start();
     const inst = instantiateResponseSchema.parse((await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'Q' })).json);
     const sp = inst.servicePrincipal.objectId!;
@@ -116,6 +116,8 @@ describe('simulator contract', () => {
     expect(q.status?.code).toBe('Quarantine');
     expect(q.status?.quarantine).toMatchObject({ reason: 'EncounteredQuarantineException', seriesCount: 1 });
     expect(Date.parse(q.status!.quarantine!.nextAttempt!)).toBeGreaterThan(Date.parse(q.status!.quarantine!.currentBegan!));
+    // The cause fixed (new secrets), then a restart: the next cycle succeeds.
+    await call('PUT', `/servicePrincipals/${sp}/synchronization/secrets`, { value: [{ key: 'ClientSecret', value: 'c' }, { key: 'SecretToken', value: 'fixed' }] });
     await call('POST', `/servicePrincipals/${sp}/synchronization/jobs/${job.id}/restart`, { criteria: { resetScope: 'QuarantineState' } });
     await new Promise((r) => setTimeout(r, s.settings.firstCycleMs + 50));
     const cleared = synchronizationJobSchema.parse((await call('GET', `/servicePrincipals/${sp}/synchronization/jobs/${job.id}`)).json);
@@ -139,8 +141,11 @@ describe('simulator faults', () => {
     expect(throttled!.headers.get('x-ms-throttle-information')).toBe('WriteLimitExceeded');
     expect(graphErrorBodySchema.parse(throttled!.json).error.code).toBe('TooManyRequests');
     expect(s.stats().retryAfterViolations).toBe(0);
-    const early = await call('GET', `/applicationTemplates`);
+    // The write limit limits writes: a read goes on; another write before Retry-After is a violation.
+    expect((await call('GET', `/applicationTemplates`)).status).toBe(200);
+    const early = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'too early' });
     expect(early.status).toBe(429);
+    expect(early.headers.get('x-ms-throttle-information')).toBe('WriteLimitExceeded');
     expect(s.stats()).toMatchObject({ throttled: 2, retryAfterViolations: 1, applications: 3 });
   });
 
