@@ -32,6 +32,7 @@ program
   .option('--board-port <n>', 'port for --board', int('--board-port'))
   .option('--json', 'print one JSON summary line instead of tables')
   .option('--verbose', 'log at info level to stderr')
+  .option('--all', 'list every instance in the final table (over 50, only those needing attention are listed)')
   .action(async (o) => {
     const { runDemo } = await import('./commands/demo.ts');
     process.exitCode = await runDemo({
@@ -46,6 +47,7 @@ program
       board: !!o.board,
       boardPort: o.boardPort,
       verbose: !!o.verbose,
+      all: !!o.all,
     });
   });
 
@@ -90,9 +92,10 @@ program
   .option('--json', 'machine-readable output')
   .option('--watch', 'refresh until every instance has ended')
   .option('--wide', 'show Graph ids too')
+  .option('--all', 'list every instance (over 50, only those needing attention are listed)')
   .action(async (batch: string, o) => {
     const { runStatus } = await import('./commands/status.ts');
-    process.exitCode = await runStatus(batch, { json: !!o.json, watch: !!o.watch, wide: !!o.wide });
+    process.exitCode = await runStatus(batch, { json: !!o.json, watch: !!o.watch, wide: !!o.wide, all: !!o.all });
   });
 
 program
