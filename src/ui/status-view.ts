@@ -91,7 +91,7 @@ function instanceColumns(opts: StatusViewOptions): Column<InstanceRecord>[] {
   const cols: Column<InstanceRecord>[] = [
     { header: 'instance', get: (r) => r.displayName, max: 32, min: 24, priority: 0 },
     { header: 'state', get: (r) => r.state, priority: 0 },
-    { header: 'job code', get: (r) => r.jobCode, priority: 3, optional: true },
+    { header: 'job code', get: (r) => r.jobCode, min: 10, priority: 3, optional: true },
     { header: 'last execution', get: (r) => r.lastExecution, max: 24, priority: 4, optional: true },
     {
       header: 'quarantine',
