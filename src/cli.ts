@@ -99,6 +99,14 @@ program
   });
 
 program
+  .command('doctor')
+  .description('check configuration, Redis, token permissions, Graph, clock and secret key; a fix for each failure')
+  .option('--json', 'print { checks: [{ name, ok, detail, fix }] }')
+  .action(async (o) => {
+    process.exitCode = await (await import('./commands/doctor.ts')).runDoctor({ json: !!o.json });
+  });
+
+program
   .command('restart <batch>')
   .description('restart quarantined provisioning jobs (Graph restart with a reset scope) and watch them again')
   .option('--instance <name>', 'only this instance (display name)')
@@ -139,7 +147,7 @@ program
   });
 
 /** Commands that end by themselves: exit once they are done, whatever handles a library left open. */
-const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart']);
+const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart', 'doctor']);
 
 await program.parseAsync(process.argv).catch(reportAndExit);
 if (ONE_SHOT.has(program.args[0] ?? '')) process.exit(process.exitCode ?? 0);
