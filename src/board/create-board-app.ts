@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type ScrapeData } from '../metrics/prometheus.ts';
 import { createMetricsReader, type MetricsSource } from '../metrics/redis-counters.ts';
 import { basicAuth, type BoardCredentials } from './basic-auth.ts';
+import { batchDashboard } from './batch-dashboard.ts';
 import { boardHooks } from './board-hooks.ts';
 import { createQueueAdapters, type BoardMode } from './board-queues.ts';
 import { checkHealth, pingRedis, queueCounts, withDeadline, workerCounts } from './health.ts';
@@ -101,6 +102,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
       uiConfig: {
         boardTitle: opts.title ?? 'provflow',
         miscLinks: [
+          { text: 'Batches', url: '/batches' },
           { text: 'Health', url: '/healthz' },
           { text: 'Metrics', url: '/metrics' },
         ],
@@ -161,6 +163,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     res.set('Cache-Control', 'no-store');
     next();
   });
+  app.use('/batches', batchDashboard({ redis, prefix: opts.prefix }));
   app.get('/', (_req, res) => res.redirect(`${BOARD_BASE_PATH}/`));
   app.use(BOARD_BASE_PATH, serverAdapter.getRouter() as express.Router);
 
