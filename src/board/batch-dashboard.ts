@@ -22,10 +22,10 @@ export const h = (v: unknown): string =>
 const STATE_ORDER = ['failed', 'timed-out', 'quarantined', 'steady', 'syncing', 'starting-cycle', 'started', 'starting'];
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
-header{background:#1e3a8a;color:#fff;padding:10px 20px}header a{color:#fff;margin-right:16px}
+header{background:#1e3a8a;color:#fff;padding:10px 20px;min-width:max-content}header a{color:#fff;margin-right:16px}
 main{padding:16px 20px}table{border-collapse:collapse;background:#fff;width:100%}
 th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
-th a{color:inherit}td.n{text-align:right}progress{width:220px;height:14px}
+th{white-space:nowrap}td.t{white-space:nowrap}th a{color:inherit}td.n{text-align:right}progress{width:220px;height:14px}
 .state{font-weight:600}.s-failed,.s-timed-out{color:#b91c1c}.s-quarantined{color:#b45309}.s-steady{color:#15803d}
 form{margin:12px 0}form *{margin-right:8px}.chart{background:#fff;border:1px solid #e5e7eb;margin:12px 0}
 .legend-started{fill:#2563eb}.legend-steady{fill:#16a34a}.muted{color:#6b7280}`;
@@ -86,7 +86,7 @@ export function startedSteadyChart(rows: readonly InstanceRecord[], opts: { widt
   const secs = (t1 - t0) / 1000;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const tx = pad.l + f * (W - pad.l - pad.r);
-    const label = secs >= 120 ? `${((f * secs) / 60).toFixed(1)} min` : `${(f * secs).toFixed(0)} s`;
+    const label = secs >= 120 ? `${((f * secs) / 60).toFixed(1)} min` : `${(f * secs).toFixed(secs < 10 ? 1 : 0)} s`;
     return `<line x1="${tx}" y1="${H - pad.b}" x2="${tx}" y2="${H - pad.b + 4}" stroke="#6b7280"/><text x="${tx}" y="${H - 10}" font-size="11" text-anchor="middle">${label}</text>`;
   });
   return `<svg class="chart" id="started-steady-chart" role="img" aria-label="instances started and steady over time" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
@@ -159,8 +159,8 @@ function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQue
     .map((r) => {
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(stepJobId(meta.batchId, r.instanceKey, 'start-job'))}`;
       return `<tr data-state="${h(r.state)}"><td><a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
-<td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td>${h(r.lastExecution)}</td><td>${h(quarantineText(r))}</td>
-<td>${h(failuresText(r))}</td><td>${h(r.state === 'failed' ? r.lastError : r.warning)}</td><td>${h(fmtTime(r.startedAt))}</td></tr>`;
+<td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td><td>${h(quarantineText(r))}</td>
+<td>${h(failuresText(r))}</td><td>${h(r.state === 'failed' ? r.lastError : r.warning)}</td><td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
     })
     .join('\n');
   return page(
