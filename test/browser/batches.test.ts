@@ -74,7 +74,7 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
     const listRow = page.locator('#batches tbody tr', { hasText: 'dash-run' });
     await expect(listRow.innerText()).resolves.toMatch(/steady 6 · failed 1|failed 1 · steady 6/);
     expect(await listRow.locator('progress').getAttribute('value')).toBe('7');
-    await page.screenshot({ path: screenshotPath('batches.png'), animations: 'disabled' });
+    await page.screenshot({ path: screenshotPath('batches.png'), clip: { x: 0, y: 0, width: 1400, height: 220 }, animations: 'disabled' });
 
     await listRow.locator('a.batch').click();
     await page.waitForURL(/\/batches\/dash-run$/);
