@@ -13,7 +13,7 @@ import { createTokenProvider } from '../graph/token-provider.ts';
 import { ledgerKeys } from '../ledger/keys.ts';
 import { redactString } from '../logger.ts';
 import { openSecretPairs, parseSecretKey, sealSecretPairs, type SecretKey } from '../secrets/seal.ts';
-import { renderTable } from '../ui/table.ts';
+import { fitLines, renderTable, terminalWidth } from '../ui/table.ts';
 import { EXIT, out } from './common.ts';
 
 export interface Check {
@@ -25,16 +25,19 @@ export interface Check {
 }
 
 /** Application permissions provflow's features need; a feature is covered by any one of its `anyOf`. */
-export const PERMISSIONS: { feature: string; anyOf: string[][] }[] = [
+export const PERMISSIONS: { name: string; feature: string; anyOf: string[][] }[] = [
   {
+    name: 'instantiate',
     feature: 'creating applications from gallery templates (instantiate)',
     anyOf: [['Application.ReadWrite.OwnedBy'], ['Application.ReadWrite.All']],
   },
   {
+    name: 'provisioning jobs',
     feature: 'provisioning jobs: create, save credentials, start, restart',
     anyOf: [['Application.ReadWrite.OwnedBy'], ['Synchronization.ReadWrite.All'], ['Application.ReadWrite.All']],
   },
   {
+    name: 'provisioning logs',
     feature: 'provisioning logs (quarantine details, failures by error code)',
     anyOf: [['AuditLog.Read.All', 'Directory.Read.All']],
   },
@@ -54,16 +57,17 @@ export function jwtPayload(token: string): Record<string, unknown> | null {
 
 /** One check per feature: which permission is missing and how to grant it. */
 export function permissionChecks(roles: readonly string[], clientId: string): Check[] {
-  return PERMISSIONS.map(({ feature, anyOf }) => {
+  return PERMISSIONS.map(({ name: short, feature, anyOf }) => {
+    const name = `permission: ${short}`;
     const met = anyOf.find((set) => set.every((r) => roles.includes(r)));
-    if (met) return { name: `permission: ${feature}`, ok: true, detail: `granted: ${met.join(' + ')}`, fix: null };
+    if (met) return { name, ok: true, detail: `${met.join(' + ')} granted, for ${feature}`, fix: null };
     const closest = anyOf[0]!;
     const missing = closest.filter((r) => !roles.includes(r));
     const options = anyOf.map((s) => s.join(' + ')).join(' or ');
     return {
-      name: `permission: ${feature}`,
+      name,
       ok: false,
-      detail: `missing ${missing.join(' and ')} (needs ${options}); the token has: ${roles.join(', ') || 'no roles'}`,
+      detail: `missing ${missing.join(' and ')}, needed for ${feature} (${options}); the token has: ${roles.join(', ') || 'no roles'}`,
       fix:
         `grant the Microsoft Graph application permission ${missing.join(' and ')} to app ${clientId} ` +
         '(Entra admin center → App registrations → API permissions → Add → Application permissions), then "Grant admin consent"',
@@ -275,7 +279,7 @@ async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]
         const abs = Math.abs(skewMs);
         checks.push(
           abs <= 60_000
-            ? ok('clock skew', `${(skewMs / 1000).toFixed(1)} s against Graph's Date`)
+            ? ok('clock skew', abs < 2000 ? "within 2 s of Graph's Date (1 s resolution)" : `${(skewMs / 1000).toFixed(0)} s against Graph's Date`)
             : fail(
                 'clock skew',
                 `this clock is ${(abs / 1000).toFixed(0)} s ${skewMs > 0 ? 'behind' : 'ahead of'} Graph: tokens and Retry-After dates are misread`,
@@ -325,7 +329,7 @@ export async function runDoctor(opts: { json?: boolean }): Promise<number> {
       ]),
     );
     const failed = checks.filter((c) => !c.ok);
-    for (const c of failed) out(`fix (${c.name}): ${c.fix}`);
+    for (const c of failed) out(fitLines(`fix (${c.name}): ${c.fix}`, terminalWidth()));
     out(failed.length ? `${failed.length} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
   }
   if (badConfig) return EXIT.badInput;

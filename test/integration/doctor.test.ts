@@ -83,9 +83,9 @@ describe('provflow doctor', () => {
 
   it('a token lacking AuditLog.Read.All: the permission and the feature needing it are named, with the fix', async () => {
     const { checks } = await runDoctorChecks(envFor(simNoLogs));
-    expect(failed(checks)).toEqual(['permission: provisioning logs (quarantine details, failures by error code)']);
+    expect(failed(checks)).toEqual(['permission: provisioning logs']);
     const c = byName(checks, 'permission: provisioning logs')!;
-    expect(c.detail).toMatch(/missing AuditLog\.Read\.All/);
+    expect(c.detail).toMatch(/missing AuditLog\.Read\.All, needed for provisioning logs \(quarantine details, failures by error code\)/);
     expect(c.fix).toMatch(/grant the Microsoft Graph application permission AuditLog\.Read\.All to app .*admin consent/);
   }, 60_000);
 
