@@ -1,8 +1,9 @@
 /** `provflow status BATCH [--json] [--watch] [--wide] [--all]`: where every instance stands. */
-import { createLogUpdate } from 'log-update';
 import { createRuntime, type Runtime } from '../app/runtime.ts';
 import { END_STATES } from '../ledger/ledger.ts';
+import { createLiveArea } from '../ui/live.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
+import { fitLines, terminalWidth } from '../ui/table.ts';
 import { CliExit, cliLogger, configFor, EXIT, out } from './common.ts';
 
 async function snapshot(rt: Runtime, batchId: string) {
@@ -18,7 +19,7 @@ async function snapshot(rt: Runtime, batchId: string) {
 export async function runStatus(batchId: string, opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; intervalMs?: number }): Promise<number> {
   const cfg = await configFor(['redis']);
   const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'status', 'warn') });
-  const live = opts.watch && !opts.json && process.stdout.isTTY ? createLogUpdate(process.stdout) : null;
+  const live = opts.watch && !opts.json && process.stdout.isTTY ? createLiveArea(process.stdout) : null;
   try {
     for (;;) {
       const { rows, summary } = await snapshot(rt, batchId);
@@ -27,11 +28,11 @@ export async function runStatus(batchId: string, opts: { json?: boolean; watch?:
       } else {
         const text = [
           renderStatusTable(rows, { wide: opts.wide, all: opts.all }),
-          summaryLine(batchId, summary),
-          `(ids: provflow status ${batchId} --wide · machine-readable: --json · board: provflow board)`,
+          fitLines(summaryLine(batchId, summary), terminalWidth()),
+          fitLines(`(ids: provflow status ${batchId} --wide · machine-readable: --json · board: provflow board)`, terminalWidth()),
         ].join('\n');
         // On a terminal --watch redraws in place; piped, each refresh is printed whole as before.
-        if (live) live(text);
+        if (live) live.update(text);
         else out(text);
       }
       const done = rows.every((r) => END_STATES.has(r.state));
