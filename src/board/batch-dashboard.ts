@@ -1,8 +1,8 @@
 /**
  * `/batches` in the board process: operators think in batches and instances, Bull Board shows
  * queues and jobs. Every batch with counts per state and a progress bar; a page per batch with a
- * sortable, filterable instance table (links into Bull Board) and a chart of started/steady over
- * time. Server-rendered HTML with no script: sorting and filtering are links and a GET form, so
+ * sortable, filterable instance table (links into Bull Board), a chart of started/steady over
+ * time, and Graph requests, throttling and latency while the batch ran (sampled by the board). Server-rendered HTML with no script: sorting and filtering are links and a GET form, so
  * the page works under a strict Content-Security-Policy and needs nothing from a CDN.
  * The chart is inline SVG drawn here (a handful of polylines does not justify shipping a charting
  * library to the browser).
@@ -11,9 +11,11 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { stepJobId } from '../flow/build-flow.ts';
 import { QUEUES } from '../flow/queues.ts';
+import type { MetricsSource } from '../metrics/redis-counters.ts';
 import { END_STATES, Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
 import { sanitizeCell } from '../ui/sanitize.ts';
 import { attentionReason, runningLongAfterMs, summarise } from '../ui/status-view.ts';
+import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
 
 /** HTML-escaped, control characters shown escaped too. */
 export const h = (v: unknown): string =>
@@ -22,10 +24,10 @@ export const h = (v: unknown): string =>
 const STATE_ORDER = ['failed', 'timed-out', 'quarantined', 'steady', 'syncing', 'starting-cycle', 'started', 'starting'];
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
-header{background:#1e3a8a;color:#fff;padding:10px 20px;min-width:max-content}header a{color:#fff;margin-right:16px}
+header{background:#1e3a8a;color:#fff;padding:10px 20px}header a{color:#fff;margin-right:16px}
 main{padding:16px 20px}table{border-collapse:collapse;background:#fff;width:100%}
 th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
-th{white-space:nowrap}td.t{white-space:nowrap}th a{color:inherit}td.n{text-align:right}progress{width:220px;height:14px}
+th{white-space:nowrap}td.t{white-space:nowrap}td.reason{min-width:28em;max-width:40em;overflow-wrap:anywhere}th a{color:inherit}td.n{text-align:right}progress{width:220px;height:14px}
 .state{font-weight:600}.s-failed,.s-timed-out{color:#b91c1c}.s-quarantined{color:#b45309}.s-steady{color:#15803d}
 form{margin:12px 0}form *{margin-right:8px}.chart{background:#fff;border:1px solid #e5e7eb;margin:12px 0}
 .legend-started{fill:#2563eb}.legend-steady{fill:#16a34a}.muted{color:#6b7280}`;
@@ -96,6 +98,61 @@ export function startedSteadyChart(rows: readonly InstanceRecord[], opts: { widt
 ${ticks.join('')}${line(started, 'started', 'started')}${line(steady, 'steady', 'steady')}</svg>`;
 }
 
+interface Series {
+  name: string;
+  colour: string;
+  points: [number, number][];
+}
+
+/** A small line chart over time (inline SVG); x from the first to the last point. */
+export function lineChart(id: string, title: string, series: Series[], opts: { width?: number; height?: number; unit?: string } = {}): string {
+  const W = opts.width ?? 720;
+  const H = opts.height ?? 180;
+  const pad = { l: 52, r: 12, t: 24, b: 30 };
+  const all = series.flatMap((s) => s.points);
+  if (!all.length) return '';
+  const t0 = Math.min(...all.map((p) => p[0]));
+  const t1 = Math.max(...all.map((p) => p[0]), t0 + 1000);
+  const vmax = Math.max(1, ...all.map((p) => p[1]));
+  const x = (t: number) => pad.l + ((t - t0) / (t1 - t0)) * (W - pad.l - pad.r);
+  const y = (v: number) => H - pad.b - (v / vmax) * (H - pad.t - pad.b);
+  const secs = (t1 - t0) / 1000;
+  const ticks = [0, 0.5, 1].map((f) => {
+    const tx = pad.l + f * (W - pad.l - pad.r);
+    const label = secs >= 120 ? `${((f * secs) / 60).toFixed(1)} min` : `${(f * secs).toFixed(secs < 10 ? 1 : 0)} s`;
+    return `<text x="${tx}" y="${H - 10}" font-size="11" text-anchor="middle">${label}</text>`;
+  });
+  const legend = series.map((s, i) => `<tspan fill="${s.colour}"${i ? ' dx="12"' : ''}>■ ${h(s.name)}</tspan>`).join(' ');
+  const lines = series.map(
+    (s) => `<polyline data-series="${h(s.name)}" points="${s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="2"/>`,
+  );
+  const top = Number.isInteger(vmax) ? vmax : vmax.toFixed(1);
+  return `<svg class="chart" id="${h(id)}" role="img" aria-label="${h(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
+<text x="${pad.l}" y="15" font-size="12">${h(title)}: ${legend}</text>
+<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#6b7280"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#6b7280"/>
+<text x="${pad.l - 6}" y="${pad.t + 4}" font-size="11" text-anchor="end">${top}${h(opts.unit ?? '')}</text><text x="${pad.l - 6}" y="${H - pad.b}" font-size="11" text-anchor="end">0</text>
+${ticks.join('')}${lines.join('')}</svg>`;
+}
+
+/** Graph requests, throttled answers and latency while the batch ran, from the board's samples. */
+function graphCharts(rows: readonly InstanceRecord[], sampler: GraphSampler | null): string {
+  if (!sampler) return '';
+  const from = Math.min(...rows.flatMap((r) => (r.enqueuedAt ? [r.enqueuedAt] : [])));
+  const ended = rows.every((r) => END_STATES.has(r.state));
+  const to = ended ? Math.max(...rows.flatMap((r) => (r.endedAt ? [r.endedAt] : [])), from) + sampler.everyMs : Date.now();
+  const samples = Number.isFinite(from) ? sampler.samples(from, to) : [];
+  if (!samples.length) {
+    return '<p class="muted" id="graph-none">Graph traffic over time: the board was not sampling while this batch ran (it keeps samples from its own start).</p>';
+  }
+  const per = (n: number) => (n * 1000) / sampler.everyMs;
+  return `<h2>Graph while this batch ran <span class="muted">(tenant-wide, every ${sampler.everyMs / 1000} s)</span></h2>
+${lineChart('graph-requests-chart', 'requests/s and throttled/s', [
+    { name: 'requests/s', colour: '#2563eb', points: samples.map((s) => [s.t, per(s.requests)]) },
+    { name: 'throttled (429/503)/s', colour: '#dc2626', points: samples.map((s) => [s.t, per(s.throttled)]) },
+  ])}
+${lineChart('graph-latency-chart', 'mean latency', [{ name: 'ms', colour: '#7c3aed', points: samples.flatMap((s) => (s.meanLatencyMs === null ? [] : [[s.t, s.meanLatencyMs] as [number, number]])) }], { unit: ' ms' })}`;
+}
+
 type SortKey = 'instance' | 'state' | 'jobCode' | 'lastExecution' | 'quarantine' | 'failures' | 'started' | 'index';
 const SORTS: Record<SortKey, (r: InstanceRecord) => string | number> = {
   index: (r) => r.index,
@@ -141,7 +198,7 @@ export function selectRows(rows: readonly InstanceRecord[], q: TableQuery, now =
   });
 }
 
-function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQuery): string {
+function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQuery, sampler: GraphSampler | null): string {
   const selected = selectRows(rows, q);
   const base = `/batches/${encodeURIComponent(meta.batchId)}`;
   const link = (over: Partial<TableQuery>) => {
@@ -160,7 +217,7 @@ function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQue
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(stepJobId(meta.batchId, r.instanceKey, 'start-job'))}`;
       return `<tr data-state="${h(r.state)}"><td><a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td><td>${h(quarantineText(r))}</td>
-<td>${h(failuresText(r))}</td><td>${h(r.state === 'failed' ? r.lastError : r.warning)}</td><td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
+<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : r.warning)}</td><td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
     })
     .join('\n');
   return page(
@@ -169,6 +226,7 @@ function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQue
 <p>${h(meta.sourceFile)} · created ${h(fmtTime(meta.createdAt))} · ${rows.length} instances</p>
 <p>${progress(rows)}</p><p>${countsLine(rows)}</p>
 ${startedSteadyChart(rows)}
+${graphCharts(rows, sampler)}
 <form method="get" action="${h(base)}"><input type="hidden" name="sort" value="${h(q.sort)}"><input type="hidden" name="dir" value="${h(q.dir)}">
 <label>state <select name="state"><option value="">all</option>${states.map((s) => `<option${s === q.state ? ' selected' : ''}>${h(s)}</option>`).join('')}</select></label>
 <label>text <input name="q" value="${h(q.q)}" placeholder="name, error, code"></label>
@@ -193,9 +251,15 @@ function listPage(batches: { meta: BatchMeta; rows: InstanceRecord[] }[]): strin
   );
 }
 
+export interface BatchDashboard {
+  router: express.Router;
+  close(): void;
+}
+
 /** The `/batches` router; mount it behind the board's authentication. */
-export function batchDashboard(opts: { redis: Redis; prefix: string }): express.Router {
+export function batchDashboard(opts: { redis: Redis; prefix: string; metrics?: MetricsSource; sampleMs?: number }): BatchDashboard {
   const ledger = new Ledger(opts.redis, opts.prefix);
+  const sampler = opts.metrics ? startGraphSampler(opts.metrics, { everyMs: opts.sampleMs }) : null;
   const router = express.Router();
   router.use(async (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -226,10 +290,10 @@ export function batchDashboard(opts: { redis: Redis; prefix: string }): express.
         return;
       }
       const rows = await ledger.listInstances(meta.batchId);
-      res.type('html').send(batchPage(meta, rows, parseQuery(req.query as Record<string, unknown>)));
+      res.type('html').send(batchPage(meta, rows, parseQuery(req.query as Record<string, unknown>), sampler));
     } catch (err) {
       next(err);
     }
   });
-  return router;
+  return { router, close: () => sampler?.close() };
 }

@@ -43,6 +43,8 @@ export interface CreateBoardAppOptions {
   logger?: Logger;
   /** Deadline for each Redis read behind /healthz and /metrics (default 2000 ms). */
   probeTimeoutMs?: number;
+  /** How often `/batches` samples the Graph counters for its charts (default 10 s). */
+  dashboardSampleMs?: number;
   /** Queue names to show (default: every provflow queue). */
   queueNames?: readonly string[];
 }
@@ -163,7 +165,8 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  app.use('/batches', batchDashboard({ redis, prefix: opts.prefix }));
+  const dashboard = batchDashboard({ redis, prefix: opts.prefix, metrics, sampleMs: opts.dashboardSampleMs });
+  app.use('/batches', dashboard.router);
   app.get('/', (_req, res) => res.redirect(`${BOARD_BASE_PATH}/`));
   app.use(BOARD_BASE_PATH, serverAdapter.getRouter() as express.Router);
 
@@ -173,6 +176,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     mode,
     close: () =>
       (closing ??= (async () => {
+        dashboard.close();
         await Promise.allSettled(queues.map((q) => q.close()));
         // The queues share this connection and leave it open; Bull Board's cached
         // FlowProducers ride on it too, so quitting it releases everything.

@@ -1,6 +1,6 @@
 /**
  * Headless Chromium on `/batches` after a real simulator run: 401 without credentials; the batch
- * listed with counts and progress; its page with the started/steady chart and the instance
+ * listed with counts and progress; its page with the started/steady and Graph traffic charts and the instance
  * table, sorted and filtered through the page's own links and form; an instance's link opens its
  * flow in Bull Board. No credential value of the batch appears on any page.
  */
@@ -36,13 +36,15 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
   beforeAll(async () => {
     stack = await startLocalStack({ profile: 'fast', timeScale: 50 });
     rt = await stack.runtime(silentLogger());
+    // The board runs during the batch, sampling Graph's counters for the traffic charts.
+    board = await serveBoard({ redis: stack.redis.url, prefix: rt.prefix, auth: AUTH, dashboardSampleMs: 250 });
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
     await enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
     await waitForStates(rt.ledger, 'dash-run', ['steady', 'failed'], 90_000);
     await w.close();
     await p.close();
-    board = await serveBoard({ redis: stack.redis.url, prefix: rt.prefix, auth: AUTH });
+    await new Promise((r) => setTimeout(r, 1000)); // the last counters flushed and sampled
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -83,6 +85,11 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
     await expect(chart.isVisible()).resolves.toBe(true);
     expect(await chart.locator('polyline').count()).toBe(2);
     await expect(chart.innerHTML()).resolves.toMatch(/started 6.*steady 6.*of 7/s);
+    // Graph traffic while the batch ran: requests (and throttled) per second, and mean latency.
+    expect(await page.locator('svg#graph-requests-chart polyline').count()).toBe(2);
+    expect(await page.locator('svg#graph-latency-chart polyline').count()).toBe(1);
+    const points = (await page.locator('svg#graph-requests-chart polyline[data-series="requests/s"]').getAttribute('points'))!.split(' ');
+    expect(points.length).toBeGreaterThan(1);
     const rows = page.locator('#instances tbody tr');
     expect(await rows.count()).toBe(7);
     // The display name with markup is shown as text, not rendered as HTML.
