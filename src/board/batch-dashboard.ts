@@ -175,7 +175,7 @@ export interface TableQuery {
 
 export function parseQuery(qs: Record<string, unknown>): TableQuery {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  const sort = str(qs.sort) in SORTS ? (str(qs.sort) as SortKey) : 'index';
+  const sort = Object.hasOwn(SORTS, str(qs.sort)) ? (str(qs.sort) as SortKey) : 'index'; // not 'constructor' &c.
   return { sort, dir: str(qs.dir) === 'desc' ? 'desc' : 'asc', state: str(qs.state), q: str(qs.q).slice(0, 200), attention: str(qs.attention) === '1' };
 }
 

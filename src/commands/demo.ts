@@ -120,7 +120,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     if (o.board) {
       const { runBoard } = await import('../board/run-board.ts');
       const board = await runBoard({ port: o.boardPort ?? 0, host: '127.0.0.1', insecureNoAuth: true, allowRetries: false, redisUrl: cfg.REDIS_URL!, prefix });
-      say(`board: ${board.url} (loopback only, read-only)`);
+      say(`board: ${board.url} · batches: ${new URL('/batches', board.url).href} (loopback only, read-only)`);
       closers.push(() => board.close());
     }
 
