@@ -2,10 +2,10 @@
  * `/batches` in the board process: operators think in batches and instances, Bull Board shows
  * queues and jobs. Every batch with counts per state and a progress bar; a page per batch with a
  * sortable, filterable instance table (links into Bull Board), a chart of started/steady over
- * time, and Graph requests, throttling and latency while the batch ran (sampled by the board). Server-rendered HTML with no script: sorting and filtering are links and a GET form, so
- * the page works under a strict Content-Security-Policy and needs nothing from a CDN.
- * The chart is inline SVG drawn here (a handful of polylines does not justify shipping a charting
- * library to the browser).
+ * time, and Graph requests, throttling and latency while the batch ran (sampled by the board).
+ * Server-rendered HTML with no script: sorting and filtering are links and a GET form, so the page
+ * works under a strict Content-Security-Policy and needs nothing from a CDN. The charts are inline
+ * SVG drawn here (a handful of polylines does not justify shipping a charting library).
  */
 import express from 'express';
 import type { Redis } from 'ioredis';
@@ -21,13 +21,23 @@ import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
 export const h = (v: unknown): string =>
   sanitizeCell(v === null || v === undefined ? '' : String(v)).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const STATE_ORDER = ['failed', 'timed-out', 'quarantined', 'steady', 'syncing', 'starting-cycle', 'started', 'starting'];
+const STATE_ORDER = [
+  'failed',
+  'timed-out',
+  'quarantined',
+  'steady',
+  'syncing',
+  'starting-cycle',
+  'started',
+  'starting',
+];
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
 header{background:#1e3a8a;color:#fff;padding:10px 20px}header a{color:#fff;margin-right:16px}
 main{padding:16px 20px}table{border-collapse:collapse;background:#fff;width:100%}
 th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
-th{white-space:nowrap}td.t{white-space:nowrap}td.reason{min-width:28em;max-width:40em;overflow-wrap:anywhere}th a{color:inherit}td.n{text-align:right}progress{width:220px;height:14px}
+th{white-space:nowrap}td.t{white-space:nowrap}td.reason{min-width:28em;max-width:40em;overflow-wrap:anywhere}
+th a{color:inherit}td.n{text-align:right}progress{width:220px;height:14px}
 .state{font-weight:600}.s-failed,.s-timed-out{color:#b91c1c}.s-quarantined{color:#b45309}.s-steady{color:#15803d}
 form{margin:12px 0}form *{margin-right:8px}.chart{background:#fff;border:1px solid #e5e7eb;margin:12px 0}
 .legend-started{fill:#2563eb}.legend-steady{fill:#16a34a}.muted{color:#6b7280}`;
@@ -46,7 +56,9 @@ const failuresText = (r: InstanceRecord) =>
     .map(([code, n]) => `${code}×${n}`)
     .join(', ');
 const quarantineText = (r: InstanceRecord) =>
-  r.quarantineReason ? `${r.quarantineReason}${r.quarantineNextAttempt ? ` (next attempt ${r.quarantineNextAttempt})` : ''}` : '';
+  r.quarantineReason
+    ? `${r.quarantineReason}${r.quarantineNextAttempt ? ` (next attempt ${r.quarantineNextAttempt})` : ''}`
+    : '';
 
 function countsLine(rows: readonly InstanceRecord[]): string {
   const s = summarise(rows);
@@ -60,7 +72,8 @@ function countsLine(rows: readonly InstanceRecord[]): string {
 
 function progress(rows: readonly InstanceRecord[]): string {
   const ended = rows.filter((r) => END_STATES.has(r.state)).length;
-  return `<progress value="${ended}" max="${rows.length || 1}" aria-label="ended"></progress> ${ended}/${rows.length} ended`;
+  const bar = `<progress value="${ended}" max="${rows.length || 1}" aria-label="ended"></progress>`;
+  return `${bar} ${ended}/${rows.length} ended`;
 }
 
 /** Cumulative step series (time, count) from event times. */
@@ -69,7 +82,10 @@ function cumulative(times: number[]): [number, number][] {
 }
 
 /** Started and steady instances over time, as inline SVG. */
-export function startedSteadyChart(rows: readonly InstanceRecord[], opts: { width?: number; height?: number } = {}): string {
+export function startedSteadyChart(
+  rows: readonly InstanceRecord[],
+  opts: { width?: number; height?: number } = {},
+): string {
   const W = opts.width ?? 720;
   const H = opts.height ?? 220;
   const pad = { l: 44, r: 12, t: 24, b: 30 };
@@ -81,7 +97,11 @@ export function startedSteadyChart(rows: readonly InstanceRecord[], opts: { widt
   const x = (t: number) => pad.l + ((t - t0) / (t1 - t0)) * (W - pad.l - pad.r);
   const y = (n: number) => H - pad.b - (n / Math.max(1, rows.length)) * (H - pad.t - pad.b);
   const line = (pts: [number, number][], cls: string, name: string) => {
-    const d = [[t0, 0] as [number, number], ...pts].flatMap(([t, n], i, a) => (i ? [`${x(t).toFixed(1)},${y(a[i - 1]![1]).toFixed(1)}`, `${x(t).toFixed(1)},${y(n).toFixed(1)}`] : [`${x(t).toFixed(1)},${y(n).toFixed(1)}`]));
+    const d = [[t0, 0] as [number, number], ...pts].flatMap(([t, n], i, a) =>
+      i
+        ? [`${x(t).toFixed(1)},${y(a[i - 1]![1]).toFixed(1)}`, `${x(t).toFixed(1)},${y(n).toFixed(1)}`]
+        : [`${x(t).toFixed(1)},${y(n).toFixed(1)}`],
+    );
     const colour = cls === 'started' ? '#2563eb' : '#16a34a';
     return `<polyline data-series="${name}" points="${d.join(' ')}" fill="none" stroke="${colour}" stroke-width="2"/>`;
   };
@@ -89,12 +109,20 @@ export function startedSteadyChart(rows: readonly InstanceRecord[], opts: { widt
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const tx = pad.l + f * (W - pad.l - pad.r);
     const label = secs >= 120 ? `${((f * secs) / 60).toFixed(1)} min` : `${(f * secs).toFixed(secs < 10 ? 1 : 0)} s`;
-    return `<line x1="${tx}" y1="${H - pad.b}" x2="${tx}" y2="${H - pad.b + 4}" stroke="#6b7280"/><text x="${tx}" y="${H - 10}" font-size="11" text-anchor="middle">${label}</text>`;
+    return `<line x1="${tx}" y1="${H - pad.b}" x2="${tx}" y2="${H - pad.b + 4}" stroke="#6b7280"/>
+<text x="${tx}" y="${H - 10}" font-size="11" text-anchor="middle">${label}</text>`;
   });
-  return `<svg class="chart" id="started-steady-chart" role="img" aria-label="instances started and steady over time" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
-<text x="${pad.l}" y="15" font-size="12"><tspan class="legend-started">■ started ${started.length}</tspan>  <tspan class="legend-steady" dx="12">■ steady ${steady.length}</tspan>  <tspan dx="12" fill="#6b7280">of ${rows.length} · since enqueue</tspan></text>
-<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#6b7280"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#6b7280"/>
-<text x="${pad.l - 6}" y="${pad.t + 4}" font-size="11" text-anchor="end">${rows.length}</text><text x="${pad.l - 6}" y="${H - pad.b}" font-size="11" text-anchor="end">0</text>
+  return `<svg class="chart" id="started-steady-chart" role="img" aria-label="instances started and steady over time"
+ width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
+<text x="${pad.l}" y="15" font-size="12">
+<tspan class="legend-started">■ started ${started.length}</tspan>
+<tspan class="legend-steady" dx="12">■ steady ${steady.length}</tspan>
+<tspan dx="12" fill="#6b7280">of ${rows.length} · since enqueue</tspan>
+</text>
+<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#6b7280"/>
+<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#6b7280"/>
+<text x="${pad.l - 6}" y="${pad.t + 4}" font-size="11" text-anchor="end">${rows.length}</text>
+<text x="${pad.l - 6}" y="${H - pad.b}" font-size="11" text-anchor="end">0</text>
 ${ticks.join('')}${line(started, 'started', 'started')}${line(steady, 'steady', 'steady')}</svg>`;
 }
 
@@ -105,7 +133,12 @@ interface Series {
 }
 
 /** A small line chart over time (inline SVG); x from the first to the last point. */
-export function lineChart(id: string, title: string, series: Series[], opts: { width?: number; height?: number; unit?: string } = {}): string {
+export function lineChart(
+  id: string,
+  title: string,
+  series: Series[],
+  opts: { width?: number; height?: number; unit?: string } = {},
+): string {
   const W = opts.width ?? 720;
   const H = opts.height ?? 180;
   const pad = { l: 52, r: 12, t: 24, b: 30 };
@@ -122,15 +155,23 @@ export function lineChart(id: string, title: string, series: Series[], opts: { w
     const label = secs >= 120 ? `${((f * secs) / 60).toFixed(1)} min` : `${(f * secs).toFixed(secs < 10 ? 1 : 0)} s`;
     return `<text x="${tx}" y="${H - 10}" font-size="11" text-anchor="middle">${label}</text>`;
   });
-  const legend = series.map((s, i) => `<tspan fill="${s.colour}"${i ? ' dx="12"' : ''}>■ ${h(s.name)}</tspan>`).join(' ');
+  const legend = series
+    .map((s, i) => `<tspan fill="${s.colour}"${i ? ' dx="12"' : ''}>■ ${h(s.name)}</tspan>`)
+    .join(' ');
+  const pointsOf = (s: Series) => s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   const lines = series.map(
-    (s) => `<polyline data-series="${h(s.name)}" points="${s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="2"/>`,
+    (s) =>
+      `<polyline data-series="${h(s.name)}" points="${pointsOf(s)}"
+ fill="none" stroke="${s.colour}" stroke-width="2"/>`,
   );
   const top = Number.isInteger(vmax) ? vmax : vmax.toFixed(1);
-  return `<svg class="chart" id="${h(id)}" role="img" aria-label="${h(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
+  return `<svg class="chart" id="${h(id)}" role="img" aria-label="${h(title)}" width="${W}" height="${H}"
+ viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
 <text x="${pad.l}" y="15" font-size="12">${h(title)}: ${legend}</text>
-<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#6b7280"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#6b7280"/>
-<text x="${pad.l - 6}" y="${pad.t + 4}" font-size="11" text-anchor="end">${top}${h(opts.unit ?? '')}</text><text x="${pad.l - 6}" y="${H - pad.b}" font-size="11" text-anchor="end">0</text>
+<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#6b7280"/>
+<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#6b7280"/>
+<text x="${pad.l - 6}" y="${pad.t + 4}" font-size="11" text-anchor="end">${top}${h(opts.unit ?? '')}</text>
+<text x="${pad.l - 6}" y="${H - pad.b}" font-size="11" text-anchor="end">0</text>
 ${ticks.join('')}${lines.join('')}</svg>`;
 }
 
@@ -139,18 +180,29 @@ function graphCharts(rows: readonly InstanceRecord[], sampler: GraphSampler | nu
   if (!sampler) return '';
   const from = Math.min(...rows.flatMap((r) => (r.enqueuedAt ? [r.enqueuedAt] : [])));
   const ended = rows.every((r) => END_STATES.has(r.state));
-  const to = ended ? Math.max(...rows.flatMap((r) => (r.endedAt ? [r.endedAt] : [])), from) + sampler.everyMs : Date.now();
+  const to = ended
+    ? Math.max(...rows.flatMap((r) => (r.endedAt ? [r.endedAt] : [])), from) + sampler.everyMs
+    : Date.now();
   const samples = Number.isFinite(from) ? sampler.samples(from, to) : [];
   if (!samples.length) {
-    return '<p class="muted" id="graph-none">Graph traffic over time: the board was not sampling while this batch ran (it keeps samples from its own start).</p>';
+    return (
+      '<p class="muted" id="graph-none">Graph traffic over time: the board was not sampling while this batch ran ' +
+      '(it keeps samples from its own start).</p>'
+    );
   }
   const per = (n: number) => (n * 1000) / sampler.everyMs;
-  return `<h2>Graph while this batch ran <span class="muted">(tenant-wide, every ${sampler.everyMs / 1000} s)</span></h2>
+  const latency = samples.flatMap((s): [number, number][] =>
+    s.meanLatencyMs === null ? [] : [[s.t, s.meanLatencyMs]],
+  );
+  return `<h2>Graph while this batch ran <span class="muted">(tenant-wide, every ${sampler.everyMs / 1000} s)</span>
+</h2>
 ${lineChart('graph-requests-chart', 'requests/s and throttled/s', [
-    { name: 'requests/s', colour: '#2563eb', points: samples.map((s) => [s.t, per(s.requests)]) },
-    { name: 'throttled (429/503)/s', colour: '#dc2626', points: samples.map((s) => [s.t, per(s.throttled)]) },
-  ])}
-${lineChart('graph-latency-chart', 'mean latency', [{ name: 'ms', colour: '#7c3aed', points: samples.flatMap((s) => (s.meanLatencyMs === null ? [] : [[s.t, s.meanLatencyMs] as [number, number]])) }], { unit: ' ms' })}`;
+  { name: 'requests/s', colour: '#2563eb', points: samples.map((s) => [s.t, per(s.requests)]) },
+  { name: 'throttled (429/503)/s', colour: '#dc2626', points: samples.map((s) => [s.t, per(s.throttled)]) },
+])}
+${lineChart('graph-latency-chart', 'mean latency', [{ name: 'ms', colour: '#7c3aed', points: latency }], {
+    unit: ' ms',
+  })}`;
 }
 
 type SortKey = 'instance' | 'state' | 'jobCode' | 'lastExecution' | 'quarantine' | 'failures' | 'started' | 'index';
@@ -176,7 +228,13 @@ export interface TableQuery {
 export function parseQuery(qs: Record<string, unknown>): TableQuery {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   const sort = Object.hasOwn(SORTS, str(qs.sort)) ? (str(qs.sort) as SortKey) : 'index'; // not 'constructor' &c.
-  return { sort, dir: str(qs.dir) === 'desc' ? 'desc' : 'asc', state: str(qs.state), q: str(qs.q).slice(0, 200), attention: str(qs.attention) === '1' };
+  return {
+    sort,
+    dir: str(qs.dir) === 'desc' ? 'desc' : 'asc',
+    state: str(qs.state),
+    q: str(qs.q).slice(0, 200),
+    attention: str(qs.attention) === '1',
+  };
 }
 
 /** The rows a query selects, in its order. */
@@ -187,7 +245,10 @@ export function selectRows(rows: readonly InstanceRecord[], q: TableQuery, now =
     (r) =>
       (!q.state || r.state === q.state) &&
       (!q.attention || attentionReason(r, now, longMs) !== null) &&
-      (!needle || [r.displayName, r.lastError, r.warning, r.quarantineReason, r.jobCode, failuresText(r)].some((v) => v?.toLowerCase().includes(needle))),
+      (!needle ||
+        [r.displayName, r.lastError, r.warning, r.quarantineReason, r.jobCode, failuresText(r)].some((v) =>
+          v?.toLowerCase().includes(needle),
+        )),
   );
   const key = SORTS[q.sort];
   const sign = q.dir === 'desc' ? -1 : 1;
@@ -198,26 +259,45 @@ export function selectRows(rows: readonly InstanceRecord[], q: TableQuery, now =
   });
 }
 
-function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQuery, sampler: GraphSampler | null): string {
+function batchPage(
+  meta: BatchMeta,
+  rows: readonly InstanceRecord[],
+  q: TableQuery,
+  sampler: GraphSampler | null,
+): string {
   const selected = selectRows(rows, q);
   const base = `/batches/${encodeURIComponent(meta.batchId)}`;
   const link = (over: Partial<TableQuery>) => {
     const p = { ...q, ...over };
-    const params = new URLSearchParams({ sort: p.sort, dir: p.dir, ...(p.state ? { state: p.state } : {}), ...(p.q ? { q: p.q } : {}), ...(p.attention ? { attention: '1' } : {}) });
+    const params = new URLSearchParams({
+      sort: p.sort,
+      dir: p.dir,
+      ...(p.state ? { state: p.state } : {}),
+      ...(p.q ? { q: p.q } : {}),
+      ...(p.attention ? { attention: '1' } : {}),
+    });
     return `${base}?${params.toString()}`;
   };
   const th = (key: SortKey, label: string) => {
     const active = q.sort === key;
     const dir = active && q.dir === 'asc' ? 'desc' : 'asc';
-    return `<th><a data-sort="${key}" href="${h(link({ sort: key, dir }))}">${h(label)}${active ? (q.dir === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
+    const arrow = active ? (q.dir === 'asc' ? ' ▲' : ' ▼') : '';
+    return `<th>
+<a data-sort="${key}" href="${h(link({ sort: key, dir }))}">${h(label)}${arrow}</a>
+</th>`;
   };
   const states = Object.keys(summarise(rows).byState).sort();
+  const stateOptions = states.map((s) => `<option${s === q.state ? ' selected' : ''}>${h(s)}</option>`).join('');
   const body = selected
     .map((r) => {
-      const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(stepJobId(meta.batchId, r.instanceKey, 'start-job'))}`;
-      return `<tr data-state="${h(r.state)}"><td><a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
-<td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td><td>${h(quarantineText(r))}</td>
-<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : r.warning)}</td><td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
+      const jobId = stepJobId(meta.batchId, r.instanceKey, 'start-job');
+      const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
+      return `<tr data-state="${h(r.state)}"><td>
+<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
+<td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
+<td>${h(quarantineText(r))}</td>
+<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : r.warning)}</td>
+<td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
     })
     .join('\n');
   return page(
@@ -227,13 +307,24 @@ function batchPage(meta: BatchMeta, rows: readonly InstanceRecord[], q: TableQue
 <p>${progress(rows)}</p><p>${countsLine(rows)}</p>
 ${startedSteadyChart(rows)}
 ${graphCharts(rows, sampler)}
-<form method="get" action="${h(base)}"><input type="hidden" name="sort" value="${h(q.sort)}"><input type="hidden" name="dir" value="${h(q.dir)}">
-<label>state <select name="state"><option value="">all</option>${states.map((s) => `<option${s === q.state ? ' selected' : ''}>${h(s)}</option>`).join('')}</select></label>
+<form method="get" action="${h(base)}"><input type="hidden" name="sort" value="${h(q.sort)}">
+<input type="hidden" name="dir" value="${h(q.dir)}">
+<label>state <select name="state">
+<option value="">all</option>${stateOptions}</select>
+</label>
 <label>text <input name="q" value="${h(q.q)}" placeholder="name, error, code"></label>
 <label><input type="checkbox" name="attention" value="1"${q.attention ? ' checked' : ''}> needing attention only</label>
 <button type="submit">Filter</button></form>
 <p class="muted" id="shown">${selected.length} of ${rows.length} instances shown</p>
-<table id="instances"><thead><tr>${th('instance', 'instance')}${th('state', 'state')}${th('jobCode', 'job code')}${th('lastExecution', 'last execution')}${th('quarantine', 'quarantine (next attempt)')}${th('failures', 'log failures by code')}<th>reason</th>${th('started', 'started')}</tr></thead>
+<table id="instances"><thead>
+<tr>${th('instance', 'instance')}
+${th('state', 'state')}
+${th('jobCode', 'job code')}
+${th('lastExecution', 'last execution')}
+${th('quarantine', 'quarantine (next attempt)')}
+${th('failures', 'log failures by code')}
+<th>reason</th>${th('started', 'started')}</tr>
+</thead>
 <tbody>${body}</tbody></table>`,
   );
 }
@@ -241,13 +332,19 @@ ${graphCharts(rows, sampler)}
 function listPage(batches: { meta: BatchMeta; rows: InstanceRecord[] }[]): string {
   const rows = batches
     .map(
-      ({ meta, rows: r }) => `<tr><td><a class="batch" href="/batches/${h(encodeURIComponent(meta.batchId))}">${h(meta.batchId)}</a></td>
-<td>${h(fmtTime(meta.createdAt))}</td><td class="n">${r.length}</td><td>${progress(r)}</td><td>${countsLine(r)}</td></tr>`,
+      ({
+        meta,
+        rows: r,
+      }) => `<tr><td><a class="batch" href="/batches/${h(encodeURIComponent(meta.batchId))}">${h(meta.batchId)}</a></td>
+<td>${h(fmtTime(meta.createdAt))}</td><td class="n">${r.length}</td><td>${progress(r)}</td><td>${countsLine(r)}</td>
+</tr>`,
     )
     .join('\n');
   return page(
     'batches',
-    `<h1>Batches</h1>${batches.length ? `<table id="batches"><thead><tr><th>batch</th><th>created</th><th>instances</th><th>progress</th><th>by state</th></tr></thead><tbody>${rows}</tbody></table>` : '<p>No batches in this Redis yet.</p>'}`,
+    `<h1>Batches</h1>${batches.length ? `<table id="batches"><thead><tr><th>batch</th><th>created</th>
+<th>instances</th><th>progress</th><th>by state</th></tr></thead><tbody>${rows}</tbody>
+</table>` : '<p>No batches in this Redis yet.</p>'}`,
   );
 }
 
@@ -257,7 +354,12 @@ export interface BatchDashboard {
 }
 
 /** The `/batches` router; mount it behind the board's authentication. */
-export function batchDashboard(opts: { redis: Redis; prefix: string; metrics?: MetricsSource; sampleMs?: number }): BatchDashboard {
+export function batchDashboard(opts: {
+  redis: Redis;
+  prefix: string;
+  metrics?: MetricsSource;
+  sampleMs?: number;
+}): BatchDashboard {
   const ledger = new Ledger(opts.redis, opts.prefix);
   const sampler = opts.metrics ? startGraphSampler(opts.metrics, { everyMs: opts.sampleMs }) : null;
   const router = express.Router();
@@ -276,7 +378,9 @@ export function batchDashboard(opts: { redis: Redis; prefix: string; metrics?: M
   router.get('/', async (_req, res, next) => {
     try {
       const metas = (await ledger.listBatches()).sort((a, b) => b.createdAt - a.createdAt);
-      const batches = await Promise.all(metas.map(async (meta) => ({ meta, rows: await ledger.listInstances(meta.batchId) })));
+      const batches = await Promise.all(
+        metas.map(async (meta) => ({ meta, rows: await ledger.listInstances(meta.batchId) })),
+      );
       res.type('html').send(listPage(batches));
     } catch (err) {
       next(err);
@@ -286,7 +390,10 @@ export function batchDashboard(opts: { redis: Redis; prefix: string; metrics?: M
     try {
       const meta = await ledger.getBatch(req.params.batchId);
       if (!meta) {
-        res.status(404).type('html').send(page('not found', `<p>No batch ${h(req.params.batchId)}. <a href="/batches">All batches</a></p>`));
+        res
+          .status(404)
+          .type('html')
+          .send(page('not found', `<p>No batch ${h(req.params.batchId)}. <a href="/batches">All batches</a></p>`));
         return;
       }
       const rows = await ledger.listInstances(meta.batchId);

@@ -20,7 +20,10 @@ export interface GraphSampler {
   close(): void;
 }
 
-export function startGraphSampler(metrics: MetricsSource, opts: { everyMs?: number; keep?: number } = {}): GraphSampler {
+export function startGraphSampler(
+  metrics: MetricsSource,
+  opts: { everyMs?: number; keep?: number } = {},
+): GraphSampler {
   const everyMs = opts.everyMs ?? 10_000;
   const keep = opts.keep ?? 2160; // six hours at 10 s
   const samples: GraphSample[] = [];

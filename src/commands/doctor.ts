@@ -67,10 +67,13 @@ export function permissionChecks(roles: readonly string[], clientId: string): Ch
     return {
       name,
       ok: false,
-      detail: `missing ${missing.join(' and ')}, needed for ${feature} (${options}); the token has: ${roles.join(', ') || 'no roles'}`,
+      detail:
+        `missing ${missing.join(' and ')}, needed for ${feature} (${options}); ` +
+        `the token has: ${roles.join(', ') || 'no roles'}`,
       fix:
         `grant the Microsoft Graph application permission ${missing.join(' and ')} to app ${clientId} ` +
-        '(Entra admin center → App registrations → API permissions → Add → Application permissions), then "Grant admin consent"',
+        '(Entra admin center → App registrations → API permissions → Add → Application permissions), ' +
+        'then "Grant admin consent"',
     };
   });
 }
@@ -86,7 +89,12 @@ function infoField(info: string, field: string): string | null {
 
 async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promise<Check[]> {
   const checks: Check[] = [];
-  const redis = new Redis(cfg.REDIS_URL!, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(cfg.REDIS_URL!, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => {}); // reported as a failed check
   const where = cfg.REDIS_URL!.replace(/\/\/[^@/]*@/, '//***@');
   try {
@@ -94,7 +102,13 @@ async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promise<Check
     await redis.ping();
   } catch (e) {
     redis.disconnect();
-    return [fail('Redis reachable', `${where}: ${(e as Error).message}`, 'start Redis or fix REDIS_URL (redis://host:6379, rediss:// for TLS, credentials in the URL)')];
+    return [
+      fail(
+        'Redis reachable',
+        `${where}: ${(e as Error).message}`,
+        'start Redis or fix REDIS_URL (redis://host:6379, rediss:// for TLS, credentials in the URL)',
+      ),
+    ];
   }
   try {
     checks.push(ok('Redis reachable', where));
@@ -104,7 +118,11 @@ async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promise<Check
     checks.push(
       maj > REDIS_MIN[0]! || (maj === REDIS_MIN[0] && min >= REDIS_MIN[1]!)
         ? ok('Redis version', version)
-        : fail('Redis version', `${version} (BullMQ needs ${REDIS_MIN.join('.')} or later)`, `upgrade Redis to ${REDIS_MIN.join('.')}+ (7.x recommended)`),
+        : fail(
+            'Redis version',
+            `${version} (BullMQ needs ${REDIS_MIN.join('.')} or later)`,
+            `upgrade Redis to ${REDIS_MIN.join('.')}+ (7.x recommended)`,
+          ),
     );
     const memory = await redis.info('memory');
     const policy = infoField(memory, 'maxmemory_policy') ?? '?';
@@ -129,7 +147,13 @@ async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promise<Check
     );
     if (keys) checks.push(await sealedValueCheck(redis, cfg.BULLMQ_PREFIX, keys));
   } catch (e) {
-    checks.push(fail('Redis commands', (e as Error).message, 'give provflow a Redis user allowed INFO, PING and the queue commands'));
+    checks.push(
+      fail(
+        'Redis commands',
+        (e as Error).message,
+        'give provflow a Redis user allowed INFO, PING and the queue commands',
+      ),
+    );
   } finally {
     redis.disconnect();
   }
@@ -149,8 +173,10 @@ async function sealedValueCheck(redis: Redis, prefix: string, keys: SecretKey[])
     } catch {
       return fail(
         name,
-        `a sealed value of batch ${batchId} does not open with PROVFLOW_SECRET_KEY${keys.length > 1 ? ' or PROVFLOW_SECRET_KEY_PREVIOUS' : ''}`,
-        'set PROVFLOW_SECRET_KEY to the key the batch was enqueued with (after a rotation, the old one as PROVFLOW_SECRET_KEY_PREVIOUS)',
+        `a sealed value of batch ${batchId} does not open with PROVFLOW_SECRET_KEY` +
+          (keys.length > 1 ? ' or PROVFLOW_SECRET_KEY_PREVIOUS' : ''),
+        'set PROVFLOW_SECRET_KEY to the key the batch was enqueued with ' +
+          '(after a rotation, the old one as PROVFLOW_SECRET_KEY_PREVIOUS)',
       );
     }
   }
@@ -161,19 +187,38 @@ function secretKeyChecks(cfg: Config): { checks: Check[]; keys: SecretKey[] | nu
   const name = 'secret key';
   if (!cfg.PROVFLOW_SECRET_KEY) {
     return {
-      checks: [fail(name, 'PROVFLOW_SECRET_KEY is not set: credentials cannot be sealed before they reach Redis', 'export PROVFLOW_SECRET_KEY=$(openssl rand -base64 32) (the same value for every provflow process)')],
+      checks: [
+        fail(
+          name,
+          'PROVFLOW_SECRET_KEY is not set: credentials cannot be sealed before they reach Redis',
+          'export PROVFLOW_SECRET_KEY=$(openssl rand -base64 32) (the same value for every provflow process)',
+        ),
+      ],
       keys: null,
     };
   }
   try {
     const keys = [parseSecretKey(cfg.PROVFLOW_SECRET_KEY, 'PROVFLOW_SECRET_KEY')];
-    if (cfg.PROVFLOW_SECRET_KEY_PREVIOUS) keys.push(parseSecretKey(cfg.PROVFLOW_SECRET_KEY_PREVIOUS, 'PROVFLOW_SECRET_KEY_PREVIOUS'));
+    if (cfg.PROVFLOW_SECRET_KEY_PREVIOUS)
+      keys.push(parseSecretKey(cfg.PROVFLOW_SECRET_KEY_PREVIOUS, 'PROVFLOW_SECRET_KEY_PREVIOUS'));
     const probe = [{ key: 'doctor', value: 'round-trip' }];
     const back = openSecretPairs(keys, sealSecretPairs(keys[0]!, probe, 'doctor/probe'), 'doctor/probe');
     if (back[0]?.value !== 'round-trip') throw new Error('a sealed value did not open to what was sealed');
-    return { checks: [ok(name, `present; seal and open round trip ok${keys.length > 1 ? ' (previous key loaded too)' : ''}`)], keys };
+    return {
+      checks: [ok(name, `present; seal and open round trip ok${keys.length > 1 ? ' (previous key loaded too)' : ''}`)],
+      keys,
+    };
   } catch (e) {
-    return { checks: [fail(name, (e as Error).message, 'generate a key with: openssl rand -base64 32, and export it as PROVFLOW_SECRET_KEY')], keys: null };
+    return {
+      checks: [
+        fail(
+          name,
+          (e as Error).message,
+          'generate a key with: openssl rand -base64 32, and export it as PROVFLOW_SECRET_KEY',
+        ),
+      ],
+      keys: null,
+    };
   }
 }
 
@@ -239,7 +284,8 @@ async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]
         fail(
           'token acquired',
           redactString((e as Error).message, secrets),
-          'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret or certificate (Entra → App registrations → Certificates & secrets)',
+          'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret or certificate ' +
+            '(Entra → App registrations → Certificates & secrets)',
         ),
       );
     }
@@ -247,7 +293,13 @@ async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]
       const claims = jwtPayload(token);
       const roles = Array.isArray(claims?.roles) ? (claims.roles as unknown[]).map(String) : null;
       if (!roles) {
-        checks.push(fail('token roles', 'the token carries no roles claim: the app has no application permissions', 'grant the permissions listed in docs/operators.md and "Grant admin consent"'));
+        checks.push(
+          fail(
+            'token roles',
+            'the token carries no roles claim: the app has no application permissions',
+            'grant the permissions listed in docs/operators.md and "Grant admin consent"',
+          ),
+        );
       } else {
         checks.push(...permissionChecks(roles, cfg.AZURE_CLIENT_ID!));
       }
@@ -268,7 +320,11 @@ async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]
       checks.push(
         reachable
           ? ok('Graph reachable', `GET applicationTemplates: ${status} in ${received - sent} ms`)
-          : fail('Graph reachable', `GET applicationTemplates: HTTP ${status}`, 'check GRAPH_BASE_URL and the permissions above'),
+          : fail(
+              'Graph reachable',
+              `GET applicationTemplates: HTTP ${status}`,
+              'check GRAPH_BASE_URL and the permissions above',
+            ),
       );
       const date = Date.parse(String(res.headers.date ?? ''));
       if (Number.isNaN(date)) {
@@ -279,16 +335,28 @@ async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]
         const abs = Math.abs(skewMs);
         checks.push(
           abs <= 60_000
-            ? ok('clock skew', abs < 2000 ? "within 2 s of Graph's Date (1 s resolution)" : `${(skewMs / 1000).toFixed(0)} s against Graph's Date`)
+            ? ok(
+                'clock skew',
+                abs < 2000
+                  ? "within 2 s of Graph's Date (1 s resolution)"
+                  : `${(skewMs / 1000).toFixed(0)} s against Graph's Date`,
+              )
             : fail(
                 'clock skew',
-                `this clock is ${(abs / 1000).toFixed(0)} s ${skewMs > 0 ? 'behind' : 'ahead of'} Graph: tokens and Retry-After dates are misread`,
+                `this clock is ${(abs / 1000).toFixed(0)} s ${skewMs > 0 ? 'behind' : 'ahead of'} Graph: ` +
+                  'tokens and Retry-After dates are misread',
                 'synchronise the clock (e.g. timedatectl set-ntp true, or chrony)',
               ),
         );
       }
     } catch (e) {
-      checks.push(fail('Graph reachable', `${url}: ${redactString((e as Error).message, secrets)}`, 'check GRAPH_BASE_URL, DNS, proxy and firewall rules'));
+      checks.push(
+        fail(
+          'Graph reachable',
+          `${url}: ${redactString((e as Error).message, secrets)}`,
+          'check GRAPH_BASE_URL, DNS, proxy and firewall rules',
+        ),
+      );
     }
   } finally {
     await dispatcher.close();
@@ -297,13 +365,18 @@ async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]
 }
 
 /** Every check, in the order a person fixes them. */
-export async function runDoctorChecks(env: NodeJS.ProcessEnv = process.env): Promise<{ checks: Check[]; badConfig: boolean }> {
+export async function runDoctorChecks(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ checks: Check[]; badConfig: boolean }> {
   let cfg: Config;
   try {
     cfg = loadConfig(env, ['redis', 'graph']);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    return { checks: [fail('configuration valid', e.message, 'set the variables named above (in the environment or .env)')], badConfig: true };
+    return {
+      checks: [fail('configuration valid', e.message, 'set the variables named above (in the environment or .env)')],
+      badConfig: true,
+    };
   }
   const checks: Check[] = [ok('configuration valid', `tenant ${cfg.AZURE_TENANT_ID}, Graph ${cfg.GRAPH_BASE_URL}`)];
   const secret = secretKeyChecks(cfg);

@@ -10,13 +10,19 @@ async function snapshot(rt: Runtime, batchId: string) {
   const meta = await rt.ledger.getBatch(batchId);
   if (!meta) {
     const known = (await rt.ledger.listBatches()).map((b) => b.batchId);
-    throw new CliExit(`No batch '${batchId}' in this Redis (prefix ${rt.prefix}). Known batches: ${known.join(', ') || 'none'}.`, EXIT.badInput);
+    throw new CliExit(
+      `No batch '${batchId}' in this Redis (prefix ${rt.prefix}). Known batches: ${known.join(', ') || 'none'}.`,
+      EXIT.badInput,
+    );
   }
   const rows = await rt.ledger.listInstances(batchId);
   return { meta, rows, summary: summarise(rows) };
 }
 
-export async function runStatus(batchId: string, opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; intervalMs?: number }): Promise<number> {
+export async function runStatus(
+  batchId: string,
+  opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; intervalMs?: number },
+): Promise<number> {
   const cfg = await configFor(['redis']);
   const rt = await createRuntime(cfg, { logger: cliLogger(cfg, 'status', 'warn') });
   const live = opts.watch && !opts.json && process.stdout.isTTY ? createLiveArea(process.stdout) : null;
@@ -29,7 +35,10 @@ export async function runStatus(batchId: string, opts: { json?: boolean; watch?:
         const text = [
           renderStatusTable(rows, { wide: opts.wide, all: opts.all }),
           fitLines(summaryLine(batchId, summary), terminalWidth()),
-          fitLines(`(ids: provflow status ${batchId} --wide · machine-readable: --json · board: provflow board)`, terminalWidth()),
+          fitLines(
+            `(ids: provflow status ${batchId} --wide · machine-readable: --json · board: provflow board)`,
+            terminalWidth(),
+          ),
         ].join('\n');
         // On a terminal --watch redraws in place; piped, each refresh is printed whole as before.
         if (live) live.update(text);

@@ -81,7 +81,9 @@ export function humanLogLine(json: string): string {
     .filter(([k, v]) => !SKIP.has(k) && v !== undefined && (typeof v !== 'object' || v === null))
     .map(([k, v]) => `${k}=${String(v)}`);
   const errMsg = typeof o.err === 'object' && o.err && 'message' in o.err ? ` — ${String(o.err.message)}` : '';
-  return sanitizeCell(`${level.padEnd(5)} ${String(o.msg ?? '')}${errMsg}${extras.length ? ` (${extras.join(', ')})` : ''}`);
+  return sanitizeCell(
+    `${level.padEnd(5)} ${String(o.msg ?? '')}${errMsg}${extras.length ? ` (${extras.join(', ')})` : ''}`,
+  );
 }
 
 /**
@@ -89,7 +91,8 @@ export function humanLogLine(json: string): string {
  * and lines at `showLevel` or above are also shown to people, above the area.
  */
 export function liveLogDestination(live: LiveArea, opts: { file?: string; showLevel?: number } = {}) {
-  const file = opts.file ?? path.join(tmpdir(), `provflow-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+  const file =
+    opts.file ?? path.join(tmpdir(), `provflow-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
   const fileStream: WriteStream = createWriteStream(file, { flags: 'a', mode: 0o600 });
   const showLevel = opts.showLevel ?? 40;
   let lines = 0;

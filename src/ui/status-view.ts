@@ -15,7 +15,14 @@ export interface BatchSummary {
 }
 
 /** States that mean "the job is started" (the poller may still be watching). */
-export const STARTED_STATES: ReadonlySet<string> = new Set(['started', 'starting-cycle', 'syncing', 'steady', 'quarantined', 'timed-out']);
+export const STARTED_STATES: ReadonlySet<string> = new Set([
+  'started',
+  'starting-cycle',
+  'syncing',
+  'steady',
+  'quarantined',
+  'timed-out',
+]);
 
 export function summarise(rows: readonly InstanceRecord[]): BatchSummary {
   const byState: Record<string, number> = {};
@@ -46,7 +53,9 @@ function topFailures(r: InstanceRecord): string {
 }
 
 const quarantineText = (r: InstanceRecord) =>
-  r.quarantineReason ? `${r.quarantineReason}${r.quarantineNextAttempt ? ` (next ${r.quarantineNextAttempt})` : ''}` : '';
+  r.quarantineReason
+    ? `${r.quarantineReason}${r.quarantineNextAttempt ? ` (next ${r.quarantineNextAttempt})` : ''}`
+    : '';
 
 /** Over this many instances, tables show counts by state and only the instances needing attention. */
 export const CONDENSE_OVER = 50;
@@ -132,7 +141,11 @@ export function renderStateCounts(rows: readonly InstanceRecord[], opts: { width
     [
       { header: 'state', get: ([s]) => s, priority: 0 },
       { header: 'instances', get: ([, n]) => n, align: 'right', priority: 0 },
-      { header: 'share', get: ([, n]) => `${'█'.repeat(Math.round((n / total) * 30)) || '▏'} ${Math.round((n / total) * 100)}%`, priority: 1 },
+      {
+        header: 'share',
+        get: ([, n]) => `${'█'.repeat(Math.round((n / total) * 30)) || '▏'} ${Math.round((n / total) * 100)}%`,
+        priority: 1,
+      },
     ],
     opts,
   );

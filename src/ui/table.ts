@@ -152,7 +152,11 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   emit(widths.map((w) => ['─'.repeat(w)]));
   const all = idx.map(cellsFor);
   for (let r = 0; r < rows.length; r++) {
-    emit(idx.map((ci, j) => (columns[ci]!.wrap ? wrapText(all[j]![r]!, widths[j]!) : [all[j]![r]!]).map((s) => cut(s, widths[j]!))));
+    emit(
+      idx.map((ci, j) =>
+        (columns[ci]!.wrap ? wrapText(all[j]![r]!, widths[j]!) : [all[j]![r]!]).map((s) => cut(s, widths[j]!)),
+      ),
+    );
   }
   return lines.join('\n');
 }

@@ -40,14 +40,30 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
     board = await serveBoard({ redis: stack.redis.url, prefix: rt.prefix, auth: AUTH, dashboardSampleMs: 250 });
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
-    await enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch({
+      batch,
+      redis: rt.redis,
+      prefix: rt.prefix,
+      ledger: rt.ledger,
+      vault: rt.vault,
+      stepsQueue: rt.stepsQueue,
+    });
     await waitForStates(rt.ledger, 'dash-run', ['steady', 'failed'], 90_000);
     await w.close();
     await p.close();
     await new Promise((r) => setTimeout(r, 1000)); // the last counters flushed and sampled
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 120_000);
 
@@ -70,13 +86,24 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
     const context = await browser.newContext({ httpCredentials: AUTH, viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
     const seen: string[] = [];
-    page.on('response', (res) => void res.text().then((t) => seen.push(t), () => {}));
+    page.on(
+      'response',
+      (res) =>
+        void res.text().then(
+          (t) => seen.push(t),
+          () => {},
+        ),
+    );
 
     expect((await page.goto(`${board.base}/batches`))?.status()).toBe(200);
     const listRow = page.locator('#batches tbody tr', { hasText: 'dash-run' });
     await expect(listRow.innerText()).resolves.toMatch(/steady 6 · failed 1|failed 1 · steady 6/);
     expect(await listRow.locator('progress').getAttribute('value')).toBe('7');
-    await page.screenshot({ path: screenshotPath('batches.png'), clip: { x: 0, y: 0, width: 1400, height: 220 }, animations: 'disabled' });
+    await page.screenshot({
+      path: screenshotPath('batches.png'),
+      clip: { x: 0, y: 0, width: 1400, height: 220 },
+      animations: 'disabled',
+    });
 
     await listRow.locator('a.batch').click();
     await page.waitForURL(/\/batches\/dash-run$/);
@@ -88,7 +115,9 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
     // Graph traffic while the batch ran: requests (and throttled) per second, and mean latency.
     expect(await page.locator('svg#graph-requests-chart polyline').count()).toBe(2);
     expect(await page.locator('svg#graph-latency-chart polyline').count()).toBe(1);
-    const points = (await page.locator('svg#graph-requests-chart polyline[data-series="requests/s"]').getAttribute('points'))!.split(' ');
+    const points = (await page
+      .locator('svg#graph-requests-chart polyline[data-series="requests/s"]')
+      .getAttribute('points'))!.split(' ');
     expect(points.length).toBeGreaterThan(1);
     const rows = page.locator('#instances tbody tr');
     expect(await rows.count()).toBe(7);

@@ -39,12 +39,18 @@ function screenRows(raw: string): string[] {
 
 describe.skipIf(!hasScript)('demo on a terminal', () => {
   it('COLUMNS=100 demo --instances 120: no line over 100 columns, no JSON log line, logs kept in a file', async () => {
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(ROOT, 'bin/provflow.js'))} demo --instances 120`;
+    const bin = JSON.stringify(path.join(ROOT, 'bin/provflow.js'));
+    const cmd = `${JSON.stringify(process.execPath)} ${bin} demo --instances 120`;
     const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(
         'script',
         ['-qfec', cmd, '/dev/null'],
-        { cwd: ROOT, env: { ...process.env, COLUMNS: '100', REDIS_URL: redis.url }, timeout: 280_000, maxBuffer: 64 << 20 },
+        {
+          cwd: ROOT,
+          env: { ...process.env, COLUMNS: '100', REDIS_URL: redis.url },
+          timeout: 280_000,
+          maxBuffer: 64 << 20,
+        },
         (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
       );
     });
@@ -64,7 +70,8 @@ describe.skipIf(!hasScript)('demo on a terminal', () => {
     const file = /in (\S+\.log)$/.exec(logLine!)?.[1];
     expect(file && existsSync(file)).toBeTruthy();
     try {
-      for (const line of readFileSync(file!, 'utf8').trim().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+      for (const line of readFileSync(file!, 'utf8').trim().split('\n').filter(Boolean))
+        expect(() => JSON.parse(line)).not.toThrow();
     } finally {
       rmSync(file!, { force: true });
     }

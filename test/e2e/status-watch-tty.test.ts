@@ -40,17 +40,34 @@ describe.skipIf(!hasScript)('status --watch on a terminal', () => {
     const prefix = `{watch-${randomBytes(3).toString('hex')}}`;
     const ledger = new Ledger(client, prefix);
     const n = 60;
-    const instances = Array.from({ length: n }, (_, i) => ({ instanceKey: `k${i}`, index: i, displayName: `AWS Watch ${i}`, sealedCredentials: null }));
-    await ledger.registerBatch({ batchId: 'watch-1', createdAt: Date.now(), instances: n, sourceFile: '(test)' }, instances);
+    const instances = Array.from({ length: n }, (_, i) => ({
+      instanceKey: `k${i}`,
+      index: i,
+      displayName: `AWS Watch ${i}`,
+      sealedCredentials: null,
+    }));
+    await ledger.registerBatch(
+      { batchId: 'watch-1', createdAt: Date.now(), instances: n, sourceFile: '(test)' },
+      instances,
+    );
 
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(ROOT, 'bin/provflow.js'))} status watch-1 --watch`;
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, COLUMNS: '100', REDIS_URL: redis.url, BULLMQ_PREFIX: prefix } });
+    const bin = JSON.stringify(path.join(ROOT, 'bin/provflow.js'));
+    const cmd = `${JSON.stringify(process.execPath)} ${bin} status watch-1 --watch`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, COLUMNS: '100', REDIS_URL: redis.url, BULLMQ_PREFIX: prefix },
+    });
     let raw = '';
     child.stdout.on('data', (d: Buffer) => (raw += d.toString('utf8')));
     const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
     try {
       await waitFor('first frame', async () => (raw.includes('queued') ? true : null), 60_000);
-      for (let i = 0; i < n; i++) await ledger.update('watch-1', `k${i}`, i === 7 ? { state: 'failed', lastError: 'credentials rejected' } : { state: 'steady' });
+      for (let i = 0; i < n; i++)
+        await ledger.update(
+          'watch-1',
+          `k${i}`,
+          i === 7 ? { state: 'failed', lastError: 'credentials rejected' } : { state: 'steady' },
+        );
       const code = await exited;
       expect(code, raw.slice(-2000)).toBe(1); // a failed instance: exit 1
     } finally {
@@ -60,7 +77,10 @@ describe.skipIf(!hasScript)('status --watch on a terminal', () => {
     expect(raw).not.toContain('\x1b[2J'); // no clear-screen
     expect(raw).toMatch(/\x1b\[\d+A/); // eslint-disable-line no-control-regex
     // eslint-disable-next-line no-control-regex
-    const rows = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n').split(/\r\n|\r|\n/).filter(Boolean);
+    const rows = raw
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n')
+      .split(/\r\n|\r|\n/)
+      .filter(Boolean);
     expect(rows.filter((l) => displayWidth(l) > 100)).toEqual([]);
     // The last frame: counts by state and the one instance needing attention.
     const tail = rows.slice(rows.findLastIndex((l) => /^state\s+instances/.test(l)));

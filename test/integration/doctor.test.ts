@@ -48,7 +48,10 @@ beforeAll(async () => {
   redis = await spawnRedisServer({ appendonly: true });
   client = new Redis(redis.url);
   sim = await startSimulator({ profile: 'fast' });
-  simNoLogs = await startSimulator({ profile: 'fast', overrides: { tokenRoles: SIM_TOKEN_ROLES.filter((r) => r !== 'AuditLog.Read.All') } });
+  simNoLogs = await startSimulator({
+    profile: 'fast',
+    overrides: { tokenRoles: SIM_TOKEN_ROLES.filter((r) => r !== 'AuditLog.Read.All') },
+  });
 }, 60_000);
 afterAll(async () => {
   client?.disconnect();
@@ -61,8 +64,12 @@ function provflow(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numbe
   return new Promise((resolve) => {
     // A clean environment: nothing from the developer's shell (or a .env) decides the outcome.
     const base = { PATH: process.env.PATH, HOME: process.env.HOME };
-    execFile(process.execPath, [path.join(ROOT, 'bin/provflow.js'), ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 90_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin/provflow.js'), ...args],
+      { cwd: ROOT, env: { ...base, ...env }, timeout: 90_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -73,7 +80,19 @@ describe('provflow doctor', () => {
     const { checks } = JSON.parse(r.stdout) as { checks: Check[] };
     expect(failed(checks), r.stdout).toEqual([]);
     expect(r.code).toBe(0);
-    for (const name of ['configuration valid', 'Redis reachable', 'Redis version', 'Redis maxmemory-policy', 'Redis AOF', 'token acquired', 'permission: ', 'Graph reachable', 'clock skew', 'secret key', 'simulator CA trusted']) {
+    for (const name of [
+      'configuration valid',
+      'Redis reachable',
+      'Redis version',
+      'Redis maxmemory-policy',
+      'Redis AOF',
+      'token acquired',
+      'permission: ',
+      'Graph reachable',
+      'clock skew',
+      'secret key',
+      'simulator CA trusted',
+    ]) {
       expect(byName(checks, name), name).toMatchObject({ ok: true, fix: null });
     }
     expect(checks.filter((c) => c.name.startsWith('permission: '))).toHaveLength(3);
@@ -81,12 +100,16 @@ describe('provflow doctor', () => {
     for (const t of sim.issuedTokens()) expect(r.stdout).not.toContain(t);
   }, 120_000);
 
-  it('a token lacking AuditLog.Read.All: the permission and the feature needing it are named, with the fix', async () => {
+  it('a token lacking AuditLog.Read.All: the permission and the feature needing it, with the fix', async () => {
     const { checks } = await runDoctorChecks(envFor(simNoLogs));
     expect(failed(checks)).toEqual(['permission: provisioning logs']);
     const c = byName(checks, 'permission: provisioning logs')!;
-    expect(c.detail).toMatch(/missing AuditLog\.Read\.All, needed for provisioning logs \(quarantine details, failures by error code\)/);
-    expect(c.fix).toMatch(/grant the Microsoft Graph application permission AuditLog\.Read\.All to app .*admin consent/);
+    expect(c.detail).toMatch(
+      /missing AuditLog\.Read\.All, needed for provisioning logs \(quarantine details, failures by error code\)/,
+    );
+    expect(c.fix).toMatch(
+      /grant the Microsoft Graph application permission AuditLog\.Read\.All to app .*admin consent/,
+    );
   }, 60_000);
 
   it('Redis with allkeys-lru (and AOF off): each named with its fix', async () => {
@@ -95,7 +118,10 @@ describe('provflow doctor', () => {
     try {
       const { checks } = await runDoctorChecks(envFor(sim));
       expect(failed(checks)).toEqual(['Redis maxmemory-policy', 'Redis AOF persistence']);
-      expect(byName(checks, 'Redis maxmemory-policy')).toMatchObject({ detail: expect.stringMatching(/^allkeys-lru/), fix: expect.stringMatching(/CONFIG SET maxmemory-policy noeviction/) });
+      expect(byName(checks, 'Redis maxmemory-policy')).toMatchObject({
+        detail: expect.stringMatching(/^allkeys-lru/),
+        fix: expect.stringMatching(/CONFIG SET maxmemory-policy noeviction/),
+      });
       expect(byName(checks, 'Redis AOF')!.fix).toMatch(/appendonly yes/);
     } finally {
       await client.config('SET', 'maxmemory-policy', 'noeviction');
@@ -111,13 +137,19 @@ describe('provflow doctor', () => {
     const k = ledgerKeys(prefix);
     const other = generateSecretKey();
     await client.zadd(k.batches, Date.now(), 'b1');
-    await client.hset(k.secrets('b1'), 'inst-1', sealSecretPairs(other, [{ key: 'ClientSecret', value: 'x' }], 'b1/inst-1'));
+    await client.hset(
+      k.secrets('b1'),
+      'inst-1',
+      sealSecretPairs(other, [{ key: 'ClientSecret', value: 'x' }], 'b1/inst-1'),
+    );
     try {
       const wrong = await runDoctorChecks(envFor(sim));
       expect(failed(wrong.checks)).toEqual(['secret key opens sealed values in Redis']);
       expect(byName(wrong.checks, 'secret key opens')!.detail).toMatch(/batch b1 does not open/);
       // The key that sealed it, given as the previous key (a rotation), opens it.
-      const rotated = await runDoctorChecks(envFor(sim, { PROVFLOW_SECRET_KEY_PREVIOUS: other.bytes.toString('base64') }));
+      const rotated = await runDoctorChecks(
+        envFor(sim, { PROVFLOW_SECRET_KEY_PREVIOUS: other.bytes.toString('base64') }),
+      );
       expect(failed(rotated.checks)).toEqual([]);
     } finally {
       await client.del(k.batches, k.secrets('b1'));
@@ -126,7 +158,10 @@ describe('provflow doctor', () => {
 
   it("the simulator's CA not trusted: named with NODE_EXTRA_CA_CERTS as the fix", async () => {
     const { checks } = await runDoctorChecks(envFor(sim, { NODE_EXTRA_CA_CERTS: undefined }));
-    expect(byName(checks, 'simulator CA trusted')).toMatchObject({ ok: false, fix: expect.stringMatching(/NODE_EXTRA_CA_CERTS/) });
+    expect(byName(checks, 'simulator CA trusted')).toMatchObject({
+      ok: false,
+      fix: expect.stringMatching(/NODE_EXTRA_CA_CERTS/),
+    });
   }, 60_000);
 
   it('bad configuration: exit 2 naming the variable', async () => {

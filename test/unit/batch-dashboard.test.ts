@@ -8,11 +8,32 @@ const T0 = Date.parse('2026-12-01T12:00:00Z');
 
 function rec(i: number, over: Partial<InstanceRecord>): InstanceRecord {
   return {
-    instanceKey: `k${i}`, index: i, displayName: `AWS ${i}`, state: 'steady', step: null, templateId: null,
-    applicationObjectId: null, appId: null, servicePrincipalId: null, jobId: null, adopted: null, attempts: 1,
-    lastError: null, jobCode: 'Active', lastExecution: null, quarantineReason: null, quarantineNextAttempt: null,
-    detail: null, logFailures: {}, logEntries: 0, updatedAt: null, startedAt: T0 + i * 1000, endedAt: T0 + i * 2000,
-    enqueuedAt: T0, warning: null, ...over,
+    instanceKey: `k${i}`,
+    index: i,
+    displayName: `AWS ${i}`,
+    state: 'steady',
+    step: null,
+    templateId: null,
+    applicationObjectId: null,
+    appId: null,
+    servicePrincipalId: null,
+    jobId: null,
+    adopted: null,
+    attempts: 1,
+    lastError: null,
+    jobCode: 'Active',
+    lastExecution: null,
+    quarantineReason: null,
+    quarantineNextAttempt: null,
+    detail: null,
+    logFailures: {},
+    logEntries: 0,
+    updatedAt: null,
+    startedAt: T0 + i * 1000,
+    endedAt: T0 + i * 2000,
+    enqueuedAt: T0,
+    warning: null,
+    ...over,
   };
 }
 
@@ -25,10 +46,19 @@ describe('batch dashboard pieces', () => {
   it('sorts and filters by the query, ignoring unknown sort keys', () => {
     const rows = [
       rec(0, { displayName: 'Zeta', state: 'failed', lastError: 'credentials rejected' }),
-      rec(1, { displayName: 'alpha', state: 'quarantined', quarantineReason: 'EncounteredQuarantineException', logFailures: { X: 5 } }),
+      rec(1, {
+        displayName: 'alpha',
+        state: 'quarantined',
+        quarantineReason: 'EncounteredQuarantineException',
+        logFailures: { X: 5 },
+      }),
       rec(2, { displayName: 'Beta' }),
     ];
-    expect(selectRows(rows, parseQuery({ sort: 'instance' })).map((r) => r.displayName)).toEqual(['alpha', 'Beta', 'Zeta']);
+    expect(selectRows(rows, parseQuery({ sort: 'instance' })).map((r) => r.displayName)).toEqual([
+      'alpha',
+      'Beta',
+      'Zeta',
+    ]);
     expect(selectRows(rows, parseQuery({ sort: 'failures', dir: 'desc' }))[0]!.displayName).toBe('alpha');
     expect(selectRows(rows, parseQuery({ state: 'steady' })).map((r) => r.displayName)).toEqual(['Beta']);
     expect(selectRows(rows, parseQuery({ q: 'REJECTED' })).map((r) => r.displayName)).toEqual(['Zeta']);
@@ -42,7 +72,9 @@ describe('batch dashboard pieces', () => {
     expect(svg).toContain('started 2');
     expect(svg).toContain('steady 2');
     expect(svg.match(/<polyline/g)).toHaveLength(2);
-    expect(startedSteadyChart([rec(0, { startedAt: null, enqueuedAt: null, endedAt: null })])).toContain('No instance has started yet');
+    expect(startedSteadyChart([rec(0, { startedAt: null, enqueuedAt: null, endedAt: null })])).toContain(
+      'No instance has started yet',
+    );
     expect(lineChart('x', 'nothing', [{ name: 'a', colour: '#000', points: [] }])).toBe('');
   });
 

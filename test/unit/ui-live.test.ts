@@ -33,7 +33,11 @@ describe('live progress on a terminal', () => {
     const m = new RateMeter();
     m.add(0, 0);
     m.add(5000, 10);
-    const text = progressFrame({ total: 1200, started: 600, ended: 10, steady: 8, quarantined: 1, failed: 1 }, m, width);
+    const text = progressFrame(
+      { total: 1200, started: 600, ended: 10, steady: 8, quarantined: 1, failed: 1 },
+      m,
+      width,
+    );
     for (const line of text.split('\n')) expect(displayWidth(line)).toBeLessThanOrEqual(width);
     expect(text).toContain('ETA');
     expect(text).toContain('600/1200');
@@ -50,7 +54,10 @@ describe('live progress on a terminal', () => {
       const logger = createLogger({ level: 'info', name: 'demo', destination: dest });
       live.update('started ▕███░░░▏ 3/6\nsteady 1 · ETA 4 s');
       logger.info('quiet progress detail');
-      logger.warn({ instance: 'AWS Demo 005', candidates: 2, clientSecret: 's3cr3t' }, `ambiguous instantiate ${'x'.repeat(200)}`);
+      logger.warn(
+        { instance: 'AWS Demo 005', candidates: 2, clientSecret: 's3cr3t' },
+        `ambiguous instantiate ${'x'.repeat(200)}`,
+      );
       live.update('started ▕██████▏ 6/6\nsteady 6 · done');
       live.done();
       await dest.close();
@@ -72,7 +79,9 @@ describe('live progress on a terminal', () => {
   });
 
   it('a log line for people escapes control characters', () => {
-    const line = humanLogLine(JSON.stringify({ level: 50, msg: 'bad \x1b[2J name', err: { message: 'boom' }, step: 'x' }));
+    const line = humanLogLine(
+      JSON.stringify({ level: 50, msg: 'bad \x1b[2J name', err: { message: 'boom' }, step: 'x' }),
+    );
     expect(line).toBe('error bad \\x1b[2J name — boom (step=x)');
   });
 });

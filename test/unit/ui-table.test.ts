@@ -71,21 +71,24 @@ function batchOf200(): { rows: InstanceRecord[]; needing: string[] } {
 }
 
 describe('tables fit the terminal', () => {
-  it.each([80, 100, 160])('a 200-instance batch status at width %i: no line too long, every instance needing attention listed', (width) => {
-    const { rows, needing } = batchOf200();
-    const text = renderStatusTable(rows, { width, now: NOW });
-    const lines = text.split('\n');
-    for (const line of lines) expect(displayWidth(line), line).toBeLessThanOrEqual(width);
-    for (const name of needing) expect(text).toContain(name);
-    expect(needing.length).toBeGreaterThan(10);
-    // Condensed: counts by state, not 200 rows; the steady majority is counted, not listed.
-    expect(text).toMatch(/steady\s+\d+/);
-    expect(text).not.toContain('AWS Demo 001');
-    expect(text).toContain('running long (syncing)');
-    expect(text).toContain(`${needing.length} of 200 instances need attention`);
-    expect(text).toContain('--all');
-    expect(lines.length).toBeLessThan(needing.length + 25);
-  });
+  it.each([80, 100, 160])(
+    'a 200-instance batch status at width %i: no line too long, every instance needing attention listed',
+    (width) => {
+      const { rows, needing } = batchOf200();
+      const text = renderStatusTable(rows, { width, now: NOW });
+      const lines = text.split('\n');
+      for (const line of lines) expect(displayWidth(line), line).toBeLessThanOrEqual(width);
+      for (const name of needing) expect(text).toContain(name);
+      expect(needing.length).toBeGreaterThan(10);
+      // Condensed: counts by state, not 200 rows; the steady majority is counted, not listed.
+      expect(text).toMatch(/steady\s+\d+/);
+      expect(text).not.toContain('AWS Demo 001');
+      expect(text).toContain('running long (syncing)');
+      expect(text).toContain(`${needing.length} of 200 instances need attention`);
+      expect(text).toContain('--all');
+      expect(lines.length).toBeLessThan(needing.length + 25);
+    },
+  );
 
   it.each([80, 100, 160])('--all at width %i lists all 200 rows, none longer than the width', (width) => {
     const { rows } = batchOf200();
@@ -106,7 +109,14 @@ describe('tables fit the terminal', () => {
 
   it('columns shrink with … before they drop, and wide letters count double', () => {
     const rows = [{ a: '東京都の設定アプリケーション一覧', b: 'x'.repeat(50) }];
-    const text = renderTable(rows, [{ header: 'a', get: (r) => r.a, priority: 0 }, { header: 'b', get: (r) => r.b, min: 10 }], { width: 40 });
+    const text = renderTable(
+      rows,
+      [
+        { header: 'a', get: (r) => r.a, priority: 0 },
+        { header: 'b', get: (r) => r.b, min: 10 },
+      ],
+      { width: 40 },
+    );
     for (const line of text.split('\n')) expect(displayWidth(line)).toBeLessThanOrEqual(40);
     expect(text).toContain('…');
     expect(text).toContain('東京都');
@@ -114,11 +124,23 @@ describe('tables fit the terminal', () => {
 
   it('a wrapping column continues on following lines, each inside the width', () => {
     const msg = 'instances[3].credentials[0].value: must not be empty; fix: give the client secret or use source env';
-    const text = renderTable([{ m: msg }], [{ header: 'where', get: () => 'instances[3]' }, { header: 'problem and fix', get: (r) => r.m, wrap: true }], { width: 50 });
+    const text = renderTable(
+      [{ m: msg }],
+      [
+        { header: 'where', get: () => 'instances[3]' },
+        { header: 'problem and fix', get: (r) => r.m, wrap: true },
+      ],
+      { width: 50 },
+    );
     const lines = text.split('\n');
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(50);
-    expect(lines.slice(2).map((l) => l.slice(14).trim()).join(' ')).toBe(msg);
+    expect(
+      lines
+        .slice(2)
+        .map((l) => l.slice(14).trim())
+        .join(' '),
+    ).toBe(msg);
   });
 
   it('control characters in cells are shown escaped, never sent to the terminal', () => {
