@@ -108,7 +108,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const { sim, cfg, prefix } = stack;
   say(`simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${stack.redis.url}`);
   const logFile = live ? liveLogDestination(live) : null;
-  const logger = logFile ? createLogger({ level: cfg.LOG_LEVEL, name: 'demo', destination: logFile }) : cliLogger(cfg, 'demo');
+  const logger = logFile
+    ? createLogger({ level: cfg.LOG_LEVEL, name: 'demo', destination: logFile })
+    : cliLogger(cfg, 'demo');
   let rt: Runtime | null = null;
   const closers: (() => Promise<unknown>)[] = [];
   try {
@@ -139,7 +141,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const ended = rows.filter((r) => END_STATES.has(r.state)).length;
       meter.add(Date.now(), ended);
       if (live) {
-        const counts = { total: sum.instances, started: sum.started + sum.failed, ended, steady: sum.steady, quarantined: sum.quarantined, failed: sum.failed };
+        const started = sum.started + sum.failed;
+        const { steady, quarantined, failed } = sum;
+        const counts = { total: sum.instances, started, ended, steady, quarantined, failed };
         live.update(progressFrame(counts, meter, live.width));
       } else if (!o.json && Date.now() - lastLine > 5000) {
         err(`${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`);
@@ -180,7 +184,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       out(fit(
         `simulator: ${stats.requests} requests, ${stats.throttled} throttled (429), ${stats.retryAfterViolations} Retry-After violations, ${stats.duplicateApplications} duplicate applications · ${(summary.durationMs / 1000).toFixed(1)} s`,
       ));
-      for (const u of unexpected) out(fit(`unexpected: ${u.displayName} ended ${u.state}, expected ${expected.get(u.instanceKey)}`));
+      for (const u of unexpected) {
+        out(fit(`unexpected: ${u.displayName} ended ${u.state}, expected ${expected.get(u.instanceKey)}`));
+      }
       if (lost) out(`${lost} instance(s) did not reach an end state within ${Math.round(timeoutMs / 1000)} s`);
       out(okRun ? 'demo: every instance ended as expected' : 'demo: some instances did not end as expected');
     }
