@@ -353,6 +353,9 @@ export interface BatchDashboard {
   close(): void;
 }
 
+/** Batches on the list page, newest first (older ones stay reachable at /batches/ID). */
+const LIST_LIMIT = 50;
+
 /** The `/batches` router; mount it behind the board's authentication. */
 export function batchDashboard(opts: {
   redis: Redis;
@@ -377,7 +380,8 @@ export function batchDashboard(opts: {
   router.get('/dashboard.css', (_req, res) => void res.type('text/css').send(CSS));
   router.get('/', async (_req, res, next) => {
     try {
-      const metas = (await ledger.listBatches()).sort((a, b) => b.createdAt - a.createdAt);
+      // The newest batches: each one costs a read of all its instances.
+      const metas = (await ledger.listBatches()).sort((a, b) => b.createdAt - a.createdAt).slice(0, LIST_LIMIT);
       const batches = await Promise.all(
         metas.map(async (meta) => ({ meta, rows: await ledger.listInstances(meta.batchId) })),
       );
