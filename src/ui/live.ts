@@ -41,6 +41,7 @@ export function createLiveArea(stream: TermStream): LiveArea {
   };
   const lu = createLogUpdate(view as unknown as NodeJS.WriteStream);
   let frame = '';
+  let finished = false;
   const fitLines = (text: string) =>
     text
       .split('\n')
@@ -55,11 +56,13 @@ export function createLiveArea(stream: TermStream): LiveArea {
       lu(frame);
     },
     note(line) {
-      lu.clear();
+      // After done() the last frame stays where it is: later lines go below it, not redrawn above.
+      if (!finished) lu.clear();
       stream.write(`${fitLines(line)}\n`);
-      if (frame) lu(frame);
+      if (frame && !finished) lu(frame);
     },
     done() {
+      finished = true;
       lu.done();
     },
   };

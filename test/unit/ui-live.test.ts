@@ -60,6 +60,10 @@ describe('live progress on a terminal', () => {
       );
       live.update('started ▕██████▏ 6/6\nsteady 6 · done');
       live.done();
+      const before = term.writes.length;
+      logger.warn('closing: worker stopped late');
+      // After done(), a late line goes below the last frame: the frame is not drawn again.
+      expect(stripAnsi(term.writes.slice(before).join(''))).toBe('warn  closing: worker stopped late\n');
       await dest.close();
       const screen = stripAnsi(term.writes.join(''));
       expect(screen).not.toContain('{"level"');
@@ -68,9 +72,9 @@ describe('live progress on a terminal', () => {
       expect(screen).not.toContain('s3cr3t');
       for (const line of screen.split(/\r?\n/)) expect(displayWidth(line)).toBeLessThanOrEqual(100);
       const logged = readFileSync(file, 'utf8').trim().split('\n');
-      expect(logged).toHaveLength(2);
+      expect(logged).toHaveLength(3);
       expect(JSON.parse(logged[1]!)).toMatchObject({ level: 40, instance: 'AWS Demo 005', clientSecret: '[REDACTED]' });
-      expect(dest.lines).toBe(2);
+      expect(dest.lines).toBe(3);
     } finally {
       if (saved === undefined) delete process.env.COLUMNS;
       else process.env.COLUMNS = saved;
