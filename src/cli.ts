@@ -34,6 +34,7 @@ program
   .option('--board-port <n>', 'port for --board', int('--board-port'))
   .option('--json', 'print one JSON summary line instead of tables')
   .option('--verbose', 'log at info level to stderr')
+  .option('--all', 'list every instance in the final table (over 50, only those needing attention are listed)')
   .action(async (o) => {
     const { runDemo } = await import('./commands/demo.ts');
     process.exitCode = await runDemo({
@@ -48,6 +49,7 @@ program
       board: !!o.board,
       boardPort: o.boardPort,
       verbose: !!o.verbose,
+      all: !!o.all,
     });
   });
 
@@ -94,9 +96,18 @@ program
   .option('--json', 'machine-readable output')
   .option('--watch', 'refresh until every instance has ended')
   .option('--wide', 'show Graph ids too')
+  .option('--all', 'list every instance (over 50, only those needing attention are listed)')
   .action(async (batch: string, o) => {
     const { runStatus } = await import('./commands/status.ts');
-    process.exitCode = await runStatus(batch, { json: !!o.json, watch: !!o.watch, wide: !!o.wide });
+    process.exitCode = await runStatus(batch, { json: !!o.json, watch: !!o.watch, wide: !!o.wide, all: !!o.all });
+  });
+
+program
+  .command('doctor')
+  .description('check configuration, Redis, token permissions, Graph, clock and secret key; a fix for each failure')
+  .option('--json', 'print { checks: [{ name, ok, detail, fix }] }')
+  .action(async (o) => {
+    process.exitCode = await (await import('./commands/doctor.ts')).runDoctor({ json: !!o.json });
   });
 
 program
@@ -140,7 +151,7 @@ program
   });
 
 /** Commands that end by themselves: exit once done and flushed, whatever handles a library left open. */
-const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart']);
+const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart', 'doctor']);
 
 await program.parseAsync(process.argv).catch(reportAndExit);
 if (ONE_SHOT.has(program.args[0] ?? '')) await exitWhenFlushed(Number(process.exitCode ?? 0));

@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type ScrapeData } from '../metrics/prometheus.ts';
 import { createMetricsReader, type MetricsSource } from '../metrics/redis-counters.ts';
 import { basicAuth, type BoardCredentials } from './basic-auth.ts';
+import { batchDashboard } from './batch-dashboard.ts';
 import { boardHooks } from './board-hooks.ts';
 import { createQueueAdapters, type BoardMode } from './board-queues.ts';
 import { LoginThrottle, loopbackHostOnly, sameOriginMutations } from './security.ts';
@@ -43,6 +44,8 @@ export interface CreateBoardAppOptions {
   logger?: Logger;
   /** Deadline for each Redis read behind /healthz and /metrics (default 2000 ms). */
   probeTimeoutMs?: number;
+  /** How often `/batches` samples the Graph counters for its charts (default 10 s). */
+  dashboardSampleMs?: number;
   /** Queue names to show (default: every provflow queue). */
   queueNames?: readonly string[];
   /** Failed-login throttling (default: 5 free failures per address, then 1 s doubling to 15 min). */
@@ -104,6 +107,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
       uiConfig: {
         boardTitle: opts.title ?? 'provflow',
         miscLinks: [
+          { text: 'Batches', url: '/batches' },
           { text: 'Health', url: '/healthz' },
           { text: 'Metrics', url: '/metrics' },
         ],
@@ -176,6 +180,8 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     res.set('Cache-Control', 'no-store');
     next();
   });
+  const dashboard = batchDashboard({ redis, prefix: opts.prefix, metrics, sampleMs: opts.dashboardSampleMs });
+  app.use('/batches', dashboard.router);
   app.get('/', (_req, res) => res.redirect(`${BOARD_BASE_PATH}/`));
   app.use(BOARD_BASE_PATH, serverAdapter.getRouter() as express.Router);
 
@@ -185,6 +191,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     mode,
     close: () =>
       (closing ??= (async () => {
+        dashboard.close();
         await Promise.allSettled(queues.map((q) => q.close()));
         // The queues share this connection and leave it open; Bull Board's cached
         // FlowProducers ride on it too, so quitting it releases everything.

@@ -14,7 +14,9 @@ import { startStepsWorker } from '../flow/steps-worker.ts';
 import { END_STATES, type InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
 import type { SimProfile, SimulatorHandle } from '../sim/index.ts';
-import { bar } from '../ui/table.ts';
+import { createLogger } from '../logger.ts';
+import { createLiveArea, liveLogDestination, progressFrame, RateMeter, type LiveArea } from '../ui/live.ts';
+import { bar, fitLines, terminalWidth } from '../ui/table.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { cliLogger, err, EXIT, out } from './common.ts';
 
@@ -30,6 +32,8 @@ export interface DemoOptions {
   board: boolean;
   boardPort?: number;
   verbose: boolean;
+  /** List every instance in the final table (over 50, only those needing attention are listed). */
+  all?: boolean;
 }
 
 /** The JSON summary line (`--json`); scripts read these keys. */
@@ -94,11 +98,19 @@ async function simStats(sim: SimulatorHandle) {
 
 export async function runDemo(o: DemoOptions): Promise<number> {
   const t0 = Date.now();
-  const say = o.json ? () => {} : err;
+  // On a terminal, progress redraws in place and log lines are shown above it (all of them kept in
+  // a file); piped or with --json, logs stay JSON on stderr as scripts expect.
+  const tty = !o.json && !!process.stderr.isTTY;
+  const live: LiveArea | null = tty ? createLiveArea(process.stderr) : null;
+  const fit = (s: string) => (tty ? fitLines(s, terminalWidth(process.stdout)) : s);
+  const say = o.json ? () => {} : (s: string) => (live ? live.note(s) : err(s));
   const stack = await startLocalStack({ profile: o.profile, timeScale: o.timeScale, seed: o.seed, env: { LOG_LEVEL: o.verbose ? 'info' : 'warn' } });
   const { sim, cfg, prefix } = stack;
   say(`simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${stack.redis.url}`);
-  const logger = cliLogger(cfg, 'demo');
+  const logFile = live ? liveLogDestination(live) : null;
+  const logger = logFile
+    ? createLogger({ level: cfg.LOG_LEVEL, name: 'demo', destination: logFile })
+    : cliLogger(cfg, 'demo');
   let rt: Runtime | null = null;
   const closers: (() => Promise<unknown>)[] = [];
   try {
@@ -110,7 +122,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     if (o.board) {
       const { runBoard } = await import('../board/run-board.ts');
       const board = await runBoard({ port: o.boardPort ?? 0, host: '127.0.0.1', insecureNoAuth: true, allowRetries: false, redisUrl: cfg.REDIS_URL!, prefix });
-      say(`board: ${board.url} (loopback only, read-only)`);
+      say(`board: ${board.url} · batches: ${new URL('/batches', board.url).href} (loopback only, read-only)`);
       closers.push(() => board.close());
     }
 
@@ -122,20 +134,25 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const timeoutMs = o.timeoutMs ?? Math.max(180_000, o.instances * 600);
     let rows: InstanceRecord[] = [];
     let lastLine = 0;
+    const meter = new RateMeter();
     for (;;) {
       rows = await rt.ledger.listInstances(batch.batchId);
       const sum = summarise(rows);
       const ended = rows.filter((r) => END_STATES.has(r.state)).length;
-      if (!o.json && (process.stderr.isTTY || Date.now() - lastLine > 5000)) {
-        const line = `${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`;
-        if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
-        else err(line);
+      meter.add(Date.now(), ended);
+      if (live) {
+        const started = sum.started + sum.failed;
+        const { steady, quarantined, failed } = sum;
+        const counts = { total: sum.instances, started, ended, steady, quarantined, failed };
+        live.update(progressFrame(counts, meter, live.width));
+      } else if (!o.json && Date.now() - lastLine > 5000) {
+        err(`${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`);
         lastLine = Date.now();
       }
       if (ended === rows.length || Date.now() - t0 > timeoutMs) break;
       await new Promise((r) => setTimeout(r, 300));
     }
-    if (!o.json && process.stderr.isTTY) process.stderr.write('\n');
+    live?.done();
 
     const stats = await simStats(sim);
     const sum = summarise(rows);
@@ -162,12 +179,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     if (o.json) {
       out(JSON.stringify(summary));
     } else {
-      out(renderStatusTable(rows));
-      out(summaryLine(batch.batchId, sum));
-      out(
+      out(renderStatusTable(rows, { all: o.all }));
+      out(fit(summaryLine(batch.batchId, sum)));
+      out(fit(
         `simulator: ${stats.requests} requests, ${stats.throttled} throttled (429), ${stats.retryAfterViolations} Retry-After violations, ${stats.duplicateApplications} duplicate applications · ${(summary.durationMs / 1000).toFixed(1)} s`,
-      );
-      for (const u of unexpected) out(`unexpected: ${u.displayName} ended ${u.state}, expected ${expected.get(u.instanceKey)}`);
+      ));
+      for (const u of unexpected) {
+        out(fit(`unexpected: ${u.displayName} ended ${u.state}, expected ${expected.get(u.instanceKey)}`));
+      }
       if (lost) out(`${lost} instance(s) did not reach an end state within ${Math.round(timeoutMs / 1000)} s`);
       out(okRun ? 'demo: every instance ended as expected' : 'demo: some instances did not end as expected');
     }
@@ -181,5 +200,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       await rt.close();
     }
     await stack.close();
+    if (logFile) {
+      await logFile.close();
+      err(fit(`log: ${logFile.lines} line(s) in ${logFile.file}`));
+    }
   }
 }

@@ -10,8 +10,8 @@ export function problemsReport(file: string, problems: BatchProblem[], total = p
   return [
     `${terminalSafe(file)}: ${total} problem${total === 1 ? '' : 's'}; nothing was enqueued.`,
     renderTable(problems, [
-      { header: 'where', get: (p) => p.path, max: 60 },
-      { header: 'problem and fix', get: (p) => p.message, max: 160 },
+      { header: 'where', get: (p) => p.path, max: 60, priority: 0 },
+      { header: 'problem and fix', get: (p) => p.message, wrap: true, min: 36 }, // the fix must stay readable
     ]),
   ].join('\n');
 }

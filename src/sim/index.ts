@@ -265,7 +265,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       entraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
       return true;
     }
-    const token = `sim.${randomBytes(24).toString('base64url')}`;
+    const roles = settings.tokenRoles ?? SIM_TOKEN_ROLES;
+    const token = simAccessToken({ tenantId, appId: clientId, roles, lifetimeSec: settings.tokenLifetimeSec });
     tokens.set(token, { appId: clientId, tenantId, expiresAt: Date.now() + settings.tokenLifetimeSec * 1000 });
     state.stats.tokensIssued++;
     sendJson(res, 200, { token_type: 'Bearer', expires_in: settings.tokenLifetimeSec, ext_expires_in: settings.tokenLifetimeSec, access_token: token });
@@ -532,4 +533,29 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** What the simulator's app registration is granted unless `tokenRoles` says otherwise. */
+export const SIM_TOKEN_ROLES = [
+  'Application.ReadWrite.All',
+  'Synchronization.ReadWrite.All',
+  'AuditLog.Read.All',
+  'Directory.Read.All',
+];
+
+/** JWT-shaped like Entra's (clients can read `roles`), unsigned: the simulator looks tokens up, never verifies. */
+function simAccessToken(o: { tenantId: string; appId: string; roles: string[]; lifetimeSec: number }): string {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    aud: 'https://graph.microsoft.com',
+    iss: `https://sts.windows.net/${o.tenantId}/`,
+    iat: now,
+    nbf: now,
+    exp: now + o.lifetimeSec,
+    appid: o.appId,
+    tid: o.tenantId,
+    roles: o.roles,
+  };
+  return `${b64({ typ: 'JWT', alg: 'none', kid: 'sim' })}.${b64(claims)}.${randomBytes(24).toString('base64url')}`;
 }

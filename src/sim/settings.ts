@@ -72,6 +72,11 @@ export interface SimulatorSettings {
   /** Access token lifetime in real seconds (`expires_in`; not scaled, Entra issues 3599). */
   tokenLifetimeSec: number;
   /**
+   * Application permissions in the access token's `roles` claim (default SIM_TOKEN_ROLES); a test
+   * leaves one out to see `provflow doctor` name it. Not enforced on Graph calls.
+   */
+  tokenRoles?: string[];
+  /**
    * Requests that arrive within this many ms after a 429/503 *left the simulator* are not
    * counted as Retry-After violations: they were issued before the caller could have read the
    * answer. 250 ms because on a 2-core host running the simulator, Redis and several Node

@@ -18,9 +18,10 @@ import { startPoller } from '../../src/poller/start-poller.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 import { waitForStates } from '../helpers/wait.ts';
 import { serveBoard, type TestBoard } from './board-fixtures.ts';
+import { screenshotPath } from './screenshot-path.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = path.join(import.meta.dirname, 'screenshots', 'board-real-run.png');
+const SCREENSHOT = screenshotPath('board-real-run.png');
 const haveChromium = existsSync(CHROMIUM);
 
 describe.skipIf(!haveChromium)('board after a real simulator run', () => {

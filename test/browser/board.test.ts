@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 import { BOARD_PASS, BOARD_USER, plantFlow, plantedIn, serveBoard, type PlantedFlow, type TestBoard } from './board-fixtures.ts';
+import { screenshotPath } from './screenshot-path.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = path.join(import.meta.dirname, 'screenshots', 'board.png');
+const SCREENSHOT = screenshotPath('board.png');
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`board browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
 

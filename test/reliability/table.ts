@@ -19,7 +19,7 @@ export function reliabilityTable(rows: ScenarioResult[]): string {
     { header: '429s', get: (r) => r.throttled, align: 'right' },
     { header: 'wall', get: (r) => `${(r.wallMs / 1000).toFixed(1)} s`, align: 'right' },
     { header: 'notes', get: (r) => r.notes, max: NOTES_IN_TABLE },
-  ]);
+  ], { width: Infinity }); // written to a file, not a terminal
 }
 
 const NOTES_IN_TABLE = 160;
