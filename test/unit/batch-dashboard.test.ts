@@ -40,7 +40,7 @@ function rec(i: number, over: Partial<InstanceRecord>): InstanceRecord {
 describe('batch dashboard pieces', () => {
   it('escapes markup and control characters from Redis before they reach the page', () => {
     expect(h(`<img src=x onerror="a('b')">&`)).toBe('&#60;img src=x onerror=&#34;a(&#39;b&#39;)&#34;&#62;&#38;');
-    expect(h('a\x1b[31mb')).toBe('a\\x1b[31mb');
+    expect(h('a\x1b[31mb')).toBe('a\\x1B[31mb');
   });
 
   it('sorts and filters by the query, ignoring unknown sort keys', () => {

@@ -86,6 +86,6 @@ describe('live progress on a terminal', () => {
     const line = humanLogLine(
       JSON.stringify({ level: 50, msg: 'bad \x1b[2J name', err: { message: 'boom' }, step: 'x' }),
     );
-    expect(line).toBe('error bad \\x1b[2J name — boom (step=x)');
+    expect(line).toBe('error bad \\x1B[2J name — boom (step=x)');
   });
 });
