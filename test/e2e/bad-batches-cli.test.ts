@@ -44,7 +44,7 @@ function enqueue(file: string, extraEnv: Record<string, string> = {}): Promise<{
     execFile(
       process.execPath,
       [path.join(ROOT, 'bin/provflow.js'), 'enqueue', path.isAbsolute(file) ? file : path.join(DIR, file)],
-      { cwd: ROOT, env: { ...process.env, REDIS_URL: redis.url, BULLMQ_PREFIX: '{bad}', PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'), ...extraEnv }, timeout: 60_000 },
+      { cwd: ROOT, env: { ...process.env, COLUMNS: '1000', REDIS_URL: redis.url, BULLMQ_PREFIX: '{bad}', PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'), ...extraEnv }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -127,7 +127,7 @@ describe('hostile batch files through the CLI', () => {
       for (let k = 0; k < 15; k++) o[`extraField${k}`] = 'x';
       return o;
     });
-    writeFileSync(many, JSON.stringify({ instances }));
+    writeFileSync(many, JSON.stringify({ defaults: { credentials: { SyncAll: { value: 'false' } } }, instances }));
     const fifo = path.join(tmp, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
     const zero = path.join(tmp, 'zero.json');

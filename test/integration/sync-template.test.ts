@@ -98,7 +98,7 @@ describe('provflow plan checks synchronization templates', () => {
     const cred = { SecretToken: { value: 'plan-token-not-real' }, ClientSecret: { value: 'plan-secret-not-real' } };
     const file = path.join(dir, 'plan.json');
     writeFileSync(file, JSON.stringify({
-      defaults: { applicationTemplate: 'Amazon Web Services (AWS)', credentials: cred },
+      defaults: { applicationTemplate: 'AWS Single-Account Access', credentials: cred },
       instances: [
         { displayName: 'Plan Adopt Typo', synchronizationTemplateId: 'aws-typo' },
         { displayName: 'Plan Adopt Right', synchronizationTemplateId: 'aws' },
