@@ -95,9 +95,18 @@ class Lines {
   }
 }
 
-/** Parses `text` into records; blank lines are skipped. Stops at the first quoting error. */
-export function parseCsv(text: string): { ok: true; records: CsvRecord[] } | Failure {
-  const bytes = Buffer.from(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, 'utf8');
+/** The UTF-8 bytes of CSV text without a leading byte order mark (nor a second one, as editors may add). */
+function csvBytes(input: string | Uint8Array): Buffer {
+  if (typeof input === 'string') return Buffer.from(input.charCodeAt(0) === 0xfeff ? input.slice(1) : input, 'utf8');
+  // The file's own bytes, already checked as UTF-8: no second copy of a file of up to 256 MiB.
+  let bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  for (let i = 0; i < 2 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf; i++) bytes = bytes.subarray(3);
+  return bytes;
+}
+
+/** Parses CSV text (or its UTF-8 bytes) into records; blank lines are skipped. Stops at the first quoting error. */
+export function parseCsv(input: string | Uint8Array): { ok: true; records: CsvRecord[] } | Failure {
+  const bytes = csvBytes(input);
   const lines = new Lines(bytes);
   const records: CsvRecord[] = [];
   // The header alone first: csv-parse builds an error object (tens of µs) for every row whose

@@ -129,6 +129,15 @@ describe('parseCsv on csv-parse: lines, line ends, caps', () => {
     return result.error;
   };
 
+  it('reads the bytes of a file as it reads its text, byte order marks included', () => {
+    const text = '\ufeffa,b\r\n"Zürich ""Süd""",東京\n';
+    const fromText = parseCsv(text);
+    expect(fromText.ok && fromText.records[1]!.fields).toEqual(['Zürich "Süd"', '東京']);
+    expect(parseCsv(new TextEncoder().encode(text))).toEqual(fromText);
+    expect(parseCsv(new TextEncoder().encode(`\ufeff${text}`))).toEqual(fromText);
+    expect(parseCsv(new TextEncoder().encode('a\n"open'))).toEqual({ ok: false, error: { line: 2, message: expect.any(String) } });
+  });
+
   it('reads mixed line ends (csv-parse would keep only the first line end it sees)', () => {
     const result = parseCsv('a,b\r\n1,2\n3,4\r5,6\n');
     expect(result.ok && result.records).toEqual([
