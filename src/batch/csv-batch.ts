@@ -26,10 +26,10 @@ export interface CsvDocument {
   problems: { path: string; message: string }[];
 }
 
-/** Reads CSV text into a batch document. */
-export function csvToDocument(text: string): CsvDocument {
+/** Reads CSV text, or its UTF-8 bytes, into a batch document. */
+export function csvToDocument(input: string | Uint8Array): CsvDocument {
   const out: CsvDocument = { document: null, rowLines: [], problems: [] };
-  const parsed = parseCsv(text);
+  const parsed = parseCsv(input);
   if (!parsed.ok) {
     out.problems.push({ path: `line ${parsed.error.line}`, message: parsed.error.message });
     return out;

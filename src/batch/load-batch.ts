@@ -68,7 +68,7 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
   let structure: JsonStructure | undefined;
   const problems: BatchProblem[] = [];
   if (csv) {
-    const parsed = csvToDocument(text);
+    const parsed = csvToDocument(read.bytes); // checked as UTF-8 above
     for (const p of parsed.problems) problems.push(p);
     if (parsed.document === null) return capped(problems);
     document = parsed.document;

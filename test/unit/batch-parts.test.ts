@@ -5,6 +5,7 @@ import { parseCsv } from '../../src/batch/csv.ts';
 import { displayNameCompareKey, displayNameLookAlikeKey, displayNameProblem } from '../../src/batch/display-name.ts';
 import { closestMatch, editDistance } from '../../src/batch/edit-distance.ts';
 import { INSTANCE_KEY_PATTERN, instanceKeyOf } from '../../src/batch/instance-key.ts';
+import { MAX_INLINE_VALUE_CHARS } from '../../src/batch/json-structure.ts';
 import { locateJsonSyntaxError } from '../../src/batch/json-syntax.ts';
 import { formatPath } from '../../src/batch/problem-path.ts';
 import {
@@ -118,6 +119,78 @@ describe('parseCsv', () => {
     if (result.ok) return;
     expect(result.error.line).toBe(line);
     expect(result.error.message).toMatch(why);
+  });
+});
+
+describe('parseCsv on csv-parse: lines, line ends, caps', () => {
+  const fails = (text: string) => {
+    const result = parseCsv(text);
+    if (result.ok) throw new Error('expected a CSV error');
+    return result.error;
+  };
+
+  it('reads the bytes of a file as it reads its text, byte order marks included', () => {
+    const text = '\ufeffa,b\r\n"Zürich ""Süd""",東京\n';
+    const fromText = parseCsv(text);
+    expect(fromText.ok && fromText.records[1]!.fields).toEqual(['Zürich "Süd"', '東京']);
+    expect(parseCsv(new TextEncoder().encode(text))).toEqual(fromText);
+    expect(parseCsv(new TextEncoder().encode(`\ufeff${text}`))).toEqual(fromText);
+    expect(parseCsv(new TextEncoder().encode('a\n"open'))).toEqual({ ok: false, error: { line: 2, message: expect.any(String) } });
+  });
+
+  it('reads mixed line ends (csv-parse would keep only the first line end it sees)', () => {
+    const result = parseCsv('a,b\r\n1,2\n3,4\r5,6\n');
+    expect(result.ok && result.records).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['1', '2'] },
+      { line: 3, fields: ['3', '4'] },
+      { line: 4, fields: ['5', '6'] },
+    ]);
+  });
+
+  it('counts a CRLF inside a quoted cell as one line (csv-parse counts two)', () => {
+    const result = parseCsv('a,b\r\n"x\r\ny",1\r\n\r\n"p",2\r\n');
+    expect(result.ok && result.records.map((r) => r.line)).toEqual([1, 2, 5]);
+    expect(fails('a,b\r\n"x\r\ny",1\r\n"p"q,2\r\n').line).toBe(4);
+    // A lone CR is a line end inside a cell too, as it is between rows.
+    expect(fails('a,b\r"x\ry",1\r"p"q,2\r').line).toBe(4);
+  });
+
+  it('puts each quoting error on the line to look at', () => {
+    // Unclosed: where the quote opens, not where the file ends.
+    expect(fails('a,b\n1,"open\nmore\nmore\n').line).toBe(2);
+    // Text after a quote: the closing quote's line, past escaped quotes.
+    expect(fails('a,b\n1,"x\n""y""\nz"!\n').line).toBe(4);
+    // A quote inside an unquoted cell after a multi-line cell of the same row.
+    expect(fails('a,b,c\n"x\ny",ab"c,1\n').line).toBe(3);
+  });
+
+  it('never repeats the cell in a message (csv-parse quotes it in its own)', () => {
+    const error = fails('a,b\nx,s3cr3t-value"z\n');
+    expect(error.message).toMatch(/inside an unquoted field/);
+    expect(error.message).not.toContain('s3cr3t');
+  });
+
+  it('names the over-long cell and the line it starts on', () => {
+    const long = 's'.repeat(MAX_INLINE_VALUE_CHARS + 1);
+    expect(fails(`a,b,c\n"x\ny",1,"\n${long}"\n`)).toEqual({ line: 3, message: expect.stringContaining('field 3') });
+    // A quoted cell of 20 MB starting on line 3: stopped by csv-parse's row bound, named all the same.
+    const started = performance.now();
+    expect(fails(`a,b,c\n\n1,2,"\n${'s'.repeat(20_000_000)}"\n`)).toEqual({
+      line: 3,
+      message: expect.stringContaining(`field 3 is longer than ${MAX_INLINE_VALUE_CHARS}`),
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('names the first over-long cell of a row stopped by the row bound, not the cell it stopped in', () => {
+    const cells = ['x'.repeat(MAX_INLINE_VALUE_CHARS + 10), ...Array.from({ length: 70 }, () => 'y'.repeat(65_000))];
+    expect(fails(`a,b\nname,${cells.join(',')}\n`)).toEqual({ line: 2, message: expect.stringContaining('field 2 is') });
+  });
+
+  it('refuses a row over 4 MiB of cells each under the cap, which no batch row can be', () => {
+    const row = Array.from({ length: 70 }, () => 'y'.repeat(65_000)).join(',');
+    expect(fails(`a,b\n${row}\n`)).toEqual({ line: 2, message: expect.stringContaining('the row is longer than 4 MiB') });
   });
 });
 
