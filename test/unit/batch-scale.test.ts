@@ -29,7 +29,7 @@ describe('batch size', () => {
   const dir = mkdtempSync(join(tmpdir(), 'provflow-big-'));
   const env = { PROVFLOW_TEST_BIG_CLIENT_SECRET: 'shared-client-secret' };
 
-  it('loads a 10,000-instance file in well under a few seconds', async () => {
+  it('loads a 10,000-instance file', async () => {
     const file = write(10_000, dir, 'big.json');
     const started = performance.now();
     const result = await loadBatchFile(file, { env });
@@ -42,7 +42,9 @@ describe('batch size', () => {
       { key: 'SecretToken', value: 'shared-token' },
       { key: 'ClientSecret', value: 'key-10' },
     ]);
-    expect(ms).toBeLessThan(3_000);
+    // Not a performance figure (bench/scale-enqueue.ts prints those): a guard against a quadratic
+    // validator, which takes minutes at this size, with room for a loaded 2-core host.
+    expect(ms).toBeLessThan(20_000);
   });
 
   it('refuses 10,001 instances at the default limit', async () => {
@@ -58,6 +60,6 @@ describe('batch size', () => {
     const started = performance.now();
     const result = await loadBatchFile(file, { env });
     expect(result.ok && result.batch.instances.length).toBe(10_000);
-    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(performance.now() - started).toBeLessThan(20_000); // quadratic guard, as above
   });
 });
