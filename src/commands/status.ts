@@ -1,6 +1,6 @@
 /** `provflow status BATCH [--json] [--watch] [--wide]`: where every instance stands. */
 import type { Runtime } from '../app/runtime.ts';
-import { END_STATES } from '../ledger/ledger.ts';
+import { END_STATES } from '../ledger/instance-state.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 

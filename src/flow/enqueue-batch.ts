@@ -17,11 +17,12 @@ import { FlowProducer, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Batch, BatchInstance } from '../batch/batch-types.ts';
 import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
-import type { InstanceSpec } from '../steps/types.ts';
+import { ROOT_STEP, STEPS } from '../steps/index.ts';
+import type { InstanceSpec } from '../steps/instance.ts';
 import type { Vault } from '../app/vault.ts';
 import { collectGarbageAbove } from '../app/memory.ts';
-import { buildInstanceFlow, stepJobId, type Retention, DEFAULT_RETENTION } from './build-flow.ts';
-import { STEP_REGISTRY } from './step-registry.ts';
+import { buildInstanceFlow, stepJobId } from './build-flow.ts';
+import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {
@@ -70,8 +71,6 @@ function sameSource(existing: BatchMeta, batch: Batch): boolean {
 }
 
 const CHUNK = 250;
-/** The last step is the flow's root: present from the flow's MULTI until the whole flow is done. */
-const ROOT_STEP = STEP_REGISTRY[STEP_REGISTRY.length - 1]!.name;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
@@ -123,11 +122,11 @@ export async function enqueueBatch(args: {
         // would be reused by the new flow (same id) and hold it in waiting-children for ever.
         const root = await args.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
         if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
-        for (const step of STEP_REGISTRY) {
+        for (const step of STEPS) {
           await args.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
         }
         // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
-        const left = await args.redis.exists(...STEP_REGISTRY.map((step) => jobKey(inst, step.name)));
+        const left = await args.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
         if (left > 0) {
           retry.splice(retry.indexOf(inst), 1);
           result.skipped++;

@@ -4,7 +4,7 @@
  */
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, reconcileDeadline, sendWindowLeft, StepWait } from './types.ts';
+import { need, reconcileDeadline, sendWindowLeft, StepWait, defineStep } from './types.ts';
 
 export const JOB_INTENT_FIELD = 'createJobIntent';
 
@@ -118,3 +118,10 @@ async function unknownSyncTemplate(
   );
 }
 
+export const createSyncJobStep = defineStep({
+  name: 'create-sync-job',
+  runningState: 'creating-sync-job',
+  retry: { attempts: 12, backoffMs: 1000 },
+  needs: ['servicePrincipalId'],
+  run: createSyncJob,
+});

@@ -12,7 +12,7 @@ import type { Application } from '../graph/schemas.ts';
 import { objectIdOf } from '../graph/schemas.ts';
 import { errorClassOf, GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, reconcileDeadline, sendWindowLeft, StepWait } from './types.ts';
+import { need, reconcileDeadline, sendWindowLeft, StepWait, defineStep } from './types.ts';
 
 /**
  * The ledger field holding the intent marker `{token}@{epoch ms}`, and `@{epoch ms}` more once
@@ -202,3 +202,12 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
     adopted: 'created',
   };
 }
+
+export const instantiateAppStep = defineStep({
+  name: 'instantiate-app',
+  runningState: 'instantiating',
+  // Many attempts: each retry first reconciles by query, so retrying is always safe here.
+  retry: { attempts: 12, backoffMs: 1000 },
+  needs: ['templateId'],
+  run: instantiateApp,
+});

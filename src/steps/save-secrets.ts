@@ -1,7 +1,7 @@
 /** Step 6: save the credentials on the servicePrincipal (PUT is naturally idempotent), then forget them. */
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need } from './types.ts';
+import { need, defineStep } from './types.ts';
 import { openCredentials } from './open-credentials.ts';
 
 export async function saveSecrets(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
@@ -23,3 +23,11 @@ export async function saveSecrets(deps: StepDeps, input: StepInput): Promise<Ins
   await deps.store.deleteSealedCredentials(instance);
   return { ...prev, secretsSaved: true };
 }
+
+export const saveSecretsStep = defineStep({
+  name: 'save-secrets',
+  runningState: 'saving-secrets',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: ['servicePrincipalId'],
+  run: saveSecrets,
+});

@@ -4,7 +4,7 @@
  */
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, StepWait } from './types.ts';
+import { need, StepWait, defineStep } from './types.ts';
 
 /** Status codes that mean "running or about to": start would be a restart. */
 const RUNNING = new Set(['Active', 'NotRun', 'Quarantine']);
@@ -35,3 +35,11 @@ export async function startJob(deps: StepDeps, input: StepInput): Promise<Instan
   await deps.store.set(instance, { startedAt });
   return { ...prev, startedAt, alreadyRunning: false };
 }
+
+export const startJobStep = defineStep({
+  name: 'start-job',
+  runningState: 'starting',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: ['servicePrincipalId', 'jobId'],
+  run: startJob,
+});

@@ -5,34 +5,9 @@
  */
 import type { GraphApi, SecretPair } from '../graph/graph-api.ts';
 import type { Logger } from '../logger.ts';
+import type { InstanceIds, InstanceSpec } from './instance.ts';
 
-/** The instance a step works on, as stored in job data (no secrets: those are sealed in the ledger). */
-export interface InstanceSpec {
-  batchId: string;
-  instanceKey: string;
-  displayName: string;
-  applicationTemplate: { id?: string | undefined; displayName?: string | undefined };
-  synchronizationTemplateId: string | null;
-}
-
-/** Ids accumulated along the chain; each step passes its predecessor's output on, plus its own. */
-export interface InstanceIds {
-  templateId?: string;
-  applicationObjectId?: string;
-  appId?: string;
-  servicePrincipalId?: string;
-  /** Epoch ms when Graph created (or provflow adopted) the app: start of the replication window. */
-  createdAt?: number;
-  adopted?: 'created' | 'recovered' | 'existing';
-  replicatedAt?: number;
-  jobId?: string;
-  syncTemplateId?: string;
-  jobReused?: boolean;
-  credentialsValidated?: boolean;
-  secretsSaved?: boolean;
-  startedAt?: number;
-  alreadyRunning?: boolean;
-}
+export type { InstanceIds, InstanceSpec } from './instance.ts';
 
 /** A step's input: the instance, what the previous step produced, and its own state saved across waits. */
 export interface StepInput<S = Record<string, unknown>> {
@@ -118,20 +93,29 @@ export class StepWait extends Error {
   }
 }
 
-/** Step names, which are also BullMQ job names and the last part of job ids. */
-export const STEP_NAMES = [
-  'resolve-template',
-  'instantiate-app',
-  'await-replication',
-  'create-sync-job',
-  'validate-credentials',
-  'save-secrets',
-  'start-job',
-] as const;
-export type StepName = (typeof STEP_NAMES)[number];
-
 /** A step function. */
 export type StepFn = (deps: StepDeps, input: StepInput) => Promise<InstanceIds>;
+
+/**
+ * What a step file exports: everything the flow needs to know about the step, in the step's own
+ * file. The step list (./index.ts) orders them and derives the rest.
+ */
+export interface StepDeclaration<N extends string = string, R extends string = string> {
+  /** Also the BullMQ job name and the last part of the job id. */
+  readonly name: N;
+  /** The ledger state shown while the step runs (and waits). */
+  readonly runningState: R;
+  /** Transient failures only: throttling and waits spend no attempt. Backoff is exponential from `backoffMs`. */
+  readonly retry: { readonly attempts: number; readonly backoffMs: number };
+  /** The ids earlier steps must have provided; checked before `run`. */
+  readonly needs: readonly (keyof InstanceIds)[];
+  readonly run: StepFn;
+}
+
+/** Declares a step; `const` keeps its name and running state literal, so the step list can derive types from them. */
+export function defineStep<const N extends string, const R extends string>(d: StepDeclaration<N, R>): StepDeclaration<N, R> {
+  return Object.freeze(d);
+}
 
 /** The send window of creates (see `StepSettings.sendWindowMs`). */
 export function sendWindowOf(settings: StepSettings): number {

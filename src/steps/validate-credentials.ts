@@ -1,7 +1,7 @@
 /** Step 5: test the credentials against the target app (Graph's validateCredentials). */
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, StepWait } from './types.ts';
+import { need, StepWait, defineStep } from './types.ts';
 import { isReplicationLag } from './create-sync-job.ts';
 import { openCredentials } from './open-credentials.ts';
 
@@ -32,3 +32,11 @@ export async function validateCredentials(deps: StepDeps, input: StepInput): Pro
   }
   return { ...prev, credentialsValidated: true };
 }
+
+export const validateCredentialsStep = defineStep({
+  name: 'validate-credentials',
+  runningState: 'validating-credentials',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: ['servicePrincipalId', 'jobId'],
+  run: validateCredentials,
+});
