@@ -5,7 +5,7 @@
  * Decisions use the HTTP status, the `Retry-After` header, Graph's `error.code` and the network
  * error's `code` — never a message text, which Microsoft rewords and localises.
  */
-import { GraphError, type ErrorClass } from './errors.ts';
+import { GraphError, PermanentError, type ErrorClass } from './errors.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 /** What the caller knows about the object the call touched. */
@@ -145,4 +145,14 @@ export function reclassify(err: GraphError, context: FailureContext): GraphError
   const next = new GraphError(err.message, { ...err.details, errorClass });
   next.stack = err.stack;
   return next;
+}
+
+/**
+ * The instance's failure when Graph refused a call for good: a PermanentError saying what was
+ * refused, then Graph's reason, then `hint`. Any other error comes back unchanged (to be retried
+ * or waited out), so a step's catch can end with `throw refusedBy(err, …)`.
+ */
+export function refusedBy(err: unknown, what: string, hint = ''): unknown {
+  if (err instanceof GraphError && err.errorClass === 'permanent') return new PermanentError(`${what}: ${err.message}${hint}`);
+  return err;
 }

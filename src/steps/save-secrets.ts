@@ -1,5 +1,5 @@
 /** Step 6: save the credentials on the servicePrincipal (PUT is naturally idempotent), then forget them. */
-import { GraphError, PermanentError } from '../graph/errors.ts';
+import { refusedBy } from '../graph/classify-error.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
 import { need, defineStep } from './types.ts';
 import { openCredentials } from './open-credentials.ts';
@@ -13,10 +13,7 @@ export async function saveSecrets(deps: StepDeps, input: StepInput): Promise<Ins
   try {
     await deps.graph.saveSecrets(spId, credentials);
   } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'permanent') {
-      throw new PermanentError(`Graph refused to save the credentials of '${instance.displayName}': ${err.message}`);
-    }
-    throw err;
+    throw refusedBy(err, `Graph refused to save the credentials of '${instance.displayName}'`);
   }
   // Mark first, then drop: a crash in between leaves a mark and a sealed blob that expires anyway.
   await deps.store.set(instance, { secretsSaved: '1' });

@@ -2,7 +2,7 @@
  * Step 7: start the provisioning job — only when it is not running already (Microsoft warns
  * against calling start on a running job; a quarantined job is left for the poller to report).
  */
-import { GraphError, PermanentError } from '../graph/errors.ts';
+import { refusedBy } from '../graph/classify-error.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
 import { need, StepWait, defineStep } from './types.ts';
 
@@ -26,10 +26,7 @@ export async function startJob(deps: StepDeps, input: StepInput): Promise<Instan
   try {
     await deps.graph.startSynchronizationJob(spId, jobId);
   } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'permanent') {
-      throw new PermanentError(`Graph refused to start the provisioning job of '${instance.displayName}': ${err.message}`);
-    }
-    throw err;
+    throw refusedBy(err, `Graph refused to start the provisioning job of '${instance.displayName}'`);
   }
   const startedAt = deps.now();
   await deps.store.set(instance, { startedAt });

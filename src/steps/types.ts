@@ -49,7 +49,7 @@ export interface StepSettings {
    * counted from when the earlier request can last have been in flight (its intent marker plus
    * `sendWindowMs` plus `requestTimeoutMs`), or from Graph's answer when it answered: a slow
    * POST still running in a worker that lost its job lock must not be raced by a second one.
-   * See `reconcileDeadline`.
+   * See `reconcileDeadline` (create-once.ts).
    */
   reconcileWindowMs: number;
   /** The Graph request timeout (GRAPH_REQUEST_TIMEOUT_MS). Default 30 s. */
@@ -115,35 +115,6 @@ export interface StepDeclaration<N extends string = string, R extends string = s
 /** Declares a step; `const` keeps its name and running state literal, so the step list can derive types from them. */
 export function defineStep<const N extends string, const R extends string>(d: StepDeclaration<N, R>): StepDeclaration<N, R> {
   return Object.freeze(d);
-}
-
-/** The send window of creates (see `StepSettings.sendWindowMs`). */
-export function sendWindowOf(settings: StepSettings): number {
-  return settings.sendWindowMs ?? 5_000;
-}
-
-/** What is left of a create's send window, for an intent written at `intentAt`. */
-export function sendWindowLeft(deps: Pick<StepDeps, 'settings' | 'now'>, intentAt: number): number {
-  return sendWindowOf(deps.settings) - (deps.now() - intentAt);
-}
-
-/**
- * How long after an intent marker was written an earlier create may still take effect: it was
- * sent within the send window (or never), answered or abandoned within the request timeout,
- * and what it created shows within the reconcile window. Reconcile until then.
- */
-export function reconcileUntilAge(settings: StepSettings): number {
-  return sendWindowOf(settings) + (settings.requestTimeoutMs ?? 30_000) + settings.reconcileWindowMs;
-}
-
-/**
- * Until when to reconcile after an earlier create: when Graph answered it (an ambiguous 404 or
- * 5xx), the request is over and only replication can hide what it created — the reconcile
- * window after the answer; when no answer came (timeout, network, a crash), until it can no
- * longer be in flight (`reconcileUntilAge` after its intent).
- */
-export function reconcileDeadline(settings: StepSettings, intentAt: number, answeredAt?: number | null): number {
-  return answeredAt ? answeredAt + settings.reconcileWindowMs : intentAt + reconcileUntilAge(settings);
 }
 
 /** Requires a predecessor's id, failing loudly if the chain was built wrong. */
