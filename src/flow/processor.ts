@@ -8,7 +8,8 @@
  *   transient    → rethrown: BullMQ retries with the step declaration's backoff
  */
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
-import { errorClassOf, GraphError, RateLimitedError } from '../graph/errors.ts';
+import { retryAfterOf } from '../graph/classify-error.ts';
+import { errorClassOf } from '../graph/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { STARTED } from '../ledger/instance-state.ts';
@@ -81,7 +82,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
       }
       const cls = errorClassOf(err);
       if (cls === 'throttled') {
-        const wait = err instanceof RateLimitedError ? err.retryAfterMs : err instanceof GraphError ? (err.details.retryAfterMs ?? 1000) : 1000;
+        const wait = retryAfterOf(err);
         d.hooks?.throttledWait?.(wait);
         log.info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
         await job.moveToDelayed(Date.now() + jitter(wait), token);

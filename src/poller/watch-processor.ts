@@ -10,7 +10,8 @@
  * exactly where it stopped.
  */
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
-import { errorClassOf, GraphError, RateLimitedError } from '../graph/errors.ts';
+import { retryAfterOf } from '../graph/classify-error.ts';
+import { errorClassOf } from '../graph/errors.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import { LEDGER_STATE, type WatchState } from '../ledger/instance-state.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -170,7 +171,7 @@ export function createWatchProcessor(d: WatchDeps) {
       if (err instanceof DelayedError) throw err;
       const cls = errorClassOf(err);
       if (cls === 'throttled') {
-        const wait = err instanceof RateLimitedError ? err.retryAfterMs : err instanceof GraphError ? (err.details.retryAfterMs ?? 1000) : 1000;
+        const wait = retryAfterOf(err);
         return await delay(job, token, wait + Math.random() * 500);
       }
       if (cls === 'permanent') {
