@@ -42,8 +42,3 @@ export const watchJobDataSchema = z.object({
     .optional(),
 });
 export type WatchJobData = z.infer<typeof watchJobDataSchema>;
-
-/** Turns a zod failure into one line naming the fields, for the job's failedReason. */
-export function describeZodError(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}

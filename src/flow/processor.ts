@@ -16,7 +16,8 @@ import { STARTED } from '../ledger/instance-state.ts';
 import { ROOT_STEP, STEP_BY_NAME } from '../steps/index.ts';
 import { instanceIdsSchema, type InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
-import { describeZodError, stepJobDataSchema } from './job-data.ts';
+import { describeZodError } from '../zod-error.ts';
+import { stepJobDataSchema } from './job-data.ts';
 import { enqueueEvent } from './events.ts';
 import { addWatchJob } from './watch-job.ts';
 
