@@ -8,7 +8,8 @@ const LISTED = 3;
 export function describeZodError(err: z.ZodError): string {
   if (err.issues.length === 0) return 'unknown mismatch';
   const listed = err.issues.slice(0, LISTED).map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const segments = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`));
+    const path = segments.join('').replace(/^\./, '');
     return `${path || '(root)'}: ${issue.message}`;
   });
   const more = err.issues.length > LISTED ? ` (+${err.issues.length - LISTED} more)` : '';

@@ -45,7 +45,10 @@ export const JOB_POLICIES = {
 } as const satisfies Record<string, JobsOptions>;
 
 /** A step job's options: attempts and backoff from the step's declaration, the rest shared by every step. */
-export function stepJobOptions(step: Pick<StepDeclaration, 'retry'>, retention: Retention = DEFAULT_RETENTION): JobsOptions {
+export function stepJobOptions(
+  step: Pick<StepDeclaration, 'retry'>,
+  retention: Retention = DEFAULT_RETENTION,
+): JobsOptions {
   return {
     attempts: step.retry.attempts,
     backoff: { type: 'exponential', delay: step.retry.backoffMs, jitter: 0.5 },

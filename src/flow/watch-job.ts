@@ -10,5 +10,6 @@ export function watchJobId(batchId: string, instanceKey: string): string {
 }
 
 export async function addWatchJob(pollQueue: Queue, data: WatchJobData): Promise<void> {
-  await pollQueue.add('watch', data, { jobId: watchJobId(data.instance.batchId, data.instance.instanceKey), ...JOB_POLICIES.watch });
+  const jobId = watchJobId(data.instance.batchId, data.instance.instanceKey);
+  await pollQueue.add('watch', data, { jobId, ...JOB_POLICIES.watch });
 }

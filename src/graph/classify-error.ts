@@ -154,8 +154,8 @@ export function reclassify(err: GraphError, context: FailureContext): GraphError
  * or waited out), so a step's catch can end with `throw refusedBy(err, …)`.
  */
 export function refusedBy(err: unknown, what: string, hint = ''): unknown {
-  if (err instanceof GraphError && err.errorClass === 'permanent') return new PermanentError(`${what}: ${err.message}${hint}`);
-  return err;
+  if (!(err instanceof GraphError) || err.errorClass !== 'permanent') return err;
+  return new PermanentError(`${what}: ${err.message}${hint}`);
 }
 
 /** How long a throttled failure asks to wait (1 s when it does not say). */

@@ -13,7 +13,10 @@ export interface GraphLimits {
   reportsWindowMs: number;
 }
 
-/** Identity writes 3,000 per 150 s; resource units 3,500 per 10 s (small tenant: M 5,000, L 8,000); reports 5 per 10 s. */
+/**
+ * Identity writes: 3,000 per 150 s. Resource units: 3,500 per 10 s (the small-tenant tier; M 5,000,
+ * L 8,000). Reports: 5 requests per 10 s.
+ */
 export const MICROSOFT_LIMITS: Readonly<GraphLimits> = Object.freeze({
   writeLimit: 3000,
   writeWindowMs: 150_000,

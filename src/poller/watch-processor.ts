@@ -160,7 +160,8 @@ export function createWatchProcessor(d: WatchDeps) {
       }
 
       const finalState = st.finalState!;
-      await d.ledger.update(instance.batchId, instance.instanceKey, { state: TO_LEDGER[finalState as JobState] ?? finalState, endedAt: now() });
+      const state = TO_LEDGER[finalState as JobState] ?? finalState;
+      await d.ledger.update(instance.batchId, instance.instanceKey, { state, endedAt: now() });
       d.onEnd?.(finalState);
       if (finalState === 'steady' || finalState === 'failed') {
         const rec = await d.ledger.getInstance(instance.batchId, instance.instanceKey);

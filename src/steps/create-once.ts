@@ -73,7 +73,12 @@ export function reconcileLeft(deps: Pick<StepDeps, 'settings' | 'now'>, intent: 
  * Claims a new create: the marker stored, or null when another attempt claimed it first (a
  * stalled job re-run by a second worker). `replacing` = a marker was there (expired or unreadable).
  */
-export async function claimIntent(deps: StepDeps, instance: InstanceSpec, field: string, replacing: boolean): Promise<Intent | null> {
+export async function claimIntent(
+  deps: StepDeps,
+  instance: InstanceSpec,
+  field: string,
+  replacing: boolean,
+): Promise<Intent | null> {
   const at = deps.now();
   const token = `${at}-${Math.random().toString(36).slice(2, 10)}`;
   const raw = `${token}@${at}`;
@@ -121,7 +126,9 @@ export async function settleFailedCreate(
     return false;
   }
   // Answered: the request is over; only replication can hide the object now.
-  if (err instanceof GraphError && err.status !== null) await deps.store.set(instance, { [field]: `${intent.raw}@${deps.now()}` });
+  if (err instanceof GraphError && err.status !== null) {
+    await deps.store.set(instance, { [field]: `${intent.raw}@${deps.now()}` });
+  }
   return true;
 }
 

@@ -6,7 +6,14 @@ import { refusedBy } from '../graph/classify-error.ts';
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
 import { need, StepWait, defineStep } from './types.ts';
-import { claimIntent, CREATE_JOB_AMBIGUITY, parseIntent, reconcileLeft, sendWindowLeft, settleFailedCreate } from './create-once.ts';
+import {
+  claimIntent,
+  CREATE_JOB_AMBIGUITY,
+  parseIntent,
+  reconcileLeft,
+  sendWindowLeft,
+  settleFailedCreate,
+} from './create-once.ts';
 import { inReplicationWindow, isReplicationLag } from './replication-window.ts';
 
 /** The ledger field holding this step's intent marker (format: create-once.ts). */
@@ -42,10 +49,14 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
       throw new StepWait(deps.settings.replicationPollMs, input.state, 'reconciling an earlier job creation');
     }
     const mine = await claimIntent(deps, instance, JOB_INTENT_FIELD, recorded != null);
-    if (!mine) throw new StepWait(deps.settings.replicationPollMs, input.state, 'another attempt holds the job-creation intent');
+    if (!mine) {
+      // Another worker is creating this very job (a stalled job re-run): let it finish.
+      throw new StepWait(deps.settings.replicationPollMs, input.state, 'another attempt holds the job-creation intent');
+    }
     let job;
     try {
-      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs: sendWindowLeft(deps, mine.at) });
+      const sendWithinMs = sendWindowLeft(deps, mine.at);
+      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs });
     } catch (err) {
       if (await settleFailedCreate(deps, instance, JOB_INTENT_FIELD, mine, err, CREATE_JOB_AMBIGUITY)) {
         throw new StepWait(deps.settings.replicationPollMs, input.state, `job creation outcome unknown (${(err as Error).message})`);

@@ -29,6 +29,6 @@ export type RunningState = (typeof STEPS)[number]['runningState'];
 export type Step = StepDeclaration<StepName, RunningState>;
 
 export const RUNNING_STATES: readonly RunningState[] = STEPS.map((s) => s.runningState);
-/** The flow's root: present from the flow's MULTI until the whole flow is done; its completion hands over to the poller. */
+/** The flow's root: present from the flow's MULTI until the whole flow is done; it hands over to the poller. */
 export const ROOT_STEP: StepName = STEPS[STEPS.length - 1]!.name;
 export const STEP_BY_NAME: ReadonlyMap<string, Step> = new Map(STEPS.map((s) => [s.name, s]));

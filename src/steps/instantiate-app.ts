@@ -99,13 +99,15 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
     // Sent within the send window of the intent, or not at all: see reconcileDeadline.
     const sendWithinMs = sendWindowLeft(deps, mine.at);
     const raced = await postWhileLooking({
-      post: ({ signal, onSent }) => deps.graph.instantiateApplication(templateId, instance.displayName, { signal, onSent, sendWithinMs }),
+      post: ({ signal, onSent }) =>
+        deps.graph.instantiateApplication(templateId, instance.displayName, { signal, onSent, sendWithinMs }),
       look: () => deps.graph.findApplications({ displayName: instance.displayName, applicationTemplateId: templateId }),
       slowMs: deps.settings.slowInstantiateMs ?? 2 * deps.settings.replicationPollMs,
       pollMs: deps.settings.replicationPollMs,
     });
     if (raced.found) {
-      deps.logger.info({ displayName: instance.displayName }, 'instantiate unanswered, but the app exists: adopting it and abandoning the request');
+      const why = 'instantiate unanswered, but the app exists: adopting it and abandoning the request';
+      deps.logger.info({ displayName: instance.displayName }, why);
       return adopt(deps, { ...input, state: { ...input.state, reconciling: true } }, raced.found, 'recovered');
     }
     created = raced.created;

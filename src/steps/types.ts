@@ -113,7 +113,9 @@ export interface StepDeclaration<N extends string = string, R extends string = s
 }
 
 /** Declares a step; `const` keeps its name and running state literal, so the step list can derive types from them. */
-export function defineStep<const N extends string, const R extends string>(d: StepDeclaration<N, R>): StepDeclaration<N, R> {
+export function defineStep<const N extends string, const R extends string>(
+  d: StepDeclaration<N, R>,
+): StepDeclaration<N, R> {
   return Object.freeze(d);
 }
 

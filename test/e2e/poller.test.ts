@@ -62,11 +62,13 @@ describe('poller', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     closers.push(() => w.close());
-    await enqueueBatch({ batch: batchOf('pr', [instance(0, 'AWS R')]), redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    const { redis, prefix, ledger, vault, stepsQueue } = rt;
+    await enqueueBatch({ batch: batchOf('pr', [instance(0, 'AWS R')]), redis, prefix, ledger, vault, stepsQueue });
     // No poller: the handed-over watch job waits in the queue, as added.
     const [row] = await waitForStates(rt.ledger, 'pr', ['started', 'failed'], 30_000);
     expect(row!.state).toBe('started');
-    const policy = (o: Record<string, unknown>) => ({ attempts: o.attempts, backoff: o.backoff, removeOnComplete: o.removeOnComplete, removeOnFail: o.removeOnFail });
+    const policy = ({ attempts, backoff, removeOnComplete, removeOnFail }: Record<string, unknown>) =>
+      ({ attempts, backoff, removeOnComplete, removeOnFail });
     const handed = await rt.pollQueue.getJob(watchJobId('pr', row!.instanceKey));
     expect(handed!.opts.removeOnFail).toBeDefined();
     await restartInstances(rt, 'pr', { instance: 'AWS R', scope: 'Full' });

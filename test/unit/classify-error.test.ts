@@ -131,7 +131,10 @@ describe('reclassify', () => {
 
 describe('refusedBy: a permanent Graph error becomes the instance failure, with Graph\'s reason', () => {
   const make = (status: number | null, errorClass: 'permanent' | 'transient' | 'throttled') =>
-    new GraphError('Graph 409 Conflict on POST /x: exists', { errorClass, status, code: null, method: 'POST', path: '/x', requestId: 'r', clientRequestId: 'c', retryAfterMs: null });
+    new GraphError('Graph 409 Conflict on POST /x: exists', {
+      errorClass, status, code: null, method: 'POST', path: '/x',
+      requestId: 'r', clientRequestId: 'c', retryAfterMs: null,
+    });
   it('wraps permanent Graph errors, naming what was refused, then the reason, then the hint', () => {
     const out = refusedBy(make(409, 'permanent'), "Graph refused to start 'A'", '. Fix it.');
     expect(out).toBeInstanceOf(PermanentError);
@@ -157,11 +160,14 @@ describe('the other callers of the classifier', () => {
   });
   it('webhook deliveries: 408, 429 and 5xx are retried, other answers are verdicts', () => {
     expect([408, 429, 500, 503].map(webhookFailureClass)).toEqual(['transient', 'transient', 'transient', 'transient']);
-    expect([400, 401, 404, 410, 302].map(webhookFailureClass)).toEqual(['permanent', 'permanent', 'permanent', 'permanent', 'permanent']);
+    for (const status of [400, 401, 404, 410, 302]) expect(webhookFailureClass(status)).toBe('permanent');
   });
   it('a throttled wait comes from the limiter, from Graph, or defaults to 1 s', () => {
     expect(retryAfterOf(new RateLimitedError('t', 2500, 'write'))).toBe(2500);
-    const g = new GraphError('x', { errorClass: 'throttled', status: 429, code: null, method: 'GET', path: '/x', requestId: null, clientRequestId: null, retryAfterMs: 7000 });
+    const g = new GraphError('x', {
+      errorClass: 'throttled', status: 429, code: null, method: 'GET', path: '/x',
+      requestId: null, clientRequestId: null, retryAfterMs: 7000,
+    });
     expect(retryAfterOf(g)).toBe(7000);
     expect(retryAfterOf(new Error('?'))).toBe(1000);
   });

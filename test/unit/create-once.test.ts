@@ -24,8 +24,9 @@ describe('intent markers', () => {
     expect(parseIntent('123-ab@123@456')).toMatchObject({ token: '123-ab', at: 123, answeredAt: 456 });
   });
   it("still reads create-sync-job's markers from before the shared format (jobs outlive deploys)", () => {
-    expect(parseIntent('1700000000000')).toEqual({ raw: '1700000000000', token: null, at: 1_700_000_000_000, answeredAt: null });
-    expect(parseIntent('1700000000000@1700000001000')).toMatchObject({ token: null, at: 1_700_000_000_000, answeredAt: 1_700_000_001_000 });
+    const at = 1_700_000_000_000;
+    expect(parseIntent(`${at}`)).toEqual({ raw: `${at}`, token: null, at, answeredAt: null });
+    expect(parseIntent(`${at}@${at + 1000}`)).toMatchObject({ token: null, at, answeredAt: at + 1000 });
   });
   it('takes an empty or unreadable marker for none', () => {
     for (const raw of [null, undefined, '', 'garbage', 'tok@', '@123']) expect(parseIntent(raw)).toBeNull();
@@ -67,12 +68,13 @@ describe('ambiguity rule', () => {
   it('keeps the marker after an ambiguous failure (answered: with its time) and drops it after a refusal', async () => {
     const { deps, store } = fakeDeps();
     const mine = (await claimIntent(deps, INSTANCE, 'f', false))!;
-    expect(await settleFailedCreate(deps, INSTANCE, 'f', mine, graphError(null, 'transient'), CREATE_JOB_AMBIGUITY)).toBe(true);
+    const settle = (err: unknown) => settleFailedCreate(deps, INSTANCE, 'f', mine, err, CREATE_JOB_AMBIGUITY);
+    expect(await settle(graphError(null, 'transient'))).toBe(true);
     expect((await store.get(INSTANCE, ['f'])).f).toBe(mine.raw);
     deps.advance(700);
-    expect(await settleFailedCreate(deps, INSTANCE, 'f', mine, graphError(503, 'transient'), CREATE_JOB_AMBIGUITY)).toBe(true);
+    expect(await settle(graphError(503, 'transient'))).toBe(true);
     expect(parseIntent((await store.get(INSTANCE, ['f'])).f)).toMatchObject({ at: mine.at, answeredAt: mine.at + 700 });
-    expect(await settleFailedCreate(deps, INSTANCE, 'f', mine, graphError(400, 'permanent'), CREATE_JOB_AMBIGUITY)).toBe(false);
+    expect(await settle(graphError(400, 'permanent'))).toBe(false);
     expect((await store.get(INSTANCE, ['f'])).f).toBeNull();
   });
 });
@@ -81,7 +83,8 @@ describe('the steps over create-once', () => {
   it('create-sync-job keeps reconciling after a marker written by the previous deploy', async () => {
     const { deps, graph, store } = fakeDeps();
     await store.set(INSTANCE, { [JOB_INTENT_FIELD]: String(deps.now() - 1000) });
-    const err = await createSyncJob(deps, { instance: INSTANCE, prev: { servicePrincipalId: 'sp-1' }, state: {} }).catch((e: unknown) => e);
+    const input = { instance: INSTANCE, prev: { servicePrincipalId: 'sp-1' }, state: {} };
+    const err = await createSyncJob(deps, input).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StepWait);
     expect((err as StepWait).reason).toMatch(/reconciling an earlier job creation/);
     expect(graph.count('createSynchronizationJob')).toBe(0);

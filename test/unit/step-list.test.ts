@@ -22,7 +22,8 @@ describe('step list', () => {
     expect(chain[0]!.name).toBe(ROOT_STEP);
     for (const job of chain) {
       const step = STEP_BY_NAME.get(job.name)!;
-      expect(job.opts).toMatchObject({ attempts: step.retry.attempts, backoff: { type: 'exponential', delay: step.retry.backoffMs } });
+      const { attempts, backoffMs } = step.retry;
+      expect(job.opts).toMatchObject({ attempts, backoff: { type: 'exponential', delay: backoffMs } });
     }
   });
 
