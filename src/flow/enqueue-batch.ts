@@ -16,6 +16,7 @@
 import { FlowProducer, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Batch, BatchInstance } from '../batch/batch-types.ts';
+import { QUEUED } from '../ledger/instance-state.ts';
 import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import { ROOT_STEP, STEPS } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
@@ -114,7 +115,7 @@ export async function enqueueBatch(args: {
         const rootExists = replies[2 * j + 1] === 1;
         if (s === null) fresh.push(inst);
         else if (s === 'failed') retry.push(inst);
-        else if (s === 'queued' && !rootExists) resume.push(inst);
+        else if (s === QUEUED && !rootExists) resume.push(inst);
         else result.skipped++;
       });
       for (const inst of [...retry]) {
@@ -134,7 +135,7 @@ export async function enqueueBatch(args: {
         }
         // Start over from the ledger's ids; new credentials must be validated and saved again.
         // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
-        await ledger.update(batch.batchId, inst.instanceKey, { state: 'queued', lastError: null, secretsSaved: null, endedAt: null, detail: null });
+        await ledger.update(batch.batchId, inst.instanceKey, { state: QUEUED, lastError: null, secretsSaved: null, endedAt: null, detail: null });
         await args.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
       }
       const toAdd = [...fresh, ...resume, ...retry];

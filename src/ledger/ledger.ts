@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { InstanceSpec, InstanceStore } from '../steps/types.ts';
-import { PAST_PIPELINE_STATES } from './instance-state.ts';
+import { PAST_PIPELINE_STATES, QUEUED } from './instance-state.ts';
 import { ledgerKeys, SECRETS_TTL_SECONDS } from './keys.ts';
 
 /** One instance as `status` reads it. */
@@ -156,7 +156,7 @@ export class Ledger implements InstanceStore {
       const key = this.keys.instance(meta.batchId, inst.instanceKey);
       p.hsetnx(key, 'displayName', inst.displayName);
       p.hsetnx(key, 'index', String(inst.index));
-      p.hsetnx(key, 'state', 'queued');
+      p.hsetnx(key, 'state', QUEUED);
       p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
       // Overwrite: callers pass only instances with no flow yet, so nothing has read these credentials,
       // and a re-enqueue after an interrupted one must seal what the file says now.

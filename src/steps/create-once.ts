@@ -60,7 +60,7 @@ function reconcileUntilAge(settings: StepSettings): number {
  * request is over and only replication can hide what it created — the reconcile window after the
  * answer; when no answer came (timeout, network, a crash), until it can no longer be in flight.
  */
-export function reconcileDeadline(settings: StepSettings, intentAt: number, answeredAt?: number | null): number {
+function reconcileDeadline(settings: StepSettings, intentAt: number, answeredAt?: number | null): number {
   return answeredAt ? answeredAt + settings.reconcileWindowMs : intentAt + reconcileUntilAge(settings);
 }
 
