@@ -27,8 +27,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../src/app/local-stack.ts';
 import { enqueueBatch } from '../src/flow/enqueue-batch.ts';
-import { END_STATES, type InstanceRecord } from '../src/ledger/ledger.ts';
+import { END_STATES } from '../src/ledger/instance-state.ts';
+import type { InstanceRecord } from '../src/ledger/ledger.ts';
 import { silentLogger } from '../src/logger.ts';
+import { ROOT_STEP, STEPS } from '../src/steps/index.ts';
 import { renderTable } from '../src/ui/table.ts';
 import { simpleBatch } from '../test/helpers/batches.ts';
 import { runBaseline, type BaselineResult } from './baseline.ts';
@@ -235,7 +237,7 @@ try {
         if (!by.has(key)) by.set(key, new Map());
         by.get(key)!.set(j.name, { finishedOn: j.finishedOn ?? 0, processedOn: j.processedOn ?? 0, runs: j.attemptsStarted ?? 0 });
       }
-      const order = ['resolve-template', 'instantiate-app', 'await-replication', 'create-sync-job', 'validate-credentials', 'save-secrets', 'start-job', 'watch'];
+      const order: string[] = [...STEPS.map((s) => s.name), 'watch'];
       const perStep: Record<string, { p50: number; p95: number; mean: number; runs: number; lastRunMs: number; n: number }> = {};
       order.forEach((step, i) => {
         const d: number[] = [];
@@ -256,7 +258,7 @@ try {
       results.stepTimeline = perStep;
       // The tail: the five instances that ended last, step by step (seconds from the previous step; runs).
       const tail = [...by.entries()]
-        .map(([key, m]) => ({ key, end: m.get('watch')?.finishedOn ?? m.get('start-job')?.finishedOn ?? 0, m }))
+        .map(([key, m]) => ({ key, end: m.get('watch')?.finishedOn ?? m.get(ROOT_STEP)?.finishedOn ?? 0, m }))
         .sort((a, b) => b.end - a.end)
         .slice(0, 5);
       results.tail = tail.map(({ key, end, m }) => ({

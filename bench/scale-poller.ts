@@ -20,6 +20,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { LocalStack } from '../src/app/local-stack.ts';
 import type { WatchJobData } from '../src/flow/job-data.ts';
+import { JOB_POLICIES } from '../src/flow/job-policies.ts';
+import { watchJobId } from '../src/flow/watch-job.ts';
 import { QUEUES } from '../src/flow/queues.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
 import type { SimulatorSettings } from '../src/sim/index.ts';
@@ -168,12 +170,8 @@ export async function runPollerScale(args: {
             jobId: seeded[k]!.jobId,
             startedAt: seeded[k]!.startedAt,
           };
-          // The same options step 7 hands over with (src/flow/processor.ts).
-          return {
-            name: 'watch',
-            data,
-            opts: { jobId: `${batchId}.${keyOf(k)}.watch`, attempts: 20, backoff: { type: 'exponential' as const, delay: 2000, jitter: 0.5 }, removeOnComplete: { age: 3600, count: 500 }, removeOnFail: { age: 14 * 24 * 3600 } },
-          };
+          // The same options the root step hands over with (src/flow/watch-job.ts).
+          return { name: 'watch', data, opts: { jobId: watchJobId(batchId, keyOf(k)), ...JOB_POLICIES.watch } };
         }),
       );
     }

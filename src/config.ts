@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from './flow/queues.ts';
+import { MICROSOFT_LIMITS } from './graph/microsoft-quotas.ts';
 import { webhookUrlProblem } from './poller/webhook.ts';
 
 /** Defaults, in one place (values as they would be written in the environment). */
@@ -13,15 +14,13 @@ export const DEFAULTS = {
   GRAPH_BASE_URL: 'https://graph.microsoft.com/beta',
   BULLMQ_PREFIX: DEFAULT_PREFIX,
   LOG_LEVEL: 'info',
-  /** Microsoft's per app+tenant write quota: 3,000 writes per 150 s. */
-  GRAPH_WRITE_LIMIT: 3000,
-  GRAPH_WRITE_WINDOW_MS: 150_000,
-  /** Resource units per 10 s for a small tenant (S: 3,500; M: 5,000; L: 8,000). */
-  GRAPH_RU_LIMIT: 3500,
-  GRAPH_RU_WINDOW_MS: 10_000,
-  /** Reports API (provisioning logs): 5 requests per 10 s per app per tenant. */
-  GRAPH_REPORTS_LIMIT: 5,
-  GRAPH_REPORTS_WINDOW_MS: 10_000,
+  /** Microsoft's per app+tenant quotas (src/graph/microsoft-quotas.ts). */
+  GRAPH_WRITE_LIMIT: MICROSOFT_LIMITS.writeLimit,
+  GRAPH_WRITE_WINDOW_MS: MICROSOFT_LIMITS.writeWindowMs,
+  GRAPH_RU_LIMIT: MICROSOFT_LIMITS.ruLimit,
+  GRAPH_RU_WINDOW_MS: MICROSOFT_LIMITS.ruWindowMs,
+  GRAPH_REPORTS_LIMIT: MICROSOFT_LIMITS.reportsLimit,
+  GRAPH_REPORTS_WINDOW_MS: MICROSOFT_LIMITS.reportsWindowMs,
   /** Pace at this share of every quota, leaving head-room for clock skew and other callers. */
   GRAPH_LIMIT_SAFETY: 0.95,
   GRAPH_REQUEST_TIMEOUT_MS: 30_000,

@@ -5,8 +5,9 @@
  */
 import type { Config } from '../config.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
-import { openSecretPairs, parseSecretKey, sealSecretPairs, type SecretKey } from '../secrets/seal.ts';
-import type { CredentialVault, InstanceSpec } from '../steps/types.ts';
+import { loadSecretKeys, openSecretPairs, sealSecretPairs, type SecretKey } from '../secrets/seal.ts';
+import type { InstanceSpec } from '../steps/instance.ts';
+import type { CredentialVault } from '../steps/types.ts';
 
 export interface Vault extends CredentialVault {
   seal(pairs: SecretPair[], instance: InstanceSpec): Promise<string>;
@@ -16,15 +17,8 @@ const aadOf = (i: InstanceSpec) => `${i.batchId}/${i.instanceKey}`;
 
 export function createVault(cfg: Pick<Config, 'PROVFLOW_SECRET_KEY' | 'PROVFLOW_SECRET_KEY_PREVIOUS'>): Vault {
   let keys: SecretKey[] | null = null;
-  const load = (): SecretKey[] => {
-    if (keys) return keys;
-    if (!cfg.PROVFLOW_SECRET_KEY) {
-      throw new Error('PROVFLOW_SECRET_KEY is not set: credentials cannot be sealed or opened. Generate one with: openssl rand -base64 32');
-    }
-    keys = [parseSecretKey(cfg.PROVFLOW_SECRET_KEY, 'PROVFLOW_SECRET_KEY')];
-    if (cfg.PROVFLOW_SECRET_KEY_PREVIOUS) keys.push(parseSecretKey(cfg.PROVFLOW_SECRET_KEY_PREVIOUS, 'PROVFLOW_SECRET_KEY_PREVIOUS'));
-    return keys;
-  };
+  // Read on first use: a process that never seals or opens credentials needs no key.
+  const load = (): SecretKey[] => (keys ??= loadSecretKeys(cfg));
   return {
     async seal(pairs, instance) {
       return sealSecretPairs(load()[0]!, pairs, aadOf(instance));

@@ -11,8 +11,10 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { stepJobId } from '../flow/build-flow.ts';
 import { QUEUES } from '../flow/queues.ts';
+import { ROOT_STEP } from '../steps/index.ts';
 import type { MetricsSource } from '../metrics/redis-counters.ts';
-import { END_STATES, Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
+import { Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
+import { END_STATES } from '../ledger/instance-state.ts';
 import { terminalSafe } from '../ui/terminal-safe.ts';
 import { attentionReason, runningLongAfterMs, summarise } from '../ui/status-view.ts';
 import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
@@ -290,7 +292,7 @@ function batchPage(
   const stateOptions = states.map((s) => `<option${s === q.state ? ' selected' : ''}>${h(s)}</option>`).join('');
   const body = selected
     .map((r) => {
-      const jobId = stepJobId(meta.batchId, r.instanceKey, 'start-job');
+      const jobId = stepJobId(meta.batchId, r.instanceKey, ROOT_STEP);
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
 <a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>

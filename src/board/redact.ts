@@ -62,11 +62,6 @@ export function redactText(text: string): string {
     .replace(JSON_FIELD, (_m, head: string) => `${head}"${REDACTED}"`);
 }
 
-/** True when `text` contains something `redactText` would hide. */
-export function looksSecret(text: string): boolean {
-  return redactText(text) !== text;
-}
-
 const MAX_DEPTH = 32;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -11,7 +11,8 @@ import type { Batch, BatchInstance, ExpectedOutcome } from '../batch/batch-types
 import { instanceKeyOf } from '../batch/instance-key.ts';
 import { enqueueBatch } from '../flow/enqueue-batch.ts';
 import { startStepsWorker } from '../flow/steps-worker.ts';
-import { END_STATES, type InstanceRecord } from '../ledger/ledger.ts';
+import { END_STATES } from '../ledger/instance-state.ts';
+import type { InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
 import type { SimProfile, SimulatorHandle } from '../sim/index.ts';
 import { createLogger } from '../logger.ts';

@@ -3,8 +3,9 @@
  * named), call Graph's restart with the reset scope and hand the instance back to the poller.
  */
 import type { Runtime } from '../app/runtime.ts';
-import { stepJobId } from '../flow/build-flow.ts';
 import type { WatchJobData } from '../flow/job-data.ts';
+import { addWatchJob, watchJobId } from '../flow/watch-job.ts';
+import { STARTED } from '../ledger/instance-state.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 export async function restartInstances(
@@ -32,12 +33,11 @@ export async function restartInstances(
       synchronizationTemplateId: null,
     };
     const data: WatchJobData = { v: 1, instance, servicePrincipalId: r.servicePrincipalId, jobId: r.jobId, startedAt };
-    const id = stepJobId(batchId, r.instanceKey, 'watch');
-    const old = await rt.pollQueue.getJob(id);
+    const old = await rt.pollQueue.getJob(watchJobId(batchId, r.instanceKey));
     if (old) await old.remove().catch(() => undefined);
-    await rt.pollQueue.add('watch', data, { jobId: id, attempts: 20, backoff: { type: 'exponential', delay: 2000, jitter: 0.5 } });
+    await addWatchJob(rt.pollQueue, data);
     await rt.ledger.update(batchId, r.instanceKey, {
-      state: 'started',
+      state: STARTED,
       startedAt,
       endedAt: null,
       quarantineReason: null,

@@ -1,6 +1,6 @@
 /** `provflow status BATCH [--json] [--watch] [--wide] [--all]`: where every instance stands. */
 import type { Runtime } from '../app/runtime.ts';
-import { END_STATES } from '../ledger/ledger.ts';
+import { END_STATES } from '../ledger/instance-state.ts';
 import { createLiveArea } from '../ui/live.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { fitLines, terminalWidth } from '../ui/table.ts';

@@ -16,12 +16,14 @@
 import { FlowProducer, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Batch, BatchInstance } from '../batch/batch-types.ts';
+import { QUEUED } from '../ledger/instance-state.ts';
 import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
-import type { InstanceSpec } from '../steps/types.ts';
+import { ROOT_STEP, STEPS } from '../steps/index.ts';
+import type { InstanceSpec } from '../steps/instance.ts';
 import type { Vault } from '../app/vault.ts';
 import { collectGarbageAbove } from '../app/memory.ts';
-import { buildInstanceFlow, stepJobId, type Retention, DEFAULT_RETENTION } from './build-flow.ts';
-import { STEP_REGISTRY } from './step-registry.ts';
+import { buildInstanceFlow, stepJobId } from './build-flow.ts';
+import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {
@@ -70,8 +72,6 @@ function sameSource(existing: BatchMeta, batch: Batch): boolean {
 }
 
 const CHUNK = 250;
-/** The last step is the flow's root: present from the flow's MULTI until the whole flow is done. */
-const ROOT_STEP = STEP_REGISTRY[STEP_REGISTRY.length - 1]!.name;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
@@ -115,7 +115,7 @@ export async function enqueueBatch(args: {
         const rootExists = replies[2 * j + 1] === 1;
         if (s === null) fresh.push(inst);
         else if (s === 'failed') retry.push(inst);
-        else if (s === 'queued' && !rootExists) resume.push(inst);
+        else if (s === QUEUED && !rootExists) resume.push(inst);
         else result.skipped++;
       });
       for (const inst of [...retry]) {
@@ -123,11 +123,11 @@ export async function enqueueBatch(args: {
         // would be reused by the new flow (same id) and hold it in waiting-children for ever.
         const root = await args.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
         if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
-        for (const step of STEP_REGISTRY) {
+        for (const step of STEPS) {
           await args.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
         }
         // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
-        const left = await args.redis.exists(...STEP_REGISTRY.map((step) => jobKey(inst, step.name)));
+        const left = await args.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
         if (left > 0) {
           retry.splice(retry.indexOf(inst), 1);
           result.skipped++;
@@ -135,7 +135,7 @@ export async function enqueueBatch(args: {
         }
         // Start over from the ledger's ids; new credentials must be validated and saved again.
         // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
-        await ledger.update(batch.batchId, inst.instanceKey, { state: 'queued', lastError: null, secretsSaved: null, endedAt: null, detail: null });
+        await ledger.update(batch.batchId, inst.instanceKey, { state: QUEUED, lastError: null, secretsSaved: null, endedAt: null, detail: null });
         await args.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
       }
       const toAdd = [...fresh, ...resume, ...retry];

@@ -1,21 +1,25 @@
 /**
  * The one adapter between BullMQ and the steps: validate the payload, gather the predecessor's
  * ids, run the step, and map its outcome to queue operations:
- *   value        → completed (and, after start-job, the instance is handed to the poller)
+ *   value        → completed (and, after the root step, the instance is handed to the poller)
  *   StepWait     → state saved, job delayed (DelayedError: no attempt spent, no slot held)
  *   throttled    → job delayed by Retry-After (no attempt spent)
  *   permanent    → UnrecoverableError: the instance fails alone with its reason
- *   transient    → rethrown: BullMQ retries with the registry's backoff
+ *   transient    → rethrown: BullMQ retries with the step declaration's backoff
  */
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
-import { errorClassOf, GraphError, RateLimitedError } from '../graph/errors.ts';
+import { retryAfterOf } from '../graph/classify-error.ts';
+import { errorClassOf } from '../graph/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
-import { StepWait, type InstanceIds, type StepDeps } from '../steps/types.ts';
-import { describeZodError, instanceIdsSchema, stepJobDataSchema, type WatchJobData } from './job-data.ts';
-import { STEP_BY_NAME } from './step-registry.ts';
+import { STARTED } from '../ledger/instance-state.ts';
+import { ROOT_STEP, STEP_BY_NAME } from '../steps/index.ts';
+import { instanceIdsSchema, type InstanceIds } from '../steps/instance.ts';
+import { need, StepWait, type StepDeps } from '../steps/types.ts';
+import { describeZodError } from '../zod-error.ts';
+import { stepJobDataSchema } from './job-data.ts';
 import { enqueueEvent } from './events.ts';
-import { stepJobId } from './build-flow.ts';
+import { addWatchJob } from './watch-job.ts';
 
 /** Hooks for metrics; all optional. */
 export interface ProcessorHooks {
@@ -66,6 +70,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
 
     let out: InstanceIds;
     try {
+      for (const key of entry.needs) need(prev, key);
       out = await entry.run(d.steps, { instance, prev, state: state ?? {} });
     } catch (err) {
       if (err instanceof StepWait) {
@@ -78,7 +83,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
       }
       const cls = errorClassOf(err);
       if (cls === 'throttled') {
-        const wait = err instanceof RateLimitedError ? err.retryAfterMs : err instanceof GraphError ? (err.details.retryAfterMs ?? 1000) : 1000;
+        const wait = retryAfterOf(err);
         d.hooks?.throttledWait?.(wait);
         log.info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
         await job.moveToDelayed(Date.now() + jitter(wait), token);
@@ -123,25 +128,18 @@ export function createStepProcessor(d: StepProcessorDeps) {
     const ledgerFields: Record<string, string | number | boolean | null> = { step: job.name, detail: null };
     if (out.templateId) ledgerFields.templateId = out.templateId;
     if (out.jobId) ledgerFields.jobId = out.jobId;
-    if (job.name === 'start-job') {
+    if (job.name === ROOT_STEP) {
       // The ledger says "started" BEFORE the poller can see the job: a fast poller may otherwise
       // record "steady" first and have it overwritten by this late "started".
       await d.ledger.update(instance.batchId, instance.instanceKey, { ...ledgerFields, startedAt: out.startedAt ?? Date.now(), lastError: null });
-      await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, 'started');
+      await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, STARTED);
       // Hand-off before completing: if we crash after this add, the retry re-adds the same id (a no-op).
-      const watch: WatchJobData = {
+      await addWatchJob(d.pollQueue, {
         v: 1,
         instance,
         servicePrincipalId: out.servicePrincipalId!,
         jobId: out.jobId!,
         startedAt: out.startedAt ?? Date.now(),
-      };
-      await d.pollQueue.add('watch', watch, {
-        jobId: stepJobId(instance.batchId, instance.instanceKey, 'watch'),
-        attempts: 20,
-        backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-        removeOnComplete: { age: 3600, count: 500 },
-        removeOnFail: { age: 14 * 24 * 3600 },
       });
       d.hooks?.stepOutcome?.(job.name, 'completed');
       return out;

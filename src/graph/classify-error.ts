@@ -1,11 +1,12 @@
 /**
- * THE one place that decides whether a failed Graph call is throttled, transient or permanent
- * (DESIGN.md "Errors, in exactly three classes"). Everything else reads `errorClass`.
+ * THE one place that decides whether a failed call is throttled, transient or permanent
+ * (DESIGN.md "Errors, in exactly three classes"): Graph calls, token requests, webhook
+ * deliveries, and a step's context (the replication window). Everything else reads `errorClass`.
  *
  * Decisions use the HTTP status, the `Retry-After` header, Graph's `error.code` and the network
  * error's `code` — never a message text, which Microsoft rewords and localises.
  */
-import { GraphError, type ErrorClass } from './errors.ts';
+import { GraphError, PermanentError, RateLimitedError, type ErrorClass } from './errors.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 /** What the caller knows about the object the call touched. */
@@ -145,4 +146,63 @@ export function reclassify(err: GraphError, context: FailureContext): GraphError
   const next = new GraphError(err.message, { ...err.details, errorClass });
   next.stack = err.stack;
   return next;
+}
+
+/**
+ * The instance's failure when Graph refused a call for good: a PermanentError saying what was
+ * refused, then Graph's reason, then `hint`. Any other error comes back unchanged (to be retried
+ * or waited out), so a step's catch can end with `throw refusedBy(err, …)`.
+ */
+export function refusedBy(err: unknown, what: string, hint = ''): unknown {
+  if (!(err instanceof GraphError) || err.errorClass !== 'permanent') return err;
+  return new PermanentError(`${what}: ${err.message}${hint}`);
+}
+
+/** How long a throttled failure asks to wait (1 s when it does not say). */
+export function retryAfterOf(err: unknown): number {
+  if (err instanceof RateLimitedError) return err.retryAfterMs;
+  if (err instanceof GraphError) return err.details.retryAfterMs ?? 1000;
+  return 1000;
+}
+
+/** OAuth error codes that no retry can fix: wrong secret, app not in tenant, bad scope, no consent. */
+const PERMANENT_OAUTH_CODES = new Set([
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_request',
+  'invalid_scope',
+  'invalid_grant',
+  'invalid_resource',
+  'consent_required',
+  'interaction_required',
+]);
+
+/** What a failed token request (Entra's token endpoint, through MSAL) tells. */
+export interface TokenFailureFacts {
+  /** The OAuth `error` code, when Entra answered with one. */
+  oauthCode: string | null;
+  /** MSAL refused its own configuration (no request was made). */
+  configurationError: boolean;
+  status: number | null;
+  networkErrorKind: string | null;
+}
+
+/**
+ * Classifies a failed token request. Never throttled: token-endpoint throttling is the login
+ * service's, not the tenant's Graph quota, so it is retried later like any transient failure.
+ */
+export function classifyTokenFailure(f: TokenFailureFacts): Exclude<ErrorClass, 'throttled'> {
+  if (f.oauthCode && PERMANENT_OAUTH_CODES.has(f.oauthCode)) return 'permanent';
+  if (f.configurationError) return 'permanent';
+  const c = classifyGraphFailure({ status: f.status, networkErrorKind: f.networkErrorKind }).errorClass;
+  return c === 'permanent' ? 'permanent' : 'transient';
+}
+
+/**
+ * Whether a webhook delivery that got `status` is worth another attempt: 408, 429 and 5xx are
+ * (no answer at all is too). The receiver is the operator's endpoint, not Graph: no throttle
+ * scopes, no replication window, so 4xx other than those is a verdict.
+ */
+export function webhookFailureClass(status: number): Exclude<ErrorClass, 'throttled'> {
+  return status === 408 || status === 429 || status >= 500 ? 'transient' : 'permanent';
 }

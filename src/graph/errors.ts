@@ -57,12 +57,6 @@ export class PermanentError extends Error {
   readonly errorClass: ErrorClass = 'permanent';
 }
 
-/** A failure worth retrying that did not come from a Graph response (e.g. reconcile not yet conclusive). */
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-  readonly errorClass: ErrorClass = 'transient';
-}
-
 /** The class of any thrown value: unknown errors (bugs, network) count as transient. */
 export function errorClassOf(err: unknown): ErrorClass {
   if (err && typeof err === 'object' && 'errorClass' in err) {

@@ -86,3 +86,16 @@ export interface GraphApi {
    */
   listProvisioningLogs(args: { jobId: string; since?: string; top?: number; nextLink?: string | null }): Promise<ProvisioningLogPage>;
 }
+
+/** One finished HTTP exchange with Graph (or a failure without response), for metrics. */
+export interface GraphResponseEvent {
+  method: string;
+  /** The route template, e.g. `/servicePrincipals/{id}/synchronization/jobs`. */
+  route: string;
+  /** HTTP status, or null when no response arrived (network error, timeout). */
+  status: number | null;
+  durationMs: number;
+  /** True for the answers classified throttled (429, 503 with `Retry-After`, throttling codes). */
+  throttled: boolean;
+  requestId: string | null;
+}

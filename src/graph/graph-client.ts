@@ -14,8 +14,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { fetch, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { redactString, silentLogger, type Logger } from '../logger.ts';
+import { describeZodError } from '../zod-error.ts';
 import { GraphError, RateLimitedError } from './errors.ts';
-import type { GraphApi, InstantiatedApp, ProvisioningLogPage, SecretPair } from './graph-api.ts';
+import type { GraphApi, GraphResponseEvent, InstantiatedApp, ProvisioningLogPage, SecretPair } from './graph-api.ts';
+
+export type { GraphResponseEvent } from './graph-api.ts';
 import {
   applicationSchema,
   applicationTemplateSchema,
@@ -34,17 +37,6 @@ import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
 import { backoffMs } from './retry-after.ts';
 import { guardedDispatcher, notSentCause, RequestNotSentError } from './send-guard.ts';
 import type { TokenProvider } from './token-provider.ts';
-
-/** One finished HTTP exchange (or a failure without response), for metrics. */
-export interface GraphResponseEvent {
-  method: string;
-  /** The route template, e.g. `/servicePrincipals/{id}/synchronization/jobs`. */
-  route: string;
-  status: number | null;
-  durationMs: number;
-  throttled: boolean;
-  requestId: string | null;
-}
 
 /** Options for `createGraphClient`. */
 export interface GraphClientOptions {
@@ -111,15 +103,6 @@ function errorBody(json: unknown): { code: string | null; message: string | null
   const parsed = graphErrorBodySchema.safeParse(json);
   if (!parsed.success) return { code: null, message: null };
   return { code: parsed.data.error.code, message: parsed.data.error.message ?? null };
-}
-
-/** First zod issue as `path.to.field: message`, for an actionable schema-mismatch error. */
-function describeZodError(err: z.ZodError): string {
-  const issue = err.issues[0];
-  if (!issue) return 'unknown mismatch';
-  const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
-  const more = err.issues.length > 1 ? ` (+${err.issues.length - 1} more)` : '';
-  return `${where}: ${issue.message}${more}`;
 }
 
 /** Creates the Graph client for one tenant. */

@@ -26,26 +26,9 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { Deadlines } from './deadlines.ts';
 import { RateLimitedError } from './errors.ts';
 import { randomHoldSecret } from './hold-secret.ts';
+import { MICROSOFT_LIMITS, type GraphLimits } from './microsoft-quotas.ts';
 
-/** Quotas per tenant (Microsoft's published identity limits by default; configurable). */
-export interface GraphLimits {
-  writeLimit: number;
-  writeWindowMs: number;
-  ruLimit: number;
-  ruWindowMs: number;
-  reportsLimit: number;
-  reportsWindowMs: number;
-}
-
-/** Microsoft's published per app+tenant limits (small tenant RU tier, the safe default). */
-export const MICROSOFT_LIMITS: GraphLimits = {
-  writeLimit: 3000,
-  writeWindowMs: 150_000,
-  ruLimit: 3500,
-  ruWindowMs: 10_000,
-  reportsLimit: 5,
-  reportsWindowMs: 10_000,
-};
+export type { GraphLimits } from './microsoft-quotas.ts';
 
 /** What one Graph call costs in each bucket. */
 export interface CallCost {

@@ -22,7 +22,7 @@ import {
 import { fetch, type Dispatcher } from 'undici';
 import { silentLogger, redactString, type Logger } from '../logger.ts';
 import { GraphError, type ErrorClass } from './errors.ts';
-import { classifyGraphFailure, networkErrorKind } from './classify-error.ts';
+import { classifyTokenFailure, networkErrorKind } from './classify-error.ts';
 
 /** The Graph scope; the same against the simulator (it issues tokens for this audience). */
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -262,18 +262,6 @@ function tokenDetails(tenantId: string, errorClass: ErrorClass, status: number |
   };
 }
 
-/** OAuth error codes that no retry can fix: wrong secret, app not in tenant, bad scope, no consent. */
-const PERMANENT_OAUTH_CODES = new Set([
-  'invalid_client',
-  'unauthorized_client',
-  'invalid_request',
-  'invalid_scope',
-  'invalid_grant',
-  'invalid_resource',
-  'consent_required',
-  'interaction_required',
-]);
-
 /**
  * Turns whatever MSAL threw into a classified GraphError without secrets. `networkFailure` is
  * the last socket-level error our network client saw during this acquisition: MSAL drops it
@@ -284,13 +272,12 @@ function toTokenError(err: unknown, opts: TokenProviderOptions, networkFailure: 
   const code = typeof e?.errorCode === 'string' && e.errorCode ? e.errorCode : null;
   const status = typeof e?.status === 'number' ? e.status : null;
   const kind = networkErrorKind(err) ?? (networkFailure ? networkErrorKind(networkFailure) : null);
-  let errorClass: ErrorClass;
-  if (code && PERMANENT_OAUTH_CODES.has(code)) errorClass = 'permanent';
-  else if (e?.name === 'ClientConfigurationError') errorClass = 'permanent';
-  else if (status !== null) errorClass = classifyGraphFailure({ status }).errorClass === 'permanent' ? 'permanent' : 'transient';
-  else errorClass = classifyGraphFailure({ status: null, networkErrorKind: kind }).errorClass;
-  // Token-endpoint throttling is the login service's, not the tenant's Graph quota: retry later.
-  if (errorClass === 'throttled') errorClass = 'transient';
+  const errorClass = classifyTokenFailure({
+    oauthCode: code,
+    configurationError: e?.name === 'ClientConfigurationError',
+    status,
+    networkErrorKind: kind,
+  });
   const raw = (e?.errorMessage || e?.message || String(err)).split('\n')[0] ?? '';
   const text = redactString(raw, [opts.clientSecret, opts.certificatePassword]);
   const cause = kind && !raw.includes(kind) ? ` [network: ${kind}]` : '';

@@ -5,28 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { InstanceSpec, InstanceStore } from '../steps/types.ts';
+import { PAST_PIPELINE_STATES, QUEUED } from './instance-state.ts';
 import { ledgerKeys, SECRETS_TTL_SECONDS } from './keys.ts';
-
-/** Where an instance stands (pipeline steps, then the poller's verdicts). */
-export type InstanceState =
-  | 'queued'
-  | 'resolving-template'
-  | 'instantiating'
-  | 'awaiting-replication'
-  | 'creating-sync-job'
-  | 'validating-credentials'
-  | 'saving-secrets'
-  | 'starting'
-  | 'started'
-  | 'starting-cycle'
-  | 'syncing'
-  | 'steady'
-  | 'quarantined'
-  | 'failed'
-  | 'timed-out';
-
-/** States after which nothing more happens to an instance without an operator. */
-export const END_STATES: ReadonlySet<string> = new Set(['steady', 'quarantined', 'failed', 'timed-out']);
 
 /** One instance as `status` reads it. */
 export interface InstanceRecord {
@@ -66,6 +46,14 @@ export interface BatchMeta {
   /** SHA-256 of the batch file when it was last enqueued ('' for batches not from a file). */
   sourceSha256?: string;
 }
+
+/** Sets the state unless it is already past the pipeline; the list comes from the state machine. */
+const SET_PIPELINE_STATE_LUA = `local cur = redis.call('HGET', KEYS[1], 'state')
+for _, s in ipairs({${PAST_PIPELINE_STATES.map((st) => `'${st}'`).join(', ')}}) do
+  if cur == s then return 0 end
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+return 1`;
 
 export class Ledger implements InstanceStore {
   readonly keys: ReturnType<typeof ledgerKeys>;
@@ -130,12 +118,7 @@ export class Ledger implements InstanceStore {
    */
   async setPipelineState(batchId: string, instanceKey: string, state: string): Promise<boolean> {
     const set = await this.redis.eval(
-      `local cur = redis.call('HGET', KEYS[1], 'state')
-       for _, s in ipairs({'starting-cycle', 'syncing', 'steady', 'quarantined', 'failed', 'timed-out'}) do
-         if cur == s then return 0 end
-       end
-       redis.call('HSET', KEYS[1], 'state', ARGV[1])
-       return 1`,
+      SET_PIPELINE_STATE_LUA,
       1,
       this.keys.instance(batchId, instanceKey),
       state,
@@ -173,7 +156,7 @@ export class Ledger implements InstanceStore {
       const key = this.keys.instance(meta.batchId, inst.instanceKey);
       p.hsetnx(key, 'displayName', inst.displayName);
       p.hsetnx(key, 'index', String(inst.index));
-      p.hsetnx(key, 'state', 'queued');
+      p.hsetnx(key, 'state', QUEUED);
       p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
       // Overwrite: callers pass only instances with no flow yet, so nothing has read these credentials,
       // and a re-enqueue after an interrupted one must seal what the file says now.

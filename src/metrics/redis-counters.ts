@@ -13,21 +13,10 @@
  * Cluster slot, so the pipelines never cross slots.
  */
 import type { Redis } from 'ioredis';
+import type { GraphResponseEvent } from '../graph/graph-api.ts';
 
 /** How a step job ended (one count per finished attempt that moved the job to that state). */
 export type StepOutcome = 'completed' | 'failed';
-
-/** One Graph response, as the Graph client saw it. */
-export interface GraphResponseEvent {
-  method: string;
-  /** The route template (`/servicePrincipals/{id}`); ids in a raw path are folded to `{id}`. */
-  route: string;
-  /** HTTP status, or null when no response arrived (network error, timeout). */
-  status: number | null;
-  /** True for 429, and 503 with `Retry-After`: the answers that pause the tenant. */
-  throttled: boolean;
-  durationMs: number;
-}
 
 /** Requests to Graph with one method, route and status. */
 export interface GraphRequestCount {
@@ -64,7 +53,8 @@ export interface MetricsSource {
 
 /** The write side, used by worker and poller processes; also readable. */
 export interface MetricsRecorder extends MetricsSource {
-  graphResponse(event: GraphResponseEvent): void;
+  /** The recorder needs no request id: counts are per method, route and status. */
+  graphResponse(event: Omit<GraphResponseEvent, 'requestId'>): void;
   throttledWait(ms: number): void;
   /** A request held back before sending (see `MetricsSnapshot.heldBack`). */
   heldBack(why: 'paused' | 'stale-grant' | 'late-grant'): void;
@@ -237,20 +227,5 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
     instances: Object.entries(instances)
       .map(([state, count]) => ({ state, count: num(count) }))
       .sort(by((i) => i.state)),
-  };
-}
-
-/** A recorder that records nothing (library code and tests that don't care about metrics). */
-export function noopMetricsRecorder(): MetricsRecorder {
-  const empty: MetricsSnapshot = { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 0, staleGrant: 0, lateGrant: 0 }, steps: [], instances: [] };
-  return {
-    graphResponse() {},
-    throttledWait() {},
-    heldBack() {},
-    stepOutcome() {},
-    instanceEnd() {},
-    flush: async () => {},
-    close: async () => {},
-    read: async () => structuredClone(empty),
   };
 }

@@ -10,12 +10,15 @@
  * exactly where it stopped.
  */
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
-import { errorClassOf, GraphError, RateLimitedError } from '../graph/errors.ts';
+import { retryAfterOf } from '../graph/classify-error.ts';
+import { errorClassOf } from '../graph/errors.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
+import { LEDGER_STATE, type WatchState } from '../ledger/instance-state.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
-import { describeZodError, watchJobDataSchema, type WatchJobData } from '../flow/job-data.ts';
-import { classifyJob, type JobAssessment } from './classify-job.ts';
+import { watchJobDataSchema, type WatchJobData } from '../flow/job-data.ts';
+import { describeZodError } from '../zod-error.ts';
+import { classifyJob, type JobAssessment, type JobState } from './classify-job.ts';
 import { addPage, compactSummary, emptySummary, type LogSummary } from './log-summary.ts';
 import { nextPollDelay, type FleetBudget, type PollSettings } from './poll-interval.ts';
 import type { WebhookEvent } from './webhook.ts';
@@ -45,18 +48,12 @@ export interface WatchDeps {
   fleet?: () => FleetBudget | null;
 }
 
-const LEDGER_STATE: Record<string, string> = {
-  starting: 'starting-cycle',
-  syncing: 'syncing',
-  steady: 'steady',
-  quarantined: 'quarantined',
-  failed: 'failed',
-  'timed-out': 'timed-out',
-};
+/** Every job state the classifier can give has its ledger state (a compile error otherwise). */
+const TO_LEDGER: Record<JobState, WatchState> = LEDGER_STATE;
 
 function ledgerFields(a: JobAssessment) {
   return {
-    state: LEDGER_STATE[a.state] ?? a.state,
+    state: TO_LEDGER[a.state],
     jobCode: a.code,
     lastExecution: a.lastExecutionState ? `${a.lastExecutionState}${a.lastExecutionEnded ? ` ${a.lastExecutionEnded}` : ''}` : null,
     quarantineReason: a.quarantine?.reason ?? null,
@@ -163,7 +160,8 @@ export function createWatchProcessor(d: WatchDeps) {
       }
 
       const finalState = st.finalState!;
-      await d.ledger.update(instance.batchId, instance.instanceKey, { state: LEDGER_STATE[finalState] ?? finalState, endedAt: now() });
+      const state = TO_LEDGER[finalState as JobState] ?? finalState;
+      await d.ledger.update(instance.batchId, instance.instanceKey, { state, endedAt: now() });
       d.onEnd?.(finalState);
       if (finalState === 'steady' || finalState === 'failed') {
         const rec = await d.ledger.getInstance(instance.batchId, instance.instanceKey);
@@ -175,7 +173,7 @@ export function createWatchProcessor(d: WatchDeps) {
       if (err instanceof DelayedError) throw err;
       const cls = errorClassOf(err);
       if (cls === 'throttled') {
-        const wait = err instanceof RateLimitedError ? err.retryAfterMs : err instanceof GraphError ? (err.details.retryAfterMs ?? 1000) : 1000;
+        const wait = retryAfterOf(err);
         return await delay(job, token, wait + Math.random() * 500);
       }
       if (cls === 'permanent') {

@@ -13,6 +13,7 @@
  * Redirects are not followed: re-POSTing the event to wherever a 3xx points is not ours to decide.
  */
 import { createHash } from 'node:crypto';
+import { webhookFailureClass } from '../graph/classify-error.ts';
 import { parseRetryAfter } from '../graph/retry-after.ts';
 
 /** The three events an operator can subscribe to. */
@@ -102,10 +103,6 @@ export function webhookEventId(event: WebhookEvent): string {
     .update([event.type, event.batchId, event.instanceKey, event.state, event.at].join('\n'))
     .digest('hex')
     .slice(0, 32);
-}
-
-function retriableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
 }
 
 /** The variable that carries a receiver's credentials, since the URL may not. */
@@ -200,7 +197,7 @@ export function createWebhookNotifier(opts: WebhookNotifierOptions): WebhookNoti
           return { delivered: true, attempts: attempt, status, lastError: null };
         }
         lastError = `HTTP ${res.status}`;
-        retriable = retriableStatus(res.status);
+        retriable = webhookFailureClass(res.status) === 'transient';
         if (res.status === 429 || res.status === 503) retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       } catch (err) {
         status = null;

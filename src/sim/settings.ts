@@ -2,6 +2,7 @@
  * Simulator settings: the three profiles, in *simulated* time, and the time-scaling that turns
  * them into the effective real-millisecond values the simulator runs on.
  */
+import { MICROSOFT_LIMITS } from '../graph/microsoft-quotas.ts';
 
 /** Named presets: `fast` for unit tests, `realistic` for demos/benchmarks, `chaos` for reliability runs. */
 export type SimProfile = 'fast' | 'realistic' | 'chaos';
@@ -97,15 +98,6 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** Microsoft's published identity and reports limits (small tenant). */
-const MICROSOFT_QUOTAS = {
-  writeLimit: 3000,
-  writeWindowMs: 150 * SECOND,
-  ruLimit: 3500,
-  ruWindowMs: 10 * SECOND,
-  reportsLimit: 5,
-  reportsWindowMs: 10 * SECOND,
-};
 
 /** Durations and rates in simulated time, before scaling. */
 const PROFILES: Record<SimProfile, SimulatorSettings> = {
@@ -140,7 +132,7 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     clientAssertionCertPem: null,
   },
   realistic: {
-    ...MICROSOFT_QUOTAS,
+    ...MICROSOFT_LIMITS,
     latencyMs: { min: 20, max: 300 },
     replicationLagMs: { min: 1 * SECOND, max: 8 * SECOND },
     transientFaultRate: 0.005,

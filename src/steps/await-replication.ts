@@ -5,7 +5,7 @@
  */
 import { PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, StepWait } from './types.ts';
+import { need, StepWait, defineStep } from './types.ts';
 
 export async function awaitReplication(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const spId = need(input.prev, 'servicePrincipalId');
@@ -24,3 +24,11 @@ export async function awaitReplication(deps: StepDeps, input: StepInput): Promis
   }
   throw new StepWait(deps.settings.replicationPollMs, { since, okInARow }, `replication: ${okInARow}/${deps.settings.replicationReadsInARow} good reads`);
 }
+
+export const awaitReplicationStep = defineStep({
+  name: 'await-replication',
+  runningState: 'awaiting-replication',
+  retry: { attempts: 12, backoffMs: 1000 },
+  needs: ['servicePrincipalId', 'applicationObjectId'],
+  run: awaitReplication,
+});

@@ -2,26 +2,22 @@
  * Step 4: create the provisioning (synchronization) job from its template — or reuse the one
  * that already exists with the same templateId (a re-run, or a job created in the portal).
  */
+import { refusedBy } from '../graph/classify-error.ts';
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, reconcileDeadline, sendWindowLeft, StepWait } from './types.ts';
+import { need, StepWait, defineStep } from './types.ts';
+import {
+  claimIntent,
+  CREATE_JOB_AMBIGUITY,
+  parseIntent,
+  reconcileLeft,
+  sendWindowLeft,
+  settleFailedCreate,
+} from './create-once.ts';
+import { inReplicationWindow, isReplicationLag } from './replication-window.ts';
 
+/** The ledger field holding this step's intent marker (format: create-once.ts). */
 export const JOB_INTENT_FIELD = 'createJobIntent';
-
-/** Within the replication window, Graph's 400/403/404 on a brand-new servicePrincipal are lag, not verdicts. */
-export function inReplicationWindow(deps: StepDeps, prev: InstanceIds): boolean {
-  const since = prev.replicatedAt ?? prev.createdAt;
-  return since !== undefined && deps.now() - since < deps.settings.replicationTimeoutMs && prev.adopted !== 'existing';
-}
-
-export function isReplicationLag(deps: StepDeps, prev: InstanceIds, err: unknown): boolean {
-  return (
-    err instanceof GraphError &&
-    err.errorClass === 'permanent' &&
-    (err.status === 400 || err.status === 403 || err.status === 404) &&
-    inReplicationWindow(deps, prev)
-  );
-}
 
 export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const { instance, prev } = input;
@@ -46,31 +42,30 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
       await deps.store.set(instance, { jobId: reuse.id });
       return { ...prev, jobId: reuse.id, syncTemplateId, jobReused: true };
     }
-    // `{intent epoch ms}`, and `@{epoch ms}` once Graph answered the create ambiguously (5xx).
-    const intent = await deps.store.get(instance, [JOB_INTENT_FIELD]);
-    const [atText, answeredText] = String(intent[JOB_INTENT_FIELD] ?? '').split('@');
-    const at = Number(atText || 0);
-    if (at && deps.now() < reconcileDeadline(deps.settings, at, answeredText ? Number(answeredText) : null)) {
+    const recorded = (await deps.store.get(instance, [JOB_INTENT_FIELD]))[JOB_INTENT_FIELD];
+    const intent = parseIntent(recorded);
+    if (intent && reconcileLeft(deps, intent) > 0) {
       // An earlier create may have succeeded; the new job can lag in the list like any object.
       throw new StepWait(deps.settings.replicationPollMs, input.state, 'reconciling an earlier job creation');
     }
-    const intentAt = deps.now();
-    await deps.store.set(instance, { [JOB_INTENT_FIELD]: intentAt });
+    const mine = await claimIntent(deps, instance, JOB_INTENT_FIELD, recorded != null);
+    if (!mine) {
+      // Another worker is creating this very job (a stalled job re-run): let it finish.
+      throw new StepWait(deps.settings.replicationPollMs, input.state, 'another attempt holds the job-creation intent');
+    }
     let job;
     try {
-      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs: sendWindowLeft(deps, intentAt) });
+      const sendWithinMs = sendWindowLeft(deps, mine.at);
+      job = await deps.graph.createSynchronizationJob(spId, syncTemplateId, { sendWithinMs });
     } catch (err) {
-      const ambiguous = err instanceof GraphError && (err.status === null || (err.status >= 500 && err.errorClass !== 'throttled'));
-      if (!ambiguous) await deps.store.del(instance, [JOB_INTENT_FIELD]);
       // 409: a job from this template exists (an earlier create, still lagging in the list):
       // list again and adopt it rather than fail or create a second one.
       if (err instanceof GraphError && err.status === 409) {
+        await deps.store.del(instance, [JOB_INTENT_FIELD]);
         const why = `a job from template '${syncTemplateId}' already exists; adopting it`;
         throw new StepWait(deps.settings.replicationPollMs, input.state, why);
       }
-      if (ambiguous) {
-        // Answered: the request is over, only replication can hide the job now.
-        if (err instanceof GraphError && err.status !== null) await deps.store.set(instance, { [JOB_INTENT_FIELD]: `${intentAt}@${deps.now()}` });
+      if (await settleFailedCreate(deps, instance, JOB_INTENT_FIELD, mine, err, CREATE_JOB_AMBIGUITY)) {
         throw new StepWait(deps.settings.replicationPollMs, input.state, `job creation outcome unknown (${(err as Error).message})`);
       }
       throw err;
@@ -87,10 +82,7 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
     if (isReplicationLag(deps, prev, err)) {
       throw new StepWait(deps.settings.replicationPollMs, input.state, `servicePrincipal not yet usable (${(err as Error).message})`);
     }
-    if (err instanceof GraphError && err.errorClass === 'permanent') {
-      throw new PermanentError(`Could not create the provisioning job for '${instance.displayName}': ${err.message}`);
-    }
-    throw err;
+    throw refusedBy(err, `Could not create the provisioning job for '${instance.displayName}'`);
   }
 }
 
@@ -124,3 +116,10 @@ async function unknownSyncTemplate(
   );
 }
 
+export const createSyncJobStep = defineStep({
+  name: 'create-sync-job',
+  runningState: 'creating-sync-job',
+  retry: { attempts: 12, backoffMs: 1000 },
+  needs: ['servicePrincipalId'],
+  run: createSyncJob,
+});

@@ -1,6 +1,7 @@
 /** Step 1: find the gallery application template by id or display name (cached per batch). */
 import { PermanentError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import { defineStep } from './types.ts';
 
 export async function resolveTemplate(deps: StepDeps, { instance }: StepInput): Promise<InstanceIds> {
   const { id, displayName } = instance.applicationTemplate;
@@ -38,3 +39,11 @@ export async function resolveTemplate(deps: StepDeps, { instance }: StepInput): 
   await deps.store.setBatchCache(instance.batchId, cacheKey, templateId);
   return { templateId };
 }
+
+export const resolveTemplateStep = defineStep({
+  name: 'resolve-template',
+  runningState: 'resolving-template',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: [],
+  run: resolveTemplate,
+});

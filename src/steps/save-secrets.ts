@@ -1,7 +1,7 @@
 /** Step 6: save the credentials on the servicePrincipal (PUT is naturally idempotent), then forget them. */
-import { GraphError, PermanentError } from '../graph/errors.ts';
+import { refusedBy } from '../graph/classify-error.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need } from './types.ts';
+import { need, defineStep } from './types.ts';
 import { openCredentials } from './open-credentials.ts';
 
 export async function saveSecrets(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
@@ -13,13 +13,18 @@ export async function saveSecrets(deps: StepDeps, input: StepInput): Promise<Ins
   try {
     await deps.graph.saveSecrets(spId, credentials);
   } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'permanent') {
-      throw new PermanentError(`Graph refused to save the credentials of '${instance.displayName}': ${err.message}`);
-    }
-    throw err;
+    throw refusedBy(err, `Graph refused to save the credentials of '${instance.displayName}'`);
   }
   // Mark first, then drop: a crash in between leaves a mark and a sealed blob that expires anyway.
   await deps.store.set(instance, { secretsSaved: '1' });
   await deps.store.deleteSealedCredentials(instance);
   return { ...prev, secretsSaved: true };
 }
+
+export const saveSecretsStep = defineStep({
+  name: 'save-secrets',
+  runningState: 'saving-secrets',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: ['servicePrincipalId'],
+  run: saveSecrets,
+});

@@ -2,9 +2,9 @@
  * Step 7: start the provisioning job — only when it is not running already (Microsoft warns
  * against calling start on a running job; a quarantined job is left for the poller to report).
  */
-import { GraphError, PermanentError } from '../graph/errors.ts';
+import { refusedBy } from '../graph/classify-error.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, StepWait } from './types.ts';
+import { need, StepWait, defineStep } from './types.ts';
 
 /** Status codes that mean "running or about to": start would be a restart. */
 const RUNNING = new Set(['Active', 'NotRun', 'Quarantine']);
@@ -26,12 +26,17 @@ export async function startJob(deps: StepDeps, input: StepInput): Promise<Instan
   try {
     await deps.graph.startSynchronizationJob(spId, jobId);
   } catch (err) {
-    if (err instanceof GraphError && err.errorClass === 'permanent') {
-      throw new PermanentError(`Graph refused to start the provisioning job of '${instance.displayName}': ${err.message}`);
-    }
-    throw err;
+    throw refusedBy(err, `Graph refused to start the provisioning job of '${instance.displayName}'`);
   }
   const startedAt = deps.now();
   await deps.store.set(instance, { startedAt });
   return { ...prev, startedAt, alreadyRunning: false };
 }
+
+export const startJobStep = defineStep({
+  name: 'start-job',
+  runningState: 'starting',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: ['servicePrincipalId', 'jobId'],
+  run: startJob,
+});

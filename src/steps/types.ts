@@ -5,34 +5,9 @@
  */
 import type { GraphApi, SecretPair } from '../graph/graph-api.ts';
 import type { Logger } from '../logger.ts';
+import type { InstanceIds, InstanceSpec } from './instance.ts';
 
-/** The instance a step works on, as stored in job data (no secrets: those are sealed in the ledger). */
-export interface InstanceSpec {
-  batchId: string;
-  instanceKey: string;
-  displayName: string;
-  applicationTemplate: { id?: string | undefined; displayName?: string | undefined };
-  synchronizationTemplateId: string | null;
-}
-
-/** Ids accumulated along the chain; each step passes its predecessor's output on, plus its own. */
-export interface InstanceIds {
-  templateId?: string;
-  applicationObjectId?: string;
-  appId?: string;
-  servicePrincipalId?: string;
-  /** Epoch ms when Graph created (or provflow adopted) the app: start of the replication window. */
-  createdAt?: number;
-  adopted?: 'created' | 'recovered' | 'existing';
-  replicatedAt?: number;
-  jobId?: string;
-  syncTemplateId?: string;
-  jobReused?: boolean;
-  credentialsValidated?: boolean;
-  secretsSaved?: boolean;
-  startedAt?: number;
-  alreadyRunning?: boolean;
-}
+export type { InstanceIds, InstanceSpec } from './instance.ts';
 
 /** A step's input: the instance, what the previous step produced, and its own state saved across waits. */
 export interface StepInput<S = Record<string, unknown>> {
@@ -74,7 +49,7 @@ export interface StepSettings {
    * counted from when the earlier request can last have been in flight (its intent marker plus
    * `sendWindowMs` plus `requestTimeoutMs`), or from Graph's answer when it answered: a slow
    * POST still running in a worker that lost its job lock must not be raced by a second one.
-   * See `reconcileDeadline`.
+   * See `reconcileDeadline` (create-once.ts).
    */
   reconcileWindowMs: number;
   /** The Graph request timeout (GRAPH_REQUEST_TIMEOUT_MS). Default 30 s. */
@@ -118,48 +93,30 @@ export class StepWait extends Error {
   }
 }
 
-/** Step names, which are also BullMQ job names and the last part of job ids. */
-export const STEP_NAMES = [
-  'resolve-template',
-  'instantiate-app',
-  'await-replication',
-  'create-sync-job',
-  'validate-credentials',
-  'save-secrets',
-  'start-job',
-] as const;
-export type StepName = (typeof STEP_NAMES)[number];
-
 /** A step function. */
 export type StepFn = (deps: StepDeps, input: StepInput) => Promise<InstanceIds>;
 
-/** The send window of creates (see `StepSettings.sendWindowMs`). */
-export function sendWindowOf(settings: StepSettings): number {
-  return settings.sendWindowMs ?? 5_000;
-}
-
-/** What is left of a create's send window, for an intent written at `intentAt`. */
-export function sendWindowLeft(deps: Pick<StepDeps, 'settings' | 'now'>, intentAt: number): number {
-  return sendWindowOf(deps.settings) - (deps.now() - intentAt);
-}
-
 /**
- * How long after an intent marker was written an earlier create may still take effect: it was
- * sent within the send window (or never), answered or abandoned within the request timeout,
- * and what it created shows within the reconcile window. Reconcile until then.
+ * What a step file exports: everything the flow needs to know about the step, in the step's own
+ * file. The step list (./index.ts) orders them and derives the rest.
  */
-export function reconcileUntilAge(settings: StepSettings): number {
-  return sendWindowOf(settings) + (settings.requestTimeoutMs ?? 30_000) + settings.reconcileWindowMs;
+export interface StepDeclaration<N extends string = string, R extends string = string> {
+  /** Also the BullMQ job name and the last part of the job id. */
+  readonly name: N;
+  /** The ledger state shown while the step runs (and waits). */
+  readonly runningState: R;
+  /** Transient failures only: throttling and waits spend no attempt. Backoff is exponential from `backoffMs`. */
+  readonly retry: { readonly attempts: number; readonly backoffMs: number };
+  /** The ids earlier steps must have provided; checked before `run`. */
+  readonly needs: readonly (keyof InstanceIds)[];
+  readonly run: StepFn;
 }
 
-/**
- * Until when to reconcile after an earlier create: when Graph answered it (an ambiguous 404 or
- * 5xx), the request is over and only replication can hide what it created — the reconcile
- * window after the answer; when no answer came (timeout, network, a crash), until it can no
- * longer be in flight (`reconcileUntilAge` after its intent).
- */
-export function reconcileDeadline(settings: StepSettings, intentAt: number, answeredAt?: number | null): number {
-  return answeredAt ? answeredAt + settings.reconcileWindowMs : intentAt + reconcileUntilAge(settings);
+/** Declares a step; `const` keeps its name and running state literal, so the step list can derive types from them. */
+export function defineStep<const N extends string, const R extends string>(
+  d: StepDeclaration<N, R>,
+): StepDeclaration<N, R> {
+  return Object.freeze(d);
 }
 
 /** Requires a predecessor's id, failing loudly if the chain was built wrong. */

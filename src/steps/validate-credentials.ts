@@ -1,8 +1,9 @@
 /** Step 5: test the credentials against the target app (Graph's validateCredentials). */
-import { GraphError, PermanentError } from '../graph/errors.ts';
+import { refusedBy } from '../graph/classify-error.ts';
+import { GraphError } from '../graph/errors.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
-import { need, StepWait } from './types.ts';
-import { isReplicationLag } from './create-sync-job.ts';
+import { need, StepWait, defineStep } from './types.ts';
+import { isReplicationLag } from './replication-window.ts';
 import { openCredentials } from './open-credentials.ts';
 
 export async function validateCredentials(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
@@ -23,12 +24,19 @@ export async function validateCredentials(deps: StepDeps, input: StepInput): Pro
     if (err instanceof GraphError && err.status === 404 && isReplicationLag(deps, prev, err)) {
       throw new StepWait(deps.settings.replicationPollMs, input.state, 'provisioning job not yet visible');
     }
-    if (err instanceof GraphError && err.errorClass === 'permanent') {
-      throw new PermanentError(
-        `The target app rejected the credentials of '${instance.displayName}': ${err.message}. Fix the credential values in the batch file and enqueue it again (the created app is re-used).`,
-      );
-    }
-    throw err;
+    throw refusedBy(
+      err,
+      `The target app rejected the credentials of '${instance.displayName}'`,
+      '. Fix the credential values in the batch file and enqueue it again (the created app is re-used).',
+    );
   }
   return { ...prev, credentialsValidated: true };
 }
+
+export const validateCredentialsStep = defineStep({
+  name: 'validate-credentials',
+  runningState: 'validating-credentials',
+  retry: { attempts: 8, backoffMs: 1000 },
+  needs: ['servicePrincipalId', 'jobId'],
+  run: validateCredentials,
+});

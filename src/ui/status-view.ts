@@ -1,5 +1,6 @@
 /** The status table and summary line shared by `provflow status` and `provflow demo`. */
-import { END_STATES, type InstanceRecord } from '../ledger/ledger.ts';
+import { END_STATES, STARTED_STATES } from '../ledger/instance-state.ts';
+import type { InstanceRecord } from '../ledger/ledger.ts';
 import { renderTable, type Column } from './table.ts';
 
 /** Counts by end state (and in-flight), the batch summary. */
@@ -13,16 +14,6 @@ export interface BatchSummary {
   inFlight: number;
   byState: Record<string, number>;
 }
-
-/** States that mean "the job is started" (the poller may still be watching). */
-export const STARTED_STATES: ReadonlySet<string> = new Set([
-  'started',
-  'starting-cycle',
-  'syncing',
-  'steady',
-  'quarantined',
-  'timed-out',
-]);
 
 export function summarise(rows: readonly InstanceRecord[]): BatchSummary {
   const byState: Record<string, number> = {};

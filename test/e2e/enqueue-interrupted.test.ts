@@ -17,13 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceKeyOf } from '../../src/batch/instance-key.ts';
 import { stepJobId } from '../../src/flow/build-flow.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
-import { STEP_REGISTRY } from '../../src/flow/step-registry.ts';
+import { STEPS as STEP_LIST } from '../../src/steps/index.ts';
 import { ledgerKeys } from '../../src/ledger/keys.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LONG = process.env.PROVFLOW_ENQUEUE_KILLS_LONG === '1';
-const STEPS = STEP_REGISTRY.length;
+const STEPS = STEP_LIST.length;
 
 let redis: RedisHandle;
 let client: Redis;
@@ -181,11 +181,11 @@ async function verifyBatch(prefix: string, batchId: string, n: number) {
     for (let j = i; j < Math.min(n, i + 500); j++) {
       const key = instanceKeyOf(name(j));
       keys.push(key);
-      for (const step of STEP_REGISTRY) p.exists(q(stepJobId(batchId, key, step.name)));
+      for (const step of STEP_LIST) p.exists(q(stepJobId(batchId, key, step.name)));
       p.hget(lk.instance(batchId, key), 'state');
       p.hexists(lk.secrets(batchId), key);
       // Each parent depends on exactly one child: a second add of a flow would show here.
-      for (const step of STEP_REGISTRY.slice(1)) p.scard(`${q(stepJobId(batchId, key, step.name))}:dependencies`);
+      for (const step of STEP_LIST.slice(1)) p.scard(`${q(stepJobId(batchId, key, step.name))}:dependencies`);
     }
     const r = ((await p.exec()) ?? []).map((x) => x?.[1]);
     const per = STEPS + 2 + (STEPS - 1);

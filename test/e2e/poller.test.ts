@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { startPoller } from '../../src/poller/start-poller.ts';
 import { startSimProcess } from '../../src/sim/process.ts';
 import { restartInstances } from '../../src/commands/restart.ts';
+import { watchJobId } from '../../src/flow/watch-job.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 import { waitFor, waitForStates } from '../helpers/wait.ts';
 
@@ -63,6 +64,26 @@ describe('poller', () => {
     const [after] = await waitForStates(rt.ledger, 'pq', ['steady', 'failed'], 30_000);
     expect(after!.state).toBe('steady');
     expect(after!.quarantineReason).toBeNull();
+  });
+
+  it('a restarted watch job is retried and trimmed like the one the root step handed over', async () => {
+    stack = await startLocalStack({ profile: 'fast', timeScale: 50 });
+    rt = await stack.runtime(silentLogger());
+    const w = startStepsWorker(rt);
+    closers.push(() => w.close());
+    const { redis, prefix, ledger, vault, stepsQueue } = rt;
+    await enqueueBatch({ batch: batchOf('pr', [instance(0, 'AWS R')]), redis, prefix, ledger, vault, stepsQueue });
+    // No poller: the handed-over watch job waits in the queue, as added.
+    const [row] = await waitForStates(rt.ledger, 'pr', ['started', 'failed'], 30_000);
+    expect(row!.state).toBe('started');
+    const policy = ({ attempts, backoff, removeOnComplete, removeOnFail }: Record<string, unknown>) =>
+      ({ attempts, backoff, removeOnComplete, removeOnFail });
+    const handed = await rt.pollQueue.getJob(watchJobId('pr', row!.instanceKey));
+    expect(handed!.opts.removeOnFail).toBeDefined();
+    await restartInstances(rt, 'pr', { instance: 'AWS R', scope: 'Full' });
+    const restarted = await rt.pollQueue.getJob(watchJobId('pr', row!.instanceKey));
+    expect(restarted!.timestamp).toBeGreaterThanOrEqual(handed!.timestamp);
+    expect(policy(restarted!.opts as Record<string, unknown>)).toEqual(policy(handed!.opts as Record<string, unknown>));
   });
 
   it('a poller killed while paging the logs resumes from its cursor: no page read twice, no failure counted twice', async () => {

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { stepJobId } from '../../src/flow/build-flow.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
-import { STEP_REGISTRY } from '../../src/flow/step-registry.ts';
+import { STEPS } from '../../src/steps/index.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { simpleBatch } from '../helpers/batches.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
@@ -40,16 +40,16 @@ const enqueue = (batch: ReturnType<typeof simpleBatch>) =>
     stepsQueue: rt.stepsQueue,
   });
 
-const FIRST = STEP_REGISTRY[0]!.name;
-const ROOT = STEP_REGISTRY.at(-1)!.name;
+const FIRST = STEPS[0]!.name;
+const ROOT = STEPS.at(-1)!.name;
 
 /** Job state of every step of an instance, first step first. */
 async function flowStates(batchId: string, key: string): Promise<string[]> {
-  return Promise.all(STEP_REGISTRY.map(async (s) => rt.stepsQueue.getJobState(stepJobId(batchId, key, s.name))));
+  return Promise.all(STEPS.map(async (s) => rt.stepsQueue.getJobState(stepJobId(batchId, key, s.name))));
 }
 
 /** A fresh flow: first step runnable, every other step waiting for it. */
-const FRESH = STEP_REGISTRY.map((_, i) => (i === 0 ? 'prioritized' : 'waiting-children'));
+const FRESH = STEPS.map((_, i) => (i === 0 ? 'prioritized' : 'waiting-children'));
 
 /** Fails every instance's first step (and so, upwards, its whole flow) as a worker would. */
 async function failAll(batchId: string, keys: string[]) {

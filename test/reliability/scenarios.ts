@@ -14,7 +14,7 @@ import type { Runtime } from '../../src/app/runtime.ts';
 import type { ExpectedOutcome } from '../../src/batch/batch-types.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
-import { END_STATES } from '../../src/ledger/ledger.ts';
+import { END_STATES } from '../../src/ledger/instance-state.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { mulberry32 } from '../../src/sim/prng.ts';
 import type { SimStats } from '../../src/sim/index.ts';

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { classifyGraphFailure, networkErrorKind, reclassify, type FailureFacts } from '../../src/graph/classify-error.ts';
-import { GraphError } from '../../src/graph/errors.ts';
+import {
+  classifyGraphFailure,
+  classifyTokenFailure,
+  networkErrorKind,
+  reclassify,
+  refusedBy,
+  retryAfterOf,
+  webhookFailureClass,
+  type FailureFacts,
+} from '../../src/graph/classify-error.ts';
+import { GraphError, PermanentError, RateLimitedError } from '../../src/graph/errors.ts';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 const RA = (v: string) => ({ 'Retry-After': v });
@@ -117,5 +126,49 @@ describe('reclassify', () => {
     expect(reclassify(t, { replicationWindow: true })).toBe(t);
     const n = make(null, 'transient');
     expect(reclassify(n, { replicationWindow: false })).toBe(n);
+  });
+});
+
+describe('refusedBy: a permanent Graph error becomes the instance failure, with Graph\'s reason', () => {
+  const make = (status: number | null, errorClass: 'permanent' | 'transient' | 'throttled') =>
+    new GraphError('Graph 409 Conflict on POST /x: exists', {
+      errorClass, status, code: null, method: 'POST', path: '/x',
+      requestId: 'r', clientRequestId: 'c', retryAfterMs: null,
+    });
+  it('wraps permanent Graph errors, naming what was refused, then the reason, then the hint', () => {
+    const out = refusedBy(make(409, 'permanent'), "Graph refused to start 'A'", '. Fix it.');
+    expect(out).toBeInstanceOf(PermanentError);
+    expect((out as Error).message).toBe("Graph refused to start 'A': Graph 409 Conflict on POST /x: exists. Fix it.");
+  });
+  it('hands every other error back unchanged (retried or waited out)', () => {
+    for (const err of [make(503, 'transient'), make(429, 'throttled'), new Error('bug'), new PermanentError('own')]) {
+      expect(refusedBy(err, 'x')).toBe(err);
+    }
+  });
+});
+
+describe('the other callers of the classifier', () => {
+  it('token requests: OAuth verdicts and configuration are permanent, throttling is only transient', () => {
+    const f = { oauthCode: null, configurationError: false, status: null, networkErrorKind: null };
+    expect(classifyTokenFailure({ ...f, oauthCode: 'invalid_client', status: 401 })).toBe('permanent');
+    expect(classifyTokenFailure({ ...f, configurationError: true })).toBe('permanent');
+    expect(classifyTokenFailure({ ...f, status: 429 })).toBe('transient');
+    expect(classifyTokenFailure({ ...f, status: 500 })).toBe('transient');
+    expect(classifyTokenFailure({ ...f, status: 400 })).toBe('permanent');
+    expect(classifyTokenFailure({ ...f, networkErrorKind: 'ECONNRESET' })).toBe('transient');
+    expect(classifyTokenFailure({ ...f, networkErrorKind: 'SELF_SIGNED_CERT_IN_CHAIN' })).toBe('permanent');
+  });
+  it('webhook deliveries: 408, 429 and 5xx are retried, other answers are verdicts', () => {
+    expect([408, 429, 500, 503].map(webhookFailureClass)).toEqual(['transient', 'transient', 'transient', 'transient']);
+    for (const status of [400, 401, 404, 410, 302]) expect(webhookFailureClass(status)).toBe('permanent');
+  });
+  it('a throttled wait comes from the limiter, from Graph, or defaults to 1 s', () => {
+    expect(retryAfterOf(new RateLimitedError('t', 2500, 'write'))).toBe(2500);
+    const g = new GraphError('x', {
+      errorClass: 'throttled', status: 429, code: null, method: 'GET', path: '/x',
+      requestId: null, clientRequestId: null, retryAfterMs: 7000,
+    });
+    expect(retryAfterOf(g)).toBe(7000);
+    expect(retryAfterOf(new Error('?'))).toBe(1000);
   });
 });
