@@ -260,7 +260,7 @@ describe('interrupted enqueue', () => {
     expect(records.filter((r) => !r.at.includes('finished first')).length).toBeGreaterThanOrEqual(20);
     expect(result.added + result.skipped).toBe(n);
     await verifyBatch(prefix, 'killed-3000', n);
-  }, 150_000);
+  }, 360_000);
 
   it('a 10,000-instance batch killed mid-way (more in the long form), enqueued again: one flow each', async () => {
     const n = 10_000;

@@ -29,7 +29,8 @@ const conns: Redis[] = [];
 const limiters: GraphLimiter[] = [];
 const agents: Agent[] = [];
 
-/** Routes: /beta/servicePrincipals/{id} answers 200; `slow-*` after 400 ms; `throttle-*` 429 Retry-After 1; `late-body` sends headers now, body later. */
+/** Routes: /beta/servicePrincipals/{id} answers 200; `slow-*` after 900 ms (room for a loaded host to deliver the
+ * pause first, yet under the 1 s Retry-After); `throttle-*` 429 Retry-After 1; `late-body` sends headers now, body later. */
 beforeAll(async () => {
   redisHandle = await testRedis({ own: true });
   server = http.createServer((req, res) => {
@@ -40,7 +41,7 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id, appId: `${id}-app` }));
     };
-    if (id.startsWith('slow')) setTimeout(ok, 400);
+    if (id.startsWith('slow')) setTimeout(ok, 900);
     else if (id.startsWith('throttle')) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
       res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
@@ -138,7 +139,7 @@ describe('the Graph client with the guard', () => {
     // the broadcast pause (not a stale grant, not Redis) can stop it at the wire.
     const b = proc(prefix, { connections: 1, sendLeaseMs: 60_000 });
     await settle();
-    const slow = b.graph.getServicePrincipal('slow-1'); // holds B's only connection for 400 ms
+    const slow = b.graph.getServicePrincipal('slow-1'); // holds B's only connection for 900 ms
     await new Promise((r) => setTimeout(r, 20));
     const queued = b.graph.getServicePrincipal('queued-1'); // granted now, then waits for the connection
     await new Promise((r) => setTimeout(r, 50));
@@ -183,7 +184,7 @@ describe('the Graph client with the guard', () => {
     const b = proc(prefix, { connections: 1 });
     await settle();
     const before = arrivals.length;
-    const slow = b.graph.getServicePrincipal('slow-3'); // holds the only connection for 400 ms
+    const slow = b.graph.getServicePrincipal('slow-3'); // holds the only connection for 900 ms
     await new Promise((r) => setTimeout(r, 20));
     const err = await b.graph.createSynchronizationJob('late-sp', 'aws', { sendWithinMs: 100 }).catch((e: unknown) => e);
     await slow;
