@@ -1,28 +1,40 @@
 # One image for every provflow process (worker, poller, board, simulator).
 # TypeScript runs through tsx at start-up, as on a developer machine: no build step to drift.
-# BASE: any image with Node 20+ and npm. CI builds on a Debian-packages base made by
-# scripts/build-images.sh (no registry reachable there): --build-arg BASE=provflow-base:local.
+# BASE: an image with Node 20+ and a user `node` (uid 1000), default node:20-slim. CI builds on
+# a base made from Debian packages by scripts/build-images.sh (no image registry there):
+#   docker build --network host --build-arg BASE=provflow-base:local -t provflow:local .
 ARG BASE=node:20-slim
-FROM ${BASE}
 
-ENV NODE_ENV=production
+# Build stage, thrown away: production dependencies and the sources, assembled in /app.
+FROM ${BASE} AS deps
 WORKDIR /app
-
+# A base without npm (CI's) gets Debian's here, so the final image does not carry it.
+RUN command -v npm >/dev/null || { apt-get update && apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*; }
 # Dependencies first, so source edits don't invalidate the npm layer. tsx is a runtime
 # dependency; dev tools (vitest, playwright-core, typescript) stay out of the image.
-# The simulator writes its CA to /sim-ca for the other services (a named volume initialised from
-# this directory inherits its owner, so the unprivileged user can write to it). The user `node`
-# (uid 1000) comes with node:20-slim; other bases get it here. One RUN: fewer layers.
+# EXTRA_CA_PEM: CA certificates (PEM text) npm must trust besides its own, e.g. a TLS-inspecting
+# proxy's; build-images.sh passes the host's /usr/local/share/ca-certificates. Public
+# certificates, not secrets, and only this thrown-away stage sees them.
+ARG EXTRA_CA_PEM=""
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
- && (id node >/dev/null 2>&1 || useradd --uid 1000 --user-group --create-home node) \
- && mkdir -p /sim-ca && chown node:node /sim-ca
-
+RUN if [ -n "$EXTRA_CA_PEM" ]; then printf '%s\n' "$EXTRA_CA_PEM" > /tmp/extra-ca.pem; \
+      export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
+ && npm ci --omit=dev --no-audit --no-fund && npm cache clean --force && rm -f /tmp/extra-ca.pem
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY workers ./workers
+RUN mkdir -p /sim-ca
 
+# The image: the base plus two layers (few layers: an engine on vfs storage copies each whole).
+FROM ${BASE}
+ENV NODE_ENV=production
+# The simulator writes its CA here for the other services (a named volume initialised from
+# this directory inherits its owner, so the unprivileged user can write to it).
+COPY --from=deps --chown=node:node /sim-ca /sim-ca
+COPY --from=deps /app /app
+WORKDIR /app
 USER node
 
 EXPOSE 3000
