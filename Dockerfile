@@ -20,12 +20,11 @@ ARG EXTRA_CA_PEM=""
 COPY package.json package-lock.json ./
 RUN if [ -n "$EXTRA_CA_PEM" ]; then printf '%s\n' "$EXTRA_CA_PEM" > /tmp/extra-ca.pem; \
       export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
- && npm ci --omit=dev --no-audit --no-fund && npm cache clean --force && rm -f /tmp/extra-ca.pem
-COPY tsconfig.json ./
-COPY bin ./bin
-COPY src ./src
-COPY workers ./workers
-RUN mkdir -p /sim-ca
+ && npm ci --omit=dev --no-audit --no-fund && npm cache clean --force && rm -f /tmp/extra-ca.pem \
+ && mkdir -p /sim-ca
+# The sources: tsconfig.json, bin, src, workers (.dockerignore lets nothing else in). One COPY,
+# one layer: on vfs storage every layer is a full copy of the tree.
+COPY . .
 
 # The image: the base plus two layers (few layers: an engine on vfs storage copies each whole).
 FROM ${BASE}

@@ -151,14 +151,21 @@ export interface RedisContainerOptions extends SpawnRedisOptions {
  * Starts Redis in a container with testcontainers, configured like spawnRedisServer. The host
  * port is fixed, so the URL survives stop/restart. An engine without a default bridge network
  * (`dockerd --bridge=none`, as in CI) gets host networking with Redis on 127.0.0.1 instead of a
- * published port. Testcontainers' reaper (Ryuk) is an image pull: where no registry answers,
- * set TESTCONTAINERS_RYUK_DISABLED=true (close() removes the container either way).
+ * published port (and no testcontainers reaper, which needs one). Elsewhere the reaper is an
+ * image pull: where no registry answers, set TESTCONTAINERS_RYUK_DISABLED=true (close() removes
+ * the container either way).
  */
 export async function startRedisContainer(opts: RedisContainerOptions = {}): Promise<RedisHandle> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const image = opts.image ?? process.env.PROVFLOW_REDIS_IMAGE ?? 'redis:7';
   const port = opts.port ?? (await freePort());
   const hostNetwork = !(await dockerSucceeds(['network', 'inspect', 'bridge']));
+  if (hostNetwork) {
+    // Without a bridge, testcontainers cannot find the engine's host from the bridge's gateway,
+    // and its reaper (a container reached through a published port) cannot run at all.
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  }
   const args = [
     'redis-server',
     '--port', hostNetwork ? String(port) : '6379',

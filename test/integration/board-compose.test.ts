@@ -208,13 +208,17 @@ describe('Dockerfile', () => {
   it('builds on a BASE build argument (default node:20-slim) with npm ci and ships what the commands run', () => {
     expect(dockerfile).toMatch(/^ARG BASE=node:20-slim$/m);
     expect(dockerfile).toMatch(/^FROM \$\{BASE\}$/m);
-    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
-    for (const dir of ['bin', 'src', 'workers']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} `, 'm'));
+    expect(dockerfile).toMatch(/&& npm ci --omit=dev\b/);
+    // The sources go in with one `COPY . .` through the .dockerignore allowlist.
+    expect(dockerfile).toMatch(/^COPY \. \.$/m);
+    const allow = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['bin', 'src', 'workers', 'tsconfig.json', 'package-lock.json']) expect(allow).toContain(`!${entry}`);
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 
-  it('keeps secrets and local state out of the build context', () => {
+  it('keeps secrets and local state out of the build context (an allowlist)', () => {
     const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    expect(ignore.find((l) => l && !l.startsWith('#'))).toBe('*');
     for (const entry of ['.env', 'node_modules', '.git']) expect(ignore).toContain(entry);
   });
 });
