@@ -28,6 +28,7 @@ else
   command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
   MIRROR=${PROVFLOW_DEBIAN_MIRROR:-$(apt_mirror)}
   ROOTFS=$(mktemp -d /var/tmp/provflow-rootfs.XXXXXX)
+  chmod 0755 "$ROOTFS" # it becomes the image's `/`: mktemp's 0700 would lock out user node
   trap 'rm -rf "$ROOTFS"' EXIT
   echo "base image $BASE: debootstrap $SUITE from $MIRROR"
   # No npm here: Debian's npm brings ~300 packages (node-gyp, a compiler, python) that only
