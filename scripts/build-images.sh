@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the images the container tests use, with no image registry: a base image made from
-# Debian packages (debootstrap: Node 20, Redis 8; npm only in the Dockerfile's build stage) and
+# Debian packages (debootstrap: Node 20 with corepack, Redis 8; no npm) and
 # provflow's image from the Dockerfile on top of it. Existing images are reused.
 #   PROVFLOW_BASE_IMAGE   base tag            (default provflow-base:local)
 #   PROVFLOW_IMAGE        provflow's tag      (default provflow:local)
@@ -25,14 +25,15 @@ t0=$(date +%s)
 if docker image inspect "$BASE" >/dev/null 2>&1; then
   echo "base image $BASE: present, reused"
 else
-  command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
+  command -v debootstrap >/dev/null \
+    || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
   MIRROR=${PROVFLOW_DEBIAN_MIRROR:-$(apt_mirror)}
   ROOTFS=$(mktemp -d /var/tmp/provflow-rootfs.XXXXXX)
   chmod 0755 "$ROOTFS" # it becomes the image's `/`: mktemp's 0700 would lock out user node
   trap 'rm -rf "$ROOTFS"' EXIT
   echo "base image $BASE: debootstrap $SUITE from $MIRROR"
   # No npm here: Debian's npm brings ~300 packages (node-gyp, a compiler, python) that only
-  # `npm ci` needs; the Dockerfile installs it in its throw-away build stage instead.
+  # `npm ci` needs; the Dockerfile's build stage runs npm through corepack instead.
   debootstrap --variant=minbase --include=nodejs,redis-server "$SUITE" "$ROOTFS" "$MIRROR" \
     > /var/tmp/provflow-debootstrap.log 2>&1 || {
       cp "$ROOTFS/debootstrap/debootstrap.log" /var/tmp/provflow-debootstrap-inner.log 2>/dev/null || true
@@ -49,7 +50,8 @@ else
   rm -rf "$ROOTFS"; trap - EXIT
   echo "base image $BASE: built in $(( $(date +%s) - t0 )) s"
 fi
-docker run --rm --network host "$BASE" sh -c 'echo "  node $(node --version), $(redis-server --version | cut -d" " -f1-3)"'
+docker run --rm --network host "$BASE" \
+  sh -c 'echo "  node $(node --version), $(redis-server --version | cut -d" " -f1-3)"'
 
 t1=$(date +%s)
 # Always `docker build`: with nothing changed every step is a cache hit (a few seconds), and any
@@ -60,5 +62,6 @@ EXTRA_CA_PEM=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)
 docker build --network host --build-arg BASE="$BASE" --build-arg EXTRA_CA_PEM="$EXTRA_CA_PEM" -t "$IMAGE" . \
   > /var/tmp/provflow-build.log 2>&1 \
   || { tail -n 40 /var/tmp/provflow-build.log >&2; exit 1; }
-echo "image $IMAGE: built in $(( $(date +%s) - t1 )) s ($(grep -c 'Using cache' /var/tmp/provflow-build.log || true) cached steps)"
+cached=$(grep -c 'Using cache' /var/tmp/provflow-build.log || true)
+echo "image $IMAGE: built in $(( $(date +%s) - t1 )) s ($cached cached steps)"
 docker image ls --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^  (${BASE%%:*}|${IMAGE%%:*}):" || true

@@ -180,7 +180,9 @@ export async function startRedisContainer(opts: RedisContainerOptions = {}): Pro
     .withCommand(args)
     .withLabels({ 'dev.provflow.role': 'redis' })
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/));
-  container = hostNetwork ? container.withNetworkMode('host') : container.withExposedPorts({ container: 6379, host: port });
+  container = hostNetwork
+    ? container.withNetworkMode('host')
+    : container.withExposedPorts({ container: 6379, host: port });
   const c = await container.start();
   const url = `redis://${hostNetwork ? '127.0.0.1' : c.getHost()}:${port}`;
   await waitForRedis(url, 10_000);

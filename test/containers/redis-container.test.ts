@@ -17,7 +17,8 @@ const LABEL = 'label=dev.provflow.role=redis';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'provflow-tc-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const containersLeft = async () => (await mustRun('docker', ['ps', '-aq', '--filter', LABEL])).split('\n').filter(Boolean);
+const containersLeft = async () =>
+  (await mustRun('docker', ['ps', '-aq', '--filter', LABEL])).split('\n').filter(Boolean);
 
 describe.skipIf(!hasEngine)('Redis from testcontainers (local image)', () => {
   // Where no registry answers, the reaper's image cannot be pulled; close() removes the container.

@@ -52,18 +52,21 @@ const leftovers = async () => {
     mustRun('docker', ['volume', 'ls', '-q', '--filter', label]),
     mustRun('docker', ['network', 'ls', '-q', '--filter', label]),
   ]);
-  return { containers: c.split('\n').filter(Boolean), volumes: v.split('\n').filter(Boolean), networks: n.split('\n').filter(Boolean) };
+  const lines = (s: string) => s.split('\n').filter(Boolean);
+  return { containers: lines(c), volumes: lines(v), networks: lines(n) };
 };
 
 /** Health (or state, for containers without a healthcheck) of every container of the project. */
 async function healthOf(): Promise<Record<string, string>> {
   const all = await ids('');
   if (all.length === 0) return {};
-  const out = await mustRun('docker', ['inspect', '-f', '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', ...all]);
+  const format = '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}';
+  const out = await mustRun('docker', ['inspect', '-f', format, ...all]);
   return Object.fromEntries(out.trim().split('\n').map((l) => l.replace(/^\//, '').split(' ') as [string, string]));
 }
 
-async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | null | undefined | false>, everyMs = 1000): Promise<T> {
+type Maybe<T> = T | null | undefined | false;
+async function until<T>(what: string, timeoutMs: number, f: () => Promise<Maybe<T>>, everyMs = 1000): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -99,10 +102,13 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
 
   afterAll(async () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    if ((await leftovers()).containers.length > 0) await compose(['down', '-v', '--remove-orphans'], 180_000).catch(() => {});
+    if ((await leftovers()).containers.length > 0) {
+      await compose(['down', '-v', '--remove-orphans'], 180_000).catch(() => {});
+    }
     const rows = timings.map(([k, ms]) => `  ${k.padEnd(44)} ${(ms / 1000).toFixed(1).padStart(7)} s`);
     const fx = Object.entries(facts).map(([k, v]) => `  ${k.padEnd(44)} ${String(v).padStart(7)}`);
-    console.log(['', `stack in containers (${composeCmd} ${composeSub.join(' ')})`.trim(), ...rows, ...fx, ''].join('\n'));
+    const title = `stack in containers (${[composeCmd, ...composeSub].join(' ')})`;
+    console.log(['', title, ...rows, ...fx, ''].join('\n'));
   });
 
   it('comes up: Redis, the simulator, two workers, the poller and the board, all healthy', async () => {
@@ -133,12 +139,14 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
       };
     });
     const file = path.join(tmp, 'batch.json');
-    const batch = { batchId, defaults: { applicationTemplate: 'Amazon Web Services (AWS)', synchronizationTemplateId: 'aws' }, instances };
+    const defaults = { applicationTemplate: 'Amazon Web Services (AWS)', synchronizationTemplateId: 'aws' };
+    const batch = { batchId, defaults, instances };
     writeFileSync(file, JSON.stringify(batch, null, 2));
     chmodSync(file, 0o644);
 
     const enq = await timed('enqueue (compose run, a new container)', () =>
-      compose(['run', '--rm', '--no-deps', '-v', `${tmp}:/batch:ro`, 'worker', 'node', 'bin/provflow.js', 'enqueue', '/batch/batch.json', '--json']),
+      compose(['run', '--rm', '--no-deps', '-v', `${tmp}:/batch:ro`, 'worker',
+        'node', 'bin/provflow.js', 'enqueue', '/batch/batch.json', '--json']),
     );
     expect(JSON.parse(enq.trim().split('\n').pop()!)).toMatchObject({ batchId, added: INSTANCES });
 
@@ -176,7 +184,8 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
     const dispatcher = new Agent({ connect: { ca } });
     try {
       const res = await fetch(`https://127.0.0.1:${ports.sim}/_sim/stats`, { dispatcher });
-      const stats = (await res.json()) as { duplicateApplications: number; retryAfterViolations: number; applications: number };
+      type Stats = { duplicateApplications: number; retryAfterViolations: number; applications: number };
+      const stats = (await res.json()) as Stats;
       expect(stats.duplicateApplications).toBe(0);
       expect(stats.retryAfterViolations).toBe(0);
       expect(stats.applications).toBe(INSTANCES);
@@ -190,7 +199,8 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
   it('answers /healthz and /metrics on the board', async () => {
     const health = await fetch(`http://127.0.0.1:${ports.board}/healthz`);
     expect(health.status).toBe(200);
-    const h = (await health.json()) as { status: string; redis: { ok: boolean }; queues: Record<string, { workers: number | null }> };
+    type Health = { status: string; redis: { ok: boolean }; queues: Record<string, { workers: number | null }> };
+    const h = (await health.json()) as Health;
     expect(h.redis.ok).toBe(true);
     expect(h.queues['provflow-steps']!.workers).toBeGreaterThanOrEqual(1);
     expect(h.queues['provflow-poll']!.workers).toBeGreaterThanOrEqual(1);
@@ -199,8 +209,10 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
     expect(metrics.status).toBe(200);
     const text = await metrics.text();
     expect(text).toMatch(/^provflow_redis_up 1$/m);
-    expect(text).toMatch(new RegExp(`^provflow_instances_ended_total\\{state="steady"\\} ${INSTANCES - QUARANTINED.size}$`, 'm'));
-    expect(text).toMatch(new RegExp(`^provflow_instances_ended_total\\{state="quarantined"\\} ${QUARANTINED.size}$`, 'm'));
+    const ended = (state: string, n: number) =>
+      new RegExp(`^provflow_instances_ended_total\\{state="${state}"\\} ${n}$`, 'm');
+    expect(text).toMatch(ended('steady', INSTANCES - QUARANTINED.size));
+    expect(text).toMatch(ended('quarantined', QUARANTINED.size));
     facts['/metrics'] = metrics.status;
     const board = await fetch(`http://127.0.0.1:${ports.board}/board/`);
     expect(board.status).toBe(401); // the board itself stays behind its login
