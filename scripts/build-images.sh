@@ -62,6 +62,10 @@ EXTRA_CA_PEM=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)
 docker build --network host --build-arg BASE="$BASE" --build-arg EXTRA_CA_PEM="$EXTRA_CA_PEM" -t "$IMAGE" . \
   > /var/tmp/provflow-build.log 2>&1 \
   || { tail -n 40 /var/tmp/provflow-build.log >&2; exit 1; }
+# Tag the build stage too (a cache hit here): untagged, `docker image prune` would delete it and
+# the next build would run npm ci again.
+docker build --network host --build-arg BASE="$BASE" --build-arg EXTRA_CA_PEM="$EXTRA_CA_PEM" --target deps \
+  -t "${IMAGE%%:*}-build-stage:local" . >> /var/tmp/provflow-build.log 2>&1
 cached=$(grep -c 'Using cache' /var/tmp/provflow-build.log || true)
 echo "image $IMAGE: built in $(( $(date +%s) - t1 )) s ($cached cached steps)"
 docker image ls --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^  (${BASE%%:*}|${IMAGE%%:*}):" || true
