@@ -2,6 +2,7 @@
  * Finding or starting a Redis for the demo, the tests and the benchmark, in DESIGN.md's order:
  * REDIS_URL if it answers; else a `redis-server` spawned on a free port in a temp dir; else
  * testcontainers when a Docker engine answers; else a message saying how to get Redis.
+ * PROVFLOW_TEST_REDIS=container skips the first two: every Redis is a container.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -119,13 +120,18 @@ export async function spawnRedisServer(opts: SpawnRedisOptions = {}): Promise<Re
   return handle;
 }
 
-async function dockerAnswers(): Promise<boolean> {
+/** Exit code 0 of `docker ARGS` within `timeoutMs` (false when the CLI is missing). */
+function dockerSucceeds(args: string[], timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
-    const p = spawn('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore' });
-    const t = setTimeout(() => { p.kill(); resolve(false); }, 3000);
+    const p = spawn('docker', args, { stdio: 'ignore' });
+    const t = setTimeout(() => { p.kill(); resolve(false); }, timeoutMs);
     p.on('error', () => { clearTimeout(t); resolve(false); });
     p.on('exit', (code) => { clearTimeout(t); resolve(code === 0); });
   });
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  return dockerSucceeds(['info', '--format', '{{.ServerVersion}}']);
 }
 
 export const HOW_TO_GET_REDIS = [
@@ -135,11 +141,80 @@ export const HOW_TO_GET_REDIS = [
   '  - or run one in Docker:  docker run -d -p 6379:6379 redis:7 --appendonly yes --maxmemory-policy noeviction',
 ].join('\n');
 
+/** Options for a Redis container: the spawn options, plus the image. */
+export interface RedisContainerOptions extends SpawnRedisOptions {
+  /** Any image with `redis-server` on PATH. Default: PROVFLOW_REDIS_IMAGE, else redis:7. */
+  image?: string;
+}
+
+/**
+ * Starts Redis in a container with testcontainers, configured like spawnRedisServer. The host
+ * port is fixed, so the URL survives stop/restart. An engine without a default bridge network
+ * (`dockerd --bridge=none`, as in CI) gets host networking with Redis on 127.0.0.1 instead of a
+ * published port (and no testcontainers reaper, which needs one). Elsewhere the reaper is an
+ * image pull: where no registry answers, set TESTCONTAINERS_RYUK_DISABLED=true (close() removes
+ * the container either way).
+ */
+export async function startRedisContainer(opts: RedisContainerOptions = {}): Promise<RedisHandle> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const image = opts.image ?? process.env.PROVFLOW_REDIS_IMAGE ?? 'redis:7';
+  const port = opts.port ?? (await freePort());
+  const hostNetwork = !(await dockerSucceeds(['network', 'inspect', 'bridge']));
+  if (hostNetwork) {
+    // Without a bridge, testcontainers cannot find the engine's host from the bridge's gateway,
+    // and its reaper (a container reached through a published port) cannot run at all.
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  }
+  const args = [
+    'redis-server',
+    '--port', hostNetwork ? String(port) : '6379',
+    '--bind', hostNetwork ? '127.0.0.1' : '0.0.0.0',
+    '--protected-mode', 'no',
+    '--save', '',
+    '--appendonly', opts.appendonly ? 'yes' : 'no',
+    '--appendfsync', opts.fsync ?? 'everysec',
+    '--maxmemory-policy', 'noeviction',
+  ];
+  let container = new GenericContainer(image)
+    .withCommand(args)
+    .withLabels({ 'dev.provflow.role': 'redis' })
+    .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/));
+  container = hostNetwork
+    ? container.withNetworkMode('host')
+    : container.withExposedPorts({ container: 6379, host: port });
+  const c = await container.start();
+  const url = `redis://${hostNetwork ? '127.0.0.1' : c.getHost()}:${port}`;
+  await waitForRedis(url, 10_000);
+  // stop/restart/close go to the engine directly: testcontainers' stop() can only run once.
+  const { getContainerRuntimeClient } = await import('testcontainers');
+  const engine = (await getContainerRuntimeClient()).container.getById(c.getId());
+  return {
+    url,
+    port,
+    dir: null,
+    child: null,
+    stop: async ({ hard = false } = {}) => {
+      if (hard) await engine.kill({ signal: 'SIGKILL' });
+      else await engine.stop({ t: 10 });
+      await engine.wait();
+    },
+    restart: async () => {
+      await engine.start();
+      await waitForRedis(url, 10_000);
+    },
+    close: async () => {
+      await engine.remove({ force: true, v: true });
+    },
+  };
+}
+
 /**
  * Redis for the demo and tests. `preferSpawn` skips REDIS_URL (tests that must kill or restart
  * their own server).
  */
 export async function obtainRedis(opts: { preferSpawn?: boolean; spawn?: SpawnRedisOptions } = {}): Promise<RedisHandle> {
+  if (process.env.PROVFLOW_TEST_REDIS === 'container') return startRedisContainer(opts.spawn);
   const envUrl = process.env.REDIS_URL;
   if (!opts.preferSpawn && envUrl && (await redisAnswers(envUrl))) {
     const noop = async () => {};
@@ -150,15 +225,6 @@ export async function obtainRedis(opts: { preferSpawn?: boolean; spawn?: SpawnRe
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  if (await dockerAnswers()) {
-    const { GenericContainer } = await import('testcontainers');
-    const c = await new GenericContainer('redis:7')
-      .withCommand(['redis-server', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'])
-      .withExposedPorts(6379)
-      .start();
-    const url = `redis://${c.getHost()}:${c.getMappedPort(6379)}`;
-    const stopC = async () => { await c.stop(); };
-    return { url, port: null, dir: null, child: null, stop: stopC, restart: async () => { await c.restart(); }, close: stopC };
-  }
+  if (await dockerAnswers()) return startRedisContainer(opts.spawn);
   throw new Error(HOW_TO_GET_REDIS);
 }

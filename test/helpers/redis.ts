@@ -1,4 +1,9 @@
-/** Test helper: every test file gets its own redis-server (or REDIS_URL) and its own queue prefix. */
+/**
+ * Test helper: every test file gets its own redis-server (or REDIS_URL) and its own queue prefix.
+ * PROVFLOW_TEST_REDIS=container gives it a Redis container instead (obtainRedis; image from
+ * PROVFLOW_REDIS_IMAGE, default redis:7), own or shared alike: scripts/test-containers.sh runs
+ * a few files that way on Debian trixie's Redis 8.
+ */
 import { randomBytes } from 'node:crypto';
 import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from '../../src/redis-server.ts';
 
