@@ -20,6 +20,17 @@ export function hasSecretLikeRun(text: string): boolean {
   return text.split(/[^A-Za-z0-9]+/).some(secretLikeRun);
 }
 
+/**
+ * For JSON keys and path segments, which are CamelCase names by design (`SyncNotificationSettings`):
+ * only a run with several digits, or one longer than any Graph key, or a reference, is a pasted value.
+ */
+export function keyLooksLikeValue(key: string): boolean {
+  if (looksLikeCredentialReference(key)) return true;
+  return key
+    .split(/[^A-Za-z0-9]+/)
+    .some((run) => run.length >= 40 || (run.length >= 16 && (run.match(/[0-9]/g)?.length ?? 0) >= 3));
+}
+
 /** True for a cell written as a credential reference (`env:…`, `file:…`, `value:…`). */
 export function looksLikeCredentialReference(text: string): boolean {
   return REFERENCE_PREFIX.test(text);

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { didYouMean } from './edit-distance.ts';
 import type { PathSegment } from './problem-path.ts';
 import { suggestSecretKey } from './secret-keys.ts';
+import { hidden, keyLooksLikeValue } from './echo-safe.ts';
 
 /** A problem before its path is rendered for the file's format (JSON path or CSV line). */
 export interface RawProblem {
@@ -39,12 +40,16 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: re
   return problems;
 }
 
+/** A key that looks like a pasted value is described, never quoted back (see echo-safe.ts). */
+const quoteKey = (key: string): string =>
+  keyLooksLikeValue(key) ? `a key ${hidden(key)}` : `'${key}'`;
+
 function unknownSecretKeyMessage(key: string): string {
   const suggestion = suggestSecretKey(key);
   const hint = suggestion !== null ? ` Did you mean '${suggestion}'?` : '';
-  return `'${key}' is not a synchronizationSecret key Graph accepts.${hint} Fix the spelling (keys are case-sensitive) or remove it; docs/batch-format.md lists all 45 keys`;
+  return `${quoteKey(key)} is not a synchronizationSecret key Graph accepts.${hint} Fix the spelling (keys are case-sensitive) or remove it; docs/batch-format.md lists all 45 keys`;
 }
 
 function unknownFieldMessage(key: string, fields: readonly string[]): string {
-  return `unknown field '${key}'.${didYouMean(key, fields)} Fix the spelling (field names are case-sensitive) or remove it; allowed here: ${fields.join(', ')}`;
+  return `unknown field ${keyLooksLikeValue(key) ? hidden(key) : `'${key}'`}.${didYouMean(key, fields)} Fix the spelling (field names are case-sensitive) or remove it; allowed here: ${fields.join(', ')}`;
 }

@@ -14,6 +14,7 @@ import {
 } from '../../src/batch/display-name.ts';
 import { mayEchoColumnName, mayEchoPath, mayEchoVariableName } from '../../src/batch/echo-safe.ts';
 import { loadBatchFile, type LoadResult } from '../../src/batch/load-batch.ts';
+import { formatPath } from '../../src/batch/problem-path.ts';
 import { problemsReport } from '../../src/commands/enqueue.ts';
 import { renderTable } from '../../src/ui/table.ts';
 
@@ -312,5 +313,25 @@ describe('item 14: control characters never reach the terminal raw', () => {
   it('escapes the batch file name in the report header', () => {
     const report = problemsReport('evil\u001b[2J.json', [{ path: '(file)', message: 'x'.repeat(30) }]);
     expect(report).not.toMatch(RAW_CONTROL);
+  });
+});
+
+describe('a value pasted where a JSON key goes is described, never quoted', () => {
+  it('an unknown credential key and an unknown field that look like tokens: path and message hide them', async () => {
+    const file = join(import.meta.dirname, '../fixtures/bad-batches/secret-pasted-as-key.json');
+    const result = await loadBatchFile(file, { env: {} });
+    expect(result.ok).toBe(false);
+    const text = JSON.stringify(result.ok ? [] : result.problems);
+    expect(text).not.toMatch(/canary/);
+    expect(text).toContain('instances[0].credentials[(33 characters, not shown)]');
+    expect(text).toContain('a key (33 characters, not shown) is not a synchronizationSecret key');
+    expect(text).toContain('unknown field (30 characters, not shown)');
+  });
+
+  it('Graph key names, digits and all, are still shown as they are', () => {
+    expect(formatPath(['instances', 0, 'credentials', 'Oauth2AccessTokenCreationTime'])).toBe(
+      'instances[0].credentials.Oauth2AccessTokenCreationTime',
+    );
+    expect(formatPath(['credentials', 'SyncNotificationSettings'])).toBe('credentials.SyncNotificationSettings');
   });
 });
