@@ -33,41 +33,30 @@ export const AWS_TEMPLATE_NAME = 'AWS Single-Account Access';
 export const AWS_LEGACY_TEMPLATE_NAME = 'Amazon Web Services (AWS)';
 export const SCIM_TEMPLATE_ID = 'a6a5b2f6-3c1e-4f0e-9a3b-2f9a9d8c7e11';
 
+/** The AWS gallery app under one of its names: a rename changes the name and ids, nothing else. */
+function awsEntry(id: string, displayName: string, galleryAppId: string): CatalogueEntry {
+  return {
+    template: {
+      id,
+      displayName,
+      homePageUrl: 'http://aws.amazon.com/',
+      logoUrl: 'https://az495088.vo.msecnd.net/app-logo/aws_215.png',
+      publisher: 'Amazon',
+      description: null,
+      categories: ['developerServices'],
+      supportedSingleSignOnModes: ['password', 'saml', 'external'],
+      supportedProvisioningTypes: ['sync'],
+    },
+    galleryAppId,
+    syncTemplateId: 'aws',
+    factoryTag: 'aws',
+    requiredCredentials: ['ClientSecret', 'SecretToken'],
+  };
+}
+
 export const CATALOGUE: readonly CatalogueEntry[] = [
-  {
-    template: {
-      id: AWS_TEMPLATE_ID,
-      displayName: AWS_TEMPLATE_NAME,
-      homePageUrl: 'http://aws.amazon.com/',
-      logoUrl: 'https://az495088.vo.msecnd.net/app-logo/aws_215.png',
-      publisher: 'Amazon',
-      description: null,
-      categories: ['developerServices'],
-      supportedSingleSignOnModes: ['password', 'saml', 'external'],
-      supportedProvisioningTypes: ['sync'],
-    },
-    galleryAppId: '5f2b5f8a-93a1-4f3c-9a56-3c3e3b0f7c21',
-    syncTemplateId: 'aws',
-    factoryTag: 'aws',
-    requiredCredentials: ['ClientSecret', 'SecretToken'],
-  },
-  {
-    template: {
-      id: AWS_LEGACY_TEMPLATE_ID,
-      displayName: AWS_LEGACY_TEMPLATE_NAME,
-      homePageUrl: 'http://aws.amazon.com/',
-      logoUrl: 'https://az495088.vo.msecnd.net/app-logo/aws_215.png',
-      publisher: 'Amazon',
-      description: null,
-      categories: ['developerServices'],
-      supportedSingleSignOnModes: ['password', 'saml', 'external'],
-      supportedProvisioningTypes: ['sync'],
-    },
-    galleryAppId: '2c9b4a2e-6f0d-4a3e-8b8e-0d6b1c9e1a11',
-    syncTemplateId: 'aws',
-    factoryTag: 'aws',
-    requiredCredentials: ['ClientSecret', 'SecretToken'],
-  },
+  awsEntry(AWS_TEMPLATE_ID, AWS_TEMPLATE_NAME, '5f2b5f8a-93a1-4f3c-9a56-3c3e3b0f7c21'),
+  awsEntry(AWS_LEGACY_TEMPLATE_ID, AWS_LEGACY_TEMPLATE_NAME, '2c9b4a2e-6f0d-4a3e-8b8e-0d6b1c9e1a11'),
   {
     template: {
       id: SCIM_TEMPLATE_ID,

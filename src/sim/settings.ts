@@ -2,7 +2,7 @@
  * Simulator settings: the three profiles, in *simulated* time, and the time-scaling that turns
  * them into the effective real-millisecond values the simulator runs on.
  */
-import { MICROSOFT_LIMITS } from '../graph/microsoft-quotas.ts';
+import { MICROSOFT_LIMITS, type GraphLimits } from '../graph/microsoft-quotas.ts';
 
 /** Named presets: `fast` for unit tests, `realistic` for demos/benchmarks, `chaos` for reliability runs. */
 export type SimProfile = 'fast' | 'realistic' | 'chaos';
@@ -16,17 +16,9 @@ export interface MsRange {
 /**
  * Effective settings, already divided by `timeScale`, all durations in real milliseconds.
  * `configure()` / `POST /_sim/configure` take a partial of this (values are used as given, not re-scaled).
+ * The quotas (`GraphLimits`: writes, resource units, reports) are enforced per app+tenant.
  */
-export interface SimulatorSettings {
-  /** Writes (POST/PUT/PATCH/DELETE) allowed per app+tenant per `writeWindowMs` (Microsoft: 3,000 / 150 s). */
-  writeLimit: number;
-  writeWindowMs: number;
-  /** Resource units per app+tenant per `ruWindowMs` (Microsoft: 3,500 / 10 s for a small tenant). */
-  ruLimit: number;
-  ruWindowMs: number;
-  /** `/auditLogs/provisioning` requests per app+tenant per window (Microsoft: 5 / 10 s). */
-  reportsLimit: number;
-  reportsWindowMs: number;
+export interface SimulatorSettings extends GraphLimits {
   /** Added to every Graph response (not to /_sim or the token endpoint's discovery documents). */
   latencyMs: MsRange;
   /** New applications, servicePrincipals and sync jobs stay invisible to GET and $filter for this long. */
