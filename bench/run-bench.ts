@@ -167,13 +167,7 @@ try {
     say(`provflow: ready (worker pid ${workers.map((w) => w.pid).join(', ')}, poller pid ${poller.pid}); enqueueing ${N} instances — quota-bound ideal ≈ ${s1(estimate.seconds)} s`);
 
     const t0 = Date.now();
-    const enq = await enqueueBatch({
-      batch,
-      redis: rt.redis,
-      prefix: rt.prefix,
-      ledger: rt.ledger,
-      vault: rt.vault,
-      stepsQueue: rt.stepsQueue,
+    const enq = await enqueueBatch(rt, batch, {
       // Diagnosis keeps every finished step job, for the per-step timeline below (changes the Redis figure).
       ...(TIMELINE ? { retention: { completedAgeSeconds: 86_400, completedCount: 1_000_000, failedAgeSeconds: 86_400 } } : {}),
       onProgress: (d, t) => (t >= 1000 && d % 1000 === 0 ? say(`  enqueued ${d}/${t}`) : undefined),

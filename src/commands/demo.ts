@@ -129,7 +129,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     const batch = demoBatch(`demo-${randomBytes(3).toString('hex')}`, o.instances, o);
     const expected = new Map(batch.instances.map((i) => [i.instanceKey, i.expect ?? 'steady']));
-    const enq = await enqueueBatch({ batch, redis: rt.redis, prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    const enq = await enqueueBatch(rt, batch);
     say(`batch ${batch.batchId}: ${enq.added} instances enqueued in ${enq.durationMs} ms`);
 
     const timeoutMs = o.timeoutMs ?? Math.max(180_000, o.instances * 600);

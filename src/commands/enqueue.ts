@@ -31,13 +31,7 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
   const logger = cliLogger(cfg, 'enqueue', 'warn');
   const rt = await oneShotRuntime(cfg, { logger });
   try {
-    const result = await enqueueBatch({
-      batch,
-      redis: rt.redis,
-      prefix: rt.prefix,
-      ledger: rt.ledger,
-      vault: rt.vault,
-      stepsQueue: rt.stepsQueue,
+    const result = await enqueueBatch(rt, batch, {
       onProgress: (done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\renqueueing ${done}/${total}`);
       },

@@ -75,22 +75,26 @@ const CHUNK = 250;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
-export async function enqueueBatch(args: {
-  batch: Batch;
+/** Where a batch is enqueued: the runtime (`createRuntime`, `startLocalStack().runtime()`) is one. */
+export interface EnqueueTarget {
   redis: Redis;
   prefix: string;
   ledger: Ledger;
   vault: Vault;
   stepsQueue: Queue;
-  retention?: Retention;
-  onProgress?: (done: number, total: number) => void;
-}): Promise<EnqueueResult> {
+}
+
+export async function enqueueBatch(
+  target: EnqueueTarget,
+  batch: Batch,
+  opts: { retention?: Retention; onProgress?: (done: number, total: number) => void } = {},
+): Promise<EnqueueResult> {
   const t0 = Date.now();
-  const { batch, ledger, vault } = args;
-  const flows = new FlowProducer({ connection: args.redis, prefix: args.prefix });
+  const { ledger, vault } = target;
+  const flows = new FlowProducer({ connection: target.redis, prefix: target.prefix });
   const result: EnqueueResult = { batchId: batch.batchId, added: 0, resumed: 0, retried: 0, skipped: 0, durationMs: 0 };
   const jobKey = (inst: BatchInstance, step: string) =>
-    args.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
+    target.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
   try {
     const existing = await ledger.getBatch(batch.batchId);
     // Checked before anything is written: a default batch id must not merge two files' batches.
@@ -101,7 +105,7 @@ export async function enqueueBatch(args: {
     for (let i = 0; i < total; i += CHUNK) {
       const chunk = batch.instances.slice(i, i + CHUNK);
       // Ledger state and root-job presence of each instance decide: new, resume, retry, or leave alone.
-      const p = args.redis.pipeline();
+      const p = target.redis.pipeline();
       for (const inst of chunk) {
         p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
         p.exists(jobKey(inst, ROOT_STEP));
@@ -121,13 +125,13 @@ export async function enqueueBatch(args: {
       for (const inst of [...retry]) {
         // Every step job of the old flow goes, not just the root's tree: a failed child left behind
         // would be reused by the new flow (same id) and hold it in waiting-children for ever.
-        const root = await args.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
+        const root = await target.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
         if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
         for (const step of STEPS) {
-          await args.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
+          await target.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
         }
         // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
-        const left = await args.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
+        const left = await target.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
         if (left > 0) {
           retry.splice(retry.indexOf(inst), 1);
           result.skipped++;
@@ -136,7 +140,7 @@ export async function enqueueBatch(args: {
         // Start over from the ledger's ids; new credentials must be validated and saved again.
         // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
         await ledger.update(batch.batchId, inst.instanceKey, { state: QUEUED, lastError: null, secretsSaved: null, endedAt: null, detail: null });
-        await args.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
+        await target.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
       }
       const toAdd = [...fresh, ...resume, ...retry];
       const sealed = await Promise.all(
@@ -146,11 +150,11 @@ export async function enqueueBatch(args: {
         { ...meta, instances: total },
         toAdd.map((inst, j) => ({ instanceKey: inst.instanceKey, index: inst.index, displayName: inst.displayName, sealedCredentials: sealed[j] ?? null })),
       );
-      if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), args.retention ?? DEFAULT_RETENTION)));
+      if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), opts.retention ?? DEFAULT_RETENTION)));
       result.added += fresh.length + resume.length;
       result.resumed += resume.length;
       result.retried += retry.length;
-      args.onProgress?.(Math.min(i + CHUNK, total), total);
+      opts.onProgress?.(Math.min(i + CHUNK, total), total);
       // Bounded memory for any batch size: see src/app/memory.ts for why V8 needs the nudge.
       collectGarbageAbove(HEAP_BUDGET_BYTES);
     }

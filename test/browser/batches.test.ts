@@ -40,14 +40,7 @@ describe.skipIf(!haveChromium)('batch dashboard after a real simulator run', () 
     board = await serveBoard({ redis: stack.redis.url, prefix: rt.prefix, auth: AUTH, dashboardSampleMs: 250 });
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
-    await enqueueBatch({
-      batch,
-      redis: rt.redis,
-      prefix: rt.prefix,
-      ledger: rt.ledger,
-      vault: rt.vault,
-      stepsQueue: rt.stepsQueue,
-    });
+    await enqueueBatch(rt, batch);
     await waitForStates(rt.ledger, 'dash-run', ['steady', 'failed'], 90_000);
     await w.close();
     await p.close();

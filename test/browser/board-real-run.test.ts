@@ -37,7 +37,7 @@ describe.skipIf(!haveChromium)('board after a real simulator run', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
-    await enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, batch);
     await waitForStates(rt.ledger, 'board-run', ['steady', 'failed'], 60_000);
     await w.close();
     await p.close();

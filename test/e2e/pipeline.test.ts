@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 const enqueue = (batch: ReturnType<typeof simpleBatch>) =>
-  enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+  enqueueBatch(rt, batch);
 
 describe('pipeline', () => {
   it('a batch goes from file to steady, one app per instance, ids in the ledger', async () => {

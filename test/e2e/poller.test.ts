@@ -45,7 +45,7 @@ describe('poller', () => {
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
     closers.push(() => w.close(), () => p.close());
-    await enqueueBatch({ batch: batchOf('pq', [instance(0, 'AWS Q', 'quarantine-tok')]), redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, batchOf('pq', [instance(0, 'AWS Q', 'quarantine-tok')]));
     const [q] = await waitForStates(rt.ledger, 'pq', ['quarantined', 'steady', 'failed'], 30_000);
     expect(q!.state).toBe('quarantined');
     expect(q!.quarantineReason).toBe('EncounteredQuarantineException');
@@ -71,8 +71,7 @@ describe('poller', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     closers.push(() => w.close());
-    const { redis, prefix, ledger, vault, stepsQueue } = rt;
-    await enqueueBatch({ batch: batchOf('pr', [instance(0, 'AWS R')]), redis, prefix, ledger, vault, stepsQueue });
+    await enqueueBatch(rt, batchOf('pr', [instance(0, 'AWS R')]));
     // No poller: the handed-over watch job waits in the queue, as added.
     const [row] = await waitForStates(rt.ledger, 'pr', ['started', 'failed'], 30_000);
     expect(row!.state).toBe('started');
@@ -97,7 +96,7 @@ describe('poller', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     closers.push(() => w.close());
-    await enqueueBatch({ batch: batchOf('pk', [instance(0, 'AWS Entry', 'entry-errors-tok')]), redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, batchOf('pk', [instance(0, 'AWS Entry', 'entry-errors-tok')]));
     let poller = stack.spawnProcess('poller');
     const key = (await rt.ledger.listInstances('pk'))[0]!.instanceKey;
     await waitFor('some log pages read', async () => Number((await rt!.redis.hget(rt!.ledger.keys.instance('pk', key), 'logPagesRead')) ?? 0) >= 2, 60_000, 20);
@@ -137,7 +136,7 @@ describe('poller', () => {
     const p = startPoller(rt);
     closers.push(() => w.close(), () => p.close());
     const batch = batchOf('pr', Array.from({ length: 12 }, (_, i) => instance(i, `AWS Logs ${i}`, `entry-errors-${i}`)));
-    await enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, batch);
     await waitFor('all watches finished', async () => {
       const rows = await rt!.ledger.listInstances('pr');
       return rows.length === 12 && rows.every((r) => r.endedAt) ? rows : null;
@@ -175,7 +174,7 @@ describe('poller', () => {
     const p = startPoller(rt);
     closers.push(() => w.close(), () => p.close());
     const batch = batchOf('pw', [instance(0, 'AWS Hook Steady', 'tok-SECRET-1'), instance(1, 'AWS Hook Quarantine', 'quarantine-SECRET-2'), instance(2, 'AWS Hook Failed', 'bad-SECRET-3')]);
-    await enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, batch);
     await waitFor('three webhook events', async () => received.length >= 3, 60_000);
     expect(received.map((r) => `${r.type} ${r.displayName}`).sort()).toEqual([
       'instance.failed AWS Hook Failed',

@@ -41,7 +41,7 @@ describe('worker processes', () => {
     stack = await startLocalStack({ profile: 'fast', timeScale: 50, overrides: { latencyMs: { min: 80, max: 250 } }, env: FAST_TAKEOVER });
     rt = await stack.runtime(silentLogger());
     const n = 24;
-    await enqueueBatch({ batch: simpleBatch('crash', n), redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, simpleBatch('crash', n));
     let worker = stack.spawnProcess('worker');
     let kills = 0;
     for (let i = 0; i < 4; i++) {
@@ -69,7 +69,7 @@ describe('worker processes', () => {
     stack = await startLocalStack({ profile: 'fast', timeScale: 1, overrides, sim: simProc.handle, env: { WORKER_CONCURRENCY: '10' } });
     rt = await stack.runtime(silentLogger());
     const n = 20;
-    await enqueueBatch({ batch: simpleBatch('quota', n), redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, simpleBatch('quota', n));
     const t0 = Date.now();
     const a = stack.spawnProcess('worker');
     const b = stack.spawnProcess('worker');

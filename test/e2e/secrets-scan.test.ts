@@ -39,7 +39,7 @@ beforeAll(async () => {
   rt = await stack.runtime(createLogger({ level: 'trace', name: 'scan', destination: sink }));
   const worker = startStepsWorker(rt, { concurrency: 4 });
   const poller = startPoller(rt);
-  await enqueueBatch({ batch, redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+  await enqueueBatch(rt, batch);
   await waitForStates(rt.ledger, 'scan', ['steady', 'failed', 'quarantined'], 60_000);
   await new Promise((r) => setTimeout(r, 500)); // let log summaries and metrics flush
   await worker.close();

@@ -31,14 +31,7 @@ afterAll(async () => {
 });
 
 const enqueue = (batch: ReturnType<typeof simpleBatch>) =>
-  enqueueBatch({
-    batch,
-    redis: rt.redis,
-    prefix: rt.prefix,
-    ledger: rt.ledger,
-    vault: rt.vault,
-    stepsQueue: rt.stepsQueue,
-  });
+  enqueueBatch(rt, batch);
 
 const FIRST = STEPS[0]!.name;
 const ROOT = STEPS.at(-1)!.name;

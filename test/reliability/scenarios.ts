@@ -117,7 +117,7 @@ async function run(
     },
   };
   try {
-    await enqueueBatch({ batch: batchOf(batchId, insts), redis: rt.redis, prefix: rt.prefix, ledger: rt.ledger, vault: rt.vault, stepsQueue: rt.stepsQueue });
+    await enqueueBatch(rt, batchOf(batchId, insts));
     for (let i = 0; i < (cfg.workers ?? 1); i++) h.workers.push(stack.spawnProcess('worker'));
     h.poller = stack.spawnProcess('poller');
     await disrupt(h);
