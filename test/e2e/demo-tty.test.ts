@@ -3,23 +3,16 @@
  * person runs it: progress redraws in place, no line is wider than 100 columns, no JSON log line
  * reaches the screen (warnings are shown as text above the progress, all lines kept in a file).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayWidth } from '../../src/ui/table.ts';
+import { HAS_SCRIPT, screenRows } from '../helpers/pty.ts';
 import { testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let redis: RedisHandle;
 beforeAll(async () => {
@@ -29,15 +22,7 @@ afterAll(async () => {
   await redis?.close();
 });
 
-/** What a terminal shows, row by row: every cursor move or erase starts a new row. */
-function screenRows(raw: string): string[] {
-  return raw
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n') // eslint-disable-line no-control-regex
-    .split(/\r\n|\r|\n/)
-    .filter((l) => l.length > 0);
-}
-
-describe.skipIf(!hasScript)('demo on a terminal', () => {
+describe.skipIf(!HAS_SCRIPT)('demo on a terminal', () => {
   it('COLUMNS=100 demo --instances 120: no line over 100 columns, no JSON log line, logs kept in a file', async () => {
     const bin = JSON.stringify(path.join(ROOT, 'bin/provflow.js'));
     const cmd = `${JSON.stringify(process.execPath)} ${bin} demo --instances 120`;

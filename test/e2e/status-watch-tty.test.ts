@@ -3,7 +3,7 @@
  * place (cursor moves, no clear-screen, no second copy scrolled below), fits COLUMNS, and exits
  * once every instance has ended.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,18 +11,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { displayWidth } from '../../src/ui/table.ts';
+import { HAS_SCRIPT, screenRows } from '../helpers/pty.ts';
 import { testRedis, type RedisHandle } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let redis: RedisHandle;
 let client: Redis;
@@ -35,7 +28,7 @@ afterAll(async () => {
   await redis?.close();
 });
 
-describe.skipIf(!hasScript)('status --watch on a terminal', () => {
+describe.skipIf(!HAS_SCRIPT)('status --watch on a terminal', () => {
   it('redraws in place until every instance has ended', async () => {
     const prefix = `{watch-${randomBytes(3).toString('hex')}}`;
     const ledger = new Ledger(client, prefix);
@@ -76,11 +69,7 @@ describe.skipIf(!hasScript)('status --watch on a terminal', () => {
     // eslint-disable-next-line no-control-regex
     expect(raw).not.toContain('\x1b[2J'); // no clear-screen
     expect(raw).toMatch(/\x1b\[\d+A/); // eslint-disable-line no-control-regex
-    // eslint-disable-next-line no-control-regex
-    const rows = raw
-      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n')
-      .split(/\r\n|\r|\n/)
-      .filter(Boolean);
+    const rows = screenRows(raw);
     expect(rows.filter((l) => displayWidth(l) > 100)).toEqual([]);
     // The last frame: counts by state and the one instance needing attention.
     const tail = rows.slice(rows.findLastIndex((l) => /^state\s+instances/.test(l)));
