@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, type InstanceRecord } from '../../src/ledger/ledger.ts';
 import { END_STATES } from '../../src/ledger/instance-state.ts';
 import { freePort } from '../../src/redis-server.ts';
-import { composeCommand, engineOrSkip, IMAGE, mustRun, run, BASE_IMAGE } from './engine.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { composeCommand, engineOrSkip, IMAGE, mustRun, BASE_IMAGE } from './engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PROJECT = 'provflow-ci';
@@ -67,22 +68,6 @@ async function healthOf(): Promise<Record<string, string>> {
   return Object.fromEntries(out.trim().split('\n').map((l) => l.replace(/^\//, '').split(' ') as [string, string]));
 }
 
-type Maybe<T> = T | null | undefined | false;
-async function until<T>(what: string, timeoutMs: number, f: () => Promise<Maybe<T>>, everyMs = 1000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
 describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docker-compose.ci.yml)', () => {
   beforeAll(async () => {
     ports = { redis: await freePort(), sim: await freePort(), board: await freePort() };
@@ -115,10 +100,10 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
   it('comes up: Redis, the simulator, two workers, the poller and the board, all healthy', async () => {
     await timed('up -d --scale worker=2', () => compose(['up', '-d', '--no-build', '--scale', 'worker=2'], 420_000));
     const health = await timed('until every container is healthy', () =>
-      until('every container healthy', 240_000, async () => {
+      waitFor('every container healthy', async () => {
         const h = await healthOf();
         return Object.keys(h).length === 6 && Object.values(h).every((s) => s === 'healthy') ? h : null;
-      }, 2000),
+      }, 240_000, 2000),
     );
     expect(Object.keys(health).filter((n) => n.includes('worker'))).toHaveLength(2);
     facts['containers healthy'] = Object.keys(health).length;
@@ -158,20 +143,20 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
     const ledger = new Ledger(redis, PREFIX);
     try {
       // Mid-batch: some instance has moved past its first step, and not every one has ended.
-      const atKill = await until('an instance in progress', 120_000, async () => {
+      const atKill = await waitFor('an instance in progress', async () => {
         const rows = await ledger.listInstances(batchId);
         const moving = rows.filter((r) => r.state !== 'queued' && r.state !== 'pending');
         return moving.length > 0 && rows.some((r) => !END_STATES.has(r.state)) ? rows : null;
-      }, 250);
+      }, 120_000, 250);
       const [victim] = await ids('worker');
       await mustRun('docker', ['kill', '--signal', 'KILL', victim!]);
       facts['instances ended when a worker was killed'] = atKill.filter((r) => END_STATES.has(r.state)).length;
 
       const rows = await timed('enqueue to every instance ended', () =>
-        until('every instance ended', 300_000, async () => {
+        waitFor('every instance ended', async () => {
           const r: InstanceRecord[] = await ledger.listInstances(batchId);
           return r.length === INSTANCES && r.every((x) => END_STATES.has(x.state)) ? r : null;
-        }, 1000),
+        }, 300_000, 1000),
       );
       const got = Object.fromEntries(rows.map((r) => [r.displayName, r.state]));
       expect(got).toEqual(Object.fromEntries(expected));

@@ -3,83 +3,28 @@
  * to an undocumented case, a second job from the same template: 409 (the step adopts the job
  * it finds) or accepted (a second job: why the step records its intent before creating).
  */
-import { Redis } from 'ioredis';
-import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphApi } from '../../src/graph/graph-api.ts';
-import { createGraphClient, type GraphResponseEvent } from '../../src/graph/graph-client.ts';
-import { createHttpAgent } from '../../src/graph/http-agent.ts';
-import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
-import { createTokenProvider } from '../../src/graph/token-provider.ts';
-import { startSimulator } from '../../src/sim/index.ts';
+import type { GraphResponseEvent } from '../../src/graph/graph-client.ts';
 import { createSyncJob } from '../../src/steps/create-sync-job.ts';
 import { StepWait, type StepInput } from '../../src/steps/types.ts';
 import { fakeDeps, INSTANCE, type FakeGraph } from '../helpers/fake-graph.ts';
-import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+import { testPrefix } from '../helpers/redis.ts';
+import { eventually, startSimGraph, type SimGraph } from '../helpers/sim-graph.ts';
 
-type Sim = Awaited<ReturnType<typeof startSimulator>>;
-
-let sim: Sim;
-let redisHandle: RedisHandle;
-let redis: Redis;
-let dispatcher: Agent;
-let limiter: GraphLimiter;
+let sg: SimGraph;
+let sim: SimGraph['sim'];
 let graph: GraphApi;
 const events: GraphResponseEvent[] = [];
-const prefix = testPrefix('graph-sim-2nd-job');
 
 beforeAll(async () => {
-  sim = await startSimulator({ profile: 'fast', seed: 7, port: 0 });
-  redisHandle = await testRedis();
-  redis = new Redis(redisHandle.url, { maxRetriesPerRequest: 3 });
-  dispatcher = createHttpAgent({ extraCaPem: sim.caCertPem, env: {} });
-  const s = sim.settings;
-  limiter = createGraphLimiter({
-    redis,
-    prefix,
-    limits: {
-      writeLimit: s.writeLimit,
-      writeWindowMs: s.writeWindowMs,
-      ruLimit: s.ruLimit,
-      ruWindowMs: s.ruWindowMs,
-      reportsLimit: s.reportsLimit,
-      reportsWindowMs: s.reportsWindowMs,
-    },
-  });
-  const tokenProvider = createTokenProvider({
-    tenantId: sim.tenantId,
-    clientId: sim.clientId,
-    clientSecret: sim.clientSecret,
-    authorityHost: sim.authorityHost,
-    dispatcher,
-  });
-  graph = createGraphClient({
-    tenantId: sim.tenantId,
-    graphBaseUrl: sim.graphBaseUrl,
-    tokenProvider,
-    limiter,
-    dispatcher,
-    onResponse: (e) => events.push(e),
-  });
+  sg = await startSimGraph(testPrefix('graph-sim-2nd-job'), events);
+  ({ sim, graph } = sg);
 });
 
 afterAll(async () => {
-  limiter?.close();
-  await dispatcher?.close();
-  redis?.disconnect();
-  await sim?.close();
-  await redisHandle?.close();
+  await sg?.close();
 });
-
-async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a second job from the same template (undocumented: a simulator setting)', () => {
   // An earlier create whose job still lags in the list: the step lists nothing and creates.
