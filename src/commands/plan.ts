@@ -24,6 +24,24 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
   const rows: PlanRow[] = [];
   const templateIds = new Map<string, string | Error>();
   try {
+    /** One instance's row: skip (already in the batch), adopt or create, with its sync template checked. */
+    const planInstance = async (inst: (typeof batch.instances)[number], t: string): Promise<PlanRow> => {
+      const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
+      if (state && state !== 'failed') {
+        return { displayName: inst.displayName, action: 'skip', template: t, detail: `already in batch ${batch.batchId} (${state})` };
+      }
+      const apps = await graph.findApplications({ displayName: inst.displayName, applicationTemplateId: t });
+      // The synchronization template, as step 4 will choose it: listed for an app that exists.
+      const sync = apps.length
+        ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId)
+        : syncTemplateAtRunTime(inst.synchronizationTemplateId);
+      return withSyncTemplate<PlanRow>(
+        apps.length
+          ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }
+          : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}` },
+        sync,
+      );
+    };
     for (const inst of batch.instances) {
       const tKey = inst.applicationTemplate.id ?? inst.applicationTemplate.displayName ?? '';
       if (!templateIds.has(tKey)) {
@@ -46,45 +64,15 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       }
       // A read that fails for one instance (Graph refusing its filter, a lost connection) is an
       // error row for that instance, not a crash of the whole plan.
-      const failed = (e: unknown): PlanRow => ({
-        displayName: inst.displayName,
-        action: 'error',
-        template: t,
-        detail: (e as Error)?.message ?? String(e),
-      });
-      const record = await rt.ledger.getInstance(batch.batchId, inst.instanceKey).catch((e: unknown) => ({ error: e }));
-      if (record && 'error' in record) {
-        rows.push(failed(record.error));
-        continue;
-      }
-      const state = record?.state;
-      if (state && state !== 'failed') {
-        rows.push({ displayName: inst.displayName, action: 'skip', template: t, detail: `already in batch ${batch.batchId} (${state})` });
-        continue;
-      }
-      const apps = await graph
-        .findApplications({ displayName: inst.displayName, applicationTemplateId: t })
-        .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-      if (apps instanceof Error) {
-        rows.push(failed(apps));
-        continue;
-      }
-      // The synchronization template, as step 4 will choose it: listed for an app that exists.
-      const sync = apps.length
-        ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId).catch((e: unknown) =>
-            e instanceof Error ? e : new Error(String(e)),
-          )
-        : syncTemplateAtRunTime(inst.synchronizationTemplateId);
-      if (sync instanceof Error) {
-        rows.push(failed(sync));
-        continue;
-      }
-      rows.push(withSyncTemplate(
-        apps.length
-          ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }
-          : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}` },
-        sync,
-      ));
+      const row = await planInstance(inst, t).catch(
+        (e: unknown): PlanRow => ({
+          displayName: inst.displayName,
+          action: 'error',
+          template: t,
+          detail: (e as Error)?.message ?? String(e),
+        }),
+      );
+      rows.push(row);
     }
   } finally {
     await rt.close();
