@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '../src/app/local-stack.ts';
+import { startLocalStack } from '../src/dev/local-stack.ts';
 import { enqueueBatch } from '../src/flow/enqueue-batch.ts';
 import { END_STATES } from '../src/ledger/instance-state.ts';
 import type { InstanceRecord } from '../src/ledger/ledger.ts';
@@ -38,7 +38,7 @@ import { accountRoutes, efficiency, fmtInt, idealOf, percentile } from './ideal.
 import { captureOutput, procUsage, selfUsage, stopChild, usageSince, waitForWorkers, type ProcUsage } from './proc.ts';
 import { runEnqueueScale, type EnqueueScaleResult } from './scale-enqueue.ts';
 import { runPollerScale, type PollerScaleResult } from './scale-poller.ts';
-import { startSimProcess } from '../src/sim/process.ts';
+import { startSimProcess } from '../src/dev/sim/process.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS = path.join(HERE, 'results.json');

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { spawnRedisServer } from '../src/redis-server.ts';
+import { spawnRedisServer } from '../src/dev/redis-server.ts';
 import { procUsage } from './proc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -18,17 +18,17 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { LocalStack } from '../src/app/local-stack.ts';
+import type { LocalStack } from '../src/dev/local-stack.ts';
 import type { WatchJobData } from '../src/flow/job-data.ts';
 import { JOB_POLICIES } from '../src/flow/job-policies.ts';
 import { watchJobId } from '../src/flow/watch-job.ts';
 import { QUEUES } from '../src/flow/queues.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
-import type { SimulatorSettings } from '../src/sim/index.ts';
+import type { SimulatorSettings } from '../src/dev/sim/index.ts';
 import { fmtInt, percentile, pollerSharePerMinute } from './ideal.ts';
 import { plainGraph } from './plain-graph.ts';
 import { captureOutput, procUsage, stopChild, waitForWorkers } from './proc.ts';
-import type { SimProcess } from '../src/sim/process.ts';
+import type { SimProcess } from '../src/dev/sim/process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const POLL_ROUTE = 'GET /servicePrincipals/{id}/synchronization/jobs/{jobId}';

@@ -62,7 +62,7 @@ program
   .option('--time-scale <x>', 'compress simulated time by this factor', positive('--time-scale'), 1)
   .option('--control', 'serve the token-less /_sim/* control endpoints (stats, configure, reset) on loopback', false)
   .action(async (o) => {
-    const { runSimulate } = await import('./sim/cli-simulate.ts');
+    const { runSimulate } = await import('./dev/sim/cli-simulate.ts');
     const control = o.control === true;
     const sim = await runSimulate({ port: o.port, profile: o.profile, seed: o.seed, timeScale: o.timeScale, control });
     const stop = () => void sim.close().then(() => process.exit(0));

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from './flow/queues.ts';
 import { MICROSOFT_LIMITS } from './graph/microsoft-quotas.ts';
-import { webhookUrlProblem } from './poller/webhook.ts';
+import { webhookUrlProblem } from './events/webhook.ts';
 
 /** Defaults, in one place (values as they would be written in the environment). */
 export const DEFAULTS = {

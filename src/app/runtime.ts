@@ -17,7 +17,7 @@ import type { Logger } from '../logger.ts';
 import { createMetricsRecorder } from '../metrics/redis-counters.ts';
 import type { StepSettings } from '../steps/types.ts';
 import { createShareLimiter } from './share-limiter.ts';
-import { createVault, type Vault } from './vault.ts';
+import { createVault, type Vault } from '../secrets/vault.ts';
 
 /** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
 export function workerRedisOptions(): RedisOptions {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../app/runtime.ts';
-import { startLocalStack } from '../app/local-stack.ts';
+import { startLocalStack } from '../dev/local-stack.ts';
 import type { Batch, BatchInstance, ExpectedOutcome } from '../batch/batch-types.ts';
 import { instanceKeyOf } from '../batch/instance-key.ts';
 import { enqueueBatch } from '../flow/enqueue-batch.ts';
@@ -14,7 +14,7 @@ import { startStepsWorker } from '../flow/steps-worker.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
-import type { SimProfile, SimulatorHandle } from '../sim/index.ts';
+import type { SimProfile, SimulatorHandle } from '../dev/sim/index.ts';
 import { createLogger } from '../logger.ts';
 import { createLiveArea, liveLogDestination, progressFrame, RateMeter, type LiveArea } from '../ui/live.ts';
 import { bar, fitLines, terminalWidth } from '../ui/table.ts';

@@ -20,8 +20,8 @@ import { QUEUED } from '../ledger/instance-state.ts';
 import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import { ROOT_STEP, STEPS } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
-import type { Vault } from '../app/vault.ts';
-import { collectGarbageAbove } from '../app/memory.ts';
+import type { Vault } from '../secrets/vault.ts';
+import { collectGarbageAbove } from './memory-budget.ts';
 import { buildInstanceFlow, stepJobId } from './build-flow.ts';
 import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
 
@@ -155,7 +155,7 @@ export async function enqueueBatch(
       result.resumed += resume.length;
       result.retried += retry.length;
       opts.onProgress?.(Math.min(i + CHUNK, total), total);
-      // Bounded memory for any batch size: see src/app/memory.ts for why V8 needs the nudge.
+      // Bounded memory for any batch size: see src/flow/memory-budget.ts for why V8 needs the nudge.
       collectGarbageAbove(HEAP_BUDGET_BYTES);
     }
     if (total === 0) await ledger.registerBatch({ ...meta, instances: 0 }, []);

@@ -4,7 +4,7 @@ import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { pollShareCapacity } from './poll-interval.ts';
 import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
-import { createWebhookNotifier, type WebhookEvent } from './webhook.ts';
+import { createWebhookNotifier, type WebhookEvent } from '../events/webhook.ts';
 
 export function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings> = {}): WatchSettings {
   const c = rt.cfg;

@@ -21,8 +21,8 @@ import { describeZodError } from '../zod-error.ts';
 import { classifyJob, type JobAssessment, type JobState } from './classify-job.ts';
 import { addPage, compactSummary, emptySummary, type LogSummary } from './log-summary.ts';
 import { nextPollDelay, type FleetBudget, type PollSettings } from './poll-interval.ts';
-import type { WebhookEvent } from './webhook.ts';
-import { enqueueEvent } from '../flow/events.ts';
+import type { WebhookEvent } from '../events/webhook.ts';
+import { enqueueEvent } from '../events/enqueue-event.ts';
 
 /** Poller tunables (scaled down in tests and the demo). */
 export interface WatchSettings {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../src/app/local-stack.ts';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { startStepsWorker } from '../../src/flow/steps-worker.ts';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../src/app/local-stack.ts';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { stepJobId } from '../../src/flow/build-flow.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';

@@ -1,5 +1,5 @@
 /**
- * The testcontainers Redis of src/redis-server.ts, for real: obtainRedis's last resort (no
+ * The testcontainers Redis of src/dev/redis-server.ts, for real: obtainRedis's last resort (no
  * REDIS_URL, no redis-server on PATH, an engine answering) and the container handle the test
  * suite uses under PROVFLOW_TEST_REDIS=container, on the local image (Debian's Redis 8).
  */
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startRedisContainer } from '../../src/redis-server.ts';
+import { startRedisContainer } from '../../src/dev/redis-server.ts';
 import { BASE_IMAGE, engineOrSkip, mustRun, run } from './engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -37,7 +37,7 @@ describe.skipIf(!hasEngine)('Redis from testcontainers (local image)', () => {
     const script = path.join(tmp, 'fallback.mts');
     writeFileSync(script, [
       `import { Redis } from ${JSON.stringify(path.join(ROOT, 'node_modules/ioredis/built/index.js'))};`,
-      `import { obtainRedis } from ${JSON.stringify(path.join(ROOT, 'src/redis-server.ts'))};`,
+      `import { obtainRedis } from ${JSON.stringify(path.join(ROOT, 'src/dev/redis-server.ts'))};`,
       `const h = await obtainRedis();`,
       `const r = new Redis(h.url);`,
       `await r.set('k', 'v');`,

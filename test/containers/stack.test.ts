@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, type InstanceRecord } from '../../src/ledger/ledger.ts';
 import { END_STATES } from '../../src/ledger/instance-state.ts';
-import { freePort } from '../../src/redis-server.ts';
+import { freePort } from '../../src/dev/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { composeCommand, engineOrSkip, IMAGE, mustRun, BASE_IMAGE } from './engine.ts';
 

@@ -15,8 +15,8 @@ import {
   synchronizationJobSchema,
   synchronizationTemplateSchema,
 } from '../../src/graph/schemas.ts';
-import { startSimulator, type SimulatorHandle } from '../../src/sim/index.ts';
-import { AWS_TEMPLATE_ID } from '../../src/sim/catalogue.ts';
+import { startSimulator, type SimulatorHandle } from '../../src/dev/sim/index.ts';
+import { AWS_TEMPLATE_ID } from '../../src/dev/sim/catalogue.ts';
 import { exampleText, parseExample } from './parse-example.ts';
 
 type Json = Record<string, unknown>;
@@ -87,7 +87,7 @@ function missingKeys(example: unknown, actual: unknown, at = ''): string[] {
 }
 
 /**
- * Fields Microsoft's examples show that the simulator (src/sim) does not send yet. Listed, not
+ * Fields Microsoft's examples show that the simulator (src/dev/sim) does not send yet. Listed, not
  * hidden: the test fails on any *other* missing field, and shrinking this list is the fix (it is
  * empty now).
  */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseLenientJson } from '../../src/sim/lenient-json.ts';
+import { parseLenientJson } from '../../src/dev/sim/lenient-json.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Directory of the verbatim examples. */

@@ -17,7 +17,7 @@ import {
   synchronizationJobSchema,
   synchronizationTemplateSchema,
 } from '../../src/graph/schemas.ts';
-import { parseLenientJson } from '../../src/sim/lenient-json.ts';
+import { parseLenientJson } from '../../src/dev/sim/lenient-json.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SEEDS = path.resolve(here, '../../../shared/seeds');

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.ts';
-import { freePort } from '../../src/redis-server.ts';
+import { freePort } from '../../src/dev/redis-server.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -3,7 +3,7 @@
  * BullMQ workers (in-process here; child processes in the crash tests).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../src/app/local-stack.ts';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { startStepsWorker } from '../../src/flow/steps-worker.ts';

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scaledEnv } from '../../src/app/local-stack.ts';
-import { startSimulator, type SimulatorHandle } from '../../src/sim/index.ts';
+import { scaledEnv } from '../../src/dev/local-stack.ts';
+import { startSimulator, type SimulatorHandle } from '../../src/dev/sim/index.ts';
 import { testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { startLocalStack, type LocalStack } from '../../src/app/local-stack.ts';
-import { startSimProcess, type SimProcess } from '../../src/sim/process.ts';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
+import { startSimProcess, type SimProcess } from '../../src/dev/sim/process.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { silentLogger } from '../../src/logger.ts';

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../src/app/local-stack.ts';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { ALL_QUEUE_NAMES } from '../../src/flow/queues.ts';

@@ -5,7 +5,7 @@
  * a few files that way on Debian trixie's Redis 8.
  */
 import { randomBytes } from 'node:crypto';
-import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from '../../src/redis-server.ts';
+import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from '../../src/dev/redis-server.ts';
 
 export { type RedisHandle };
 

@@ -9,7 +9,7 @@ import { createGraphClient, type GraphResponseEvent } from '../../src/graph/grap
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
-import { startSimulator } from '../../src/sim/index.ts';
+import { startSimulator } from '../../src/dev/sim/index.ts';
 import { testRedis } from './redis.ts';
 
 export interface SimGraph {

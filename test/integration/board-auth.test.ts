@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoardStartError, runBoard } from '../../src/board/run-board.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { createMetricsRecorder } from '../../src/metrics/redis-counters.ts';
-import { freePort } from '../../src/redis-server.ts';
+import { freePort } from '../../src/dev/redis-server.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 import { BOARD_PASS, BOARD_USER, basic, plantFlow, serveBoard, type PlantedFlow, type TestBoard } from '../browser/board-fixtures.ts';
 

@@ -117,7 +117,7 @@ describe('docker-compose.yml', () => {
     expect(services.worker.command).toEqual(['node', 'bin/provflow.js', 'worker']);
     expect(services.poller.command).toEqual(['node', 'bin/provflow.js', 'poller']);
     expect(services.board.command.slice(0, 3)).toEqual(['node', 'bin/provflow.js', 'board']);
-    expect(services.simulator.command).toEqual(['node', '--import', 'tsx', 'src/sim/main.ts', '--port', '8443', '--profile', 'realistic', '--control']);
+    expect(services.simulator.command).toEqual(['node', '--import', 'tsx', 'src/dev/sim/main.ts', '--port', '8443', '--profile', 'realistic', '--control']);
     expect(existsSync(path.join(ROOT, 'bin/provflow.js'))).toBe(true);
   });
 

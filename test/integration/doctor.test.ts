@@ -11,9 +11,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctorChecks, type Check } from '../../src/commands/doctor.ts';
 import { ledgerKeys } from '../../src/ledger/keys.ts';
-import { spawnRedisServer, type RedisHandle } from '../../src/redis-server.ts';
+import { spawnRedisServer, type RedisHandle } from '../../src/dev/redis-server.ts';
 import { generateSecretKey, sealSecretPairs } from '../../src/secrets/seal.ts';
-import { SIM_TOKEN_ROLES, startSimulator, type SimulatorHandle } from '../../src/sim/index.ts';
+import { SIM_TOKEN_ROLES, startSimulator, type SimulatorHandle } from '../../src/dev/sim/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

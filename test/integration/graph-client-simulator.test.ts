@@ -12,8 +12,8 @@ import { createGraphClient, type GraphResponseEvent } from '../../src/graph/grap
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
-import { startSimulator } from '../../src/sim/index.ts';
-import { SeededRandom } from '../../src/sim/prng.ts';
+import { startSimulator } from '../../src/dev/sim/index.ts';
+import { SeededRandom } from '../../src/dev/sim/prng.ts';
 import { instantiateApp } from '../../src/steps/instantiate-app.ts';
 import { StepWait, type StepInput } from '../../src/steps/types.ts';
 import { fakeDeps, INSTANCE, type FakeGraph } from '../helpers/fake-graph.ts';

@@ -12,7 +12,7 @@ import { GraphError } from '../../src/graph/errors.ts';
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
 import { createLogger } from '../../src/logger.ts';
-import { getTlsMaterial } from '../../src/sim/tls.ts';
+import { getTlsMaterial } from '../../src/dev/sim/tls.ts';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = 'client-app';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphError } from '../../src/graph/errors.ts';
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
-import { startSimulator } from '../../src/sim/index.ts';
+import { startSimulator } from '../../src/dev/sim/index.ts';
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 let sim: Sim;

@@ -15,8 +15,8 @@ import {
   servicePrincipalSchema,
   synchronizationJobSchema,
 } from '../../src/graph/schemas.ts';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/index.ts';
-import { AWS_TEMPLATE_ID } from '../../src/sim/catalogue.ts';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/dev/sim/index.ts';
+import { AWS_TEMPLATE_ID } from '../../src/dev/sim/catalogue.ts';
 
 let sim: SimulatorHandle | null = null;
 let agent: Agent | null = null;

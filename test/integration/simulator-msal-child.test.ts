@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type SimulatorHandle } from '../../src/sim/index.ts';
+import { startSimulator, type SimulatorHandle } from '../../src/dev/sim/index.ts';
 
 const run = promisify(execFile);
 

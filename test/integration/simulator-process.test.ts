@@ -1,6 +1,6 @@
 /**
  * The simulator in its own process, as benchmarks and cross-process tests run it:
- * `node --import tsx src/sim/main.ts …` prints one JSON line of connection details, answers
+ * `node --import tsx src/dev/sim/main.ts …` prints one JSON line of connection details, answers
  * `/_sim/stats`, `/_sim/configure` and `/_sim/reset` without a token when started with
  * `--control` (and never otherwise), and exits 0 on SIGTERM.
  */
@@ -42,7 +42,7 @@ async function firstLine(p: ChildProcess): Promise<string> {
 
 describe('simulator as a process', () => {
   it('without --control, /_sim/* is not served: no token-less door on a trial simulator', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--port', '0', '--profile', 'fast'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/sim/main.ts', '--port', '0', '--profile', 'fast'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
     const conn = JSON.parse(await firstLine(child)) as Connection & { control: boolean };
     expect(conn.control).toBe(false);
     const agent = new Agent({ connect: { ca: readFileSync(conn.caCertPath, 'utf8') } });
@@ -63,7 +63,7 @@ describe('simulator as a process', () => {
 
 
   it('prints its connection line, serves /_sim/*, and exits cleanly on SIGTERM', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--port', '0', '--profile', 'realistic', '--seed', '9', '--time-scale', '10', '--control'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/sim/main.ts', '--port', '0', '--profile', 'realistic', '--seed', '9', '--time-scale', '10', '--control'], {
       cwd: process.cwd(),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -107,7 +107,7 @@ describe('simulator as a process', () => {
 
 describe('Retry-After judged on when a request can have arrived', () => {
   it('a request the stopped simulator reads late is in flight, not a violation; the same request sent late is one', async () => {
-    const { startSimProcess } = await import('../../src/sim/process.ts');
+    const { startSimProcess } = await import('../../src/dev/sim/process.ts');
     const sim = await startSimProcess({ profile: 'fast', seed: 3, timeScale: 1, overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 3, retryAfterGraceMs: 250, latencyMs: { min: 0, max: 0 } } });
     const agent = new Agent({ connect: { ca: sim.handle.caCertPem }, connections: 1 });
     try {

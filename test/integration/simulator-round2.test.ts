@@ -14,8 +14,8 @@ import {
   synchronizationJobSchema,
 } from '../../src/graph/schemas.ts';
 import { classifyJob } from '../../src/poller/classify-job.ts';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/index.ts';
-import { AWS_LEGACY_TEMPLATE_ID, AWS_TEMPLATE_ID } from '../../src/sim/catalogue.ts';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/dev/sim/index.ts';
+import { AWS_LEGACY_TEMPLATE_ID, AWS_TEMPLATE_ID } from '../../src/dev/sim/catalogue.ts';
 
 let sim: SimulatorHandle | null = null;
 const agents: Agent[] = [];

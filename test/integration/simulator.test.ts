@@ -17,8 +17,8 @@ import {
   synchronizationJobSchema,
   synchronizationTemplateSchema,
 } from '../../src/graph/schemas.ts';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/index.ts';
-import { AWS_TEMPLATE_ID } from '../../src/sim/catalogue.ts';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/dev/sim/index.ts';
+import { AWS_TEMPLATE_ID } from '../../src/dev/sim/catalogue.ts';
 
 let sim: SimulatorHandle | null = null;
 let agent: Agent | null = null;

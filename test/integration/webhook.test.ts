@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createWebhookNotifier, webhookEventId, type WebhookEvent } from '../../src/poller/webhook.ts';
+import { createWebhookNotifier, webhookEventId, type WebhookEvent } from '../../src/events/webhook.ts';
 
 const event: WebhookEvent = {
   type: 'instance.steady',

@@ -9,16 +9,16 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/app/local-stack.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { ExpectedOutcome } from '../../src/batch/batch-types.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { END_STATES } from '../../src/ledger/instance-state.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { mulberry32 } from '../../src/sim/prng.ts';
-import type { SimStats } from '../../src/sim/index.ts';
-import { startSimProcess, type SimProcess } from '../../src/sim/process.ts';
+import { mulberry32 } from '../../src/dev/sim/prng.ts';
+import type { SimStats } from '../../src/dev/sim/index.ts';
+import { startSimProcess, type SimProcess } from '../../src/dev/sim/process.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 
 /** One row of the reliability table. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectGarbageAbove } from '../../src/app/memory.ts';
+import { collectGarbageAbove } from '../../src/flow/memory-budget.ts';
 
 describe('collectGarbageAbove', () => {
   it('does nothing while the heap is under the budget', () => {

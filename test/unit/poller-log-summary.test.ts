@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseLenientJson } from '../../src/sim/lenient-json.ts';
+import { parseLenientJson } from '../../src/dev/sim/lenient-json.ts';
 import {
   addPage,
   compactSummary,

@@ -4,7 +4,7 @@ import {
   webhookBody,
   webhookEventId,
   type WebhookEvent,
-} from '../../src/poller/webhook.ts';
+} from '../../src/events/webhook.ts';
 
 const URL_WITH_TOKEN = 'https://hooks.example.test/services/T000/B000/very-secret-path-token';
 const SECRET = 'S3cr3t-Token-do-not-leak-8f2a';

@@ -1,5 +1,5 @@
 /**
- * The simulator in its own process, as Graph is for provflow: spawn `src/sim/main.ts`, read its
+ * The simulator in its own process, as Graph is for provflow: spawn `src/dev/sim/main.ts`, read its
  * one JSON line of connection details (with its effective `settings`), and talk to its /_sim
  * control endpoints over HTTPS (stats, configure, reset) trusting its CA. The benchmark and the
  * reliability suite use it so the simulator's clock — when a request arrived, when a throttling
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import type { SimProfile, SimulatorHandle, SimulatorSettings, SimStats } from './index.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface SimProcess {
   child: ChildProcess;
@@ -40,7 +40,7 @@ export async function startSimProcess(args: {
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', path.join(ROOT, 'src/sim/main.ts'), '--port', '0', '--profile', args.profile,
+      '--import', 'tsx', path.join(ROOT, 'src/dev/sim/main.ts'), '--port', '0', '--profile', args.profile,
       '--seed', String(args.seed), '--time-scale', String(args.timeScale),
       // Stats, configure and reset are how the benchmark and the reliability suite drive it.
       '--control',

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from '../redis-server.ts';
-import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from '../sim/index.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
+import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from './redis-server.ts';
+import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from './sim/index.ts';
+import { createRuntime, type Runtime } from '../app/runtime.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

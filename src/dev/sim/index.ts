@@ -1,7 +1,7 @@
 /**
  * The Graph simulator: HTTPS with its own CA, Entra's client-credentials sign-in, the Graph
  * endpoints provflow uses, Microsoft's throttling model, replication lag and seeded faults.
- * Runs in-process (`startSimulator`), as `provflow simulate`, or as `src/sim/main.ts`.
+ * Runs in-process (`startSimulator`), as `provflow simulate`, or as `src/dev/sim/main.ts`.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';

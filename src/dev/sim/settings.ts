@@ -2,7 +2,7 @@
  * Simulator settings: the three profiles, in *simulated* time, and the time-scaling that turns
  * them into the effective real-millisecond values the simulator runs on.
  */
-import { MICROSOFT_LIMITS, type GraphLimits } from '../graph/microsoft-quotas.ts';
+import { MICROSOFT_LIMITS, type GraphLimits } from '../../graph/microsoft-quotas.ts';
 
 /** Named presets: `fast` for unit tests, `realistic` for demos/benchmarks, `chaos` for reliability runs. */
 export type SimProfile = 'fast' | 'realistic' | 'chaos';

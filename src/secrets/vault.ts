@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
-import { loadSecretKeys, openSecretPairs, sealSecretPairs, type SecretKey } from '../secrets/seal.ts';
+import { loadSecretKeys, openSecretPairs, sealSecretPairs, type SecretKey } from './seal.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 import type { CredentialVault } from '../steps/types.ts';
 
