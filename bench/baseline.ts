@@ -42,11 +42,16 @@ export async function runBaseline(
   let reruns = 0;
 
   /** Runs a step until `ok` says so, re-running it (after a replication-poll wait) otherwise. */
-  async function untilOk(what: string, step: () => Promise<GraphAnswer>, ok: (a: GraphAnswer) => boolean): Promise<GraphAnswer> {
+  async function untilOk(
+    what: string,
+    step: () => Promise<GraphAnswer>,
+    ok: (a: GraphAnswer) => boolean,
+  ): Promise<GraphAnswer> {
     for (let i = 0; ; i++) {
       const a = await step();
       if (ok(a)) return a;
-      if (i >= MAX_RERUNS) throw new Error(`${what}: ${a.status} ${JSON.stringify(a.json?.error?.message ?? a.json).slice(0, 200)}`);
+      if (i >= MAX_RERUNS)
+        throw new Error(`${what}: ${a.status} ${JSON.stringify(a.json?.error?.message ?? a.json).slice(0, 200)}`);
       reruns++;
       await sleep(replicationPollMs);
     }
@@ -59,15 +64,32 @@ export async function runBaseline(
     const s = Date.now();
     const name = `${opts.namePrefix ?? 'Baseline AWS'} ${String(i).padStart(4, '0')}`;
     try {
-      const tpl = await untilOk('list templates', () => graph.call('GET', `/applicationTemplates?$filter=${TEMPLATE_FILTER}`), (a) => a.status === 200);
+      const tpl = await untilOk(
+        'list templates',
+        () => graph.call('GET', `/applicationTemplates?$filter=${TEMPLATE_FILTER}`),
+        (a) => a.status === 200,
+      );
       const templateId = tpl.json.value[0].id as string;
-      const inst = await untilOk('instantiate', () => graph.call('POST', `/applicationTemplates/${templateId}/instantiate`, { displayName: name }), (a) => a.status === 201);
+      const inst = await untilOk(
+        'instantiate',
+        () => graph.call('POST', `/applicationTemplates/${templateId}/instantiate`, { displayName: name }),
+        (a) => a.status === 201,
+      );
       const spId = (inst.json.servicePrincipal.objectId ?? inst.json.servicePrincipal.id) as string;
-      await untilOk('read service principal', () => graph.call('GET', `/servicePrincipals/${spId}`), (a) => a.status === 200);
-      const tmpl = await untilOk('list sync templates', () => graph.call('GET', `/servicePrincipals/${spId}/synchronization/templates`), (a) => a.status === 200 && a.json?.value?.length > 0);
+      await untilOk(
+        'read service principal',
+        () => graph.call('GET', `/servicePrincipals/${spId}`),
+        (a) => a.status === 200,
+      );
+      const tmpl = await untilOk(
+        'list sync templates',
+        () => graph.call('GET', `/servicePrincipals/${spId}/synchronization/templates`),
+        (a) => a.status === 200 && a.json?.value?.length > 0,
+      );
       const job = await untilOk(
         'create job',
-        () => graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: tmpl.json.value[0].id }),
+        () =>
+          graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: tmpl.json.value[0].id }),
         (a) => a.status === 200 || a.status === 201,
       );
       const jobId = job.json.id as string;
@@ -76,9 +98,21 @@ export async function runBaseline(
         { key: 'ClientSecret', value: `baseline-secret-${i}` },
         { key: 'SecretToken', value: `baseline-token-${i}` },
       ];
-      await untilOk('validate credentials', () => graph.call('POST', `${jobPath}/validateCredentials`, { useSavedCredentials: false, credentials: creds }), (a) => a.status === 204);
-      await untilOk('save secrets', () => graph.call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: creds }), (a) => a.status === 204);
-      await untilOk('start', () => graph.call('POST', `${jobPath}/start`), (a) => a.status === 204);
+      await untilOk(
+        'validate credentials',
+        () => graph.call('POST', `${jobPath}/validateCredentials`, { useSavedCredentials: false, credentials: creds }),
+        (a) => a.status === 204,
+      );
+      await untilOk(
+        'save secrets',
+        () => graph.call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: creds }),
+        (a) => a.status === 204,
+      );
+      await untilOk(
+        'start',
+        () => graph.call('POST', `${jobPath}/start`),
+        (a) => a.status === 204,
+      );
       for (;;) {
         await sleep(statusPollMs);
         const j = await graph.call('GET', jobPath);

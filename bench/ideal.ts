@@ -47,7 +47,8 @@ export function slidingWindowWriteBoundSeconds(writes: number, writeLimit: numbe
 export function idealOf(i: IdealInput): Ideal {
   const writes = i.instances * i.writesPerInstance;
   const writeBoundSeconds = (writes / i.writeLimit) * (i.writeWindowMs / 1000);
-  const ruBoundSeconds = ((i.instances * (i.readsRuPerInstance + i.writesPerInstance)) / i.ruLimit) * (i.ruWindowMs / 1000);
+  const ruBoundSeconds =
+    ((i.instances * (i.readsRuPerInstance + i.writesPerInstance)) / i.ruLimit) * (i.ruWindowMs / 1000);
   const firstCycleSeconds = i.instances > 0 ? i.firstCycleMs / 1000 : 0;
   const binding = ruBoundSeconds > writeBoundSeconds ? 'resource units' : 'writes';
   const seconds = Math.max(writeBoundSeconds, ruBoundSeconds) + firstCycleSeconds;
@@ -121,7 +122,10 @@ export function accountRoutes(byRoute: Readonly<Record<string, number>>): Reques
 }
 
 /** Per-route counters of `after` minus `before` (stats are cumulative across a run's phases). */
-export function diffRoutes(after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>> = {}): Record<string, number> {
+export function diffRoutes(
+  after: Readonly<Record<string, number>>,
+  before: Readonly<Record<string, number>> = {},
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(after)) {
     const d = v - (before[k] ?? 0);
@@ -134,7 +138,13 @@ export function diffRoutes(after: Readonly<Record<string, number>>, before: Read
  * Polls per minute the poller may send inside its share of the tenant's RU quota, at the
  * limiter's safety factor (the limiter stretches the window to W ÷ safety): 1 RU per job read.
  */
-export function pollerSharePerMinute(a: { ruLimit: number; ruWindowMs: number; share: number; safety?: number; ruPerPoll?: number }): number {
+export function pollerSharePerMinute(a: {
+  ruLimit: number;
+  ruWindowMs: number;
+  share: number;
+  safety?: number;
+  ruPerPoll?: number;
+}): number {
   const perWindow = Math.max(1, Math.floor(a.ruLimit * a.share)) / (a.ruPerPoll ?? 1);
   return (perWindow / (a.ruWindowMs / (a.safety ?? 1))) * 60_000;
 }

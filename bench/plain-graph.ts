@@ -55,8 +55,17 @@ export async function plainGraph(o: PlainGraphOptions): Promise<PlainGraph> {
   let token = '';
 
   async function getToken(): Promise<void> {
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: o.clientSecret, scope: 'https://graph.microsoft.com/.default' });
-    const res = await fetch(`${o.authorityHost}/${o.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: o.clientId,
+      client_secret: o.clientSecret,
+      scope: 'https://graph.microsoft.com/.default',
+    });
+    const res = await fetch(`${o.authorityHost}/${o.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: form,
+      dispatcher: agent,
+    });
     const body = (await res.json()) as { access_token?: string; error_description?: string };
     if (!res.ok || !body.access_token) throw new Error(`token endpoint: ${res.status} ${body.error_description ?? ''}`);
     tokens++;

@@ -29,7 +29,11 @@ export function procUsage(pid: number | undefined): ProcUsage {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(rest[11]) + Number(rest[12]);
-    return { rssMb: Math.round(kb('VmRSS') / 1024), peakRssMb: Math.round(kb('VmHWM') / 1024), cpuMs: Math.round((ticks * 1000) / clkTck) };
+    return {
+      rssMb: Math.round(kb('VmRSS') / 1024),
+      peakRssMb: Math.round(kb('VmHWM') / 1024),
+      cpuMs: Math.round((ticks * 1000) / clkTck),
+    };
   } catch {
     return { rssMb: 0, peakRssMb: 0, cpuMs: 0 };
   }
@@ -68,7 +72,12 @@ export function captureOutput(child: ChildProcess, keep = 40): { lines(): string
 }
 
 /** Waits until `n` BullMQ workers are connected to `queue` (or throws after `timeoutMs`). */
-export async function waitForWorkers(queue: Queue, n: number, timeoutMs: number, exited: () => string | null): Promise<void> {
+export async function waitForWorkers(
+  queue: Queue,
+  n: number,
+  timeoutMs: number,
+  exited: () => string | null,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const why = exited();

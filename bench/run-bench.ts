@@ -78,7 +78,15 @@ for (const kv of values.env ?? []) {
   }
   EXTRA_ENV[kv.slice(0, i)] = kv.slice(i + 1);
 }
-for (const [k, v] of Object.entries({ workers: WORKERS, instances: N, baseline: NB, 'time-scale': SCALE, seed: SEED, 'scale-instances': NS, 'poller-warmup': WARMUP_MS })) {
+for (const [k, v] of Object.entries({
+  workers: WORKERS,
+  instances: N,
+  baseline: NB,
+  'time-scale': SCALE,
+  seed: SEED,
+  'scale-instances': NS,
+  'poller-warmup': WARMUP_MS,
+})) {
   if (!Number.isFinite(v) || v < 0 || (k !== 'seed' && k !== 'baseline' && v === 0)) {
     process.stderr.write(`--${k} must be a positive number\n`);
     process.exit(2);
@@ -127,9 +135,18 @@ say(
     `latency ${S.latencyMs.min}–${S.latencyMs.max} ms, replication ${S.replicationLagMs.min}–${S.replicationLagMs.max} ms, first cycle ${S.firstCycleMs / 1000} s`,
 );
 const stack = await startLocalStack({ sim: sim.handle, timeScale: SCALE, ownRedis: true, env: EXTRA_ENV });
-if (Object.keys(EXTRA_ENV).length) say(`extra environment for provflow's processes: ${Object.entries(EXTRA_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+if (Object.keys(EXTRA_ENV).length)
+  say(
+    `extra environment for provflow's processes: ${Object.entries(EXTRA_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 const rt = await stack.runtime(silentLogger());
-const results: Record<string, any> = RUN_MAIN ? {} : existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {};
+const results: Record<string, any> = RUN_MAIN
+  ? {}
+  : existsSync(RESULTS)
+    ? JSON.parse(readFileSync(RESULTS, 'utf8'))
+    : {};
 let failed = false;
 
 try {
@@ -159,17 +176,43 @@ try {
     await waitForWorkers(rt.pollQueue, 1, 60_000, exited);
     await sim.reset(); // counters from zero (tokens the processes already hold stay valid)
     const redisPid = stack.redis.child?.pid;
-    const workersUsage = () => workers.map((w) => procUsage(w.pid)).reduce((a, u) => ({ rssMb: a.rssMb + u.rssMb, peakRssMb: Math.max(a.peakRssMb, u.peakRssMb), cpuMs: a.cpuMs + u.cpuMs }));
-    const u0 = { worker: workersUsage(), poller: procUsage(poller.pid), sim: procUsage(sim.child.pid), redis: procUsage(redisPid), bench: selfUsage() };
+    const workersUsage = () =>
+      workers
+        .map((w) => procUsage(w.pid))
+        .reduce((a, u) => ({
+          rssMb: a.rssMb + u.rssMb,
+          peakRssMb: Math.max(a.peakRssMb, u.peakRssMb),
+          cpuMs: a.cpuMs + u.cpuMs,
+        }));
+    const u0 = {
+      worker: workersUsage(),
+      poller: procUsage(poller.pid),
+      sim: procUsage(sim.child.pid),
+      redis: procUsage(redisPid),
+      bench: selfUsage(),
+    };
     const redisBefore = usedMemory(await rt.redis.info('memory'));
     const batch = simpleBatch('bench', N, (i) => `AWS Bench ${String(i).padStart(5, '0')}`);
-    const estimate = idealOf({ instances: N, writesPerInstance: 5, readsRuPerInstance: 15, writeLimit: S.writeLimit, writeWindowMs: S.writeWindowMs, ruLimit: S.ruLimit, ruWindowMs: S.ruWindowMs, firstCycleMs: S.firstCycleMs });
-    say(`provflow: ready (worker pid ${workers.map((w) => w.pid).join(', ')}, poller pid ${poller.pid}); enqueueing ${N} instances — quota-bound ideal ≈ ${s1(estimate.seconds)} s`);
+    const estimate = idealOf({
+      instances: N,
+      writesPerInstance: 5,
+      readsRuPerInstance: 15,
+      writeLimit: S.writeLimit,
+      writeWindowMs: S.writeWindowMs,
+      ruLimit: S.ruLimit,
+      ruWindowMs: S.ruWindowMs,
+      firstCycleMs: S.firstCycleMs,
+    });
+    say(
+      `provflow: ready (worker pid ${workers.map((w) => w.pid).join(', ')}, poller pid ${poller.pid}); enqueueing ${N} instances — quota-bound ideal ≈ ${s1(estimate.seconds)} s`,
+    );
 
     const t0 = Date.now();
     const enq = await enqueueBatch(rt, batch, {
       // Diagnosis keeps every finished step job, for the per-step timeline below (changes the Redis figure).
-      ...(TIMELINE ? { retention: { completedAgeSeconds: 86_400, completedCount: 1_000_000, failedAgeSeconds: 86_400 } } : {}),
+      ...(TIMELINE
+        ? { retention: { completedAgeSeconds: 86_400, completedCount: 1_000_000, failedAgeSeconds: 86_400 } }
+        : {}),
       onProgress: (d, t) => (t >= 1000 && d % 1000 === 0 ? say(`  enqueued ${d}/${t}`) : undefined),
     });
     say(`  enqueued ${enq.added} in ${enq.durationMs} ms`);
@@ -192,7 +235,12 @@ try {
         lastSay = Date.now();
         const st = await sim.stats();
         const c = await rt.stepsQueue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'waiting-children');
-        backlog.push({ t: Date.now() - t0, waiting: (c.wait ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 });
+        backlog.push({
+          t: Date.now() - t0,
+          waiting: (c.wait ?? 0) + (c.prioritized ?? 0),
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+        });
         const started = states.filter(([, at]) => at).length;
         const steady = states.filter(([x]) => x === 'steady').length;
         const bad = states.filter(([x]) => x === 'failed' || x === 'timed-out' || x === 'quarantined').length;
@@ -214,25 +262,43 @@ try {
     const lastEnd = Math.max(...rows.map((r) => r.endedAt ?? 0));
     const wallMs = (rows.every((r) => END_STATES.has(r.state)) ? lastEnd : Date.now()) - t0;
     const stats = await sim.stats();
-    const u1 = { worker: workersUsage(), poller: procUsage(poller.pid), sim: procUsage(sim.child.pid), redis: procUsage(redisPid), bench: selfUsage() };
+    const u1 = {
+      worker: workersUsage(),
+      poller: procUsage(poller.pid),
+      sim: procUsage(sim.child.pid),
+      redis: procUsage(redisPid),
+      bench: selfUsage(),
+    };
     const redisAfter = usedMemory(await rt.redis.info('memory'));
     await Promise.all([...workers.map((w) => stopChild(w)), stopChild(poller)]);
     await sleep(2100); // the simulator's probe writes every 2 s
-    const probes: Record<string, any> = Object.fromEntries([...workerNames, 'poller', 'simulator'].map((n) => [n, readProbe(n)]));
+    const probes: Record<string, any> = Object.fromEntries(
+      [...workerNames, 'poller', 'simulator'].map((n) => [n, readProbe(n)]),
+    );
     if (WORKERS > 1) probes.worker = probes.worker1;
 
     if (TIMELINE) {
       // Where an instance's time goes: from the previous step's completion (the enqueue, for the
       // first) to this step's completion — queue wait, replication waits and Graph calls together.
-      const jobs = [...(await rt.stepsQueue.getJobs(['completed'], 0, -1)), ...(await rt.pollQueue.getJobs(['completed'], 0, -1))];
+      const jobs = [
+        ...(await rt.stepsQueue.getJobs(['completed'], 0, -1)),
+        ...(await rt.pollQueue.getJobs(['completed'], 0, -1)),
+      ];
       const by = new Map<string, Map<string, { finishedOn: number; processedOn: number; runs: number }>>();
       for (const j of jobs) {
         const key = (j.data as { instance: { instanceKey: string } }).instance.instanceKey;
         if (!by.has(key)) by.set(key, new Map());
-        by.get(key)!.set(j.name, { finishedOn: j.finishedOn ?? 0, processedOn: j.processedOn ?? 0, runs: j.attemptsStarted ?? 0 });
+        by.get(key)!.set(j.name, {
+          finishedOn: j.finishedOn ?? 0,
+          processedOn: j.processedOn ?? 0,
+          runs: j.attemptsStarted ?? 0,
+        });
       }
       const order: string[] = [...STEPS.map((s) => s.name), 'watch'];
-      const perStep: Record<string, { p50: number; p95: number; mean: number; runs: number; lastRunMs: number; n: number }> = {};
+      const perStep: Record<
+        string,
+        { p50: number; p95: number; mean: number; runs: number; lastRunMs: number; n: number }
+      > = {};
       order.forEach((step, i) => {
         const d: number[] = [];
         const runs: number[] = [];
@@ -247,7 +313,14 @@ try {
           }
         }
         const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
-        perStep[step] = { p50: percentile(d, 50) / 1000, p95: percentile(d, 95) / 1000, mean: mean(d) / 1000, runs: mean(runs), lastRunMs: mean(last), n: d.length };
+        perStep[step] = {
+          p50: percentile(d, 50) / 1000,
+          p95: percentile(d, 95) / 1000,
+          mean: mean(d) / 1000,
+          runs: mean(runs),
+          lastRunMs: mean(last),
+          n: d.length,
+        };
       });
       results.stepTimeline = perStep;
       // The tail: the five instances that ended last, step by step (seconds from the previous step; runs).
@@ -264,11 +337,16 @@ try {
           return { step, seconds: e?.finishedOn && from ? (e.finishedOn - from) / 1000 : null, runs: e?.runs ?? 0 };
         }),
       }));
-      for (const t of results.tail) say(`    tail ${t.instance} ended at ${t.endedSeconds.toFixed(1)} s: ${t.steps.map((x: { step: string; seconds: number | null; runs: number }) => `${x.step} ${x.seconds?.toFixed(1) ?? '-'} s×${x.runs}`).join(', ')}`);
+      for (const t of results.tail)
+        say(
+          `    tail ${t.instance} ended at ${t.endedSeconds.toFixed(1)} s: ${t.steps.map((x: { step: string; seconds: number | null; runs: number }) => `${x.step} ${x.seconds?.toFixed(1) ?? '-'} s×${x.runs}`).join(', ')}`,
+        );
       say(`  seconds per step (from the previous step's completion) p50 / p95; runs per step; ms of its last run:`);
       for (const k of order) {
         const x = perStep[k]!;
-        say(`    ${k.padEnd(22)} ${x.p50.toFixed(2).padStart(6)} / ${x.p95.toFixed(2).padStart(6)} s; ${x.runs.toFixed(2)} runs; last run ${x.lastRunMs.toFixed(0)} ms  (n ${x.n})`);
+        say(
+          `    ${k.padEnd(22)} ${x.p50.toFixed(2).padStart(6)} / ${x.p95.toFixed(2).padStart(6)} s; ${x.runs.toFixed(2)} runs; last run ${x.lastRunMs.toFixed(0)} ms  (n ${x.n})`,
+        );
       }
     }
 
@@ -285,7 +363,9 @@ try {
     });
     const steady = rows.filter((r) => r.state === 'steady').length;
     const toStarted = rows.filter((r) => r.startedAt && r.enqueuedAt).map((r) => r.startedAt! - r.enqueuedAt!);
-    const toSteady = rows.filter((r) => r.state === 'steady' && r.endedAt && r.enqueuedAt).map((r) => r.endedAt! - r.enqueuedAt!);
+    const toSteady = rows
+      .filter((r) => r.state === 'steady' && r.endedAt && r.enqueuedAt)
+      .map((r) => r.endedAt! - r.enqueuedAt!);
     const cpu = (k: keyof typeof u1) => usageSince(u1[k] as ProcUsage, u0[k] as ProcUsage).cpuMs / N;
     const notSteady: Record<string, number> = {};
     for (const r of rows) if (r.state !== 'steady') notSteady[r.state] = (notSteady[r.state] ?? 0) + 1;
@@ -318,10 +398,26 @@ try {
       p95ToStartedSeconds: percentile(toStarted, 95) / 1000,
       p50ToSteadySeconds: percentile(toSteady, 50) / 1000,
       p95ToSteadySeconds: percentile(toSteady, 95) / 1000,
-      peakRssMb: { worker: u1.worker.peakRssMb, poller: u1.poller.peakRssMb, simulator: u1.sim.peakRssMb, redis: u1.redis.peakRssMb, bench: u1.bench.peakRssMb },
-      cpuMsPerInstance: { worker: cpu('worker'), poller: cpu('poller'), simulator: cpu('sim'), redis: cpu('redis'), bench: cpu('bench') },
+      peakRssMb: {
+        worker: u1.worker.peakRssMb,
+        poller: u1.poller.peakRssMb,
+        simulator: u1.sim.peakRssMb,
+        redis: u1.redis.peakRssMb,
+        bench: u1.bench.peakRssMb,
+      },
+      cpuMsPerInstance: {
+        worker: cpu('worker'),
+        poller: cpu('poller'),
+        simulator: cpu('sim'),
+        redis: cpu('redis'),
+        bench: cpu('bench'),
+      },
       /** CPU of all five processes over the wall time, in cores (the machine has `machine.cores`). */
-      coresBusy: (['worker', 'poller', 'sim', 'redis', 'bench'] as const).reduce((a, k) => a + usageSince(u1[k], u0[k]).cpuMs, 0) / wallMs,
+      coresBusy:
+        (['worker', 'poller', 'sim', 'redis', 'bench'] as const).reduce(
+          (a, k) => a + usageSince(u1[k], u0[k]).cpuMs,
+          0,
+        ) / wallMs,
       redisBytesPerInstance: Math.round((redisAfter - redisBefore) / N),
       /** From bench/proc-probe.mjs: event-loop utilisation and delay, HTTP request times (created → headers) as undici saw them. */
       probes,
@@ -339,8 +435,18 @@ try {
       timelineRun: TIMELINE,
     };
     results.provflow = provflow;
-    results.ideal = { ...ideal, writesPerInstance: 5, writeLimit: S.writeLimit, writeWindowMs: S.writeWindowMs, ruLimit: S.ruLimit, ruWindowMs: S.ruWindowMs, firstCycleMs: S.firstCycleMs };
-    say(`provflow: ${steady}/${N} steady in ${s1(wallMs / 1000)} s (ideal ${s1(ideal.seconds)} s, efficiency ${provflow.efficiency.toFixed(2)}; ${provflow.coresBusy.toFixed(2)} of ${machine.cores} cores busy)`);
+    results.ideal = {
+      ...ideal,
+      writesPerInstance: 5,
+      writeLimit: S.writeLimit,
+      writeWindowMs: S.writeWindowMs,
+      ruLimit: S.ruLimit,
+      ruWindowMs: S.ruWindowMs,
+      firstCycleMs: S.firstCycleMs,
+    };
+    say(
+      `provflow: ${steady}/${N} steady in ${s1(wallMs / 1000)} s (ideal ${s1(ideal.seconds)} s, efficiency ${provflow.efficiency.toFixed(2)}; ${provflow.coresBusy.toFixed(2)} of ${machine.cores} cores busy)`,
+    );
     if (steady < N) failed = true;
 
     // ── baseline ──────────────────────────────────────────────────────────────────────────────
@@ -360,7 +466,8 @@ try {
         instancesPerMinute: base.instancesPerMinute,
         wallSeconds: base.wallMs / 1000,
         perInstanceSeconds: base.perInstanceMs.map((x) => x / 1000),
-        meanPerInstanceSeconds: base.perInstanceMs.reduce((a, b) => a + b, 0) / Math.max(1, base.perInstanceMs.length) / 1000,
+        meanPerInstanceSeconds:
+          base.perInstanceMs.reduce((a, b) => a + b, 0) / Math.max(1, base.perInstanceMs.length) / 1000,
         requestsPerInstance: bs.requests / NB,
         writesPerInstance: bs.writes / NB,
         writeRequestsPerInstance: bAcct.writeRequests / NB,
@@ -370,7 +477,8 @@ try {
         sdkRetries: base.sdkRetries,
         reruns: base.reruns,
       };
-      results.speedupVsBaseline = base.instancesPerMinute > 0 ? provflow.instancesPerMinute / base.instancesPerMinute : null;
+      results.speedupVsBaseline =
+        base.instancesPerMinute > 0 ? provflow.instancesPerMinute / base.instancesPerMinute : null;
     }
   }
 
@@ -378,7 +486,9 @@ try {
   if (RUN_SCALE) {
     say(`scale 1/2: ${NS}-instance enqueue`);
     const e: EnqueueScaleResult = await runEnqueueScale(NS, say);
-    say(`  ${NS} enqueued: ${s1(e.enqueueSeconds)} s enqueueing, ${s1(e.processSeconds)} s for the whole process, peak RSS ${e.peakRssMb} MB`);
+    say(
+      `  ${NS} enqueued: ${s1(e.enqueueSeconds)} s enqueueing, ${s1(e.processSeconds)} s for the whole process, peak RSS ${e.peakRssMb} MB`,
+    );
     say(`scale 2/2: the poller watching ${NS} started jobs`);
     const p: PollerScaleResult = await runPollerScale({ sim, stack, jobs: NS, warmupMs: WARMUP_MS, say });
     say(
@@ -394,17 +504,50 @@ try {
   const sc = results.scale;
   const goals: { goal: string; measured: string; met: boolean | null }[] = [];
   if (pf) {
-    goals.push({ goal: `efficiency ≥ 0.9 at N = 1,000`, measured: `${pf.efficiency.toFixed(2)} at N = ${fmtInt(pf.instances)}`, met: pf.instances >= 1000 ? pf.efficiency >= 0.9 : null });
-    goals.push({ goal: '0 Retry-After violations', measured: String(pf.retryAfterViolations), met: pf.retryAfterViolations === 0 });
-    goals.push({ goal: '0 duplicate applications', measured: String(pf.duplicateApplications), met: pf.duplicateApplications === 0 });
+    goals.push({
+      goal: `efficiency ≥ 0.9 at N = 1,000`,
+      measured: `${pf.efficiency.toFixed(2)} at N = ${fmtInt(pf.instances)}`,
+      met: pf.instances >= 1000 ? pf.efficiency >= 0.9 : null,
+    });
+    goals.push({
+      goal: '0 Retry-After violations',
+      measured: String(pf.retryAfterViolations),
+      met: pf.retryAfterViolations === 0,
+    });
+    goals.push({
+      goal: '0 duplicate applications',
+      measured: String(pf.duplicateApplications),
+      met: pf.duplicateApplications === 0,
+    });
     goals.push({ goal: '429s < 1 % of requests', measured: pct(pf.throttledShare), met: pf.throttledShare < 0.01 });
-    if (results.speedupVsBaseline != null) goals.push({ goal: '≥ 10× baseline instances/min', measured: `${results.speedupVsBaseline.toFixed(0)}×`, met: results.speedupVsBaseline >= 10 });
-    goals.push({ goal: 'writes / instance = 5', measured: pf.writesPerInstance.toFixed(2), met: pf.writesPerInstance < 5.005 });
-    goals.push({ goal: 'Redis < 10 KB / completed instance', measured: `${fmtInt(pf.redisBytesPerInstance)} B`, met: pf.timelineRun ? null : pf.redisBytesPerInstance < 10_240 });
+    if (results.speedupVsBaseline != null)
+      goals.push({
+        goal: '≥ 10× baseline instances/min',
+        measured: `${results.speedupVsBaseline.toFixed(0)}×`,
+        met: results.speedupVsBaseline >= 10,
+      });
+    goals.push({
+      goal: 'writes / instance = 5',
+      measured: pf.writesPerInstance.toFixed(2),
+      met: pf.writesPerInstance < 5.005,
+    });
+    goals.push({
+      goal: 'Redis < 10 KB / completed instance',
+      measured: `${fmtInt(pf.redisBytesPerInstance)} B`,
+      met: pf.timelineRun ? null : pf.redisBytesPerInstance < 10_240,
+    });
   }
   if (sc) {
-    goals.push({ goal: '10,000-instance enqueue < 30 s', measured: `${s1(sc.enqueue.processSeconds)} s (${fmtInt(sc.enqueue.instances)})`, met: sc.enqueue.instances >= 10_000 ? sc.enqueue.processSeconds < 30 : null });
-    goals.push({ goal: 'enqueuer < 300 MB RSS', measured: `${sc.enqueue.peakRssMb} MB`, met: sc.enqueue.peakRssMb < 300 });
+    goals.push({
+      goal: '10,000-instance enqueue < 30 s',
+      measured: `${s1(sc.enqueue.processSeconds)} s (${fmtInt(sc.enqueue.instances)})`,
+      met: sc.enqueue.instances >= 10_000 ? sc.enqueue.processSeconds < 30 : null,
+    });
+    goals.push({
+      goal: 'enqueuer < 300 MB RSS',
+      measured: `${sc.enqueue.peakRssMb} MB`,
+      met: sc.enqueue.peakRssMb < 300,
+    });
     goals.push({
       goal: 'poller within its quota share',
       measured: `${fmtInt(sc.poller.pollsPerMinutePeak10s)} of ${fmtInt(sc.poller.sharePollsPerMinute)} /min, ${sc.poller.throttled} × 429`,
@@ -417,7 +560,16 @@ try {
     });
   }
   results.goals = goals;
-  results.machine = { ...machine, timeScale: SCALE, profile: 'realistic', seed: SEED, workers: WORKERS, extraEnv: EXTRA_ENV, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), simulatorSettings: S };
+  results.machine = {
+    ...machine,
+    timeScale: SCALE,
+    profile: 'realistic',
+    seed: SEED,
+    workers: WORKERS,
+    extraEnv: EXTRA_ENV,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    simulatorSettings: S,
+  };
 
   // ── the table ───────────────────────────────────────────────────────────────────────────────
   const mark = (g: string) => {
@@ -430,39 +582,157 @@ try {
     const id = results.ideal;
     out.push(
       ['instances', fmtInt(pf.instances), bl ? fmtInt(bl.instances) : '', fmtInt(pf.instances), ''],
-      ['wall time, enqueue → all steady', `${s1(pf.wallSeconds)} s`, bl ? `${s1(bl.wallSeconds)} s` : '', `${s1(id.seconds)} s`, ''],
-      ['  ideal = write bound + first cycle', '', '', `${s1(id.writeBoundSeconds)} + ${s1(id.firstCycleSeconds)} s`, ''],
+      [
+        'wall time, enqueue → all steady',
+        `${s1(pf.wallSeconds)} s`,
+        bl ? `${s1(bl.wallSeconds)} s` : '',
+        `${s1(id.seconds)} s`,
+        '',
+      ],
+      [
+        '  ideal = write bound + first cycle',
+        '',
+        '',
+        `${s1(id.writeBoundSeconds)} + ${s1(id.firstCycleSeconds)} s`,
+        '',
+      ],
       ['  RU bound; sliding-window floor', '', '', `${s1(id.ruBoundSeconds)} s; ${s1(id.slidingWindowSeconds)} s`, ''],
-      ['instances / min', fmtInt(pf.instancesPerMinute), bl ? bl.instancesPerMinute.toFixed(1) : '', fmtInt(id.instancesPerMinute), ''],
+      [
+        'instances / min',
+        fmtInt(pf.instancesPerMinute),
+        bl ? bl.instancesPerMinute.toFixed(1) : '',
+        fmtInt(id.instancesPerMinute),
+        '',
+      ],
       ['efficiency (ideal ÷ actual)', pf.efficiency.toFixed(2), '', '1.00', `≥ 0.90  ${mark('efficiency')}`],
     );
     if (bl) {
-      out.push(['speed-up vs baseline', `${results.speedupVsBaseline.toFixed(0)}×`, '1×', '', `≥ 10×  ${mark('≥ 10×')}`]);
+      out.push([
+        'speed-up vs baseline',
+        `${results.speedupVsBaseline.toFixed(0)}×`,
+        '1×',
+        '',
+        `≥ 10×  ${mark('≥ 10×')}`,
+      ]);
       out.push(['time per instance (baseline: mean)', '', `${s1(bl.meanPerInstanceSeconds)} s`, '', '']);
     }
     out.push(
-      ['Graph requests / instance', pf.requestsPerInstance.toFixed(1), bl ? bl.requestsPerInstance.toFixed(1) : '', '', ''],
-      ['  reads / instance (their RU)', `${pf.readsPerInstance.toFixed(1)} (${pf.readRuPerInstance.toFixed(1)})`, '', '', ''],
-      ['  writes / instance applied (sent)', `${pf.writesPerInstance.toFixed(2)} (${pf.writeRequestsPerInstance.toFixed(2)})`, bl ? `${bl.writesPerInstance.toFixed(2)} (${bl.writeRequestsPerInstance.toFixed(2)})` : '', '5', `= 5  ${mark('writes')}`],
-      ['429s (share of requests)', `${pf.throttled} (${pct(pf.throttledShare)})`, bl ? String(bl.throttled) : '', '0', `< 1 %  ${mark('429s')}`],
-      ['Retry-After violations', String(pf.retryAfterViolations), bl ? String(bl.retryAfterViolations) : '', '0', `0  ${mark('0 Retry')}`],
-      ['duplicate applications', String(pf.duplicateApplications), bl ? String(bl.duplicateApplications) : '', '0', `0  ${mark('0 dup')}`],
+      [
+        'Graph requests / instance',
+        pf.requestsPerInstance.toFixed(1),
+        bl ? bl.requestsPerInstance.toFixed(1) : '',
+        '',
+        '',
+      ],
+      [
+        '  reads / instance (their RU)',
+        `${pf.readsPerInstance.toFixed(1)} (${pf.readRuPerInstance.toFixed(1)})`,
+        '',
+        '',
+        '',
+      ],
+      [
+        '  writes / instance applied (sent)',
+        `${pf.writesPerInstance.toFixed(2)} (${pf.writeRequestsPerInstance.toFixed(2)})`,
+        bl ? `${bl.writesPerInstance.toFixed(2)} (${bl.writeRequestsPerInstance.toFixed(2)})` : '',
+        '5',
+        `= 5  ${mark('writes')}`,
+      ],
+      [
+        '429s (share of requests)',
+        `${pf.throttled} (${pct(pf.throttledShare)})`,
+        bl ? String(bl.throttled) : '',
+        '0',
+        `< 1 %  ${mark('429s')}`,
+      ],
+      [
+        'Retry-After violations',
+        String(pf.retryAfterViolations),
+        bl ? String(bl.retryAfterViolations) : '',
+        '0',
+        `0  ${mark('0 Retry')}`,
+      ],
+      [
+        'duplicate applications',
+        String(pf.duplicateApplications),
+        bl ? String(bl.duplicateApplications) : '',
+        '0',
+        `0  ${mark('0 dup')}`,
+      ],
       ['p50 / p95 enqueue → started', `${s1(pf.p50ToStartedSeconds)} / ${s1(pf.p95ToStartedSeconds)} s`, '', '', ''],
       ['p50 / p95 enqueue → steady', `${s1(pf.p50ToSteadySeconds)} / ${s1(pf.p95ToSteadySeconds)} s`, '', '', ''],
-      [`peak RSS worker${pf.workers > 1 ? ` (max of ${pf.workers})` : ''} / poller`, `${pf.peakRssMb.worker} / ${pf.peakRssMb.poller} MB`, '', '', ''],
-      ['peak RSS sim / redis / bench', `${pf.peakRssMb.simulator} / ${pf.peakRssMb.redis} / ${pf.peakRssMb.bench} MB`, '', '', ''],
-      [`CPU ms / instance worker${pf.workers > 1 ? 's' : ''} / poller`, `${s1(pf.cpuMsPerInstance.worker)} / ${s1(pf.cpuMsPerInstance.poller)}`, '', '', ''],
-      ['CPU ms / instance sim / redis / bench', `${s1(pf.cpuMsPerInstance.simulator)} / ${s1(pf.cpuMsPerInstance.redis)} / ${s1(pf.cpuMsPerInstance.bench)}`, '', '', ''],
+      [
+        `peak RSS worker${pf.workers > 1 ? ` (max of ${pf.workers})` : ''} / poller`,
+        `${pf.peakRssMb.worker} / ${pf.peakRssMb.poller} MB`,
+        '',
+        '',
+        '',
+      ],
+      [
+        'peak RSS sim / redis / bench',
+        `${pf.peakRssMb.simulator} / ${pf.peakRssMb.redis} / ${pf.peakRssMb.bench} MB`,
+        '',
+        '',
+        '',
+      ],
+      [
+        `CPU ms / instance worker${pf.workers > 1 ? 's' : ''} / poller`,
+        `${s1(pf.cpuMsPerInstance.worker)} / ${s1(pf.cpuMsPerInstance.poller)}`,
+        '',
+        '',
+        '',
+      ],
+      [
+        'CPU ms / instance sim / redis / bench',
+        `${s1(pf.cpuMsPerInstance.simulator)} / ${s1(pf.cpuMsPerInstance.redis)} / ${s1(pf.cpuMsPerInstance.bench)}`,
+        '',
+        '',
+        '',
+      ],
       ['cores busy (all processes)', `${pf.coresBusy.toFixed(2)} of ${machine.cores}`, '', '', ''],
-      ...(pf.workerSlots ? ([['steps ready but waiting for a slot (mean)', `${fmtInt(pf.meanReadyBacklog)} (${fmtInt(pf.workerSlots)} slots)`, '', '', '']] as Row[]) : []),
+      ...(pf.workerSlots
+        ? ([
+            [
+              'steps ready but waiting for a slot (mean)',
+              `${fmtInt(pf.meanReadyBacklog)} (${fmtInt(pf.workerSlots)} slots)`,
+              '',
+              '',
+              '',
+            ],
+          ] as Row[])
+        : []),
       ...(pf.probes?.worker
         ? ([
-            ['worker event loop busy; delay p99', `${(pf.probes.worker.eventLoopUtilization * 100).toFixed(0)} %; ${s1(pf.probes.worker.eventLoopDelayMs.p99)} ms`, '', '', ''],
-            ['worker HTTP p50 / p95 (client side)', `${s1(pf.probes.worker.httpMs.p50)} / ${s1(pf.probes.worker.httpMs.p95)} ms`, '', '', ''],
+            [
+              'worker event loop busy; delay p99',
+              `${(pf.probes.worker.eventLoopUtilization * 100).toFixed(0)} %; ${s1(pf.probes.worker.eventLoopDelayMs.p99)} ms`,
+              '',
+              '',
+              '',
+            ],
+            [
+              'worker HTTP p50 / p95 (client side)',
+              `${s1(pf.probes.worker.httpMs.p50)} / ${s1(pf.probes.worker.httpMs.p95)} ms`,
+              '',
+              '',
+              '',
+            ],
             ...(pf.probes.simulator
               ? ([
-                  ['  simulator side p50 / p95 (latency)', `${s1(pf.probes.simulator.servedMs.p50)} / ${s1(pf.probes.simulator.servedMs.p95)} ms`, '', `${S.latencyMs.min}–${S.latencyMs.max} ms`, ''],
-                  ['  simulator event loop busy', `${(pf.probes.simulator.eventLoopUtilization * 100).toFixed(0)} %`, '', '', ''],
+                  [
+                    '  simulator side p50 / p95 (latency)',
+                    `${s1(pf.probes.simulator.servedMs.p50)} / ${s1(pf.probes.simulator.servedMs.p95)} ms`,
+                    '',
+                    `${S.latencyMs.min}–${S.latencyMs.max} ms`,
+                    '',
+                  ],
+                  [
+                    '  simulator event loop busy',
+                    `${(pf.probes.simulator.eventLoopUtilization * 100).toFixed(0)} %`,
+                    '',
+                    '',
+                    '',
+                  ],
                 ] as Row[])
               : []),
           ] as Row[])
@@ -474,23 +744,63 @@ try {
     const e = sc.enqueue as EnqueueScaleResult;
     const p = sc.poller as PollerScaleResult;
     out.push(
-      [`enqueue ${fmtInt(e.instances)} (CLI process)`, `${s1(e.processSeconds)} s (${s1(e.enqueueSeconds)} s enqueueing)`, '', '', `< 30 s  ${mark('10,000-instance')}`],
+      [
+        `enqueue ${fmtInt(e.instances)} (CLI process)`,
+        `${s1(e.processSeconds)} s (${s1(e.enqueueSeconds)} s enqueueing)`,
+        '',
+        '',
+        `< 30 s  ${mark('10,000-instance')}`,
+      ],
       ['  enqueuer peak RSS', `${e.peakRssMb} MB`, '', '', `< 300 MB  ${mark('enqueuer')}`],
       ['  Redis / queued instance', `${fmtInt(e.redisBytesPerQueuedInstance)} B`, '', '', ''],
-      [`poller over ${fmtInt(p.jobs)} jobs: polls / min`, `${fmtInt(p.pollsPerMinutePeak10s)} peak, ${fmtInt(p.pollsPerMinuteMean)} mean`, '', `${fmtInt(p.sharePollsPerMinute)} (share)`, `≤ share  ${mark('poller within')}`],
-      ['  interval: scheduled p50 / effective', `${s1(p.scheduledIntervalP50Seconds)} / ${s1(p.effectiveIntervalSeconds)} s`, '', '', ''],
-      ['  detection p50 / p95 / max', `${s1(p.detectionP50Seconds)} / ${s1(p.detectionP95Seconds)} / ${s1(p.detectionMaxSeconds)} s`, '', '', ''],
-      ['  detection ÷ scheduled interval (p95)', `${p.detectionP95OverScheduled.toFixed(1)}×`, '', '', `< 2×  ${mark('poller detection')}`],
-      ['  429s / violations; peak RSS; CPU', `${p.throttled} / ${p.retryAfterViolations}; ${p.pollerPeakRssMb} MB; ${(p.pollerCpuShare * 100).toFixed(0)} % core`, '', '', ''],
+      [
+        `poller over ${fmtInt(p.jobs)} jobs: polls / min`,
+        `${fmtInt(p.pollsPerMinutePeak10s)} peak, ${fmtInt(p.pollsPerMinuteMean)} mean`,
+        '',
+        `${fmtInt(p.sharePollsPerMinute)} (share)`,
+        `≤ share  ${mark('poller within')}`,
+      ],
+      [
+        '  interval: scheduled p50 / effective',
+        `${s1(p.scheduledIntervalP50Seconds)} / ${s1(p.effectiveIntervalSeconds)} s`,
+        '',
+        '',
+        '',
+      ],
+      [
+        '  detection p50 / p95 / max',
+        `${s1(p.detectionP50Seconds)} / ${s1(p.detectionP95Seconds)} / ${s1(p.detectionMaxSeconds)} s`,
+        '',
+        '',
+        '',
+      ],
+      [
+        '  detection ÷ scheduled interval (p95)',
+        `${p.detectionP95OverScheduled.toFixed(1)}×`,
+        '',
+        '',
+        `< 2×  ${mark('poller detection')}`,
+      ],
+      [
+        '  429s / violations; peak RSS; CPU',
+        `${p.throttled} / ${p.retryAfterViolations}; ${p.pollerPeakRssMb} MB; ${(p.pollerCpuShare * 100).toFixed(0)} % core`,
+        '',
+        '',
+        '',
+      ],
     );
   }
-  const table = renderTable(out, [
-    { header: `realistic profile, time ×${SCALE}`, get: (r) => r[0] },
-    { header: 'provflow', get: (r) => r[1], align: 'right' },
-    { header: 'baseline script', get: (r) => r[2], align: 'right' },
-    { header: 'ideal (quota)', get: (r) => r[3], align: 'right' },
-    { header: 'goal (issue 7)', get: (r) => r[4] },
-  ], { width: Infinity }); // a record for bench/README.md, not a screen: never cut
+  const table = renderTable(
+    out,
+    [
+      { header: `realistic profile, time ×${SCALE}`, get: (r) => r[0] },
+      { header: 'provflow', get: (r) => r[1], align: 'right' },
+      { header: 'baseline script', get: (r) => r[2], align: 'right' },
+      { header: 'ideal (quota)', get: (r) => r[3], align: 'right' },
+      { header: 'goal (issue 7)', get: (r) => r[4] },
+    ],
+    { width: Infinity },
+  ); // a record for bench/README.md, not a screen: never cut
   process.stdout.write(`${table}\n`);
   results.table = table.split('\n');
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);

@@ -59,22 +59,35 @@ export async function runEnqueueScale(n: number, say: (s: string) => void): Prom
     const batchFileMb = Number((Buffer.byteLength(readFileSync(file)) / 1048576).toFixed(2));
     const before = usedMemory(await client.info('memory'));
     const probeOut = path.join(dir, 'enqueue.json');
-    say(`  enqueue: ${n} instances (${batchFileMb} MB file) with \`provflow enqueue\` in its own process, fresh Redis, no workers…`);
+    say(
+      `  enqueue: ${n} instances (${batchFileMb} MB file) with \`provflow enqueue\` in its own process, fresh Redis, no workers…`,
+    );
     const t0 = Date.now();
     // bin/provflow.js registers tsx itself; the probe is plain JavaScript.
-    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'bench/proc-probe.mjs'), path.join(ROOT, 'bin/provflow.js'), 'enqueue', file, '--json'], {
-      cwd: dir, // no .env from the repository
-      env: {
-        ...process.env,
-        REDIS_URL: redis.url,
-        BULLMQ_PREFIX: '{pf-scale}',
-        PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
-        LOG_LEVEL: 'warn',
-        BENCH_PROBE_DIR: dir,
-        BENCH_PROBE_NAME: 'enqueue',
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        path.join(ROOT, 'bench/proc-probe.mjs'),
+        path.join(ROOT, 'bin/provflow.js'),
+        'enqueue',
+        file,
+        '--json',
+      ],
+      {
+        cwd: dir, // no .env from the repository
+        env: {
+          ...process.env,
+          REDIS_URL: redis.url,
+          BULLMQ_PREFIX: '{pf-scale}',
+          PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+          LOG_LEVEL: 'warn',
+          BENCH_PROBE_DIR: dir,
+          BENCH_PROBE_NAME: 'enqueue',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -86,7 +99,10 @@ export async function runEnqueueScale(n: number, say: (s: string) => void): Prom
       peakSampled = Math.max(peakSampled, u.peakRssMb);
       cpuSampled = Math.max(cpuSampled, u.cpuMs);
     }, 100);
-    const progress = setInterval(() => say(`    enqueueing… ${((Date.now() - t0) / 1000).toFixed(0)} s, RSS ${procUsage(child.pid).rssMb} MB`), 5000);
+    const progress = setInterval(
+      () => say(`    enqueueing… ${((Date.now() - t0) / 1000).toFixed(0)} s, RSS ${procUsage(child.pid).rssMb} MB`),
+      5000,
+    );
     const exitCode = await new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     clearInterval(sampler);
     clearInterval(progress);

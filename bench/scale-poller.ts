@@ -115,25 +115,55 @@ export async function runPollerScale(args: {
   const pollQueue = new Queue(QUEUES.poll, { connection: client, prefix });
   let poller: ReturnType<LocalStack['spawnProcess']> | null = null;
   try {
-    const tpl = await graph.call('GET', `/applicationTemplates?$filter=${encodeURIComponent("displayName eq 'Amazon Web Services (AWS)'")}`);
+    const tpl = await graph.call(
+      'GET',
+      `/applicationTemplates?$filter=${encodeURIComponent("displayName eq 'Amazon Web Services (AWS)'")}`,
+    );
     const templateId = tpl.json.value[0].id as string;
     const seeded: { spId: string; jobId: string; startedAt: number }[] = new Array(n);
     const t0 = Date.now();
     let done = 0;
-    const progress = setInterval(() => say(`    seeding started jobs in the simulator: ${done}/${n} (${((Date.now() - t0) / 1000).toFixed(0)} s)`), 3000);
+    const progress = setInterval(
+      () => say(`    seeding started jobs in the simulator: ${done}/${n} (${((Date.now() - t0) / 1000).toFixed(0)} s)`),
+      3000,
+    );
     try {
       await pool(n, 32, async (i) => {
         const must = async (what: string, p: Promise<{ status: number; json: any }>, ok: number[]) => {
           const a = await p;
-          if (!ok.includes(a.status)) throw new Error(`seeding ${what}: ${a.status} ${JSON.stringify(a.json).slice(0, 200)}`);
+          if (!ok.includes(a.status))
+            throw new Error(`seeding ${what}: ${a.status} ${JSON.stringify(a.json).slice(0, 200)}`);
           return a.json;
         };
-        const inst = await must('instantiate', graph.call('POST', `/applicationTemplates/${templateId}/instantiate`, { displayName: `AWS Poll ${String(i).padStart(5, '0')}` }), [201]);
+        const inst = await must(
+          'instantiate',
+          graph.call('POST', `/applicationTemplates/${templateId}/instantiate`, {
+            displayName: `AWS Poll ${String(i).padStart(5, '0')}`,
+          }),
+          [201],
+        );
         const spId = (inst.servicePrincipal.objectId ?? inst.servicePrincipal.id) as string;
-        const job = await must('create job', graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: 'aws' }), [200, 201]);
-        await must('save secrets', graph.call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: `t${i}` }] }), [204]);
+        const job = await must(
+          'create job',
+          graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: 'aws' }),
+          [200, 201],
+        );
+        await must(
+          'save secrets',
+          graph.call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, {
+            value: [
+              { key: 'ClientSecret', value: 'cs' },
+              { key: 'SecretToken', value: `t${i}` },
+            ],
+          }),
+          [204],
+        );
         const startedAt = Date.now();
-        await must('start', graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${job.id}/start`), [204]);
+        await must(
+          'start',
+          graph.call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${job.id}/start`),
+          [204],
+        );
         seeded[i] = { spId, jobId: job.id as string, startedAt };
         done++;
       });
@@ -159,13 +189,20 @@ export async function runPollerScale(args: {
         idx.map((k) => ({ instanceKey: keyOf(k), index: k, displayName: nameOf(k), sealedCredentials: null })),
       );
       const p = client.pipeline();
-      for (const k of idx) p.hset(ledger.keys.instance(batchId, keyOf(k)), { state: 'started', startedAt: String(seeded[k]!.startedAt) });
+      for (const k of idx)
+        p.hset(ledger.keys.instance(batchId, keyOf(k)), { state: 'started', startedAt: String(seeded[k]!.startedAt) });
       await p.exec();
       await pollQueue.addBulk(
         idx.map((k) => {
           const data: WatchJobData = {
             v: 1,
-            instance: { batchId, instanceKey: keyOf(k), displayName: nameOf(k), applicationTemplate: { displayName: 'Amazon Web Services (AWS)' }, synchronizationTemplateId: 'aws' },
+            instance: {
+              batchId,
+              instanceKey: keyOf(k),
+              displayName: nameOf(k),
+              applicationTemplate: { displayName: 'Amazon Web Services (AWS)' },
+              synchronizationTemplateId: 'aws',
+            },
             servicePrincipalId: seeded[k]!.spId,
             jobId: seeded[k]!.jobId,
             startedAt: seeded[k]!.startedAt,
@@ -181,7 +218,8 @@ export async function runPollerScale(args: {
     const statsBefore = await sim.stats();
     poller = stack.spawnProcess('poller', { BULLMQ_PREFIX: prefix });
     const out = captureOutput(poller);
-    const exitedWhy = () => (poller!.exitCode !== null ? `the poller exited (${poller!.exitCode}):\n${out.lines().join('\n')}` : null);
+    const exitedWhy = () =>
+      poller!.exitCode !== null ? `the poller exited (${poller!.exitCode}):\n${out.lines().join('\n')}` : null;
     await waitForWorkers(pollQueue, 1, 60_000, exitedWhy);
     const watchStart = Date.now();
     const cpu0 = procUsage(poller.pid).cpuMs;
@@ -191,13 +229,19 @@ export async function runPollerScale(args: {
       samples.push({ t: Date.now(), polls: s.byRoute[POLL_ROUTE] ?? 0 });
       return s;
     };
-    const rateBetween = (a: { t: number; polls: number }, b: { t: number; polls: number }) => (b.t > a.t ? ((b.polls - a.polls) / (b.t - a.t)) * 60_000 : 0);
+    const rateBetween = (a: { t: number; polls: number }, b: { t: number; polls: number }) =>
+      b.t > a.t ? ((b.polls - a.polls) / (b.t - a.t)) * 60_000 : 0;
     const rateOver = (ms: number) => {
       const last = samples[samples.length - 1]!;
       const first = [...samples].reverse().find((s) => last.t - s.t >= ms) ?? samples[0]!;
       return rateBetween(first, last);
     };
-    const share = pollerSharePerMinute({ ruLimit: cfg.GRAPH_RU_LIMIT, ruWindowMs: cfg.GRAPH_RU_WINDOW_MS, share: cfg.POLLER_QUOTA_SHARE, safety: cfg.GRAPH_LIMIT_SAFETY });
+    const share = pollerSharePerMinute({
+      ruLimit: cfg.GRAPH_RU_LIMIT,
+      ruWindowMs: cfg.GRAPH_RU_WINDOW_MS,
+      share: cfg.POLLER_QUOTA_SHARE,
+      safety: cfg.GRAPH_LIMIT_SAFETY,
+    });
     let lastSay = 0;
     while (Date.now() - watchStart < args.warmupMs) {
       await sleep(2000);
@@ -241,7 +285,12 @@ export async function runPollerScale(args: {
         (notPolledYet ? `; ${notPolledYet} jobs not polled yet (warm-up shorter than one pass)` : ''),
     );
     const keys = Array.from({ length: n }, (_, i) => keyOf(i));
-    const deadline = trigger + Math.max(120_000, 4 * (seedSpanSeconds * 1000 + Math.max(scheduledP50, effectiveIntervalMs) + (n / share) * 60_000));
+    const deadline =
+      trigger +
+      Math.max(
+        120_000,
+        4 * (seedSpanSeconds * 1000 + Math.max(scheduledP50, effectiveIntervalMs) + (n / share) * 60_000),
+      );
     let ended = 0;
     for (;;) {
       await sleep(2000);
@@ -254,7 +303,9 @@ export async function runPollerScale(args: {
       ended = states.filter((s) => s === 'steady' || s === 'failed' || s === 'timed-out' || s === 'quarantined').length;
       if (Date.now() - lastSay >= 5000 || ended >= n) {
         lastSay = Date.now();
-        say(`    detecting: ${steady}/${n} steady in the ledger ${((Date.now() - trigger) / 1000).toFixed(0)} s after the trigger, ${fmtInt(rateOver(10_000))} polls/min`);
+        say(
+          `    detecting: ${steady}/${n} steady in the ledger ${((Date.now() - trigger) / 1000).toFixed(0)} s after the trigger, ${fmtInt(rateOver(10_000))} polls/min`,
+        );
       }
       if (ended >= n || Date.now() > deadline) break;
     }
@@ -277,7 +328,10 @@ export async function runPollerScale(args: {
     await sim.configure({ ruLimit: 1e9, latencyMs: { min: 0, max: 0 }, transientFaultRate: 0, throttle503Rate: 0 });
     const changeAt: number[] = new Array(n).fill(NaN);
     await pool(n, 32, async (i) => {
-      const a = await graph.call('GET', `/servicePrincipals/${seeded[i]!.spId}/synchronization/jobs/${seeded[i]!.jobId}`);
+      const a = await graph.call(
+        'GET',
+        `/servicePrincipals/${seeded[i]!.spId}/synchronization/jobs/${seeded[i]!.jobId}`,
+      );
       const t = a.json?.status?.steadyStateFirstAchievedTime as string | undefined;
       if (t && !t.startsWith('0001')) changeAt[i] = Date.parse(t);
     });
@@ -315,7 +369,9 @@ export async function runPollerScale(args: {
       detectionP95Seconds: percentile(delays, 95) / 1000,
       detectionMaxSeconds: percentile(delays, 100) / 1000,
       detectionP95OverScheduled: percentile(ratios, 95),
-      detectionP95OverEffective: Number.isFinite(effectiveIntervalMs) ? percentile(delays, 95) / effectiveIntervalMs : 0,
+      detectionP95OverEffective: Number.isFinite(effectiveIntervalMs)
+        ? percentile(delays, 95) / effectiveIntervalMs
+        : 0,
       pollsPerMinuteDuringDetection,
       pollerPeakRssMb: pu.peakRssMb,
       pollerCpuMsPerPoll: polls > 0 ? (pu.cpuMs - cpu0) / polls : 0,

@@ -2,17 +2,20 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { exitQuietlyOnClosedPipes, exitWhenFlushed, reportAndExit } from './commands/common.ts';
 
-const int = (name: string, min = 0) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
-  return n;
-};
+const int =
+  (name: string, min = 0) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number`);
   return n;
 };
-const profileOption = () => new Option('--profile <profile>', 'simulator profile').choices(['fast', 'realistic', 'chaos']);
+const profileOption = () =>
+  new Option('--profile <profile>', 'simulator profile').choices(['fast', 'realistic', 'chaos']);
 
 exitQuietlyOnClosedPipes();
 
@@ -25,9 +28,19 @@ program
   .description('run everything in one process against the Graph simulator: a generated batch to steady state')
   .option('--instances <n>', 'instances in the generated batch', int('--instances', 1), 25)
   .addOption(profileOption().default('realistic'))
-  .option('--time-scale <x>', 'compress simulated time (quota windows, lag, cycles) by this factor', positive('--time-scale'), 20)
+  .option(
+    '--time-scale <x>',
+    'compress simulated time (quota windows, lag, cycles) by this factor',
+    positive('--time-scale'),
+    20,
+  )
   .option('--seed <n>', 'simulator seed (same seed, same faults)', int('--seed'), 1)
-  .option('--quarantine-every <n>', 'one instance in n is configured to end quarantined (0: none)', int('--quarantine-every'), 20)
+  .option(
+    '--quarantine-every <n>',
+    'one instance in n is configured to end quarantined (0: none)',
+    int('--quarantine-every'),
+    20,
+  )
   .option('--bad-every <n>', 'one instance in n gets credentials the app rejects (0: none)', int('--bad-every'), 0)
   .option('--timeout <seconds>', 'give up waiting after this long', int('--timeout', 1))
   .option('--board', 'also serve Bull Board on loopback while the demo runs')
@@ -72,7 +85,9 @@ program
 
 program
   .command('enqueue <file>')
-  .description('validate a batch file (JSON or CSV) and enqueue it; prints the batch id (exit 2 on bad input, nothing enqueued)')
+  .description(
+    'validate a batch file (JSON or CSV) and enqueue it; prints the batch id (exit 2 on bad input, nothing enqueued)',
+  )
   .option('--batch-id <id>', 'override the batch id')
   .option('--json', 'print the result as JSON')
   .action(async (file: string, o) => {
@@ -114,7 +129,11 @@ program
   .command('restart <batch>')
   .description('restart quarantined provisioning jobs (Graph restart with a reset scope) and watch them again')
   .option('--instance <name>', 'only this instance (display name)')
-  .addOption(new Option('--scope <scope>', 'resetScope').choices(['QuarantineState', 'Full', 'ForceDeletes', 'Watermark', 'Escrows']).default('QuarantineState'))
+  .addOption(
+    new Option('--scope <scope>', 'resetScope')
+      .choices(['QuarantineState', 'Full', 'ForceDeletes', 'Watermark', 'Escrows'])
+      .default('QuarantineState'),
+  )
   .action(async (batch: string, o) => {
     const { runRestart } = await import('./commands/restart.ts');
     process.exitCode = await runRestart(batch, { instance: o.instance, scope: o.scope });
@@ -147,7 +166,12 @@ program
   .option('--allow-retries', 'let operators retry and promote jobs')
   .action(async (o) => {
     const { runBoardCommand } = await import('./commands/board.ts');
-    await runBoardCommand({ port: o.port, host: o.host, insecureNoAuth: !!o.insecureNoAuth, allowRetries: !!o.allowRetries });
+    await runBoardCommand({
+      port: o.port,
+      host: o.host,
+      insecureNoAuth: !!o.insecureNoAuth,
+      allowRetries: !!o.allowRetries,
+    });
   });
 
 /** Commands that end by themselves: exit once done and flushed, whatever handles a library left open. */

@@ -59,7 +59,10 @@ const num = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().mi
 const optionalNonEmpty = z.string().min(1).optional();
 
 const schema = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must look like redis://host:6379').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must look like redis://host:6379')
+    .optional(),
   AZURE_TENANT_ID: optionalNonEmpty,
   AZURE_CLIENT_ID: optionalNonEmpty,
   AZURE_CLIENT_SECRET: optionalNonEmpty,
@@ -71,7 +74,11 @@ const schema = z.object({
   BOARD_USERNAME: optionalNonEmpty,
   BOARD_PASSWORD: optionalNonEmpty,
   BOARD_HOST: optionalNonEmpty,
-  BULLMQ_PREFIX: z.string().min(1).regex(/^[^:\s]+$/, 'no colons or spaces').default(DEFAULTS.BULLMQ_PREFIX),
+  BULLMQ_PREFIX: z
+    .string()
+    .min(1)
+    .regex(/^[^:\s]+$/, 'no colons or spaces')
+    .default(DEFAULTS.BULLMQ_PREFIX),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.LOG_LEVEL),
   GRAPH_WRITE_LIMIT: num(1).default(DEFAULTS.GRAPH_WRITE_LIMIT),
   GRAPH_WRITE_WINDOW_MS: num(1).default(DEFAULTS.GRAPH_WRITE_WINDOW_MS),

@@ -22,7 +22,8 @@ try {
   const cfg = loadConfig(process.env, ['redis']);
   const portText = values.port ?? process.env.PORT ?? '3000';
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BoardStartError(`--port must be 0–65535, got '${portText}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new BoardStartError(`--port must be 0–65535, got '${portText}'`);
   await runBoard({
     redisUrl: cfg.REDIS_URL!,
     prefix: cfg.BULLMQ_PREFIX,

@@ -135,7 +135,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
 
   let graph: GraphApi | null = null;
   if (opts.withGraph) {
-    if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID) throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
+    if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID)
+      throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
     const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 }); // ≥ the requests 100 concurrent jobs have in flight: none waits for a socket
     closers.push(() => dispatcher.close());
     const tokenProvider = createTokenProvider({
@@ -162,7 +163,16 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     const share = opts.ruShare ?? 1;
     const limiter =
       share < 1
-        ? createShareLimiter({ main: tenantLimiter, redis, prefix, group: 'poller', limits, share, safety: cfg.GRAPH_LIMIT_SAFETY, logger })
+        ? createShareLimiter({
+            main: tenantLimiter,
+            redis,
+            prefix,
+            group: 'poller',
+            limits,
+            share,
+            safety: cfg.GRAPH_LIMIT_SAFETY,
+            logger,
+          })
         : tenantLimiter;
     closers.push(async () => limiter.close());
     graph = createGraphClient({
@@ -185,7 +195,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const pollQueue = new Queue(QUEUES.poll, { connection, prefix, streams });
   const stepsQueue = new Queue(QUEUES.steps, { connection, prefix, streams });
   // Connection errors while Redis restarts are expected and retried: log them, don't crash on them.
-  for (const q of [pollQueue, stepsQueue]) q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
+  for (const q of [pollQueue, stepsQueue])
+    q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
   return {
     cfg,
     logger,

@@ -56,7 +56,14 @@ export function createShareLimiter(args: {
     stats: () => {
       const a = main.stats();
       const b = share.stats();
-      return { waitedMs: a.waitedMs + b.waitedMs, acquired: a.acquired, pausedHits: a.pausedHits, deferred: a.deferred + b.deferred, broadcastsHeard: a.broadcastsHeard, released: a.released };
+      return {
+        waitedMs: a.waitedMs + b.waitedMs,
+        acquired: a.acquired,
+        pausedHits: a.pausedHits,
+        deferred: a.deferred + b.deferred,
+        broadcastsHeard: a.broadcastsHeard,
+        released: a.released,
+      };
     },
     close() {
       share.close();

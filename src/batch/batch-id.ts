@@ -22,7 +22,11 @@ export function batchIdProblem(id: string): string | null {
     return 'may only contain ASCII letters, digits, "-" and "_"; e.g. "aws-rollout-2026-11"';
   }
   if (/^\d+$/.test(id)) {
-    return 'must not be all digits (BullMQ reserves numeric job ids for its own counter); add a letter, e.g. "batch-' + id + '"';
+    return (
+      'must not be all digits (BullMQ reserves numeric job ids for its own counter); add a letter, e.g. "batch-' +
+      id +
+      '"'
+    );
   }
   return null;
 }

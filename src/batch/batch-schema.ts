@@ -82,16 +82,17 @@ export const credentialRefSchema = z
         .optional(),
     },
     {
-      error: typeError(
-        'an object',
-        'write {"value": "…"}, {"env": "NAME"} or {"file": "./path"}',
-      ),
+      error: typeError('an object', 'write {"value": "…"}, {"env": "NAME"} or {"file": "./path"}'),
     },
   )
   .superRefine((ref, ctx) => {
     const set = CREDENTIAL_REF_FIELDS.filter((k) => ref[k] !== undefined);
     if (set.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'says nothing; write {"value": "…"}, {"env": "NAME"} or {"file": "./path"}', input: ref });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'says nothing; write {"value": "…"}, {"env": "NAME"} or {"file": "./path"}',
+        input: ref,
+      });
     } else if (set.length > 1) {
       ctx.addIssue({
         code: 'custom',
@@ -118,18 +119,25 @@ const instanceCredentialsSchema = z.strictObject(
 );
 
 const displayNameSchema = checked(
-  z.string({ error: typeError('a string', 'give the instance a name in quotes, e.g. "displayName": "AWS Contoso Prod"') }),
+  z.string({
+    error: typeError('a string', 'give the instance a name in quotes, e.g. "displayName": "AWS Contoso Prod"'),
+  }),
   displayNameProblem,
 );
 
 const applicationTemplateSchema = checked(
   z.string({
-    error: typeError('a string', 'give the gallery app name, e.g. "Amazon Web Services (AWS)", or its template id (a GUID)'),
+    error: typeError(
+      'a string',
+      'give the gallery app name, e.g. "Amazon Web Services (AWS)", or its template id (a GUID)',
+    ),
   }),
   (v) => {
-    if (v.trim() === '') return 'is empty; give the gallery app name, e.g. "Amazon Web Services (AWS)", or its template id (a GUID)';
+    if (v.trim() === '')
+      return 'is empty; give the gallery app name, e.g. "Amazon Web Services (AWS)", or its template id (a GUID)';
     if (v.trim() !== v) return 'has leading or trailing spaces; remove them (template names are matched exactly)';
-    if (v.length > MAX_DISPLAY_NAME_LENGTH) return `is ${v.length} characters long; template names are at most ${MAX_DISPLAY_NAME_LENGTH}`;
+    if (v.length > MAX_DISPLAY_NAME_LENGTH)
+      return `is ${v.length} characters long; template names are at most ${MAX_DISPLAY_NAME_LENGTH}`;
     if (CONTROL.test(v)) return 'contains a control character; remove it';
     return null;
   },
@@ -137,10 +145,14 @@ const applicationTemplateSchema = checked(
 
 const syncTemplateIdSchema = z
   .string({
-    error: typeError('a string', 'give the synchronization template id in quotes, e.g. "aws", or leave it out to use the app\'s default'),
+    error: typeError(
+      'a string',
+      'give the synchronization template id in quotes, e.g. "aws", or leave it out to use the app\'s default',
+    ),
   })
   .regex(SYNC_TEMPLATE_ID_PATTERN, {
-    error: 'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; leave it out to use the app\'s default',
+    error:
+      'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; leave it out to use the app\'s default',
   });
 
 const expectSchema = z.enum(EXPECTED_OUTCOMES, {
@@ -149,7 +161,9 @@ const expectSchema = z.enum(EXPECTED_OUTCOMES, {
 
 /** `batchId` in the file. */
 export const batchIdSchema = checked(
-  z.string({ error: typeError('a string', 'e.g. "batchId": "aws-rollout-2026-11", or leave it out to use the file name') }),
+  z.string({
+    error: typeError('a string', 'e.g. "batchId": "aws-rollout-2026-11", or leave it out to use the file name'),
+  }),
   batchIdProblem,
 );
 

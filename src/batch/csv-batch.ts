@@ -38,7 +38,8 @@ export function csvToDocument(input: string | Uint8Array): CsvDocument {
   if (!header) {
     out.problems.push({
       path: 'line 1',
-      message: 'the file is empty; the first line must name the columns, e.g. displayName,applicationTemplate,SecretToken',
+      message:
+        'the file is empty; the first line must name the columns, e.g. displayName,applicationTemplate,SecretToken',
     });
     return out;
   }
@@ -80,7 +81,10 @@ export function csvToDocument(input: string | Uint8Array): CsvDocument {
     const where = `line ${header.line}, column ${shown}`;
     const what = shown === name ? `'${name}'` : `${i + 1} ${hidden(name)}`;
     if (name === '') {
-      out.problems.push({ path: where, message: `header column ${i + 1} has no name; name it or delete the empty column` });
+      out.problems.push({
+        path: where,
+        message: `header column ${i + 1} has no name; name it or delete the empty column`,
+      });
       usable[i] = false;
     } else if (seen.has(name)) {
       out.problems.push({ path: where, message: `column ${what} appears twice in the header; keep one` });
@@ -123,7 +127,8 @@ export function csvToDocument(input: string | Uint8Array): CsvDocument {
       const column = columns[i]!;
       if (!usable[i]) return;
       if (column === 'displayName') instance.displayName = cell;
-      else if (cell === '') return; // empty cell: not set
+      else if (cell === '')
+        return; // empty cell: not set
       else if ((FIELD_COLUMNS as readonly string[]).includes(column)) instance[column] = cell;
       else credentials[column] = cellToRef(cell);
     });

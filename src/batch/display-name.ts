@@ -18,8 +18,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 // separators, and the other default-ignorable characters (Hangul fillers, grapheme joiner…):
 // they render as nothing, or reorder or break the text. Variation selectors are left alone:
 // emoji need them (❤️), and the look-alike comparison drops them.
-const INVISIBLE =
-  /[\p{Cf}\p{Zl}\p{Zp}\u2800]|(?![\ufe00-\ufe0f\u{e0100}-\u{e01ef}])\p{Default_Ignorable_Code_Point}/u;
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\u2800]|(?![\ufe00-\ufe0f\u{e0100}-\u{e01ef}])\p{Default_Ignorable_Code_Point}/u;
 const VARIATION_SELECTORS = /[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 const IS_VARIATION_SELECTOR = /^[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]$/u;
 const COMBINING = /^\p{M}/u;

@@ -68,9 +68,10 @@ function at(text: string, offset: number, message: string): JsonSyntaxError {
 
 function show(ch: string | undefined): string {
   if (ch === undefined) return 'the end of the file';
-  if (ch === "'") return "a single quote (JSON strings and names need double quotes)";
+  if (ch === "'") return 'a single quote (JSON strings and names need double quotes)';
   const code = ch.charCodeAt(0);
-  if (code < 0x20 || code === 0x7f) return `a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
+  if (code < 0x20 || code === 0x7f)
+    return `a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
   return `'${ch}'`;
 }
 
@@ -80,11 +81,15 @@ class Scanner {
 
   document(): void {
     this.ws();
-    if (this.i >= this.s.length) throw new Stop(0, 'the file is empty; a batch file is a JSON object such as {"instances": [...]}');
+    if (this.i >= this.s.length)
+      throw new Stop(0, 'the file is empty; a batch file is a JSON object such as {"instances": [...]}');
     this.value(0);
     this.ws();
     if (this.i < this.s.length) {
-      throw new Stop(this.i, `unexpected ${show(this.s[this.i])} after the end of the JSON document; remove it (or add a missing '[' / '{' earlier)`);
+      throw new Stop(
+        this.i,
+        `unexpected ${show(this.s[this.i])} after the end of the JSON document; remove it (or add a missing '[' / '{' earlier)`,
+      );
     }
   }
 
@@ -109,9 +114,12 @@ class Scanner {
         return;
       }
     }
-    if (c === "'") throw new Stop(this.i, "strings must use double quotes (\"…\"), not single quotes");
+    if (c === "'") throw new Stop(this.i, 'strings must use double quotes ("…"), not single quotes');
     if (c === undefined) throw new Stop(this.i, 'the file ends where a value was expected; it looks cut off');
-    throw new Stop(this.i, `expected a value (a "string", number, object, array, true, false or null) but found ${show(c)}; quote text values`);
+    throw new Stop(
+      this.i,
+      `expected a value (a "string", number, object, array, true, false or null) but found ${show(c)}; quote text values`,
+    );
   }
 
   private object(depth: number): void {
@@ -126,11 +134,15 @@ class Scanner {
       const c = this.s[this.i];
       if (c === '}') throw new Stop(this.i, "trailing comma before '}'; remove the last comma");
       if (c !== '"') {
-        throw new Stop(this.i, `expected a property name in double quotes but found ${show(c)}${c === undefined ? '; the file looks cut off' : ''}`);
+        throw new Stop(
+          this.i,
+          `expected a property name in double quotes but found ${show(c)}${c === undefined ? '; the file looks cut off' : ''}`,
+        );
       }
       this.string();
       this.ws();
-      if (this.s[this.i] !== ':') throw new Stop(this.i, `expected ':' after the property name but found ${show(this.s[this.i])}`);
+      if (this.s[this.i] !== ':')
+        throw new Stop(this.i, `expected ':' after the property name but found ${show(this.s[this.i])}`);
       this.i++;
       this.ws();
       this.value(depth + 1);
@@ -144,7 +156,10 @@ class Scanner {
         this.i++;
         return;
       }
-      throw new Stop(this.i, `expected ',' or '}' after a property value but found ${show(next)}; a comma is probably missing`);
+      throw new Stop(
+        this.i,
+        `expected ',' or '}' after a property value but found ${show(next)}; a comma is probably missing`,
+      );
     }
   }
 
@@ -169,7 +184,10 @@ class Scanner {
         this.i++;
         return;
       }
-      throw new Stop(this.i, `expected ',' or ']' after an array element but found ${show(next)}; a comma is probably missing`);
+      throw new Stop(
+        this.i,
+        `expected ',' or ']' after an array element but found ${show(next)}; a comma is probably missing`,
+      );
     }
   }
 
@@ -198,7 +216,10 @@ class Scanner {
         throw new Stop(this.i, 'bad escape in a string: write \\\\ for a backslash (Windows paths: use / or \\\\)');
       }
       if (c.charCodeAt(0) < 0x20) {
-        throw new Stop(this.i, `${show(c)} inside a string; write it as an escape (\\n, \\t) or close the string's quote`);
+        throw new Stop(
+          this.i,
+          `${show(c)} inside a string; write it as an escape (\\n, \\t) or close the string's quote`,
+        );
       }
       this.i++;
     }

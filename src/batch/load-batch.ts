@@ -42,7 +42,8 @@ export interface LoadBatchOptions {
 export async function loadBatchFile(filePath: string, options: LoadBatchOptions = {}): Promise<LoadResult> {
   const env = options.env ?? process.env;
   const maxInstances = options.maxInstances ?? DEFAULT_MAX_INSTANCES;
-  if (!Number.isInteger(maxInstances) || maxInstances < 1) throw new TypeError('maxInstances must be a positive integer');
+  if (!Number.isInteger(maxInstances) || maxInstances < 1)
+    throw new TypeError('maxInstances must be a positive integer');
   const sourceFile = resolve(filePath);
   const fail = (path: string, message: string): LoadResult => ({ ok: false, problems: [{ path, message }] });
 

@@ -11,9 +11,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** A key that looks like a pasted credential is shown by its length, never quoted. */
 const keySegment = (segment: string): string =>
-  keyLooksLikeValue(segment)
-    ? `[${hidden(segment)}]`
-    : `[${JSON.stringify(segment)}]`;
+  keyLooksLikeValue(segment) ? `[${hidden(segment)}]` : `[${JSON.stringify(segment)}]`;
 
 /** `['instances', 3, 'credentials', 'x y']` → `instances[3].credentials["x y"]`; `[]` → `(root)`. */
 export function formatPath(path: readonly PathSegment[]): string {

@@ -18,8 +18,7 @@ export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
 
 /** The outcome for one reference; `problem` is null when it was already reported. */
 export type Resolution =
-  | { ok: true; value: string; source: CredentialSourceKind }
-  | { ok: false; problem: RawProblem | null };
+  { ok: true; value: string; source: CredentialSourceKind } | { ok: false; problem: RawProblem | null };
 
 type FileRead = { ok: true; text: string } | { ok: false; why: string };
 
@@ -44,7 +43,10 @@ export class CredentialResolver {
   }
 
   private async resolveUncached({ key, ref, origin }: PlannedCredential): Promise<Resolution> {
-    const fail = (field: string, message: string): Resolution => ({ ok: false, problem: { path: [...origin, field], message } });
+    const fail = (field: string, message: string): Resolution => ({
+      ok: false,
+      problem: { path: [...origin, field], message },
+    });
     let value: string;
     let source: CredentialSourceKind;
     if (ref.env !== undefined) {
@@ -60,7 +62,10 @@ export class CredentialResolver {
               'e.g. {"env": "AWS_SECRET_TOKEN"}',
           );
         }
-        return fail('env', `environment variable ${ref.env} is not set; export ${ref.env}=… before running (or use {"file": "./path"})`);
+        return fail(
+          'env',
+          `environment variable ${ref.env} is not set; export ${ref.env}=… before running (or use {"file": "./path"})`,
+        );
       }
       if (v === '') {
         const name = mayEchoVariableName(ref.env) ? `${ref.env} ` : `${hidden(ref.env)} `;

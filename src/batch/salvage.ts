@@ -10,7 +10,11 @@ import type { z } from 'zod';
 type Plain = Record<string, unknown>;
 
 /** Re-parses `raw` without the fields `issues` point at; null when nothing usable remains. */
-export function salvage<T extends z.ZodType>(schema: T, raw: unknown, issues: readonly z.core.$ZodIssue[]): z.infer<T> | null {
+export function salvage<T extends z.ZodType>(
+  schema: T,
+  raw: unknown,
+  issues: readonly z.core.$ZodIssue[],
+): z.infer<T> | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   // Only top-level fields and credential entries are ever deleted, so copying those two levels
   // is enough; a deep clone of an arbitrary value could overflow the stack.

@@ -109,7 +109,9 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       pushAll(problems, issuesToProblems(parsed.error.issues, ['defaults'], knownIn(DEFAULTS_FIELDS)));
       defaults = salvage(defaultsSchema, doc.defaults, parsed.error.issues) ?? {};
       defaultsTemplateUnknown =
-        defaults.applicationTemplate === undefined && isPlainObject(doc.defaults) && doc.defaults.applicationTemplate !== undefined;
+        defaults.applicationTemplate === undefined &&
+        isPlainObject(doc.defaults) &&
+        doc.defaults.applicationTemplate !== undefined;
       defaultsCredentialsUnknown = parsed.error.issues.some((i) => i.path[0] === 'credentials');
     }
   }
@@ -149,7 +151,11 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
     if (!parsed.success) pushAll(problems, issuesToProblems(parsed.error.issues, base, knownIn(INSTANCE_FIELDS)));
 
     if (isPlainObject(raw)) {
-      if (raw.applicationTemplate === undefined && defaults.applicationTemplate === undefined && !defaultsTemplateUnknown) {
+      if (
+        raw.applicationTemplate === undefined &&
+        defaults.applicationTemplate === undefined &&
+        !defaultsTemplateUnknown
+      ) {
         problems.push({
           path: [...base, 'applicationTemplate'],
           message: `is required: ${templateHint}, with the gallery app name (e.g. "Amazon Web Services (AWS)") or its template id`,
@@ -219,7 +225,9 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       displayName: inst.displayName,
       applicationTemplate: GUID_PATTERN.test(template) ? { id: template.toLowerCase() } : { displayName: template },
       synchronizationTemplateId:
-        inst.synchronizationTemplateId === undefined ? (defaults.synchronizationTemplateId ?? null) : inst.synchronizationTemplateId,
+        inst.synchronizationTemplateId === undefined
+          ? (defaults.synchronizationTemplateId ?? null)
+          : inst.synchronizationTemplateId,
       expect: inst.expect ?? defaults.expect ?? null,
       credentials,
     });

@@ -20,7 +20,11 @@ export interface RawProblem {
 export type KnownFields = (path: readonly PathSegment[]) => readonly string[];
 
 /** Prefixes each issue's path with `prefix` and splits unknown-key issues per key. */
-export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: readonly PathSegment[], known: KnownFields): RawProblem[] {
+export function issuesToProblems(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PathSegment[],
+  known: KnownFields,
+): RawProblem[] {
   const problems: RawProblem[] = [];
   for (const issue of issues) {
     const path = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol');
@@ -41,8 +45,7 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: re
 }
 
 /** A key that looks like a pasted value is described, never quoted back (see echo-safe.ts). */
-const quoteKey = (key: string): string =>
-  keyLooksLikeValue(key) ? `a key ${hidden(key)}` : `'${key}'`;
+const quoteKey = (key: string): string => (keyLooksLikeValue(key) ? `a key ${hidden(key)}` : `'${key}'`);
 
 function unknownSecretKeyMessage(key: string): string {
   const suggestion = suggestSecretKey(key);

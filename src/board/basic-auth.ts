@@ -69,6 +69,11 @@ export function basicAuth(opts: BasicAuthOptions): RequestHandler {
     }
     if (presented) opts.throttle?.failed(client);
     opts.onRefused?.(req, presented ? 'wrong' : 'missing');
-    res.set('WWW-Authenticate', challenge).set('Cache-Control', 'no-store').status(401).type('text/plain').send('Authentication required\n');
+    res
+      .set('WWW-Authenticate', challenge)
+      .set('Cache-Control', 'no-store')
+      .status(401)
+      .type('text/plain')
+      .send('Authentication required\n');
   };
 }

@@ -203,8 +203,8 @@ ${lineChart('graph-requests-chart', 'requests/s and throttled/s', [
   { name: 'throttled (429/503)/s', colour: '#dc2626', points: samples.map((s) => [s.t, per(s.throttled)]) },
 ])}
 ${lineChart('graph-latency-chart', 'mean latency', [{ name: 'ms', colour: '#7c3aed', points: latency }], {
-    unit: ' ms',
-  })}`;
+  unit: ' ms',
+})}`;
 }
 
 type SortKey = 'instance' | 'state' | 'jobCode' | 'lastExecution' | 'quarantine' | 'failures' | 'started' | 'index';
@@ -344,9 +344,13 @@ function listPage(batches: { meta: BatchMeta; rows: InstanceRecord[] }[]): strin
     .join('\n');
   return page(
     'batches',
-    `<h1>Batches</h1>${batches.length ? `<table id="batches"><thead><tr><th>batch</th><th>created</th>
+    `<h1>Batches</h1>${
+      batches.length
+        ? `<table id="batches"><thead><tr><th>batch</th><th>created</th>
 <th>instances</th><th>progress</th><th>by state</th></tr></thead><tbody>${rows}</tbody>
-</table>` : '<p>No batches in this Redis yet.</p>'}`,
+</table>`
+        : '<p>No batches in this Redis yet.</p>'
+    }`,
   );
 }
 

@@ -16,14 +16,29 @@ const RETRY_JOB = '/api/queues/:queueName/:jobId/retry';
 const RETRY_ALL = '/api/queues/:queueName/retry/:queueStatus';
 const PROMOTE_ROUTES = new Set(['/api/queues/:queueName/:jobId/promote', '/api/queues/:queueName/promote']);
 
-type Verdict = { allow: boolean; status?: 403 | 405; message?: string; errorKey?: 'ERRORS.FORBIDDEN' | 'ERRORS.QUEUE_READ_ONLY' };
+type Verdict = {
+  allow: boolean;
+  status?: 403 | 405;
+  message?: string;
+  errorKey?: 'ERRORS.FORBIDDEN' | 'ERRORS.QUEUE_READ_ONLY';
+};
 
 async function decide(mode: BoardMode, ctx: HookContext): Promise<Verdict> {
   if (ctx.method === 'get' || mode === 'full') return { allow: true };
   if (mode === 'read-only') {
-    return { allow: false, status: 405, errorKey: 'ERRORS.QUEUE_READ_ONLY', message: 'The board is read-only (start it with --allow-retries to retry or promote).' };
+    return {
+      allow: false,
+      status: 405,
+      errorKey: 'ERRORS.QUEUE_READ_ONLY',
+      message: 'The board is read-only (start it with --allow-retries to retry or promote).',
+    };
   }
-  const onlyFailed = { allow: false, status: 403, errorKey: 'ERRORS.FORBIDDEN', message: 'Only failed jobs can be retried from the board.' } as const;
+  const onlyFailed = {
+    allow: false,
+    status: 403,
+    errorKey: 'ERRORS.FORBIDDEN',
+    message: 'Only failed jobs can be retried from the board.',
+  } as const;
   if (PROMOTE_ROUTES.has(ctx.route)) return { allow: true };
   if (ctx.route === RETRY_ALL) return ctx.request.params.queueStatus === 'failed' ? { allow: true } : onlyFailed;
   if (ctx.route === RETRY_JOB) {
@@ -33,7 +48,12 @@ async function decide(mode: BoardMode, ctx: HookContext): Promise<Verdict> {
     if (!job) return { allow: true };
     return (await job.getState()) === 'failed' ? { allow: true } : onlyFailed;
   }
-  return { allow: false, status: 403, errorKey: 'ERRORS.FORBIDDEN', message: 'This board allows only retrying failed jobs and promoting delayed ones.' };
+  return {
+    allow: false,
+    status: 403,
+    errorKey: 'ERRORS.FORBIDDEN',
+    message: 'This board allows only retrying failed jobs and promoting delayed ones.',
+  };
 }
 
 /** The hooks for a board in `mode`. */

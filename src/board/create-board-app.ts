@@ -75,7 +75,8 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
   // One connection for every queue and probe. No offline queue: when Redis is down, probes
   // must fail at once (503) rather than queue commands until the orchestrator gives up.
   const connection: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5000 };
-  const redis = typeof opts.redis === 'string' ? new Redis(opts.redis, connection) : new Redis({ ...opts.redis, ...connection });
+  const redis =
+    typeof opts.redis === 'string' ? new Redis(opts.redis, connection) : new Redis({ ...opts.redis, ...connection });
   let lastRedisError = '';
   redis.on('error', (err: Error) => {
     // ioredis repeats the same error on every reconnect attempt; log each distinct one once.
@@ -137,7 +138,10 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
   // Probes first, unauthenticated: orchestrators and scrapers carry no credentials.
   app.get('/healthz', async (_req, res) => {
     const report = await checkHealth(redis, queues, { timeoutMs });
-    res.status(report.redis.ok ? 200 : 503).set('Cache-Control', 'no-store').json(report);
+    res
+      .status(report.redis.ok ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(report);
   });
   app.get('/metrics', async (_req, res) => {
     const data: ScrapeData = { redisUp: (await pingRedis(redis, timeoutMs)).ok };
@@ -157,7 +161,10 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
         data.redisUp = false;
       }
     }
-    res.set('Content-Type', PROMETHEUS_CONTENT_TYPE).set('Cache-Control', 'no-store').send(await renderPrometheus(data));
+    res
+      .set('Content-Type', PROMETHEUS_CONTENT_TYPE)
+      .set('Cache-Control', 'no-store')
+      .send(await renderPrometheus(data));
   });
 
   // Everything else, the board's pages, API and static assets included, needs credentials.

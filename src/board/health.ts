@@ -44,7 +44,10 @@ export async function pingRedis(redis: Redis, timeoutMs: number): Promise<Health
 }
 
 /** Worker count per queue (BullMQ `getWorkers`, i.e. named connections in CLIENT LIST); null when unreadable. */
-export async function workerCounts(queues: readonly Queue[], timeoutMs: number): Promise<Record<string, number | null>> {
+export async function workerCounts(
+  queues: readonly Queue[],
+  timeoutMs: number,
+): Promise<Record<string, number | null>> {
   const entries = await Promise.all(
     queues.map(async (q) => {
       try {
@@ -58,9 +61,15 @@ export async function workerCounts(queues: readonly Queue[], timeoutMs: number):
 }
 
 /** Job counts per queue for the states /metrics reports. */
-export async function queueCounts(queues: readonly Queue[], timeoutMs: number): Promise<Record<string, Record<string, number>>> {
+export async function queueCounts(
+  queues: readonly Queue[],
+  timeoutMs: number,
+): Promise<Record<string, Record<string, number>>> {
   const entries = await Promise.all(
-    queues.map(async (q) => [q.name, await withDeadline(q.getJobCounts(...QUEUE_STATES), timeoutMs, `job counts of ${q.name}`)] as const),
+    queues.map(
+      async (q) =>
+        [q.name, await withDeadline(q.getJobCounts(...QUEUE_STATES), timeoutMs, `job counts of ${q.name}`)] as const,
+    ),
   );
   return Object.fromEntries(entries);
 }

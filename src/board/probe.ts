@@ -37,8 +37,17 @@ export function httpStatus(url: string, caFile?: string): Promise<number> {
 }
 
 /** Worker count per queue; throws when Redis does not answer. */
-export async function queueWorkerCounts(redisUrl: string, prefix: string, queues: string[]): Promise<Record<string, number>> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: TIMEOUT_MS, retryStrategy: () => null });
+export async function queueWorkerCounts(
+  redisUrl: string,
+  prefix: string,
+  queues: string[],
+): Promise<Record<string, number>> {
+  const connection = new Redis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    connectTimeout: TIMEOUT_MS,
+    retryStrategy: () => null,
+  });
   connection.on('error', () => {});
   try {
     const entries = await Promise.all(
@@ -58,7 +67,11 @@ export async function queueWorkerCounts(redisUrl: string, prefix: string, queues
 }
 
 async function main(argv: string[]): Promise<string> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { ca: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ca: { type: 'string' } },
+  });
   const [mode, ...rest] = positionals;
   if (mode === 'http') {
     const url = rest[0];
@@ -72,7 +85,9 @@ async function main(argv: string[]): Promise<string> {
     if (!redisUrl) throw new Error('REDIS_URL is not set');
     if (rest.length === 0) throw new Error('usage: probe.ts workers QUEUE…');
     const counts = await queueWorkerCounts(redisUrl, process.env.BULLMQ_PREFIX || DEFAULT_PREFIX, rest);
-    const idle = Object.entries(counts).filter(([, n]) => n === 0).map(([q]) => q);
+    const idle = Object.entries(counts)
+      .filter(([, n]) => n === 0)
+      .map(([q]) => q);
     if (idle.length > 0) throw new Error(`no worker on ${idle.join(', ')}`);
     return JSON.stringify(counts);
   }

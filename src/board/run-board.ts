@@ -55,7 +55,10 @@ export { isLoopbackHost };
 export const MIN_BOARD_PASSWORD_LENGTH = 12;
 
 /** Checks the options and returns the resolved host and credentials, or throws BoardStartError. */
-export function resolveBoardSecurity(opts: RunBoardOptions): { host: string; auth: { username: string; password: string } | null } {
+export function resolveBoardSecurity(opts: RunBoardOptions): {
+  host: string;
+  auth: { username: string; password: string } | null;
+} {
   if (opts.insecureNoAuth) {
     const host = opts.host ?? '127.0.0.1';
     if (!isLoopbackHost(host)) {
@@ -73,7 +76,8 @@ export function resolveBoardSecurity(opts: RunBoardOptions): { host: string; aut
         'Set BOARD_USERNAME and BOARD_PASSWORD, or pass --insecure-no-auth to serve it unauthenticated on 127.0.0.1 only.',
     );
   }
-  if (opts.username!.includes(':')) throw new BoardStartError('BOARD_USERNAME must not contain ":" (HTTP Basic cannot carry it).');
+  if (opts.username!.includes(':'))
+    throw new BoardStartError('BOARD_USERNAME must not contain ":" (HTTP Basic cannot carry it).');
   if ([...opts.password!].length < MIN_BOARD_PASSWORD_LENGTH) {
     throw new BoardStartError(
       `BOARD_PASSWORD is shorter than ${MIN_BOARD_PASSWORD_LENGTH} characters, too easy to guess for a page that ` +

@@ -77,7 +77,7 @@ export function sameOriginMutations(): RequestHandler {
       next();
       return;
     }
-    plain(res, 403, 'Cross-origin request refused: changes can only be made from the board\'s own pages.');
+    plain(res, 403, "Cross-origin request refused: changes can only be made from the board's own pages.");
   };
 }
 

@@ -24,7 +24,9 @@ export async function runBoardCommand(o: {
       logger,
       handleSignals: true,
     });
-    err(`board: ${board.url} (${o.allowRetries ? 'retries allowed' : 'read-only'}; /healthz and /metrics on the same port)`);
+    err(
+      `board: ${board.url} (${o.allowRetries ? 'retries allowed' : 'read-only'}; /healthz and /metrics on the same port)`,
+    );
   } catch (e) {
     if (e instanceof BoardStartError) throw new CliExit(e.message, EXIT.badInput);
     throw e;

@@ -61,7 +61,8 @@ export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: n
   const instances: BatchInstance[] = [];
   for (let i = 0; i < n; i++) {
     const num = String(i + 1).padStart(3, '0');
-    const displayName = i % 17 === 4 ? `AWS O'Brien's ${num}` : i % 17 === 8 ? `AWS Zürich Süd ${num}` : `AWS Demo ${num}`;
+    const displayName =
+      i % 17 === 4 ? `AWS O'Brien's ${num}` : i % 17 === 8 ? `AWS Zürich Süd ${num}` : `AWS Demo ${num}`;
     let token = `demo-token-${randomBytes(6).toString('hex')}`;
     let expect: ExpectedOutcome = 'steady';
     if (opts.quarantineEvery > 0 && i % opts.quarantineEvery === opts.quarantineEvery - 3) {
@@ -105,9 +106,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const live: LiveArea | null = tty ? createLiveArea(process.stderr) : null;
   const fit = (s: string) => (tty ? fitLines(s, terminalWidth(process.stdout)) : s);
   const say = o.json ? () => {} : (s: string) => (live ? live.note(s) : err(s));
-  const stack = await startLocalStack({ profile: o.profile, timeScale: o.timeScale, seed: o.seed, env: { LOG_LEVEL: o.verbose ? 'info' : 'warn' } });
+  const stack = await startLocalStack({
+    profile: o.profile,
+    timeScale: o.timeScale,
+    seed: o.seed,
+    env: { LOG_LEVEL: o.verbose ? 'info' : 'warn' },
+  });
   const { sim, cfg, prefix } = stack;
-  say(`simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${stack.redis.url}`);
+  say(
+    `simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${stack.redis.url}`,
+  );
   const logFile = live ? liveLogDestination(live) : null;
   const logger = logFile
     ? createLogger({ level: cfg.LOG_LEVEL, name: 'demo', destination: logFile })
@@ -122,7 +130,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     closers.push(() => poller.close());
     if (o.board) {
       const { runBoard } = await import('../board/run-board.ts');
-      const board = await runBoard({ port: o.boardPort ?? 0, host: '127.0.0.1', insecureNoAuth: true, allowRetries: false, redisUrl: cfg.REDIS_URL!, prefix });
+      const board = await runBoard({
+        port: o.boardPort ?? 0,
+        host: '127.0.0.1',
+        insecureNoAuth: true,
+        allowRetries: false,
+        redisUrl: cfg.REDIS_URL!,
+        prefix,
+      });
       say(`board: ${board.url} · batches: ${new URL('/batches', board.url).href} (loopback only, read-only)`);
       closers.push(() => board.close());
     }
@@ -147,7 +162,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         const counts = { total: sum.instances, started, ended, steady, quarantined, failed };
         live.update(progressFrame(counts, meter, live.width));
       } else if (!o.json && Date.now() - lastLine > 5000) {
-        err(`${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`);
+        err(
+          `${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`,
+        );
         lastLine = Date.now();
       }
       if (ended === rows.length || Date.now() - t0 > timeoutMs) break;
@@ -176,15 +193,21 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       timeScale: o.timeScale,
       seed: o.seed,
     };
-    const okRun = lost === 0 && unexpected.length === 0 && summary.duplicateApplications === 0 && summary.retryAfterViolations === 0;
+    const okRun =
+      lost === 0 &&
+      unexpected.length === 0 &&
+      summary.duplicateApplications === 0 &&
+      summary.retryAfterViolations === 0;
     if (o.json) {
       out(JSON.stringify(summary));
     } else {
       out(renderStatusTable(rows, { all: o.all }));
       out(fit(summaryLine(batch.batchId, sum)));
-      out(fit(
-        `simulator: ${stats.requests} requests, ${stats.throttled} throttled (429), ${stats.retryAfterViolations} Retry-After violations, ${stats.duplicateApplications} duplicate applications · ${(summary.durationMs / 1000).toFixed(1)} s`,
-      ));
+      out(
+        fit(
+          `simulator: ${stats.requests} requests, ${stats.throttled} throttled (429), ${stats.retryAfterViolations} Retry-After violations, ${stats.duplicateApplications} duplicate applications · ${(summary.durationMs / 1000).toFixed(1)} s`,
+        ),
+      );
       for (const u of unexpected) {
         out(fit(`unexpected: ${u.displayName} ended ${u.state}, expected ${expected.get(u.instanceKey)}`));
       }

@@ -18,7 +18,11 @@ export function problemsReport(file: string, problems: BatchProblem[], total = p
 
 /** Loads and validates a batch file, or throws CliExit(2) listing every problem. */
 export async function loadOrExit(file: string, opts: { batchId?: string; maxInstances: number }): Promise<Batch> {
-  const res = await loadBatchFile(file, { env: process.env, maxInstances: opts.maxInstances, batchIdOverride: opts.batchId });
+  const res = await loadBatchFile(file, {
+    env: process.env,
+    maxInstances: opts.maxInstances,
+    batchIdOverride: opts.batchId,
+  });
   if (!res.ok) throw new CliExit(problemsReport(file, res.problems, res.total), EXIT.badInput);
   return res.batch;
 }
@@ -43,7 +47,9 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
     if (opts.json) out(JSON.stringify(result));
     else {
       const resumed = result.resumed ? ` (${result.resumed} left without a flow by an interrupted enqueue)` : '';
-      err(`batch ${result.batchId}: ${result.added} added${resumed}, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`);
+      err(
+        `batch ${result.batchId}: ${result.added} added${resumed}, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`,
+      );
       out(result.batchId);
     }
     return result;

@@ -28,7 +28,12 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
     const planInstance = async (inst: (typeof batch.instances)[number], t: string): Promise<PlanRow> => {
       const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
       if (state && state !== 'failed') {
-        return { displayName: inst.displayName, action: 'skip', template: t, detail: `already in batch ${batch.batchId} (${state})` };
+        return {
+          displayName: inst.displayName,
+          action: 'skip',
+          template: t,
+          detail: `already in batch ${batch.batchId} (${state})`,
+        };
       }
       const apps = await graph.findApplications({ displayName: inst.displayName, applicationTemplateId: t });
       // The synchronization template, as step 4 will choose it: listed for an app that exists.
@@ -37,8 +42,18 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
         : syncTemplateAtRunTime(inst.synchronizationTemplateId);
       return withSyncTemplate<PlanRow>(
         apps.length
-          ? { displayName: inst.displayName, action: 'adopt', template: t, detail: `existing application ${apps.map((a) => a.appId).join(', ')}` }
-          : { displayName: inst.displayName, action: 'create', template: t, detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}` },
+          ? {
+              displayName: inst.displayName,
+              action: 'adopt',
+              template: t,
+              detail: `existing application ${apps.map((a) => a.appId).join(', ')}`,
+            }
+          : {
+              displayName: inst.displayName,
+              action: 'create',
+              template: t,
+              detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}`,
+            },
         sync,
       );
     };
@@ -51,7 +66,16 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
             templateIds.set(tKey, t ? t.id : new Error(`no template with id ${tKey}`));
           } else {
             const found = await graph.findApplicationTemplatesByName(tKey);
-            templateIds.set(tKey, found.length === 1 ? found[0]!.id : new Error(found.length ? `${found.length} templates named '${tKey}': give the id` : `no template named '${tKey}'`));
+            templateIds.set(
+              tKey,
+              found.length === 1
+                ? found[0]!.id
+                : new Error(
+                    found.length
+                      ? `${found.length} templates named '${tKey}': give the id`
+                      : `no template named '${tKey}'`,
+                  ),
+            );
           }
         } catch (e) {
           templateIds.set(tKey, e as Error);
@@ -64,29 +88,41 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       }
       // A read that fails for one instance (Graph refusing its filter, a lost connection) is an
       // error row for that instance, not a crash of the whole plan.
-      const row = await planInstance(inst, t).catch(
-        (e: unknown): PlanRow => ({
-          displayName: inst.displayName,
-          action: 'error',
-          template: t,
-          detail: (e as Error)?.message ?? String(e),
-        }),
-      );
+      const row = await planInstance(inst, t).catch((e: unknown): PlanRow => ({
+        displayName: inst.displayName,
+        action: 'error',
+        template: t,
+        detail: (e as Error)?.message ?? String(e),
+      }));
       rows.push(row);
     }
   } finally {
     await rt.close();
   }
   const count = (a: PlanRow['action']) => rows.filter((r) => r.action === a).length;
-  if (opts.json) out(JSON.stringify({ batchId: batch.batchId, create: count('create'), adopt: count('adopt'), skip: count('skip'), error: count('error'), instances: rows }));
+  if (opts.json)
+    out(
+      JSON.stringify({
+        batchId: batch.batchId,
+        create: count('create'),
+        adopt: count('adopt'),
+        skip: count('skip'),
+        error: count('error'),
+        instances: rows,
+      }),
+    );
   else {
-    out(renderTable(rows, [
-      { header: 'instance', get: (r) => r.displayName, max: 40 },
-      { header: 'action', get: (r) => r.action },
-      { header: 'template', get: (r) => r.template, max: 38 },
-      { header: 'detail', get: (r) => r.detail, max: 100 },
-    ]));
-    out(`plan for batch ${batch.batchId}: ${count('create')} to create, ${count('adopt')} to adopt, ${count('skip')} to skip, ${count('error')} with errors (nothing was written)`);
+    out(
+      renderTable(rows, [
+        { header: 'instance', get: (r) => r.displayName, max: 40 },
+        { header: 'action', get: (r) => r.action },
+        { header: 'template', get: (r) => r.template, max: 38 },
+        { header: 'detail', get: (r) => r.detail, max: 100 },
+      ]),
+    );
+    out(
+      `plan for batch ${batch.batchId}: ${count('create')} to create, ${count('adopt')} to adopt, ${count('skip')} to skip, ${count('error')} with errors (nothing was written)`,
+    );
   }
   return count('error') ? EXIT.failed : EXIT.ok;
 }

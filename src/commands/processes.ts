@@ -11,7 +11,10 @@ import { configFor, processLogger } from './common.ts';
 /** How long a graceful close may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
 
-function onSignals(close: () => Promise<void>, logger: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }) {
+function onSignals(
+  close: () => Promise<void>,
+  logger: { info: (o: object, m: string) => void; error: (o: object, m: string) => void },
+) {
   let closing = false;
   const handler = (signal: string) => {
     if (closing) return;

@@ -14,8 +14,11 @@ export async function restartInstances(
   opts: { instance?: string; scope: string },
 ): Promise<{ restarted: string[]; skipped: string[] }> {
   const rows = await rt.ledger.listInstances(batchId);
-  const targets = opts.instance ? rows.filter((r) => r.displayName === opts.instance) : rows.filter((r) => r.state === 'quarantined');
-  if (opts.instance && targets.length === 0) throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
+  const targets = opts.instance
+    ? rows.filter((r) => r.displayName === opts.instance)
+    : rows.filter((r) => r.state === 'quarantined');
+  if (opts.instance && targets.length === 0)
+    throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
   const restarted: string[] = [];
   const skipped: string[] = [];
   for (const r of targets) {
@@ -54,7 +57,9 @@ export async function runRestart(batchId: string, opts: { instance?: string; sco
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'restart', 'warn'), withGraph: true });
   try {
     const { restarted, skipped } = await restartInstances(rt, batchId, opts);
-    out(`restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; the poller watches them again (provflow status ${batchId} --watch)`);
+    out(
+      `restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; the poller watches them again (provflow status ${batchId} --watch)`,
+    );
     for (const s of skipped) out(`skipped: ${s}`);
     return EXIT.ok;
   } finally {

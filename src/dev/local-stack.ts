@@ -81,7 +81,9 @@ export function scaledEnv(sim: SimulatorHandle, timeScale: number): Record<strin
 
 export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = o.timeScale ?? 20;
-  const sim = o.sim ?? (await startSimulator({ profile: o.profile ?? 'fast', seed: o.seed ?? 1, timeScale, overrides: o.overrides }));
+  const sim =
+    o.sim ??
+    (await startSimulator({ profile: o.profile ?? 'fast', seed: o.seed ?? 1, timeScale, overrides: o.overrides }));
   const redis = await obtainRedis({ preferSpawn: o.ownRedis, spawn: o.redisSpawn });
   const prefix = o.prefix ?? `{pf-${randomBytes(3).toString('hex')}}`;
   const env: Record<string, string> = {
@@ -111,11 +113,15 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
       }),
     outputOf: (child) => [...(outputTails.get(child) ?? [])],
     spawnProcess(kind, extraEnv = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', kind === 'worker' ? 'steps.ts' : 'poller.ts')], {
-        cwd: ROOT,
-        env: { ...process.env, ...env, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'workers', kind === 'worker' ? 'steps.ts' : 'poller.ts')],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...env, ...extraEnv },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       // Always drain the pipes: a child whose stdout nobody reads blocks in its next log write
       // once the pipe buffer (64 KB) is full — a stalled event loop that looks like a bug in
       // whatever the child was doing. The last lines are kept for diagnosis.

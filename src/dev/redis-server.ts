@@ -40,7 +40,12 @@ export async function freePort(): Promise<number> {
 
 /** True when a Redis at `url` answers PING within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -76,14 +81,22 @@ export async function spawnRedisServer(opts: SpawnRedisOptions = {}): Promise<Re
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
   const args = () => [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', opts.appendonly ? 'yes' : 'no',
-    '--appendfsync', opts.fsync ?? 'everysec',
-    '--maxmemory-policy', 'noeviction',
-    '--logfile', path.join(dir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    opts.fsync ?? 'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--logfile',
+    path.join(dir, 'redis.log'),
   ];
   const start = async () => {
     child = spawn('redis-server', args(), { stdio: 'ignore' });
@@ -124,9 +137,18 @@ export async function spawnRedisServer(opts: SpawnRedisOptions = {}): Promise<Re
 function dockerSucceeds(args: string[], timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
     const p = spawn('docker', args, { stdio: 'ignore' });
-    const t = setTimeout(() => { p.kill(); resolve(false); }, timeoutMs);
-    p.on('error', () => { clearTimeout(t); resolve(false); });
-    p.on('exit', (code) => { clearTimeout(t); resolve(code === 0); });
+    const t = setTimeout(() => {
+      p.kill();
+      resolve(false);
+    }, timeoutMs);
+    p.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve(code === 0);
+    });
   });
 }
 
@@ -168,13 +190,20 @@ export async function startRedisContainer(opts: RedisContainerOptions = {}): Pro
   }
   const args = [
     'redis-server',
-    '--port', hostNetwork ? String(port) : '6379',
-    '--bind', hostNetwork ? '127.0.0.1' : '0.0.0.0',
-    '--protected-mode', 'no',
-    '--save', '',
-    '--appendonly', opts.appendonly ? 'yes' : 'no',
-    '--appendfsync', opts.fsync ?? 'everysec',
-    '--maxmemory-policy', 'noeviction',
+    '--port',
+    hostNetwork ? String(port) : '6379',
+    '--bind',
+    hostNetwork ? '127.0.0.1' : '0.0.0.0',
+    '--protected-mode',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    opts.fsync ?? 'everysec',
+    '--maxmemory-policy',
+    'noeviction',
   ];
   let container = new GenericContainer(image)
     .withCommand(args)
@@ -213,7 +242,9 @@ export async function startRedisContainer(opts: RedisContainerOptions = {}): Pro
  * Redis for the demo and tests. `preferSpawn` skips REDIS_URL (tests that must kill or restart
  * their own server).
  */
-export async function obtainRedis(opts: { preferSpawn?: boolean; spawn?: SpawnRedisOptions } = {}): Promise<RedisHandle> {
+export async function obtainRedis(
+  opts: { preferSpawn?: boolean; spawn?: SpawnRedisOptions } = {},
+): Promise<RedisHandle> {
   if (process.env.PROVFLOW_TEST_REDIS === 'container') return startRedisContainer(opts.spawn);
   const envUrl = process.env.REDIS_URL;
   if (!opts.preferSpawn && envUrl && (await redisAnswers(envUrl))) {

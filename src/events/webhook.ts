@@ -70,7 +70,11 @@ export interface WebhookNotifier {
   notify(event: WebhookEvent): Promise<WebhookResult>;
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<WebhookEventType>(['instance.steady', 'instance.quarantined', 'instance.failed']);
+const EVENT_TYPES: ReadonlySet<string> = new Set<WebhookEventType>([
+  'instance.steady',
+  'instance.quarantined',
+  'instance.failed',
+]);
 const ID_KEYS = ['applicationObjectId', 'servicePrincipalId', 'jobId'] as const;
 const MAX_DETAIL = 1_000;
 
@@ -193,7 +197,10 @@ export function createWebhookNotifier(opts: WebhookNotifierOptions): WebhookNoti
         // Free the connection; the receiver's body is of no interest.
         await res.body?.cancel().catch(() => undefined);
         if (res.status >= 200 && res.status < 300) {
-          opts.logger?.info?.({ origin, type: event.type, instanceKey: event.instanceKey, attempt }, 'webhook delivered');
+          opts.logger?.info?.(
+            { origin, type: event.type, instanceKey: event.instanceKey, attempt },
+            'webhook delivered',
+          );
           return { delivered: true, attempts: attempt, status, lastError: null };
         }
         lastError = `HTTP ${res.status}`;
@@ -202,7 +209,10 @@ export function createWebhookNotifier(opts: WebhookNotifierOptions): WebhookNoti
       } catch (err) {
         status = null;
         const e = err as Error & { cause?: { code?: string; message?: string } };
-        const name = e?.name === 'TimeoutError' || e?.name === 'AbortError' ? `timeout after ${timeoutMs} ms` : (e?.message ?? String(err));
+        const name =
+          e?.name === 'TimeoutError' || e?.name === 'AbortError'
+            ? `timeout after ${timeoutMs} ms`
+            : (e?.message ?? String(err));
         const cause = e?.cause?.code ?? e?.cause?.message;
         lastError = scrub(cause ? `${name} (${cause})` : name);
       }

@@ -139,18 +139,34 @@ export async function enqueueBatch(
         }
         // Start over from the ledger's ids; new credentials must be validated and saved again.
         // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
-        await ledger.update(batch.batchId, inst.instanceKey, { state: QUEUED, lastError: null, secretsSaved: null, endedAt: null, detail: null });
+        await ledger.update(batch.batchId, inst.instanceKey, {
+          state: QUEUED,
+          lastError: null,
+          secretsSaved: null,
+          endedAt: null,
+          detail: null,
+        });
         await target.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
       }
       const toAdd = [...fresh, ...resume, ...retry];
       const sealed = await Promise.all(
-        toAdd.map(async (inst) => (inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null)),
+        toAdd.map(async (inst) =>
+          inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null,
+        ),
       );
       await ledger.registerBatch(
         { ...meta, instances: total },
-        toAdd.map((inst, j) => ({ instanceKey: inst.instanceKey, index: inst.index, displayName: inst.displayName, sealedCredentials: sealed[j] ?? null })),
+        toAdd.map((inst, j) => ({
+          instanceKey: inst.instanceKey,
+          index: inst.index,
+          displayName: inst.displayName,
+          sealedCredentials: sealed[j] ?? null,
+        })),
       );
-      if (toAdd.length) await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), opts.retention ?? DEFAULT_RETENTION)));
+      if (toAdd.length)
+        await flows.addBulk(
+          toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), opts.retention ?? DEFAULT_RETENTION)),
+        );
       result.added += fresh.length + resume.length;
       result.resumed += resume.length;
       result.retried += retry.length;

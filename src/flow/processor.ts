@@ -52,7 +52,8 @@ function reasonOf(err: unknown): string {
 export function createStepProcessor(d: StepProcessorDeps) {
   return async function processStep(job: Job, token?: string): Promise<InstanceIds> {
     const entry = STEP_BY_NAME.get(job.name);
-    if (!entry) throw new UnrecoverableError(`unknown step '${job.name}': this job was not created by provflow's flow builder`);
+    if (!entry)
+      throw new UnrecoverableError(`unknown step '${job.name}': this job was not created by provflow's flow builder`);
     const parsed = stepJobDataSchema.safeParse(job.data);
     if (!parsed.success) {
       throw new UnrecoverableError(`malformed job data for step ${job.name}: ${describeZodError(parsed.error)}`);
@@ -62,10 +63,16 @@ export function createStepProcessor(d: StepProcessorDeps) {
     const prev: InstanceIds = {};
     for (const v of childValues) {
       const ids = instanceIdsSchema.safeParse(v);
-      if (!ids.success) throw new UnrecoverableError(`malformed output of the previous step: ${describeZodError(ids.error)}`);
+      if (!ids.success)
+        throw new UnrecoverableError(`malformed output of the previous step: ${describeZodError(ids.error)}`);
       Object.assign(prev, ids.data);
     }
-    const log = d.logger.child({ batchId: instance.batchId, instanceKey: instance.instanceKey, step: job.name, jobId: job.id });
+    const log = d.logger.child({
+      batchId: instance.batchId,
+      instanceKey: instance.instanceKey,
+      step: job.name,
+      jobId: job.id,
+    });
     if (!state) await d.ledger.recordAttempt(instance.batchId, instance.instanceKey, job.name, entry.runningState);
 
     let out: InstanceIds;
@@ -94,7 +101,12 @@ export function createStepProcessor(d: StepProcessorDeps) {
       if (cls === 'permanent' || attemptsLeft <= 0) {
         const final = cls === 'permanent' ? reason : `${reason} (gave up after ${job.opts.attempts} attempts)`;
         log.warn({ err: final }, 'instance failed');
-        await d.ledger.update(instance.batchId, instance.instanceKey, { state: 'failed', step: job.name, lastError: final, endedAt: Date.now() });
+        await d.ledger.update(instance.batchId, instance.instanceKey, {
+          state: 'failed',
+          step: job.name,
+          lastError: final,
+          endedAt: Date.now(),
+        });
         d.hooks?.stepOutcome?.(job.name, 'failed');
         d.hooks?.instanceEnd?.('failed');
         if (d.eventsQueue) {
@@ -131,7 +143,11 @@ export function createStepProcessor(d: StepProcessorDeps) {
     if (job.name === ROOT_STEP) {
       // The ledger says "started" BEFORE the poller can see the job: a fast poller may otherwise
       // record "steady" first and have it overwritten by this late "started".
-      await d.ledger.update(instance.batchId, instance.instanceKey, { ...ledgerFields, startedAt: out.startedAt ?? Date.now(), lastError: null });
+      await d.ledger.update(instance.batchId, instance.instanceKey, {
+        ...ledgerFields,
+        startedAt: out.startedAt ?? Date.now(),
+        lastError: null,
+      });
       await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, STARTED);
       // Hand-off before completing: if we crash after this add, the retry re-adds the same id (a no-op).
       await addWatchJob(d.pollQueue, {

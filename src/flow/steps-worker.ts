@@ -6,9 +6,18 @@ import { createStepProcessor } from './processor.ts';
 
 export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
   if (!rt.graph) throw new Error('the steps worker needs a Graph client (createRuntime withGraph)');
-  const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix }) : null;
+  const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL
+    ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix })
+    : null;
   const processor = createStepProcessor({
-    steps: { graph: rt.graph, store: rt.ledger, vault: rt.vault, settings: rt.stepSettings, logger: rt.logger, now: Date.now },
+    steps: {
+      graph: rt.graph,
+      store: rt.ledger,
+      vault: rt.vault,
+      settings: rt.stepSettings,
+      logger: rt.logger,
+      now: Date.now,
+    },
     ledger: rt.ledger,
     pollQueue: rt.pollQueue,
     eventsQueue,

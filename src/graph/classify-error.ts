@@ -94,7 +94,12 @@ export function classifyGraphFailure(facts: FailureFacts): Classification {
   const code = facts.code?.toLowerCase() ?? null;
   const status = facts.status;
   const inWindow = facts.context?.replicationWindow === true;
-  const out = (errorClass: ErrorClass, rule: string, throttleScope: ThrottleScope | null = null): Classification => ({ errorClass, retryAfterMs, throttleScope, rule });
+  const out = (errorClass: ErrorClass, rule: string, throttleScope: ThrottleScope | null = null): Classification => ({
+    errorClass,
+    retryAfterMs,
+    throttleScope,
+    rule,
+  });
 
   if (status === null) {
     const kind = facts.networkErrorKind ?? null;

@@ -54,7 +54,11 @@ export interface GraphApi {
    * it is not sent at all (a throttled error): the caller then knows when it can last have been
    * in flight.
    */
-  instantiateApplication(templateId: string, displayName: string, opts?: CreateOptions & { signal?: AbortSignal; onSent?: () => void }): Promise<InstantiatedApp>;
+  instantiateApplication(
+    templateId: string,
+    displayName: string,
+    opts?: CreateOptions & { signal?: AbortSignal; onSent?: () => void },
+  ): Promise<InstantiatedApp>;
   /** `GET /applications?$filter=displayName eq '…' and applicationTemplateId eq '…'`. */
   findApplications(query: { displayName: string; applicationTemplateId?: string }): Promise<Application[]>;
   /** `GET /servicePrincipals?$filter=appId eq '…'`. */
@@ -70,9 +74,18 @@ export interface GraphApi {
   /** `GET …/jobs/{jobId}`; null on 404. */
   getSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<SynchronizationJob | null>;
   /** `POST …/jobs` with `{templateId}` (200 or 201). */
-  createSynchronizationJob(servicePrincipalId: string, templateId: string, opts?: CreateOptions): Promise<SynchronizationJob>;
+  createSynchronizationJob(
+    servicePrincipalId: string,
+    templateId: string,
+    opts?: CreateOptions,
+  ): Promise<SynchronizationJob>;
   /** `POST …/jobs/{jobId}/validateCredentials`; resolves on 204, throws a permanent GraphError on 400. */
-  validateCredentials(servicePrincipalId: string, jobId: string, credentials: SecretPair[], templateId?: string): Promise<void>;
+  validateCredentials(
+    servicePrincipalId: string,
+    jobId: string,
+    credentials: SecretPair[],
+    templateId?: string,
+  ): Promise<void>;
   /** `PUT …/synchronization/secrets`. */
   saveSecrets(servicePrincipalId: string, secrets: SecretPair[]): Promise<void>;
   /** `POST …/jobs/{jobId}/start`. */
@@ -84,7 +97,12 @@ export interface GraphApi {
    * opaque URL; otherwise `$filter=jobId eq '…'` (and `activityDateTime gt …` when `since`).
    * Paced by the reports limiter (5 requests / 10 s / app / tenant by default).
    */
-  listProvisioningLogs(args: { jobId: string; since?: string; top?: number; nextLink?: string | null }): Promise<ProvisioningLogPage>;
+  listProvisioningLogs(args: {
+    jobId: string;
+    since?: string;
+    top?: number;
+    nextLink?: string | null;
+  }): Promise<ProvisioningLogPage>;
 }
 
 /** One finished HTTP exchange with Graph (or a failure without response), for metrics. */

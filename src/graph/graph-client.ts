@@ -120,10 +120,19 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     if (/^https?:\/\//i.test(path)) {
       // A nextLink is opaque, but our bearer token only ever goes to the Graph origin we were given.
       if (new URL(path).origin !== baseOrigin) {
-        throw new GraphError(`refusing to follow a link to ${new URL(path).origin}: not the Graph origin ${baseOrigin}`, {
-          errorClass: 'permanent', status: null, code: 'ForeignNextLink', method: 'GET', path: new URL(path).pathname,
-          requestId: null, clientRequestId: null, retryAfterMs: null,
-        });
+        throw new GraphError(
+          `refusing to follow a link to ${new URL(path).origin}: not the Graph origin ${baseOrigin}`,
+          {
+            errorClass: 'permanent',
+            status: null,
+            code: 'ForeignNextLink',
+            method: 'GET',
+            path: new URL(path).pathname,
+            requestId: null,
+            clientRequestId: null,
+            retryAfterMs: null,
+          },
+        );
       }
       return path;
     }
@@ -145,7 +154,11 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     const logPath = new URL(url).pathname.replace(new URL(base).pathname, '') || '/';
     // Values shorter than 4 characters ('1', 'true'…) are settings, not secrets, and scrubbing
     // them would shred every message they occur in.
-    const scrub = (s: string) => redactString(s, (spec.secrets ?? []).filter((v) => v.length >= MIN_SCRUB_LENGTH));
+    const scrub = (s: string) =>
+      redactString(
+        s,
+        (spec.secrets ?? []).filter((v) => v.length >= MIN_SCRUB_LENGTH),
+      );
     let tokenRetried = false;
     let heldBack = 0;
     // A request held back unsent because the tenant is paused; past MAX_HELD_BACK in a row the
@@ -175,8 +188,15 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
 
     const heldError = (heldMs: number) =>
       new GraphError(`Graph asked to repeat ${spec.method} ${logPath} later; holding it for ${heldMs} ms`, {
-        errorClass: 'throttled', status: null, code: 'RequestHeld', method: spec.method, path: logPath,
-        requestId: null, clientRequestId: null, retryAfterMs: heldMs, throttleScope: 'request',
+        errorClass: 'throttled',
+        status: null,
+        code: 'RequestHeld',
+        method: spec.method,
+        path: logPath,
+        requestId: null,
+        clientRequestId: null,
+        retryAfterMs: heldMs,
+        throttleScope: 'request',
       });
     // A 503's Retry-After binds every process: the job that got it may be re-run by another worker
     // (after a StepWait, or another request's failure), so the hold is kept in Redis as well.
@@ -207,8 +227,17 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       const clientRequestId = randomUUID();
       const started = performance.now();
       let earlyPausedMs = 0;
-      const details = (over: Partial<GraphError['details']> & Pick<GraphError['details'], 'errorClass'>): GraphError['details'] => ({
-        status: null, code: null, method: spec.method, path: logPath, requestId: null, clientRequestId, retryAfterMs: null, ...over,
+      const details = (
+        over: Partial<GraphError['details']> & Pick<GraphError['details'], 'errorClass'>,
+      ): GraphError['details'] => ({
+        status: null,
+        code: null,
+        method: spec.method,
+        path: logPath,
+        requestId: null,
+        clientRequestId,
+        retryAfterMs: null,
+        ...over,
       });
       if (performance.now() - grant.at > opts.limiter.sendLeaseMs) {
         // This process was busy (or Redis slow) since the limiter said yes: let pending I/O — a
@@ -256,16 +285,21 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         // inside Graph's Retry-After window.
         onHeaders(status, header) {
           if (status !== 429 && status !== 503 && status !== 504) return;
-          const c = classifyGraphFailure({ status, headers: { 'retry-after': header('retry-after'), 'x-ms-throttle-scope': header('x-ms-throttle-scope') } });
+          const c = classifyGraphFailure({
+            status,
+            headers: { 'retry-after': header('retry-after'), 'x-ms-throttle-scope': header('x-ms-throttle-scope') },
+          });
           if (c.errorClass !== 'throttled' || !c.retryAfterMs || c.retryAfterMs <= 0) return;
           if (c.throttleScope === 'request') {
             holdEverywhere(c.retryAfterMs);
             return;
           }
           earlyPausedMs = c.retryAfterMs;
-          void opts.limiter.pause(opts.tenantId, c.retryAfterMs, `${status} on ${spec.method} ${spec.route}`).catch((err: unknown) => {
-            logger.error({ err: (err as Error).message }, 'could not record the tenant pause in Redis');
-          });
+          void opts.limiter
+            .pause(opts.tenantId, c.retryAfterMs, `${status} on ${spec.method} ${spec.route}`)
+            .catch((err: unknown) => {
+              logger.error({ err: (err as Error).message }, 'could not record the tenant pause in Redis');
+            });
         },
       });
 
@@ -284,7 +318,9 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
           },
           body: spec.body !== undefined ? bodyText : undefined,
           dispatcher,
-          signal: spec.signal ? AbortSignal.any([spec.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+          signal: spec.signal
+            ? AbortSignal.any([spec.signal, AbortSignal.timeout(timeoutMs)])
+            : AbortSignal.timeout(timeoutMs),
         });
         text = await res.text();
       } catch (err) {
@@ -297,16 +333,28 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         const c = classifyGraphFailure({ status: null, networkErrorKind: kind, context: spec.context });
         const durationMs = Math.round(performance.now() - started);
         emit({ method: spec.method, route: spec.route, status: null, durationMs, throttled: false, requestId: null });
-        const what = kind === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `failed: ${kind ?? (err as Error).message}`;
-        const hint = c.rule === 'tls-trust' ? ' (the server certificate is not trusted: set NODE_EXTRA_CA_CERTS to its CA)' : '';
+        const what =
+          kind === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `failed: ${kind ?? (err as Error).message}`;
+        const hint =
+          c.rule === 'tls-trust' ? ' (the server certificate is not trusted: set NODE_EXTRA_CA_CERTS to its CA)' : '';
         const message = `Graph ${spec.method} ${logPath} ${what}${hint} (client-request-id ${clientRequestId})`;
-        logger.warn({ method: spec.method, route: spec.route, clientRequestId, durationMs, errorClass: c.errorClass, kind }, message);
+        logger.warn(
+          { method: spec.method, route: spec.route, clientRequestId, durationMs, errorClass: c.errorClass, kind },
+          message,
+        );
         throw new GraphError(scrub(message), details({ errorClass: c.errorClass, code: kind }));
       }
 
       const durationMs = Math.round(performance.now() - started);
       const requestId = res.headers.get('request-id');
-      const logCtx = { method: spec.method, route: spec.route, status: res.status, durationMs, requestId, clientRequestId };
+      const logCtx = {
+        method: spec.method,
+        route: spec.route,
+        status: res.status,
+        durationMs,
+        requestId,
+        clientRequestId,
+      };
       let json: unknown = undefined;
       if (text.length > 0) {
         try {
@@ -325,7 +373,10 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         if (!parsed.success) {
           const message = `Graph ${res.status} on ${spec.method} ${logPath}: response does not match the expected shape at ${describeZodError(parsed.error)} (request-id ${requestId ?? '-'}, client-request-id ${clientRequestId})`;
           logger.error(logCtx, message);
-          throw new GraphError(message, details({ errorClass: 'permanent', status: res.status, code: 'SchemaMismatch', requestId }));
+          throw new GraphError(
+            message,
+            details({ errorClass: 'permanent', status: res.status, code: 'SchemaMismatch', requestId }),
+          );
         }
         return parsed.data;
       }
@@ -357,11 +408,16 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         throttleStreak++;
         // Pause the tenant for every process BEFORE throwing, so no one else walks into the wall
         // (unless the headers already did, for at least as long).
-        if (earlyPausedMs === 0 || retryAfterMs > earlyPausedMs) try {
-          await opts.limiter.pause(opts.tenantId, retryAfterMs, `${res.status} ${code ?? ''} on ${spec.method} ${spec.route}`.trim());
-        } catch (err) {
-          logger.error({ ...logCtx, err: (err as Error).message }, 'could not record the tenant pause in Redis');
-        }
+        if (earlyPausedMs === 0 || retryAfterMs > earlyPausedMs)
+          try {
+            await opts.limiter.pause(
+              opts.tenantId,
+              retryAfterMs,
+              `${res.status} ${code ?? ''} on ${spec.method} ${spec.route}`.trim(),
+            );
+          } catch (err) {
+            logger.error({ ...logCtx, err: (err as Error).message }, 'could not record the tenant pause in Redis');
+          }
       }
       const status = `${res.status}${code ? ` ${code}` : ''}`;
       const reason = graphMessage ? `: ${graphMessage}` : '';
@@ -369,8 +425,21 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       const message = scrub(
         `Graph ${status} on ${spec.method} ${logPath}${reason}${wait} (request-id ${requestId ?? '-'}, client-request-id ${clientRequestId})`,
       );
-      (throttled ? logger.warn.bind(logger) : logger.info.bind(logger))({ ...logCtx, code, errorClass: c.errorClass, rule: c.rule }, message);
-      throw new GraphError(message, details({ errorClass: c.errorClass, status: res.status, code, requestId, retryAfterMs, throttleScope: c.throttleScope }));
+      (throttled ? logger.warn.bind(logger) : logger.info.bind(logger))(
+        { ...logCtx, code, errorClass: c.errorClass, rule: c.rule },
+        message,
+      );
+      throw new GraphError(
+        message,
+        details({
+          errorClass: c.errorClass,
+          status: res.status,
+          code,
+          requestId,
+          retryAfterMs,
+          throttleScope: c.throttleScope,
+        }),
+      );
     }
   }
 
@@ -380,22 +449,39 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     } catch (err) {
       if (err instanceof GraphError || err instanceof RateLimitedError) throw err;
       throw new GraphError(`could not get a Graph token for ${spec.method} ${logPath}: ${(err as Error).message}`, {
-        errorClass: 'transient', status: null, code: 'TokenUnavailable', method: spec.method, path: logPath,
-        requestId: null, clientRequestId: null, retryAfterMs: null,
+        errorClass: 'transient',
+        status: null,
+        code: 'TokenUnavailable',
+        method: spec.method,
+        path: logPath,
+        requestId: null,
+        clientRequestId: null,
+        retryAfterMs: null,
       });
     }
   }
 
   /** Every page of a collection (following `@odata.nextLink`). */
-  async function listAll<S extends z.ZodType>(path: string, route: string, item: S, cost: CallCost): Promise<z.infer<S>[]> {
+  async function listAll<S extends z.ZodType>(
+    path: string,
+    route: string,
+    item: S,
+    cost: CallCost,
+  ): Promise<z.infer<S>[]> {
     const schema = collectionSchema(item);
     const out: z.infer<S>[] = [];
     let next: string | null = path;
     for (let page = 0; next; page++) {
       if (page >= maxPages) {
         throw new GraphError(`Graph GET ${route}: more than ${maxPages} pages, stopping`, {
-          errorClass: 'permanent', status: null, code: 'TooManyPages', method: 'GET', path: route,
-          requestId: null, clientRequestId: null, retryAfterMs: null,
+          errorClass: 'permanent',
+          status: null,
+          code: 'TooManyPages',
+          method: 'GET',
+          path: route,
+          requestId: null,
+          clientRequestId: null,
+          retryAfterMs: null,
         });
       }
       const res = (await call({ method: 'GET', path: next, route, cost, schema, ok: [200] })) as z.infer<typeof schema>;
@@ -412,10 +498,23 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     tenantId: opts.tenantId,
 
     findApplicationTemplatesByName: (displayName) =>
-      listAll(`/applicationTemplates${buildQuery({ $filter: eq('displayName', displayName) })}`, '/applicationTemplates', applicationTemplateSchema, READ),
+      listAll(
+        `/applicationTemplates${buildQuery({ $filter: eq('displayName', displayName) })}`,
+        '/applicationTemplates',
+        applicationTemplateSchema,
+        READ,
+      ),
 
     getApplicationTemplate: (id) =>
-      call({ method: 'GET', path: `/applicationTemplates/${segment(id)}`, route: '/applicationTemplates/{id}', cost: READ, schema: applicationTemplateSchema, ok: [200], notFoundIsNull: true }),
+      call({
+        method: 'GET',
+        path: `/applicationTemplates/${segment(id)}`,
+        route: '/applicationTemplates/{id}',
+        cost: READ,
+        schema: applicationTemplateSchema,
+        ok: [200],
+        notFoundIsNull: true,
+      }),
 
     async instantiateApplication(templateId, displayName, o = {}): Promise<InstantiatedApp> {
       const res = await call({
@@ -443,8 +542,14 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         };
       } catch (err) {
         throw new GraphError(`Graph instantiate response for "${displayName}" lacks ids: ${(err as Error).message}`, {
-          errorClass: 'permanent', status: 201, code: 'SchemaMismatch', method: 'POST', path: '/applicationTemplates/{id}/instantiate',
-          requestId: null, clientRequestId: null, retryAfterMs: null,
+          errorClass: 'permanent',
+          status: 201,
+          code: 'SchemaMismatch',
+          method: 'POST',
+          path: '/applicationTemplates/{id}/instantiate',
+          requestId: null,
+          clientRequestId: null,
+          retryAfterMs: null,
         });
       }
     },
@@ -458,28 +563,72 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
       ),
 
     findServicePrincipalsByAppId: (appId) =>
-      listAll(`/servicePrincipals${buildQuery({ $filter: eq('appId', appId) })}`, '/servicePrincipals', servicePrincipalSchema, LIST_DIRECTORY),
+      listAll(
+        `/servicePrincipals${buildQuery({ $filter: eq('appId', appId) })}`,
+        '/servicePrincipals',
+        servicePrincipalSchema,
+        LIST_DIRECTORY,
+      ),
 
     getApplication: (id) =>
-      call({ method: 'GET', path: `/applications/${segment(id)}`, route: '/applications/{id}', cost: READ, schema: applicationSchema, ok: [200], notFoundIsNull: true }),
+      call({
+        method: 'GET',
+        path: `/applications/${segment(id)}`,
+        route: '/applications/{id}',
+        cost: READ,
+        schema: applicationSchema,
+        ok: [200],
+        notFoundIsNull: true,
+      }),
 
     getServicePrincipal: (id) =>
-      call({ method: 'GET', path: sp(id), route: '/servicePrincipals/{id}', cost: READ, schema: servicePrincipalSchema, ok: [200], notFoundIsNull: true }),
+      call({
+        method: 'GET',
+        path: sp(id),
+        route: '/servicePrincipals/{id}',
+        cost: READ,
+        schema: servicePrincipalSchema,
+        ok: [200],
+        notFoundIsNull: true,
+      }),
 
     listSynchronizationTemplates: (spId) =>
-      listAll(`${sp(spId)}/synchronization/templates`, '/servicePrincipals/{id}/synchronization/templates', synchronizationTemplateSchema, READ),
+      listAll(
+        `${sp(spId)}/synchronization/templates`,
+        '/servicePrincipals/{id}/synchronization/templates',
+        synchronizationTemplateSchema,
+        READ,
+      ),
 
     listSynchronizationJobs: (spId) =>
-      listAll(`${sp(spId)}/synchronization/jobs`, '/servicePrincipals/{id}/synchronization/jobs', synchronizationJobSchema, READ),
+      listAll(
+        `${sp(spId)}/synchronization/jobs`,
+        '/servicePrincipals/{id}/synchronization/jobs',
+        synchronizationJobSchema,
+        READ,
+      ),
 
     getSynchronizationJob: (spId, jobId) =>
-      call({ method: 'GET', path: job(spId, jobId), route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}', cost: READ, schema: synchronizationJobSchema, ok: [200], notFoundIsNull: true }),
+      call({
+        method: 'GET',
+        path: job(spId, jobId),
+        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}',
+        cost: READ,
+        schema: synchronizationJobSchema,
+        ok: [200],
+        notFoundIsNull: true,
+      }),
 
     async createSynchronizationJob(spId, templateId, o = {}) {
       const res = await call({
         ...(o.sendWithinMs !== undefined ? { sendBy: Date.now() + o.sendWithinMs } : {}),
-        method: 'POST', path: `${sp(spId)}/synchronization/jobs`, route: '/servicePrincipals/{id}/synchronization/jobs',
-        cost: WRITE, body: { templateId }, schema: synchronizationJobSchema, ok: [200, 201],
+        method: 'POST',
+        path: `${sp(spId)}/synchronization/jobs`,
+        route: '/servicePrincipals/{id}/synchronization/jobs',
+        cost: WRITE,
+        body: { templateId },
+        schema: synchronizationJobSchema,
+        ok: [200, 201],
       });
       if (!res) throw new Error('unreachable: createSynchronizationJob returned no body');
       return res;
@@ -487,31 +636,50 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
 
     async validateCredentials(spId, jobId, credentials: SecretPair[], templateId?: string) {
       await call({
-        method: 'POST', path: `${job(spId, jobId)}/validateCredentials`, route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/validateCredentials',
+        method: 'POST',
+        path: `${job(spId, jobId)}/validateCredentials`,
+        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/validateCredentials',
         cost: WRITE,
         body: { useSavedCredentials: credentials.length === 0, credentials, ...(templateId ? { templateId } : {}) },
-        schema: null, ok: [200, 204], secrets: credentials.map((c) => c.value),
+        schema: null,
+        ok: [200, 204],
+        secrets: credentials.map((c) => c.value),
       });
     },
 
     async saveSecrets(spId, secrets: SecretPair[]) {
       await call({
-        method: 'PUT', path: `${sp(spId)}/synchronization/secrets`, route: '/servicePrincipals/{id}/synchronization/secrets',
-        cost: WRITE, body: { value: secrets }, schema: null, ok: [200, 204], secrets: secrets.map((c) => c.value),
+        method: 'PUT',
+        path: `${sp(spId)}/synchronization/secrets`,
+        route: '/servicePrincipals/{id}/synchronization/secrets',
+        cost: WRITE,
+        body: { value: secrets },
+        schema: null,
+        ok: [200, 204],
+        secrets: secrets.map((c) => c.value),
       });
     },
 
     async startSynchronizationJob(spId, jobId) {
       await call({
-        method: 'POST', path: `${job(spId, jobId)}/start`, route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/start',
-        cost: WRITE, schema: null, ok: [200, 204],
+        method: 'POST',
+        path: `${job(spId, jobId)}/start`,
+        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/start',
+        cost: WRITE,
+        schema: null,
+        ok: [200, 204],
       });
     },
 
     async restartSynchronizationJob(spId, jobId, resetScope) {
       await call({
-        method: 'POST', path: `${job(spId, jobId)}/restart`, route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/restart',
-        cost: WRITE, body: { criteria: { resetScope } }, schema: null, ok: [200, 204],
+        method: 'POST',
+        path: `${job(spId, jobId)}/restart`,
+        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/restart',
+        cost: WRITE,
+        body: { criteria: { resetScope } },
+        schema: null,
+        ok: [200, 204],
       });
     },
 
@@ -520,8 +688,12 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
         ? nextLink
         : `/auditLogs/provisioning${buildQuery({ $filter: and(eq('jobId', jobId), since && gtDateTime('activityDateTime', since)), $top: top })}`;
       const res = await call({
-        method: 'GET', path, route: '/auditLogs/provisioning', cost: REPORTS,
-        schema: collectionSchema(provisioningObjectSummarySchema), ok: [200],
+        method: 'GET',
+        path,
+        route: '/auditLogs/provisioning',
+        cost: REPORTS,
+        schema: collectionSchema(provisioningObjectSummarySchema),
+        ok: [200],
       });
       if (!res) throw new Error('unreachable: provisioning logs returned no body');
       return { items: res.value, nextLink: res['@odata.nextLink'] ?? null };

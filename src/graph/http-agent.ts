@@ -32,7 +32,9 @@ export interface HttpAgentOptions {
  * Node's root certificates plus the extra CA, as `connect.ca` wants them. A missing
  * NODE_EXTRA_CA_CERTS file is a warning (as in Node); a missing explicit `extraCaPath` throws.
  */
-export function trustedCertificates(opts: Pick<HttpAgentOptions, 'extraCaPem' | 'extraCaPath' | 'env' | 'logger'> = {}): string[] {
+export function trustedCertificates(
+  opts: Pick<HttpAgentOptions, 'extraCaPem' | 'extraCaPath' | 'env' | 'logger'> = {},
+): string[] {
   const roots = [...tls.rootCertificates];
   if (opts.extraCaPem) return [...roots, opts.extraCaPem];
   const explicit = opts.extraCaPath;
@@ -42,7 +44,10 @@ export function trustedCertificates(opts: Pick<HttpAgentOptions, 'extraCaPem' | 
     return [...roots, readFileSync(file, 'utf8')];
   } catch (err) {
     if (explicit) throw new Error(`cannot read CA file ${file}: ${(err as Error).message}`);
-    opts.logger?.warn({ file, err: (err as Error).message }, 'NODE_EXTRA_CA_CERTS file unreadable; using Node root CAs only');
+    opts.logger?.warn(
+      { file, err: (err as Error).message },
+      'NODE_EXTRA_CA_CERTS file unreadable; using Node root CAs only',
+    );
     return roots;
   }
 }

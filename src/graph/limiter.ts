@@ -242,15 +242,24 @@ return result
 `;
 
 type LimiterRedis = Redis & {
-  provflowLimiterAcquire(k1: string, k2: string, k3: string, k4: string, k5: string, ...args: (string | number)[]): Promise<[number, number, number?]>;
+  provflowLimiterAcquire(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    k5: string,
+    ...args: (string | number)[]
+  ): Promise<[number, number, number?]>;
   provflowLimiterPause(k1: string, ms: number, reason: string, channel: string, tenantId: string): Promise<number>;
 };
 
 function withCommands(redis: Redis): LimiterRedis {
   const r = redis as LimiterRedis;
   // defineCommand is idempotent per connection; EVALSHA with NOSCRIPT fallback survives restarts.
-  if (typeof r.provflowLimiterAcquire !== 'function') redis.defineCommand('provflowLimiterAcquire', { numberOfKeys: 5, lua: ACQUIRE_LUA });
-  if (typeof r.provflowLimiterPause !== 'function') redis.defineCommand('provflowLimiterPause', { numberOfKeys: 1, lua: PAUSE_LUA });
+  if (typeof r.provflowLimiterAcquire !== 'function')
+    redis.defineCommand('provflowLimiterAcquire', { numberOfKeys: 5, lua: ACQUIRE_LUA });
+  if (typeof r.provflowLimiterPause !== 'function')
+    redis.defineCommand('provflowLimiterPause', { numberOfKeys: 1, lua: PAUSE_LUA });
   return r;
 }
 
@@ -270,11 +279,27 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   const ruShare = opts.ruShare ?? 1;
   if (!(ruShare > 0 && ruShare <= 1)) throw new Error(`limiter: ruShare must be in (0, 1], got ${ruShare}`);
   const bucketConfig = {
-    write: { limit: positive('writeLimit', limits.writeLimit), windowUs: Math.ceil((positive('writeWindowMs', limits.writeWindowMs) / safety) * 1000) },
-    ru: { limit: Math.max(1, Math.floor(positive('ruLimit', limits.ruLimit) * ruShare)), windowUs: Math.ceil((positive('ruWindowMs', limits.ruWindowMs) / safety) * 1000) },
-    reports: { limit: positive('reportsLimit', limits.reportsLimit), windowUs: Math.ceil((positive('reportsWindowMs', limits.reportsWindowMs) / safety) * 1000) },
+    write: {
+      limit: positive('writeLimit', limits.writeLimit),
+      windowUs: Math.ceil((positive('writeWindowMs', limits.writeWindowMs) / safety) * 1000),
+    },
+    ru: {
+      limit: Math.max(1, Math.floor(positive('ruLimit', limits.ruLimit) * ruShare)),
+      windowUs: Math.ceil((positive('ruWindowMs', limits.ruWindowMs) / safety) * 1000),
+    },
+    reports: {
+      limit: positive('reportsLimit', limits.reportsLimit),
+      windowUs: Math.ceil((positive('reportsWindowMs', limits.reportsWindowMs) / safety) * 1000),
+    },
   };
-  const counters: LimiterStats = { waitedMs: 0, acquired: 0, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: 0 };
+  const counters: LimiterStats = {
+    waitedMs: 0,
+    acquired: 0,
+    pausedHits: 0,
+    deferred: 0,
+    broadcastsHeard: 0,
+    released: 0,
+  };
   // Half of each bucket's stretch (see Grant.sendWithinMs), in ms.
   const halfStretchMs = {
     write: (bucketConfig.write.windowUs / 1000 - limits.writeWindowMs) / 2,
@@ -307,7 +332,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   let subscriber: Redis | null = null;
   if (opts.broadcast ?? true) {
     subscriber = opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
-    subscriber.on('error', (err: Error) => logger.warn({ err: err.message }, 'limiter: pause subscription error (Redis still guards every acquire)'));
+    subscriber.on('error', (err: Error) =>
+      logger.warn({ err: err.message }, 'limiter: pause subscription error (Redis still guards every acquire)'),
+    );
     subscriber.on('message', (ch: string, msg: string) => {
       const sp = msg.lastIndexOf(' ');
       const what = msg.slice(0, sp);
@@ -318,7 +345,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       if (ch === holdChannel) localHolds.extend(what, ms);
       else notePause(what, ms);
     });
-    subscriber.subscribe(channel, holdChannel).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'limiter: could not subscribe to pauses'));
+    subscriber
+      .subscribe(channel, holdChannel)
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'limiter: could not subscribe to pauses'));
   }
 
   function sleep(ms: number): Promise<void> {
@@ -335,8 +364,13 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   }
 
   type Charged = Grant['charged'][number];
-  const holdKey = (tenantId: string, requestKey: string | undefined) => key(tenantId, `hold:${requestKey ? digest(requestKey) : '-'}`);
-  async function tryAcquire(tenantId: string, cost: CallCost, requestKey: string | undefined): Promise<{ waitMs: number; bucket: LimiterBucket; id: string; charged: Charged[]; sendWithinMs: number }> {
+  const holdKey = (tenantId: string, requestKey: string | undefined) =>
+    key(tenantId, `hold:${requestKey ? digest(requestKey) : '-'}`);
+  async function tryAcquire(
+    tenantId: string,
+    cost: CallCost,
+    requestKey: string | undefined,
+  ): Promise<{ waitMs: number; bucket: LimiterBucket; id: string; charged: Charged[]; sendWithinMs: number }> {
     const id = randomUUID();
     const args: (string | number)[] = [id];
     const charged: Charged[] = [];
@@ -376,7 +410,9 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
         const localMs = localPause.remainingMs(tenantId);
         const at = performance.now();
         const { waitMs, bucket, id, charged, sendWithinMs } =
-          localMs > 0 ? { waitMs: localMs, bucket: 'pause' as const, id: '', charged: [], sendWithinMs: Infinity } : await tryAcquire(tenantId, cost, o.requestKey);
+          localMs > 0
+            ? { waitMs: localMs, bucket: 'pause' as const, id: '', charged: [], sendWithinMs: Infinity }
+            : await tryAcquire(tenantId, cost, o.requestKey);
         if (waitMs <= 0) {
           counters.acquired++;
           return { at, id, charged, sendWithinMs };
@@ -421,13 +457,25 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       // identical GET) that passed its acquire already, at the wire of every process.
       const name = holdName(tenantId, requestKey);
       localHolds.extend(name, whole);
-      await redis.provflowLimiterPause(holdKey(tenantId, requestKey), whole, 'held by a 503 Retry-After', subscriber ? holdChannel : '', name);
+      await redis.provflowLimiterPause(
+        holdKey(tenantId, requestKey),
+        whole,
+        'held by a 503 Retry-After',
+        subscriber ? holdChannel : '',
+        name,
+      );
     },
     async pause(tenantId, ms, reason) {
       const whole = Math.ceil(ms);
       if (!(whole > 0)) return;
       notePause(tenantId, whole);
-      const now = await redis.provflowLimiterPause(key(tenantId, 'pause'), whole, reason.slice(0, 200), subscriber ? channel : '', tenantId);
+      const now = await redis.provflowLimiterPause(
+        key(tenantId, 'pause'),
+        whole,
+        reason.slice(0, 200),
+        subscriber ? channel : '',
+        tenantId,
+      );
       logger.info({ tenantId, ms: whole, pausedForMs: Number(now), reason }, 'limiter: tenant paused');
     },
     localPauseMs: (tenantId) => localPause.remainingMs(tenantId),

@@ -165,7 +165,9 @@ export const synchronizationJobSchema = z.looseObject({
   templateId: z.string(),
   schedule: synchronizationScheduleSchema.nullish(),
   status: synchronizationStatusSchema.nullish(),
-  synchronizationJobSettings: z.array(z.looseObject({ name: z.string().nullish(), value: z.string().nullish() })).nullish(),
+  synchronizationJobSettings: z
+    .array(z.looseObject({ name: z.string().nullish(), value: z.string().nullish() }))
+    .nullish(),
 });
 export type SynchronizationJob = z.infer<typeof synchronizationJobSchema>;
 

@@ -35,8 +35,8 @@ export class RequestNotSentError extends Error {
         : why === 'held'
           ? `request held back: Graph asked for it to be repeated only in ${waitMs} ms`
           : why === 'stale'
-          ? 'request held back: its limiter grant aged past the quota window\'s tolerance'
-          : 'request not sent: its send window had passed',
+            ? "request held back: its limiter grant aged past the quota window's tolerance"
+            : 'request not sent: its send window had passed',
     );
   }
 }
@@ -132,7 +132,10 @@ class GuardedHandler {
 export function guardedDispatcher(inner: Dispatcher, hooks: SendGuardHooks): Dispatcher {
   const d = {
     dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) =>
-      inner.dispatch(opts, new GuardedHandler(handler as LegacyHandler, hooks) as unknown as Dispatcher.DispatchHandler),
+      inner.dispatch(
+        opts,
+        new GuardedHandler(handler as LegacyHandler, hooks) as unknown as Dispatcher.DispatchHandler,
+      ),
     // undici's fetch reads this to hand request bodies to a MockAgent (tests) as it expects.
     get isMockActive() {
       return (inner as unknown as { isMockActive?: boolean }).isMockActive;

@@ -86,7 +86,12 @@ export function createMsalNetworkClient(opts: {
   /** Sees every network failure: MSAL swallows those during discovery (see createTokenProvider). */
   onNetworkError?: (err: unknown) => void;
 }): INetworkModule {
-  async function send<T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+  async function send<T>(
+    method: 'GET' | 'POST',
+    url: string,
+    options?: NetworkRequestOptions,
+    timeout?: number,
+  ): Promise<NetworkResponse<T>> {
     const where = safeUrl(url);
     let res;
     try {
@@ -100,7 +105,11 @@ export function createMsalNetworkClient(opts: {
     } catch (err) {
       opts.onNetworkError?.(err);
       const kind = networkErrorKind(err) ?? 'unknown';
-      const authErr = new AuthError('network_error', options?.correlationId ?? '', `${method} ${where} failed: ${kind}`);
+      const authErr = new AuthError(
+        'network_error',
+        options?.correlationId ?? '',
+        `${method} ${where} failed: ${kind}`,
+      );
       (authErr as { cause?: unknown }).cause = err;
       throw authErr;
     }
@@ -114,7 +123,11 @@ export function createMsalNetworkClient(opts: {
       try {
         body = JSON.parse(text);
       } catch {
-        throw new AuthError('token_parsing_error', options?.correlationId ?? '', `${method} ${where}: HTTP ${res.status}, body is not JSON`);
+        throw new AuthError(
+          'token_parsing_error',
+          options?.correlationId ?? '',
+          `${method} ${where}: HTTP ${res.status}, body is not JSON`,
+        );
       }
     }
     return { headers, body: body as T, status: res.status };
@@ -156,18 +169,27 @@ const PEM_KEY = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+?--
  * format), normalises the key to PKCS#8 and computes both thumbprints. Errors name the file and
  * say what is wrong, never print key material.
  */
-export function loadClientCertificateFile(src: { path?: string; pem?: string; passphrase?: string }): ClientCertificate {
+export function loadClientCertificateFile(src: {
+  path?: string;
+  pem?: string;
+  passphrase?: string;
+}): ClientCertificate {
   const label = src.path ?? 'inline certificate';
   let pem: string;
   try {
     pem = src.pem ?? readFileSync(src.path ?? '', 'utf8');
   } catch (err) {
-    throw new Error(`cannot read client certificate ${label}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot read client certificate ${label}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const certs = pem.match(PEM_CERT) ?? [];
   const keyMatch = PEM_KEY.exec(pem);
   if (certs.length === 0) throw new Error(`client certificate ${label}: no "BEGIN CERTIFICATE" block`);
-  if (!keyMatch) throw new Error(`client certificate ${label}: no "BEGIN PRIVATE KEY" block (the file must hold the key and the certificate)`);
+  if (!keyMatch)
+    throw new Error(
+      `client certificate ${label}: no "BEGIN PRIVATE KEY" block (the file must hold the key and the certificate)`,
+    );
   let key;
   try {
     key = createPrivateKey({ key: keyMatch[0], format: 'pem', passphrase: src.passphrase });
@@ -177,7 +199,8 @@ export function loadClientCertificateFile(src: { path?: string; pem?: string; pa
     );
   }
   const leaf = new X509Certificate(certs[0] ?? '');
-  if (!leaf.checkPrivateKey(key)) throw new Error(`client certificate ${label}: the private key does not belong to the first certificate`);
+  if (!leaf.checkPrivateKey(key))
+    throw new Error(`client certificate ${label}: the private key does not belong to the first certificate`);
   return {
     privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     certificatePem: certs.join('\n'),
@@ -205,9 +228,16 @@ export function buildMsalConfiguration(
   let cert: ClientCertificate | null = null;
   if (opts.certificatePath || opts.certificatePem) {
     try {
-      cert = loadClientCertificateFile({ path: opts.certificatePath, pem: opts.certificatePem, passphrase: opts.certificatePassword });
+      cert = loadClientCertificateFile({
+        path: opts.certificatePath,
+        pem: opts.certificatePem,
+        passphrase: opts.certificatePassword,
+      });
     } catch (err) {
-      throw new GraphError((err as Error).message, tokenDetails(opts.tenantId, 'permanent', null, 'invalid_certificate'));
+      throw new GraphError(
+        (err as Error).message,
+        tokenDetails(opts.tenantId, 'permanent', null, 'invalid_certificate'),
+      );
     }
     if (cert.notAfter.getTime() < Date.now()) {
       logger.warn({ tenantId: opts.tenantId, notAfter: cert.notAfter.toISOString() }, 'client certificate has expired');
@@ -234,7 +264,11 @@ export function buildMsalConfiguration(
         : {}),
     },
     system: {
-      networkClient: createMsalNetworkClient({ dispatcher: opts.dispatcher, timeoutMs: opts.requestTimeoutMs ?? 15_000, onNetworkError }),
+      networkClient: createMsalNetworkClient({
+        dispatcher: opts.dispatcher,
+        timeoutMs: opts.requestTimeoutMs ?? 15_000,
+        onNetworkError,
+      }),
       loggerOptions: {
         piiLoggingEnabled: false,
         logLevel: LogLevel.Warning,
@@ -297,7 +331,9 @@ function toTokenError(err: unknown, opts: TokenProviderOptions, networkFailure: 
 export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
   const logger = opts.logger ?? silentLogger();
   let lastNetworkFailure: unknown = null;
-  const app = new ConfidentialClientApplication(buildMsalConfiguration(opts, logger, (err) => (lastNetworkFailure = err)));
+  const app = new ConfidentialClientApplication(
+    buildMsalConfiguration(opts, logger, (err) => (lastNetworkFailure = err)),
+  );
   const scopes = opts.scopes ?? [GRAPH_SCOPE];
   let cached: { token: string; refreshAtMs: number } | null = null;
   let inflight: Promise<string> | null = null;
@@ -312,7 +348,12 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
       const expiresMs = result.expiresOn ? result.expiresOn.getTime() : Date.now() + 30 * 60_000;
       cached = { token: result.accessToken, refreshAtMs: Math.max(Date.now(), expiresMs - REFRESH_MARGIN_MS) };
       logger.debug(
-        { tenantId: opts.tenantId, fromCache: result.fromCache, expiresOn: result.expiresOn?.toISOString(), ms: Date.now() - started },
+        {
+          tenantId: opts.tenantId,
+          fromCache: result.fromCache,
+          expiresOn: result.expiresOn?.toISOString(),
+          ms: Date.now() - started,
+        },
         'graph token acquired',
       );
       return result.accessToken;

@@ -73,7 +73,11 @@ export class Ledger implements InstanceStore {
     await this.update(instance.batchId, instance.instanceKey, fields);
   }
 
-  async update(batchId: string, instanceKey: string, fields: Record<string, string | number | boolean | null>): Promise<void> {
+  async update(
+    batchId: string,
+    instanceKey: string,
+    fields: Record<string, string | number | boolean | null>,
+  ): Promise<void> {
     const flat: Record<string, string> = { updatedAt: String(Date.now()) };
     const del: string[] = [];
     for (const [k, v] of Object.entries(fields)) {
@@ -117,19 +121,18 @@ export class Ledger implements InstanceStore {
    * turn a steady instance back into "started"). Atomic, so it cannot interleave with the poller.
    */
   async setPipelineState(batchId: string, instanceKey: string, state: string): Promise<boolean> {
-    const set = await this.redis.eval(
-      SET_PIPELINE_STATE_LUA,
-      1,
-      this.keys.instance(batchId, instanceKey),
-      state,
-    );
+    const set = await this.redis.eval(SET_PIPELINE_STATE_LUA, 1, this.keys.instance(batchId, instanceKey), state);
     return set === 1;
   }
 
   /** Counts one attempt of a step (the processor calls it on every run that is not a wait). */
   async recordAttempt(batchId: string, instanceKey: string, step: string, state: string): Promise<void> {
     const key = this.keys.instance(batchId, instanceKey);
-    await this.redis.multi().hincrby(key, 'attempts', 1).hset(key, { step, updatedAt: String(Date.now()) }).exec();
+    await this.redis
+      .multi()
+      .hincrby(key, 'attempts', 1)
+      .hset(key, { step, updatedAt: String(Date.now()) })
+      .exec();
     await this.setPipelineState(batchId, instanceKey, state);
   }
 

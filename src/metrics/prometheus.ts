@@ -8,7 +8,15 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricsSnapshot } from './redis-counters.ts';
 
 /** The queue states reported per queue (BullMQ's names). */
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children', 'prioritized'] as const;
+export const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+  'waiting-children',
+  'prioritized',
+] as const;
 
 /** What one scrape observed. `snapshot` and the queue maps are absent when Redis was unreachable. */
 export interface ScrapeData {
@@ -26,11 +34,15 @@ export const PROMETHEUS_CONTENT_TYPE = new Registry().contentType;
 /** Prometheus exposition text for one scrape. */
 export async function renderPrometheus(data: ScrapeData): Promise<string> {
   const registers = [new Registry()];
-  const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers });
+  const gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers });
   // Counters here mirror totals kept in Redis; `inc` from zero sets them to that total.
-  const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers });
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers });
 
-  gauge('provflow_redis_up', 'Whether the board reached Redis for this scrape (1) or not (0).').set(data.redisUp ? 1 : 0);
+  gauge('provflow_redis_up', 'Whether the board reached Redis for this scrape (1) or not (0).').set(
+    data.redisUp ? 1 : 0,
+  );
 
   if (data.queueCounts) {
     const depth = gauge('provflow_queue_jobs', 'Jobs per queue and state.', ['queue', 'state']);
@@ -45,12 +57,23 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
 
   const s = data.snapshot;
   if (s) {
-    const steps = counter('provflow_step_jobs_total', 'Step jobs finished, by step (job name) and outcome.', ['step', 'outcome']);
+    const steps = counter('provflow_step_jobs_total', 'Step jobs finished, by step (job name) and outcome.', [
+      'step',
+      'outcome',
+    ]);
     for (const { step, outcome, count } of s.steps) steps.inc({ step, outcome }, count);
 
     const labels = ['method', 'route', 'status'];
-    const requests = counter('provflow_graph_requests_total', 'Microsoft Graph requests, by method, route and HTTP status.', labels);
-    const seconds = counter('provflow_graph_request_seconds_total', 'Time spent in Graph requests (seconds, summed).', labels);
+    const requests = counter(
+      'provflow_graph_requests_total',
+      'Microsoft Graph requests, by method, route and HTTP status.',
+      labels,
+    );
+    const seconds = counter(
+      'provflow_graph_request_seconds_total',
+      'Time spent in Graph requests (seconds, summed).',
+      labels,
+    );
     for (const g of s.graphRequests) {
       const l = { method: g.method, route: g.route, status: g.status };
       requests.inc(l, g.count);
@@ -58,12 +81,14 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
     }
     const responses429 = s.graphRequests.filter((g) => g.status === '429').reduce((n, g) => n + g.count, 0);
     counter('provflow_graph_429_total', 'Graph answers with HTTP 429 Too Many Requests.').inc(responses429);
-    counter('provflow_graph_throttled_responses_total', 'Graph answers that made callers wait: 429 (the tenant pauses) or 503 with Retry-After (that request waits).').inc(
-      s.throttledResponses,
-    );
-    counter('provflow_graph_throttled_wait_seconds_total', 'Time callers waited because the tenant was throttled (seconds, summed over callers).').inc(
-      s.throttledWaitMs / 1000,
-    );
+    counter(
+      'provflow_graph_throttled_responses_total',
+      'Graph answers that made callers wait: 429 (the tenant pauses) or 503 with Retry-After (that request waits).',
+    ).inc(s.throttledResponses);
+    counter(
+      'provflow_graph_throttled_wait_seconds_total',
+      'Time callers waited because the tenant was throttled (seconds, summed over callers).',
+    ).inc(s.throttledWaitMs / 1000);
     const held = counter(
       'provflow_graph_requests_held_total',
       'Requests held back before sending: the tenant was paused after the limiter said yes (paused), the yes had gone stale (stale_grant), or it was too old to send into a nearly full quota window (late_grant).',

@@ -85,7 +85,13 @@ type HashName = (typeof H)[keyof typeof H];
 /** The Redis keys the counters use (exported for tests and operators' tooling). */
 export function metricsKeys(prefix: string): Record<keyof typeof H, string> {
   const k = (h: HashName) => `${prefix}:metrics:${h}`;
-  return { graphCount: k(H.graphCount), graphMs: k(H.graphMs), throttle: k(H.throttle), steps: k(H.steps), instances: k(H.instances) };
+  return {
+    graphCount: k(H.graphCount),
+    graphMs: k(H.graphMs),
+    throttle: k(H.throttle),
+    steps: k(H.steps),
+    instances: k(H.instances),
+  };
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -104,7 +110,11 @@ export function normalizeRoute(route: string): string {
 }
 
 /** A recorder that buffers increments in memory and flushes them to Redis. */
-export function createMetricsRecorder(redis: Redis, prefix: string, opts: MetricsRecorderOptions = {}): MetricsRecorder {
+export function createMetricsRecorder(
+  redis: Redis,
+  prefix: string,
+  opts: MetricsRecorderOptions = {},
+): MetricsRecorder {
   const flushMs = opts.flushMs ?? 500;
   const keys = metricsKeys(prefix);
   let pending = new Map<string, Map<string, number>>();
@@ -217,12 +227,19 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
     return [{ step: field.slice(0, at), outcome: outcome as StepOutcome, count: num(count) }];
   });
   // Stable order, so /metrics output and snapshots compare equal across reads.
-  const by = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+  const by =
+    <T>(key: (t: T) => string) =>
+    (a: T, b: T) =>
+      key(a).localeCompare(key(b));
   return {
     graphRequests: graphRequests.sort(by((g) => `${g.method} ${g.route} ${g.status}`)),
     throttledResponses: num(throttle.responses),
     throttledWaitMs: num(throttle['wait-ms']),
-    heldBack: { paused: num(throttle['held-paused']), staleGrant: num(throttle['held-stale-grant']), lateGrant: num(throttle['held-late-grant']) },
+    heldBack: {
+      paused: num(throttle['held-paused']),
+      staleGrant: num(throttle['held-stale-grant']),
+      lateGrant: num(throttle['held-late-grant']),
+    },
     steps: stepCounts.sort(by((s) => `${s.step}:${s.outcome}`)),
     instances: Object.entries(instances)
       .map(([state, count]) => ({ state, count: num(count) }))

@@ -157,7 +157,8 @@ export function readQuarantine(q: RawQuarantine | null | undefined): QuarantineI
 /** What to do about a quarantine, by reason (restart scopes from graph-api.md). */
 function quarantineHint(reason: string | null): string {
   if (reason === 'TooManyDeletes') return 'review the deletions, then `provflow restart --scope ForceDeletes`';
-  if (reason === 'QuarantinedOnDemand') return 'quarantined on request; `provflow restart --scope QuarantineState` to resume';
+  if (reason === 'QuarantinedOnDemand')
+    return 'quarantined on request; `provflow restart --scope QuarantineState` to resume';
   return 'fix the cause, then `provflow restart --scope QuarantineState` (or wait for the next attempt)';
 }
 
@@ -246,7 +247,11 @@ function judge(f: Facts, ctx: ClassifyContext): Verdict {
   // 3. Disabled / paused / never configured after provflow started it.
   const disabled = f.code === 'Paused' || f.scheduleState === 'Disabled' || f.scheduleState === 'Paused';
   if (disabled || f.code === 'NotConfigured') {
-    if (inGrace) return { state: 'starting', detail: `Start requested at ${ctx.startedAt}; Graph still reports ${f.code ?? 'no status'}` };
+    if (inGrace)
+      return {
+        state: 'starting',
+        detail: `Start requested at ${ctx.startedAt}; Graph still reports ${f.code ?? 'no status'}`,
+      };
     const what =
       f.code === 'NotConfigured'
         ? 'Job is NotConfigured (no credentials saved?)'
@@ -308,8 +313,18 @@ export function classifyJob(job: SynchronizationJob | null, ctx: ClassifyContext
     if (verdict.state === 'quarantined') {
       // code Quarantine with an empty object still gets a quarantine record, and one without
       // an error borrows the last execution's, so the operator always sees why.
-      const q = quarantine ?? { reason: null, currentBegan: null, nextAttempt: null, seriesCount: null, errorCode: null, errorMessage: null };
-      quarantine = !q.errorCode && !q.errorMessage && f.error ? { ...q, errorCode: f.error.code, errorMessage: f.error.message } : q;
+      const q = quarantine ?? {
+        reason: null,
+        currentBegan: null,
+        nextAttempt: null,
+        seriesCount: null,
+        errorCode: null,
+        errorMessage: null,
+      };
+      quarantine =
+        !q.errorCode && !q.errorMessage && f.error
+          ? { ...q, errorCode: f.error.code, errorMessage: f.error.message }
+          : q;
       detail = quarantineDetail(quarantine);
     }
     base = {
@@ -329,7 +344,13 @@ export function classifyJob(job: SynchronizationJob | null, ctx: ClassifyContext
   }
   if (!deadlinePassed) return { ...base, terminal: false, finalState: null, deadlinePassed };
   if (base.state === 'quarantined') {
-    return { ...base, terminal: true, finalState: 'quarantined', deadlinePassed, detail: `${base.detail} (watch deadline ${ctx.deadlineAt} passed)` };
+    return {
+      ...base,
+      terminal: true,
+      finalState: 'quarantined',
+      deadlinePassed,
+      detail: `${base.detail} (watch deadline ${ctx.deadlineAt} passed)`,
+    };
   }
   return {
     ...base,

@@ -62,7 +62,17 @@ export const NO_ERROR_CODE = '(no error code)';
 const MAX_TEXT = 500;
 
 export function emptySummary(): LogSummary {
-  return { entries: 0, successes: 0, failures: 0, warnings: 0, skipped: 0, byErrorCode: {}, newestActivity: null, seenIds: [], duplicatesIgnored: 0 };
+  return {
+    entries: 0,
+    successes: 0,
+    failures: 0,
+    warnings: 0,
+    skipped: 0,
+    byErrorCode: {},
+    newestActivity: null,
+    seenIds: [],
+    duplicatesIgnored: 0,
+  };
 }
 
 function idHash(id: string): string {
@@ -135,9 +145,17 @@ export function isPageCounted(summary: LogSummary, items: readonly LogEntryLike[
  * id is in the recent-id window are skipped and counted in `duplicatesIgnored`; entries
  * without an id cannot be deduplicated and are always counted.
  */
-export function addPage(summary: LogSummary, items: readonly LogEntryLike[], opts: { idWindow?: number } = {}): LogSummary {
+export function addPage(
+  summary: LogSummary,
+  items: readonly LogEntryLike[],
+  opts: { idWindow?: number } = {},
+): LogSummary {
   const window = opts.idWindow ?? DEFAULT_ID_WINDOW;
-  const out: LogSummary = { ...summary, byErrorCode: { ...summary.byErrorCode }, seenIds: [...(summary.seenIds ?? [])] };
+  const out: LogSummary = {
+    ...summary,
+    byErrorCode: { ...summary.byErrorCode },
+    seenIds: [...(summary.seenIds ?? [])],
+  };
   const seen = new Set(out.seenIds);
   for (const item of items) {
     if (item.id) {
@@ -195,7 +213,9 @@ export function compactSummary(summary: LogSummary): LogSummary {
 
 /** `SystemForCrossDomainIdentityManagementBadResponse×3, EntrySynchronizationError×1 (+2 more)`; '' when no failures. */
 export function formatTopErrors(summary: LogSummary, n = 3): string {
-  const ranked = Object.entries(summary.byErrorCode).sort(([ca, a], [cb, b]) => b.count - a.count || ca.localeCompare(cb));
+  const ranked = Object.entries(summary.byErrorCode).sort(
+    ([ca, a], [cb, b]) => b.count - a.count || ca.localeCompare(cb),
+  );
   const shown = ranked.slice(0, Math.max(0, n)).map(([code, s]) => `${code}×${s.count}`);
   const rest = ranked.length - shown.length;
   return rest > 0 ? `${shown.join(', ')} (+${rest} more)`.trim() : shown.join(', ');

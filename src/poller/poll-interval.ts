@@ -132,7 +132,10 @@ export function nextPollDelay(args: {
   if (fleet && fleet.pollsPerSecond > 0 && fleet.activeJobs > 0) {
     const fleetFloor = fairShareDelayMs(fleet);
     const use = Math.min(1, Math.max(0.01, fleet.targetUse));
-    const fleetCeiling = Math.max(s.minMs, fairShareDelayMs({ activeJobs: fleet.activeJobs, pollsPerSecond: fleet.pollsPerSecond * use }));
+    const fleetCeiling = Math.max(
+      s.minMs,
+      fairShareDelayMs({ activeJobs: fleet.activeJobs, pollsPerSecond: fleet.pollsPerSecond * use }),
+    );
     if (reason !== 'next-attempt' && delay > fleetCeiling) {
       delay = fleetCeiling;
       reason = 'fleet-ceiling';
@@ -161,7 +164,12 @@ export function nextPollDelay(args: {
  * E.g. 3,500 RU per 10 s (small tenant), 10 % share, 1 RU per `GET …/jobs/{id}` → 35 polls/s.
  * The same formula gives the reports budget: 5 requests per 10 s, share 1 → 0.5 requests/s.
  */
-export function pollShareCapacity(args: { ruLimit: number; ruWindowMs: number; share: number; ruPerPoll?: number }): number {
+export function pollShareCapacity(args: {
+  ruLimit: number;
+  ruWindowMs: number;
+  share: number;
+  ruPerPoll?: number;
+}): number {
   const { ruLimit, ruWindowMs, share } = args;
   const ruPerPoll = args.ruPerPoll ?? 1;
   if (!(ruLimit > 0) || !(ruWindowMs > 0) || !(ruPerPoll > 0)) {

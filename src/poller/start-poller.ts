@@ -30,14 +30,22 @@ export interface PollerHandle {
   close(): Promise<void>;
 }
 
-export function startPoller(rt: Runtime, opts: { concurrency?: number; settings?: Partial<WatchSettings> } = {}): PollerHandle {
+export function startPoller(
+  rt: Runtime,
+  opts: { concurrency?: number; settings?: Partial<WatchSettings> } = {},
+): PollerHandle {
   if (!rt.graph) throw new Error('the poller needs a Graph client (createRuntime withGraph)');
   const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
   const eventsQueue = webhookUrl ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix }) : null;
   // The fleet: every watch job not yet ended, counted across all poller processes (they share
   // the quota share, so each schedules as if it served the whole fleet alone, and together they
   // stay inside it). Refreshed every 2 s; a stale count only shifts delays a little.
-  const pollsPerSecond = pollShareCapacity({ ruLimit: rt.cfg.GRAPH_RU_LIMIT, ruWindowMs: rt.cfg.GRAPH_RU_WINDOW_MS, share: rt.cfg.POLLER_QUOTA_SHARE }) * rt.cfg.GRAPH_LIMIT_SAFETY;
+  const pollsPerSecond =
+    pollShareCapacity({
+      ruLimit: rt.cfg.GRAPH_RU_LIMIT,
+      ruWindowMs: rt.cfg.GRAPH_RU_WINDOW_MS,
+      share: rt.cfg.POLLER_QUOTA_SHARE,
+    }) * rt.cfg.GRAPH_LIMIT_SAFETY;
   let activeJobs = 0;
   const countFleet = async () => {
     const c = await rt.pollQueue.getJobCounts('active', 'wait', 'delayed', 'prioritized');

@@ -55,7 +55,9 @@ function ledgerFields(a: JobAssessment) {
   return {
     state: TO_LEDGER[a.state],
     jobCode: a.code,
-    lastExecution: a.lastExecutionState ? `${a.lastExecutionState}${a.lastExecutionEnded ? ` ${a.lastExecutionEnded}` : ''}` : null,
+    lastExecution: a.lastExecutionState
+      ? `${a.lastExecutionState}${a.lastExecutionEnded ? ` ${a.lastExecutionEnded}` : ''}`
+      : null,
     quarantineReason: a.quarantine?.reason ?? null,
     quarantineNextAttempt: a.quarantine?.nextAttempt ?? null,
     detail: a.detail,
@@ -64,7 +66,12 @@ function ledgerFields(a: JobAssessment) {
 
 /** Logs are worth their rationed reads only when the last cycle reported problems. */
 function wantsLogs(a: JobAssessment): boolean {
-  return a.lastExecutionState === 'EntryLevelErrors' || a.lastExecutionState === 'Failed' || a.state === 'quarantined' || a.state === 'failed';
+  return (
+    a.lastExecutionState === 'EntryLevelErrors' ||
+    a.lastExecutionState === 'Failed' ||
+    a.state === 'quarantined' ||
+    a.state === 'failed'
+  );
 }
 
 function failureCounts(s: LogSummary): Record<string, number> {
@@ -86,7 +93,8 @@ export function createWatchProcessor(d: WatchDeps) {
     const st = data.state ?? {};
     const deadlineAt = st.deadlineAt ?? data.startedAt + d.settings.deadlineMs;
     const log = d.logger.child({ batchId: instance.batchId, instanceKey: instance.instanceKey, jobId: data.jobId });
-    const save = (patch: NonNullable<WatchJobData['state']>) => job.updateData({ ...data, state: { ...st, deadlineAt, ...patch } });
+    const save = (patch: NonNullable<WatchJobData['state']>) =>
+      job.updateData({ ...data, state: { ...st, deadlineAt, ...patch } });
 
     try {
       // Phase 1: watch until terminal.
@@ -108,7 +116,11 @@ export function createWatchProcessor(d: WatchDeps) {
           const next = nextPollDelay({
             assessment,
             previous: st.lastState
-              ? { state: st.lastState as JobAssessment['state'], unchangedPolls: st.unchangedPolls ?? 0, ...(st.fingerprint ? { fingerprint: st.fingerprint } : {}) }
+              ? {
+                  state: st.lastState as JobAssessment['state'],
+                  unchangedPolls: st.unchangedPolls ?? 0,
+                  ...(st.fingerprint ? { fingerprint: st.fingerprint } : {}),
+                }
               : null,
             now: new Date(now()),
             settings: d.settings.poll,
@@ -126,7 +138,12 @@ export function createWatchProcessor(d: WatchDeps) {
           return await delay(job, token, next.delayMs);
         }
         const finalState = assessment.finalState ?? assessment.state;
-        await save({ finalState, lastState: assessment.state, logNextLink: null, logSummary: wantsLogs(assessment) ? emptySummary() : undefined });
+        await save({
+          finalState,
+          lastState: assessment.state,
+          logNextLink: null,
+          logSummary: wantsLogs(assessment) ? emptySummary() : undefined,
+        });
         st.finalState = finalState;
         st.logSummary = wantsLogs(assessment) ? emptySummary() : undefined;
         st.logNextLink = null;
@@ -178,7 +195,11 @@ export function createWatchProcessor(d: WatchDeps) {
       }
       if (cls === 'permanent') {
         const reason = `watching the provisioning job failed: ${(err as Error).message}`;
-        await d.ledger.update(instance.batchId, instance.instanceKey, { state: 'failed', lastError: reason, endedAt: now() });
+        await d.ledger.update(instance.batchId, instance.instanceKey, {
+          state: 'failed',
+          lastError: reason,
+          endedAt: now(),
+        });
         throw new UnrecoverableError(reason);
       }
       throw err;
@@ -186,7 +207,13 @@ export function createWatchProcessor(d: WatchDeps) {
   };
 }
 
-async function notify(d: WatchDeps, data: WatchJobData, a: JobAssessment | null, type: WebhookEvent['type'], detail?: string): Promise<void> {
+async function notify(
+  d: WatchDeps,
+  data: WatchJobData,
+  a: JobAssessment | null,
+  type: WebhookEvent['type'],
+  detail?: string,
+): Promise<void> {
   if (!d.eventsQueue) return;
   const rec = await d.ledger.getInstance(data.instance.batchId, data.instance.instanceKey);
   const event: WebhookEvent = {

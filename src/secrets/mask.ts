@@ -10,5 +10,8 @@ export const REDACTED = '[redacted]';
 
 /** Pairs with every secret-valued key's value replaced (unknown keys count as secret). */
 export function maskSecretPairs(pairs: readonly SecretPair[], options: { maskAll?: boolean } = {}): SecretPair[] {
-  return pairs.map(({ key, value }) => ({ key, value: options.maskAll || !isSynchronizationSecretKey(key) || isSecretValuedKey(key) ? REDACTED : value }));
+  return pairs.map(({ key, value }) => ({
+    key,
+    value: options.maskAll || !isSynchronizationSecretKey(key) || isSecretValuedKey(key) ? REDACTED : value,
+  }));
 }

@@ -120,7 +120,9 @@ export function isSealed(value: string): boolean {
 export function openSealed(keys: SecretKey | readonly SecretKey[], sealed: string, aad?: string): string {
   const list = Array.isArray(keys) ? (keys as readonly SecretKey[]) : [keys as SecretKey];
   if (!isSealed(sealed)) {
-    throw new SealedValueError('not a sealed value (expected v1.<keyId>.<iv>.<tag>.<ciphertext>); it was truncated or altered');
+    throw new SealedValueError(
+      'not a sealed value (expected v1.<keyId>.<iv>.<tag>.<ciphertext>); it was truncated or altered',
+    );
   }
   const [version, keyId, ivText, tagText, ctText] = sealed.split('.') as [string, string, string, string, string];
   const key = list.find((k) => k.id === keyId);
@@ -130,7 +132,9 @@ export function openSealed(keys: SecretKey | readonly SecretKey[], sealed: strin
       `sealed with key ${keyId}, which is not configured (configured: ${known}); during a key rotation set ${PREVIOUS_SECRET_KEY_ENV} to the old key until in-flight jobs drain`,
     );
   }
-  const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(ivText, 'base64url'), { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(ivText, 'base64url'), {
+    authTagLength: TAG_BYTES,
+  });
   decipher.setAAD(additionalData(`${version}.${keyId}`, aad));
   decipher.setAuthTag(Buffer.from(tagText, 'base64url'));
   try {
@@ -159,6 +163,9 @@ export function openSecretPairs(keys: SecretKey | readonly SecretKey[], sealed: 
   const valid =
     Array.isArray(parsed) &&
     parsed.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string');
-  if (!valid) throw new SealedValueError('sealed value opened but does not hold credential pairs; it was sealed by something else');
+  if (!valid)
+    throw new SealedValueError(
+      'sealed value opened but does not hold credential pairs; it was sealed by something else',
+    );
   return (parsed as [string, string][]).map(([k, value]) => ({ key: k, value }));
 }

@@ -22,7 +22,11 @@ export async function awaitReplication(deps: StepDeps, input: StepInput): Promis
       `The application ${appObjectId} / servicePrincipal ${spId} was still not readable after ${Math.round(waited / 1000)} s of waiting for Graph replication. Retry the instance later (provflow re-uses the created app) or raise REPLICATION_TIMEOUT_MS.`,
     );
   }
-  throw new StepWait(deps.settings.replicationPollMs, { since, okInARow }, `replication: ${okInARow}/${deps.settings.replicationReadsInARow} good reads`);
+  throw new StepWait(
+    deps.settings.replicationPollMs,
+    { since, okInARow },
+    `replication: ${okInARow}/${deps.settings.replicationReadsInARow} good reads`,
+  );
 }
 
 export const awaitReplicationStep = defineStep({

@@ -66,7 +66,11 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
         throw new StepWait(deps.settings.replicationPollMs, input.state, why);
       }
       if (await settleFailedCreate(deps, instance, JOB_INTENT_FIELD, mine, err, CREATE_JOB_AMBIGUITY)) {
-        throw new StepWait(deps.settings.replicationPollMs, input.state, `job creation outcome unknown (${(err as Error).message})`);
+        throw new StepWait(
+          deps.settings.replicationPollMs,
+          input.state,
+          `job creation outcome unknown (${(err as Error).message})`,
+        );
       }
       throw err;
     }
@@ -80,7 +84,11 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
       throw new PermanentError(`Could not create the provisioning job for '${instance.displayName}': ${unknown}`);
     }
     if (isReplicationLag(deps, prev, err)) {
-      throw new StepWait(deps.settings.replicationPollMs, input.state, `servicePrincipal not yet usable (${(err as Error).message})`);
+      throw new StepWait(
+        deps.settings.replicationPollMs,
+        input.state,
+        `servicePrincipal not yet usable (${(err as Error).message})`,
+      );
     }
     throw refusedBy(err, `Could not create the provisioning job for '${instance.displayName}'`);
   }

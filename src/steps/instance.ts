@@ -7,7 +7,11 @@ import { z } from 'zod';
 /** The instance as stored in job data (no secrets: those are sealed in the ledger). */
 export const instanceSpecSchema = z.object({
   batchId: z.string().min(1).max(64),
-  instanceKey: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/, 'instanceKey must be [a-z0-9-]'),
+  instanceKey: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9-]+$/, 'instanceKey must be [a-z0-9-]'),
   displayName: z.string().min(1).max(256),
   applicationTemplate: z
     .object({ id: z.string().optional(), displayName: z.string().optional() })

@@ -26,14 +26,23 @@ import {
 /** The ledger field holding this step's intent marker (format: create-once.ts). */
 export const INTENT_FIELD = 'instantiateIntent';
 
-async function adopt(deps: StepDeps, input: StepInput, apps: Application[], how: 'recovered' | 'existing'): Promise<InstanceIds> {
+async function adopt(
+  deps: StepDeps,
+  input: StepInput,
+  apps: Application[],
+  how: 'recovered' | 'existing',
+): Promise<InstanceIds> {
   // Several matches would be a duplicate made outside provflow (or before it existed): adopt the
   // first by id for determinism and say so in the ledger, rather than guess which one to delete.
   const sorted = [...apps].sort((a, b) => objectIdOf(a).localeCompare(objectIdOf(b)));
   const app = sorted[0]!;
   const sps = await deps.graph.findServicePrincipalsByAppId(app.appId);
   if (sps.length === 0) {
-    throw new StepWait(deps.settings.replicationPollMs, { ...input.state, waitingForSp: true }, `application ${app.appId} found, its servicePrincipal not visible yet`);
+    throw new StepWait(
+      deps.settings.replicationPollMs,
+      { ...input.state, waitingForSp: true },
+      `application ${app.appId} found, its servicePrincipal not visible yet`,
+    );
   }
   const ids: InstanceIds = {
     ...input.prev,
@@ -49,7 +58,11 @@ async function adopt(deps: StepDeps, input: StepInput, apps: Application[], how:
     appId: ids.appId!,
     servicePrincipalId: ids.servicePrincipalId!,
     adopted: how,
-    ...(sorted.length > 1 ? { warning: `${sorted.length} applications named '${input.instance.displayName}' exist; adopted ${ids.applicationObjectId}` } : {}),
+    ...(sorted.length > 1
+      ? {
+          warning: `${sorted.length} applications named '${input.instance.displayName}' exist; adopted ${ids.applicationObjectId}`,
+        }
+      : {}),
   });
   return ids;
 }
@@ -57,7 +70,14 @@ async function adopt(deps: StepDeps, input: StepInput, apps: Application[], how:
 export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const { instance } = input;
   const templateId = need(input.prev, 'templateId');
-  const recorded = await deps.store.get(instance, [INTENT_FIELD, 'applicationObjectId', 'appId', 'servicePrincipalId', 'createdAt', 'adopted']);
+  const recorded = await deps.store.get(instance, [
+    INTENT_FIELD,
+    'applicationObjectId',
+    'appId',
+    'servicePrincipalId',
+    'createdAt',
+    'adopted',
+  ]);
   if (recorded.applicationObjectId && recorded.appId && recorded.servicePrincipalId) {
     // A previous attempt got Graph's answer and recorded it: nothing to do.
     return {
@@ -71,7 +91,10 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
   }
   const intent = parseIntent(recorded[INTENT_FIELD]);
 
-  const existing = await deps.graph.findApplications({ displayName: instance.displayName, applicationTemplateId: templateId });
+  const existing = await deps.graph.findApplications({
+    displayName: instance.displayName,
+    applicationTemplateId: templateId,
+  });
   if (existing.length > 0) return adopt(deps, input, existing, intent ? 'recovered' : 'existing');
 
   if (intent) {
@@ -85,7 +108,10 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
         `reconciling an earlier instantiate of '${instance.displayName}' (${Math.round(age / 1000)} s ago)`,
       );
     }
-    deps.logger.warn({ instanceKey: instance.instanceKey, intentAgeMs: age }, 'earlier instantiate left no application after the reconcile window; creating it again');
+    deps.logger.warn(
+      { instanceKey: instance.instanceKey, intentAgeMs: age },
+      'earlier instantiate left no application after the reconcile window; creating it again',
+    );
   }
 
   const mine = await claimIntent(deps, instance, INTENT_FIELD, recorded[INTENT_FIELD] != null);
@@ -113,7 +139,11 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
     created = raced.created;
   } catch (err) {
     if (await settleFailedCreate(deps, instance, INTENT_FIELD, mine, err, INSTANTIATE_AMBIGUITY)) {
-      throw new StepWait(deps.settings.replicationPollMs, { ...input.state, reconciling: true }, `instantiate outcome unknown (${(err as Error).message}); reconciling by query`);
+      throw new StepWait(
+        deps.settings.replicationPollMs,
+        { ...input.state, reconciling: true },
+        `instantiate outcome unknown (${(err as Error).message}); reconciling by query`,
+      );
     }
     throw refusedBy(err, `Graph refused to create '${instance.displayName}' from template ${templateId}`);
   }

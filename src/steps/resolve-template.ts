@@ -19,7 +19,8 @@ export async function resolveTemplate(deps: StepDeps, { instance }: StepInput): 
     await deps.store.setBatchCache(instance.batchId, cacheKey, t.id);
     return { templateId: t.id };
   }
-  if (!displayName) throw new PermanentError('The instance names no applicationTemplate: set it on the instance or in defaults.');
+  if (!displayName)
+    throw new PermanentError('The instance names no applicationTemplate: set it on the instance or in defaults.');
 
   const found = await deps.graph.findApplicationTemplatesByName(displayName);
   // Graph's `eq` is case-insensitive; prefer an exact match when several come back.

@@ -16,4 +16,3 @@ const escape = (c: string): string => {
 export function terminalSafe(text: string): string {
   return text.replace(UNSAFE, escape);
 }
-

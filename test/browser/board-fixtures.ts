@@ -90,14 +90,25 @@ export async function plantFlow(redisUrl: string, prefix: string): Promise<Plant
   const id = (key: string, step: string) => `${batchId}.${key}.${step}`;
   const credentials = [{ key: 'ClientSecret', value: PLANTED.clientSecret }];
   const process = async (job: Job) => {
-    await job.log(`PUT /servicePrincipals/sp-1/synchronization/secrets with Authorization: Bearer ${PLANTED.bearer}.log`);
+    await job.log(
+      `PUT /servicePrincipals/sp-1/synchronization/secrets with Authorization: Bearer ${PLANTED.bearer}.log`,
+    );
     if (job.data.fail) {
-      throw new Error(`Graph answered 400 to POST …/validateCredentials (Authorization: Bearer ${PLANTED.bearer}.fail; sealed ${PLANTED.sealed})`);
+      throw new Error(
+        `Graph answered 400 to POST …/validateCredentials (Authorization: Bearer ${PLANTED.bearer}.fail; sealed ${PLANTED.sealed})`,
+      );
     }
     await job.updateProgress({ step: job.name, token: `${PLANTED.bearer}.progress` });
-    return { servicePrincipalId: 'sp-1', jobId: 'aws.0123456789abcdef', secretsSaved: true, accessToken: `${PLANTED.bearer}.ret` };
+    return {
+      servicePrincipalId: 'sp-1',
+      jobId: 'aws.0123456789abcdef',
+      secretsSaved: true,
+      accessToken: `${PLANTED.bearer}.ret`,
+    };
   };
-  const workers = [QUEUES.steps, QUEUES.poll].map((name) => new Worker(name, process, { connection, prefix, concurrency: 4 }));
+  const workers = [QUEUES.steps, QUEUES.poll].map(
+    (name) => new Worker(name, process, { connection, prefix, concurrency: 4 }),
+  );
   const flows = new FlowProducer({ connection, prefix });
   const steps = new Queue(QUEUES.steps, { connection, prefix });
   const poll = new Queue(QUEUES.poll, { connection, prefix });
@@ -128,7 +139,12 @@ export async function plantFlow(redisUrl: string, prefix: string): Promise<Plant
     const failedId = id('acct-002', 'validate-credentials');
     await steps.add(
       'validate-credentials',
-      { instance: { ...instance, instanceKey: 'acct-002' }, fail: true, credentials, authorization: `Bearer ${PLANTED.bearer}.data` },
+      {
+        instance: { ...instance, instanceKey: 'acct-002' },
+        fail: true,
+        credentials,
+        authorization: `Bearer ${PLANTED.bearer}.data`,
+      },
       { jobId: failedId, attempts: 1 },
     );
     await waitForState(poll, id('acct-001', 'watch'), 'completed');

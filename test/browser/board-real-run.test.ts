@@ -29,7 +29,11 @@ describe.skipIf(!haveChromium)('board after a real simulator run', () => {
   let rt: Runtime;
   let board: TestBoard;
   let browser: Browser;
-  const batch = batchOf('board-run', [instance(0, 'AWS Board One', 'tok-PLANTED-one'), instance(1, "AWS O'Board Two", 'tok-PLANTED-two'), instance(2, 'AWS Board Bad', 'bad-PLANTED-three')]);
+  const batch = batchOf('board-run', [
+    instance(0, 'AWS Board One', 'tok-PLANTED-one'),
+    instance(1, "AWS O'Board Two", 'tok-PLANTED-two'),
+    instance(2, 'AWS Board Bad', 'bad-PLANTED-three'),
+  ]);
   const secrets = batch.instances.flatMap((i) => i.credentials.map((c) => c.value));
 
   beforeAll(async () => {
@@ -41,10 +45,23 @@ describe.skipIf(!haveChromium)('board after a real simulator run', () => {
     await waitForStates(rt.ledger, 'board-run', ['steady', 'failed'], 60_000);
     await w.close();
     await p.close();
-    board = await serveBoard({ redis: stack.redis.url, prefix: rt.prefix, auth: { username: 'operator', password: 'pw-board' } });
+    board = await serveBoard({
+      redis: stack.redis.url,
+      prefix: rt.prefix,
+      auth: { username: 'operator', password: 'pw-board' },
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 90_000);
 
@@ -56,15 +73,27 @@ describe.skipIf(!haveChromium)('board after a real simulator run', () => {
   });
 
   it('shows the queues and a completed instance flow, and no secret of the batch', async () => {
-    const context = await browser.newContext({ httpCredentials: { username: 'operator', password: 'pw-board' }, viewport: { width: 1400, height: 1100 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'operator', password: 'pw-board' },
+      viewport: { width: 1400, height: 1100 },
+    });
     const page = await context.newPage();
     const responses: string[] = [];
-    page.on('response', (res) => void res.text().then((t) => responses.push(t), () => {}));
+    page.on(
+      'response',
+      (res) =>
+        void res.text().then(
+          (t) => responses.push(t),
+          () => {},
+        ),
+    );
     expect((await page.goto(`${board.base}/board/`))?.status()).toBe(200);
     for (const name of [QUEUES.steps, QUEUES.poll]) await page.getByText(name, { exact: true }).first().waitFor();
 
     const key = batch.instances[0]!.instanceKey;
-    await page.goto(`${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(stepJobId('board-run', key, 'start-job'))}`);
+    await page.goto(
+      `${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(stepJobId('board-run', key, 'start-job'))}`,
+    );
     await page.getByText('Job flow').waitFor();
     await page.getByText('resolve-template').first().waitFor();
     const text = await page.innerText('body');

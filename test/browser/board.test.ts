@@ -10,7 +10,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
-import { BOARD_PASS, BOARD_USER, plantFlow, plantedIn, serveBoard, type PlantedFlow, type TestBoard } from './board-fixtures.ts';
+import {
+  BOARD_PASS,
+  BOARD_USER,
+  plantFlow,
+  plantedIn,
+  serveBoard,
+  type PlantedFlow,
+  type TestBoard,
+} from './board-fixtures.ts';
 import { screenshotPath } from './screenshot-path.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,7 +39,16 @@ describe.skipIf(!haveChromium)('board in a browser', () => {
       plantFlow(redis.url, prefix),
       chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       }),
     ]);
     board = await serveBoard({ redis: redis.url, prefix, auth: { username: BOARD_USER, password: BOARD_PASS } });
@@ -45,12 +62,19 @@ describe.skipIf(!haveChromium)('board in a browser', () => {
 
   /** A logged-in page that records the text of every response it receives. */
   async function loggedIn(): Promise<{ page: Page; responses: string[] }> {
-    const context = await browser.newContext({ httpCredentials: { username: BOARD_USER, password: BOARD_PASS }, viewport: { width: 1400, height: 1320 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: BOARD_USER, password: BOARD_PASS },
+      viewport: { width: 1400, height: 1320 },
+    });
     const page = await context.newPage();
     const responses: string[] = [];
     page.on('response', (res) => {
       const type = res.headers()['content-type'] ?? '';
-      if (/json|html|text/.test(type)) void res.text().then((t) => responses.push(t), () => {});
+      if (/json|html|text/.test(type))
+        void res.text().then(
+          (t) => responses.push(t),
+          () => {},
+        );
     });
     return { page, responses };
   }
@@ -75,7 +99,8 @@ describe.skipIf(!haveChromium)('board in a browser', () => {
     const { page, responses } = await loggedIn();
     const home = await page.goto(`${board.base}/board/`);
     expect(home?.status()).toBe(200);
-    for (const name of [QUEUES.steps, QUEUES.poll, QUEUES.events]) await page.getByText(name, { exact: true }).first().waitFor();
+    for (const name of [QUEUES.steps, QUEUES.poll, QUEUES.events])
+      await page.getByText(name, { exact: true }).first().waitFor();
     expect(await page.title()).toBe('provflow');
 
     // Into the steps queue through the UI, then its completed jobs.
@@ -101,13 +126,23 @@ describe.skipIf(!haveChromium)('board in a browser', () => {
 
     // The failed job: its error tab shows the reason with the bearer token masked.
     await page.goto(`${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(planted.failedId)}`);
-    await page.getByRole('tab', { name: 'Error' }).or(page.getByText('Error', { exact: true })).first().click();
-    await page.getByText(/Graph answered 400/).first().waitFor();
+    await page
+      .getByRole('tab', { name: 'Error' })
+      .or(page.getByText('Error', { exact: true }))
+      .first()
+      .click();
+    await page
+      .getByText(/Graph answered 400/)
+      .first()
+      .waitFor();
     const failedText = await page.innerText('body');
     expect(failedText).toContain('Bearer [REDACTED]');
     expect(plantedIn(failedText)).toEqual([]);
     await page.getByText('Logs', { exact: true }).first().click();
-    await page.getByText(/Authorization: Bearer/).first().waitFor();
+    await page
+      .getByText(/Authorization: Bearer/)
+      .first()
+      .waitFor();
     expect(plantedIn(await page.innerText('body'))).toEqual([]);
 
     // Nothing the page fetched (HTML, API JSON) carried a planted value either.

@@ -56,8 +56,14 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     const t = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    p.on('error', (err) => { clearTimeout(t); reject(err); });
-    p.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    p.on('error', (err) => {
+      clearTimeout(t);
+      reject(err);
+    });
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

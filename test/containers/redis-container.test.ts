@@ -35,20 +35,23 @@ describe.skipIf(!hasEngine)('Redis from testcontainers (local image)', () => {
     }
     // .mts: ESM (top-level await) outside the package; imports by absolute path for the same reason.
     const script = path.join(tmp, 'fallback.mts');
-    writeFileSync(script, [
-      `import { Redis } from ${JSON.stringify(path.join(ROOT, 'node_modules/ioredis/built/index.js'))};`,
-      `import { obtainRedis } from ${JSON.stringify(path.join(ROOT, 'src/dev/redis-server.ts'))};`,
-      `const h = await obtainRedis();`,
-      `const r = new Redis(h.url);`,
-      `await r.set('k', 'v');`,
-      `const info = await r.info('server');`,
-      `const policy = ((await r.config('GET', 'maxmemory-policy')) as string[])[1];`,
-      `console.log(JSON.stringify({ url: h.url, spawned: h.child !== null, k: await r.get('k'), policy,`,
-      `  version: /redis_version:(\\S+)/.exec(info)[1] }));`,
-      `r.disconnect();`,
-      `await h.close();`,
-      `process.exit(0);`,
-    ].join('\n'));
+    writeFileSync(
+      script,
+      [
+        `import { Redis } from ${JSON.stringify(path.join(ROOT, 'node_modules/ioredis/built/index.js'))};`,
+        `import { obtainRedis } from ${JSON.stringify(path.join(ROOT, 'src/dev/redis-server.ts'))};`,
+        `const h = await obtainRedis();`,
+        `const r = new Redis(h.url);`,
+        `await r.set('k', 'v');`,
+        `const info = await r.info('server');`,
+        `const policy = ((await r.config('GET', 'maxmemory-policy')) as string[])[1];`,
+        `console.log(JSON.stringify({ url: h.url, spawned: h.child !== null, k: await r.get('k'), policy,`,
+        `  version: /redis_version:(\\S+)/.exec(info)[1] }));`,
+        `r.disconnect();`,
+        `await h.close();`,
+        `process.exit(0);`,
+      ].join('\n'),
+    );
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, PROVFLOW_REDIS_IMAGE: BASE_IMAGE };
     delete env.REDIS_URL;
     delete env.PROVFLOW_TEST_REDIS;

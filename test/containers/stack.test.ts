@@ -65,7 +65,12 @@ async function healthOf(): Promise<Record<string, string>> {
   if (all.length === 0) return {};
   const format = '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}';
   const out = await mustRun('docker', ['inspect', '-f', format, ...all]);
-  return Object.fromEntries(out.trim().split('\n').map((l) => l.replace(/^\//, '').split(' ') as [string, string]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\//, '').split(' ') as [string, string]),
+  );
 }
 
 describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docker-compose.ci.yml)', () => {
@@ -100,10 +105,15 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
   it('comes up: Redis, the simulator, two workers, the poller and the board, all healthy', async () => {
     await timed('up -d --scale worker=2', () => compose(['up', '-d', '--no-build', '--scale', 'worker=2'], 420_000));
     const health = await timed('until every container is healthy', () =>
-      waitFor('every container healthy', async () => {
-        const h = await healthOf();
-        return Object.keys(h).length === 6 && Object.values(h).every((s) => s === 'healthy') ? h : null;
-      }, 240_000, 2000),
+      waitFor(
+        'every container healthy',
+        async () => {
+          const h = await healthOf();
+          return Object.keys(h).length === 6 && Object.values(h).every((s) => s === 'healthy') ? h : null;
+        },
+        240_000,
+        2000,
+      ),
     );
     expect(Object.keys(health).filter((n) => n.includes('worker'))).toHaveLength(2);
     facts['containers healthy'] = Object.keys(health).length;
@@ -143,20 +153,30 @@ describe.skipIf(!hasEngine)('the stack in containers (docker-compose.yml + docke
     const ledger = new Ledger(redis, PREFIX);
     try {
       // Mid-batch: some instance has moved past its first step, and not every one has ended.
-      const atKill = await waitFor('an instance in progress', async () => {
-        const rows = await ledger.listInstances(batchId);
-        const moving = rows.filter((r) => r.state !== 'queued' && r.state !== 'pending');
-        return moving.length > 0 && rows.some((r) => !END_STATES.has(r.state)) ? rows : null;
-      }, 120_000, 250);
+      const atKill = await waitFor(
+        'an instance in progress',
+        async () => {
+          const rows = await ledger.listInstances(batchId);
+          const moving = rows.filter((r) => r.state !== 'queued' && r.state !== 'pending');
+          return moving.length > 0 && rows.some((r) => !END_STATES.has(r.state)) ? rows : null;
+        },
+        120_000,
+        250,
+      );
       const [victim] = await ids('worker');
       await mustRun('docker', ['kill', '--signal', 'KILL', victim!]);
       facts['instances ended when a worker was killed'] = atKill.filter((r) => END_STATES.has(r.state)).length;
 
       const rows = await timed('enqueue to every instance ended', () =>
-        waitFor('every instance ended', async () => {
-          const r: InstanceRecord[] = await ledger.listInstances(batchId);
-          return r.length === INSTANCES && r.every((x) => END_STATES.has(x.state)) ? r : null;
-        }, 300_000, 1000),
+        waitFor(
+          'every instance ended',
+          async () => {
+            const r: InstanceRecord[] = await ledger.listInstances(batchId);
+            return r.length === INSTANCES && r.every((x) => END_STATES.has(x.state)) ? r : null;
+          },
+          300_000,
+          1000,
+        ),
       );
       const got = Object.fromEntries(rows.map((r) => [r.displayName, r.state]));
       expect(got).toEqual(Object.fromEntries(expected));

@@ -24,7 +24,11 @@ type Json = Record<string, unknown>;
 describe("Microsoft's examples parse unchanged with provflow's schemas", () => {
   it('application templates list (truncated in the example)', () => {
     const page = collectionSchema(applicationTemplateSchema).parse(parseExample('application-templates-list.json'));
-    expect(page.value[0]).toMatchObject({ id: AWS_TEMPLATE_ID, displayName: 'Amazon Web Services (AWS)', supportedProvisioningTypes: ['sync'] });
+    expect(page.value[0]).toMatchObject({
+      id: AWS_TEMPLATE_ID,
+      displayName: 'Amazon Web Services (AWS)',
+      supportedProvisioningTypes: ['sync'],
+    });
   });
 
   it('instantiate answers 201 with objectId (beta), not id; trailing commas accepted', () => {
@@ -36,7 +40,9 @@ describe("Microsoft's examples parse unchanged with provflow's schemas", () => {
   });
 
   it('synchronization templates and jobs (created NotConfigured, later Paused)', () => {
-    const t = collectionSchema(synchronizationTemplateSchema).parse(parseExample('synchronization-templates-list.json'));
+    const t = collectionSchema(synchronizationTemplateSchema).parse(
+      parseExample('synchronization-templates-list.json'),
+    );
     expect(t.value.map((x) => x.id)).toEqual(['aws']);
     const created = synchronizationJobSchema.parse(parseExample('synchronization-job-create.json'));
     expect(created.status?.code).toBe('NotConfigured');
@@ -56,7 +62,11 @@ describe("Microsoft's examples parse unchanged with provflow's schemas", () => {
     expect(err!.provisioningStatusInfo?.errorInformation?.errorCode).toBe('ContosoEntryConflict');
     expect(err!.statusInfo?.errorCategory).toBe('nonServiceFailure');
     const [box] = parse('provisioning-logs-box-error.json');
-    expect(box!.statusInfo).toMatchObject({ status: 'failure', errorCode: 'BoxEntryConflict', errorCategory: 'NonServiceFailure' });
+    expect(box!.statusInfo).toMatchObject({
+      status: 'failure',
+      errorCode: 'BoxEntryConflict',
+      errorCategory: 'NonServiceFailure',
+    });
     expect(box!.provisioningStatusInfo).toBeUndefined();
   });
 
@@ -91,8 +101,7 @@ function missingKeys(example: unknown, actual: unknown, at = ''): string[] {
  * hidden: the test fails on any *other* missing field, and shrinking this list is the fix (it is
  * empty now).
  */
-const KNOWN_GAPS = new Set<string>([
-]);
+const KNOWN_GAPS = new Set<string>([]);
 
 /** The simulator's answer has every field of Microsoft's example, known gaps aside. */
 function expectShape(example: unknown, actual: unknown): void {
@@ -113,7 +122,11 @@ describe("the simulator speaks Microsoft's examples", () => {
       client_secret: sim.clientSecret,
       scope: 'https://graph.microsoft.com/.default',
     });
-    const res = await fetch(`${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
+    const res = await fetch(`${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: form,
+      dispatcher: agent,
+    });
     token = ((await res.json()) as { access_token: string }).access_token;
   });
   afterAll(async () => {
@@ -138,7 +151,11 @@ describe("the simulator speaks Microsoft's examples", () => {
     const aws = (templates.json as { value: Json[] }).value.find((t) => t.id === AWS_TEMPLATE_ID);
     expectShape((parseExample('application-templates-list.json') as { value: Json[] }).value[0], aws);
 
-    const inst = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, JSON.stringify(parseExample('instantiate.request.json')));
+    const inst = await call(
+      'POST',
+      `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`,
+      JSON.stringify(parseExample('instantiate.request.json')),
+    );
     expect(inst.status).toBe(201);
     const example = parseExample('instantiate.json') as Json;
     expectShape(example, inst.json);
@@ -147,17 +164,32 @@ describe("the simulator speaks Microsoft's examples", () => {
     const spId = objectIdOf(created.servicePrincipal);
 
     const syncTemplates = await call('GET', `/servicePrincipals/${spId}/synchronization/templates`);
-    expectShape((parseExample('synchronization-templates-list.json') as { value: Json[] }).value[0], (syncTemplates.json as { value: Json[] }).value[0]);
+    expectShape(
+      (parseExample('synchronization-templates-list.json') as { value: Json[] }).value[0],
+      (syncTemplates.json as { value: Json[] }).value[0],
+    );
 
-    const job = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, JSON.stringify(parseExample('synchronization-job-create.request.json')));
+    const job = await call(
+      'POST',
+      `/servicePrincipals/${spId}/synchronization/jobs`,
+      JSON.stringify(parseExample('synchronization-job-create.request.json')),
+    );
     expect([200, 201]).toContain(job.status);
     expectShape(parseExample('synchronization-job-create.json'), job.json);
     const jobId = synchronizationJobSchema.parse(job.json).id;
     expect(jobId.startsWith(`aws.${sim.tenantId.replace(/-/g, '')}.`)).toBe(true);
 
-    const validate = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/validateCredentials`, JSON.stringify(parseExample('validate-credentials.request.json')));
+    const validate = await call(
+      'POST',
+      `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/validateCredentials`,
+      JSON.stringify(parseExample('validate-credentials.request.json')),
+    );
     expect(validate.status).toBe(204);
-    const put = await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, JSON.stringify(parseExample('secrets-put.request.json')));
+    const put = await call(
+      'PUT',
+      `/servicePrincipals/${spId}/synchronization/secrets`,
+      JSON.stringify(parseExample('secrets-put.request.json')),
+    );
     expect(put.status).toBe(204);
 
     const paused = await call('GET', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`);

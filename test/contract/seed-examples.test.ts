@@ -94,10 +94,15 @@ describe.skipIf(!seedsPresent)("Microsoft's examples parse with provflow's schem
   });
 
   it('provisioning logs (seed 003, Spanish page, JSON unchanged)', () => {
-    const logs = responseExamples('003_196ab96641302b26.txt').filter((e) => JSON.stringify(e.body).includes('activityDateTime'));
+    const logs = responseExamples('003_196ab96641302b26.txt').filter((e) =>
+      JSON.stringify(e.body).includes('activityDateTime'),
+    );
     expect(logs.length).toBeGreaterThan(0);
     for (const l of logs) {
-      const parsed = z.object({ value: z.array(provisioningObjectSummarySchema) }).loose().parse(l.body);
+      const parsed = z
+        .object({ value: z.array(provisioningObjectSummarySchema) })
+        .loose()
+        .parse(l.body);
       expect(parsed.value.length).toBeGreaterThan(0);
     }
   });

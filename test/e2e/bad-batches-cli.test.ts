@@ -39,13 +39,28 @@ const PASTED_SECRETS = [
   'cAnArYpAsTeD9x7Q2mZk',
 ];
 
-function enqueue(file: string, extraEnv: Record<string, string> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
+function enqueue(
+  file: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(ROOT, 'bin/provflow.js'), 'enqueue', path.isAbsolute(file) ? file : path.join(DIR, file)],
-      { cwd: ROOT, env: { ...process.env, COLUMNS: '1000', REDIS_URL: redis.url, BULLMQ_PREFIX: '{bad}', PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'), ...extraEnv }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          COLUMNS: '1000',
+          REDIS_URL: redis.url,
+          BULLMQ_PREFIX: '{bad}',
+          PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+          ...extraEnv,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -62,7 +77,8 @@ describe('bad batch files through the CLI', () => {
       chunk.forEach((f, j) => {
         const r = results[j]!;
         if (r.code !== 2) failures.push(`${f}: exit ${r.code} ${r.stderr.slice(0, 200)}`);
-        else if (!r.stderr.includes(expected[f]!)) failures.push(`${f}: stderr does not name ${expected[f]}: ${r.stderr.slice(0, 300)}`);
+        else if (!r.stderr.includes(expected[f]!))
+          failures.push(`${f}: stderr does not name ${expected[f]}: ${r.stderr.slice(0, 300)}`);
         else if (!/nothing was enqueued/.test(r.stderr)) failures.push(`${f}: does not say nothing was enqueued`);
         if (r.stdout.trim()) failures.push(`${f}: printed a batch id: ${r.stdout.trim()}`);
         const output = r.stdout + r.stderr;
@@ -90,7 +106,10 @@ describe('bad batch files through the CLI', () => {
   }, 60_000);
 
   it('a good batch file through the same CLI and Redis: exit 0, the batch id on stdout, no credential in clear', async () => {
-    const r = await enqueue(path.join(GOOD, 'aws-rollout.json'), { BULLMQ_PREFIX: '{good}', PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'example-aws-secret-token-not-real' });
+    const r = await enqueue(path.join(GOOD, 'aws-rollout.json'), {
+      BULLMQ_PREFIX: '{good}',
+      PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'example-aws-secret-token-not-real',
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('aws-rollout-2026-11');
     expect(r.stderr).toMatch(/6 added/);
@@ -101,8 +120,16 @@ describe('bad batch files through the CLI', () => {
       if (type === 'hash') dump.push(...Object.values(await client.hgetall(key)));
       else if (type === 'string') dump.push((await client.get(key)) ?? '');
     }
-    for (const secret of ['example-aws-secret-token-not-real', 'example-literal-client-secret-not-real', 'example-aws-access-key-id-not-real', 'tokyo-example-secret-token-not-real']) {
-      expect(dump.some((v) => v.includes(secret)), secret).toBe(false);
+    for (const secret of [
+      'example-aws-secret-token-not-real',
+      'example-literal-client-secret-not-real',
+      'example-aws-access-key-id-not-real',
+      'tokyo-example-secret-token-not-real',
+    ]) {
+      expect(
+        dump.some((v) => v.includes(secret)),
+        secret,
+      ).toBe(false);
     }
   }, 60_000);
 });

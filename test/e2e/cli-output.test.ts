@@ -115,7 +115,10 @@ describe('output through pipes', () => {
     } finally {
       client.disconnect();
     }
-    for (const args of [['status', 'headed'], ['status', 'headed', '--json']]) {
+    for (const args of [
+      ['status', 'headed'],
+      ['status', 'headed', '--json'],
+    ]) {
       const child = spawn(process.execPath, [path.join(ROOT, 'bin/provflow.js'), ...args], {
         cwd: ROOT,
         env: { ...process.env, REDIS_URL: redis.url, BULLMQ_PREFIX: prefix },
@@ -134,7 +137,10 @@ describe('output through pipes', () => {
   it('a problems report of 2,000 problems on stderr arrives whole (500 rows, then the count of the rest), exit 2', async () => {
     const file = path.join(dir, 'many-problems.json');
     // An unknown field per instance: long messages, so the capped report is still well over 64 KiB.
-    const instances = Array.from({ length: 2000 }, (_, i) => ({ displayName: `No Template ${i + 10_000}`, colour: 'x' }));
+    const instances = Array.from({ length: 2000 }, (_, i) => ({
+      displayName: `No Template ${i + 10_000}`,
+      colour: 'x',
+    }));
     const defaults = { applicationTemplate: 'AWS Single-Account Access', credentials: { SyncAll: { value: 'false' } } };
     writeFileSync(file, JSON.stringify({ defaults, instances }));
     const env = { REDIS_URL: redis.url, BULLMQ_PREFIX: testPrefix('pipe'), COLUMNS: '1000' };

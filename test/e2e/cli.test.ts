@@ -9,11 +9,20 @@ import { testRedis, type RedisHandle } from '../helpers/redis.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GOOD = path.join(ROOT, 'test/fixtures/good-batches');
 
-function provflow(args: string[], env: Record<string, string> = {}, timeoutMs = 170_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function provflow(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 170_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/provflow.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin/provflow.js'), ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -31,13 +40,27 @@ describe('provflow CLI', () => {
     expect(r.code, `${r.stdout}\n${r.stderr.slice(-3000)}`).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
     // One in 20 is configured to quarantine: instances 18 and 38 of 50.
-    expect(summary).toMatchObject({ instances: 50, steady: 48, quarantined: 2, failed: 0, lost: 0, unexpected: 0, duplicateApplications: 0, retryAfterViolations: 0 });
+    expect(summary).toMatchObject({
+      instances: 50,
+      steady: 48,
+      quarantined: 2,
+      failed: 0,
+      lost: 0,
+      unexpected: 0,
+      duplicateApplications: 0,
+      retryAfterViolations: 0,
+    });
     expect(summary.started).toBe(50);
     for (const key of ['throttled', 'durationMs']) expect(typeof summary[key]).toBe('number');
   }, 180_000);
 
   it('enqueue then status: prints the batch id, a table, and JSON behind --json; enqueueing again adds nothing', async () => {
-    const env = { REDIS_URL: redis.url, BULLMQ_PREFIX: `{cli-${randomBytes(3).toString('hex')}}`, PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'), PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'tok-not-real' };
+    const env = {
+      REDIS_URL: redis.url,
+      BULLMQ_PREFIX: `{cli-${randomBytes(3).toString('hex')}}`,
+      PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+      PROVFLOW_EXAMPLE_AWS_SECRET_TOKEN: 'tok-not-real',
+    };
     const first = await provflow(['enqueue', path.join(GOOD, 'minimal.json'), '--batch-id', 'cli-min'], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout.trim()).toBe('cli-min');
@@ -47,7 +70,9 @@ describe('provflow CLI', () => {
     const status = await provflow(['status', 'cli-min'], env);
     expect(status.stdout).toMatch(/AWS Minimal\s+queued/);
     expect(status.stdout).toMatch(/batch cli-min: 1 instances/);
-    const json = JSON.parse((await provflow(['status', 'cli-min', '--json'], env)).stdout) as { instances: { displayName: string; state: string }[] };
+    const json = JSON.parse((await provflow(['status', 'cli-min', '--json'], env)).stdout) as {
+      instances: { displayName: string; state: string }[];
+    };
     expect(json.instances).toEqual([expect.objectContaining({ displayName: 'AWS Minimal', state: 'queued' })]);
     const missing = await provflow(['status', 'nope'], env);
     expect(missing.code).toBe(2);
@@ -55,7 +80,13 @@ describe('provflow CLI', () => {
   }, 60_000);
 
   it('a missing variable stops a command with a message naming it', async () => {
-    const r = await provflow(['worker'], { REDIS_URL: '', AZURE_TENANT_ID: '', AZURE_CLIENT_ID: '', AZURE_CLIENT_SECRET: '', PROVFLOW_SECRET_KEY: '' });
+    const r = await provflow(['worker'], {
+      REDIS_URL: '',
+      AZURE_TENANT_ID: '',
+      AZURE_CLIENT_ID: '',
+      AZURE_CLIENT_SECRET: '',
+      PROVFLOW_SECRET_KEY: '',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/REDIS_URL is not set/);
     expect(r.stderr).toMatch(/AZURE_TENANT_ID is not set/);

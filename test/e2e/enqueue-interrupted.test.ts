@@ -144,8 +144,7 @@ async function killChain(batchId: string, n: number, kills: KillAt[]) {
       if (k.kind === 'after-ms') fire = Date.now() - t0 >= k.ms;
       else if (k.kind === 'ledger-ahead') {
         fire = c.ledger > Math.max(before.ledger, k.minLedger ?? 0) && c.ledger > c.flows;
-      }
-      else if (k.kind === 'flows-grew') fire = c.flows > before.flows;
+      } else if (k.kind === 'flows-grew') fire = c.flows > before.flows;
       else fire = c.ledger > before.ledger || c.flows > before.flows;
       if (fire) {
         const extra = k.kind === 'after-ms' ? 0 : k.kind === 'progress-then' ? k.ms : k.extraMs;

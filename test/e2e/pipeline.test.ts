@@ -32,8 +32,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const enqueue = (batch: ReturnType<typeof simpleBatch>) =>
-  enqueueBatch(rt, batch);
+const enqueue = (batch: ReturnType<typeof simpleBatch>) => enqueueBatch(rt, batch);
 
 describe('pipeline', () => {
   it('a batch goes from file to steady, one app per instance, ids in the ledger', async () => {
@@ -62,7 +61,7 @@ describe('pipeline', () => {
     expect(after.writes).toBe(before.writes);
   });
 
-  it('a bad-credentials instance fails with Graph\'s reason while its siblings complete', async () => {
+  it("a bad-credentials instance fails with Graph's reason while its siblings complete", async () => {
     const batch = batchOf('e2e-bad', [
       instance(0, 'AWS Good One'),
       instance(1, 'AWS Bad Creds', 'bad-token-PLANTED'),
@@ -79,7 +78,11 @@ describe('pipeline', () => {
   });
 
   it('display names with quotes and non-ASCII letters work end to end', async () => {
-    const batch = batchOf('e2e-names', [instance(0, "O'Brien's AWS"), instance(1, 'AWS Zürich Süd'), instance(2, '東京 AWS')]);
+    const batch = batchOf('e2e-names', [
+      instance(0, "O'Brien's AWS"),
+      instance(1, 'AWS Zürich Süd'),
+      instance(2, '東京 AWS'),
+    ]);
     await enqueue(batch);
     const rows = await waitForStates(rt.ledger, 'e2e-names', ['steady', 'failed', 'quarantined'], 60_000);
     expect(rows.map((r) => [r.displayName, r.state])).toEqual([
@@ -92,7 +95,10 @@ describe('pipeline', () => {
   });
 
   it('quarantine is surfaced with its reason, entry-level errors are steady with failures counted by code', async () => {
-    const batch = batchOf('e2e-poll', [instance(0, 'AWS Quarantine', 'quarantine-tok'), instance(1, 'AWS Entry Errors', 'entry-errors-tok')]);
+    const batch = batchOf('e2e-poll', [
+      instance(0, 'AWS Quarantine', 'quarantine-tok'),
+      instance(1, 'AWS Entry Errors', 'entry-errors-tok'),
+    ]);
     await enqueue(batch);
     const rows = await waitForStates(rt.ledger, 'e2e-poll', ['steady', 'quarantined', 'failed'], 60_000);
     const q = rows.find((r) => r.displayName === 'AWS Quarantine')!;

@@ -44,7 +44,10 @@ describe('poller', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
-    closers.push(() => w.close(), () => p.close());
+    closers.push(
+      () => w.close(),
+      () => p.close(),
+    );
     await enqueueBatch(rt, batchOf('pq', [instance(0, 'AWS Q', 'quarantine-tok')]));
     const [q] = await waitForStates(rt.ledger, 'pq', ['quarantined', 'steady', 'failed'], 30_000);
     expect(q!.state).toBe('quarantined');
@@ -75,8 +78,12 @@ describe('poller', () => {
     // No poller: the handed-over watch job waits in the queue, as added.
     const [row] = await waitForStates(rt.ledger, 'pr', ['started', 'failed'], 30_000);
     expect(row!.state).toBe('started');
-    const policy = ({ attempts, backoff, removeOnComplete, removeOnFail }: Record<string, unknown>) =>
-      ({ attempts, backoff, removeOnComplete, removeOnFail });
+    const policy = ({ attempts, backoff, removeOnComplete, removeOnFail }: Record<string, unknown>) => ({
+      attempts,
+      backoff,
+      removeOnComplete,
+      removeOnFail,
+    });
     const handed = await rt.pollQueue.getJob(watchJobId('pr', row!.instanceKey));
     expect(handed!.opts.removeOnFail).toBeDefined();
     await restartInstances(rt, 'pr', { instance: 'AWS R', scope: 'Full' });
@@ -91,7 +98,12 @@ describe('poller', () => {
       profile: 'fast',
       timeScale: 50,
       overrides: { logEntriesPerCycle: 40 },
-      env: { POLLER_LOG_PAGE_SIZE: '4', POLLER_LOG_PAGES_PER_RUN: '2', WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' },
+      env: {
+        POLLER_LOG_PAGE_SIZE: '4',
+        POLLER_LOG_PAGES_PER_RUN: '2',
+        WORKER_LOCK_DURATION_MS: '2000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
     });
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
@@ -99,15 +111,24 @@ describe('poller', () => {
     await enqueueBatch(rt, batchOf('pk', [instance(0, 'AWS Entry', 'entry-errors-tok')]));
     let poller = stack.spawnProcess('poller');
     const key = (await rt.ledger.listInstances('pk'))[0]!.instanceKey;
-    await waitFor('some log pages read', async () => Number((await rt!.redis.hget(rt!.ledger.keys.instance('pk', key), 'logPagesRead')) ?? 0) >= 2, 60_000, 20);
+    await waitFor(
+      'some log pages read',
+      async () => Number((await rt!.redis.hget(rt!.ledger.keys.instance('pk', key), 'logPagesRead')) ?? 0) >= 2,
+      60_000,
+      20,
+    );
     await kill(poller);
     const readBeforeKill = stack.sim.stats().reportsRequests;
     poller = stack.spawnProcess('poller');
     closers.push(() => kill(poller));
-    const [row] = await waitFor('watch finished', async () => {
-      const rows = await rt!.ledger.listInstances('pk');
-      return rows[0]?.endedAt ? rows : null;
-    }, 60_000);
+    const [row] = await waitFor(
+      'watch finished',
+      async () => {
+        const rows = await rt!.ledger.listInstances('pk');
+        return rows[0]?.endedAt ? rows : null;
+      },
+      60_000,
+    );
     const entries = 40 + Object.values(row!.logFailures).reduce((a, b) => a + b, 0);
     const pages = Math.ceil(entries / 4);
     const stats = stack.sim.stats();
@@ -134,13 +155,23 @@ describe('poller', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
-    closers.push(() => w.close(), () => p.close());
-    const batch = batchOf('pr', Array.from({ length: 12 }, (_, i) => instance(i, `AWS Logs ${i}`, `entry-errors-${i}`)));
+    closers.push(
+      () => w.close(),
+      () => p.close(),
+    );
+    const batch = batchOf(
+      'pr',
+      Array.from({ length: 12 }, (_, i) => instance(i, `AWS Logs ${i}`, `entry-errors-${i}`)),
+    );
     await enqueueBatch(rt, batch);
-    await waitFor('all watches finished', async () => {
-      const rows = await rt!.ledger.listInstances('pr');
-      return rows.length === 12 && rows.every((r) => r.endedAt) ? rows : null;
-    }, 90_000);
+    await waitFor(
+      'all watches finished',
+      async () => {
+        const rows = await rt!.ledger.listInstances('pr');
+        return rows.length === 12 && rows.every((r) => r.endedAt) ? rows : null;
+      },
+      90_000,
+    );
     const stats = await simProc.stats();
     expect(stats.reportsRequests).toBeGreaterThanOrEqual(12);
     expect(stats.reportsThrottled).toBe(0);
@@ -172,8 +203,15 @@ describe('poller', () => {
     rt = await stack.runtime(silentLogger());
     const w = startStepsWorker(rt);
     const p = startPoller(rt);
-    closers.push(() => w.close(), () => p.close());
-    const batch = batchOf('pw', [instance(0, 'AWS Hook Steady', 'tok-SECRET-1'), instance(1, 'AWS Hook Quarantine', 'quarantine-SECRET-2'), instance(2, 'AWS Hook Failed', 'bad-SECRET-3')]);
+    closers.push(
+      () => w.close(),
+      () => p.close(),
+    );
+    const batch = batchOf('pw', [
+      instance(0, 'AWS Hook Steady', 'tok-SECRET-1'),
+      instance(1, 'AWS Hook Quarantine', 'quarantine-SECRET-2'),
+      instance(2, 'AWS Hook Failed', 'bad-SECRET-3'),
+    ]);
     await enqueueBatch(rt, batch);
     await waitFor('three webhook events', async () => received.length >= 3, 60_000);
     expect(received.map((r) => `${r.type} ${r.displayName}`).sort()).toEqual([

@@ -38,14 +38,24 @@ function kill(child: ChildProcess): Promise<void> {
 describe('worker processes', () => {
   it('SIGKILL during instantiate-app, restarted, leaves exactly one app per instance', async () => {
     // Latency on every call keeps instantiate in flight long enough to be killed inside it.
-    stack = await startLocalStack({ profile: 'fast', timeScale: 50, overrides: { latencyMs: { min: 80, max: 250 } }, env: FAST_TAKEOVER });
+    stack = await startLocalStack({
+      profile: 'fast',
+      timeScale: 50,
+      overrides: { latencyMs: { min: 80, max: 250 } },
+      env: FAST_TAKEOVER,
+    });
     rt = await stack.runtime(silentLogger());
     const n = 24;
     await enqueueBatch(rt, simpleBatch('crash', n));
     let worker = stack.spawnProcess('worker');
     let kills = 0;
     for (let i = 0; i < 4; i++) {
-      await waitFor('an instance in instantiate-app', async () => (await rt!.ledger.listInstances('crash')).some((r) => r.state === 'instantiating'), 30_000, 20);
+      await waitFor(
+        'an instance in instantiate-app',
+        async () => (await rt!.ledger.listInstances('crash')).some((r) => r.state === 'instantiating'),
+        30_000,
+        20,
+      );
       await new Promise((r) => setTimeout(r, 40 + i * 30));
       await kill(worker);
       kills++;
@@ -66,7 +76,13 @@ describe('worker processes', () => {
     // in its own process, like Graph: its arrival clock is not the test runner's busy loop.
     const overrides = { writeLimit: 40, writeWindowMs: 2000 };
     simProc = await startSimProcess({ profile: 'fast', seed: 1, timeScale: 1, overrides });
-    stack = await startLocalStack({ profile: 'fast', timeScale: 1, overrides, sim: simProc.handle, env: { WORKER_CONCURRENCY: '10' } });
+    stack = await startLocalStack({
+      profile: 'fast',
+      timeScale: 1,
+      overrides,
+      sim: simProc.handle,
+      env: { WORKER_CONCURRENCY: '10' },
+    });
     rt = await stack.runtime(silentLogger());
     const n = 20;
     await enqueueBatch(rt, simpleBatch('quota', n));

@@ -98,13 +98,22 @@ describe('no secret anywhere after a batch', () => {
     let jobs = 0;
     for (const q of ALL_QUEUE_NAMES) {
       for (const status of ['latest', 'completed', 'failed', 'delayed', 'waiting-children']) {
-        const res = await fetch(`${board.base}/board/api/queues?activeQueue=${encodeURIComponent(q)}&status=${status}&page=1&jobsPerPage=100`, { headers: auth });
+        const res = await fetch(
+          `${board.base}/board/api/queues?activeQueue=${encodeURIComponent(q)}&status=${status}&page=1&jobsPerPage=100`,
+          { headers: auth },
+        );
         const text = await res.text();
         texts.push(text);
         const body = JSON.parse(text) as { queues: { name: string; jobs: { id: string }[] }[] };
         for (const job of body.queues.find((x) => x.name === q)?.jobs ?? []) {
           jobs++;
-          texts.push(await (await fetch(`${board.base}/board/api/queues/${encodeURIComponent(q)}/${encodeURIComponent(job.id)}`, { headers: auth })).text());
+          texts.push(
+            await (
+              await fetch(`${board.base}/board/api/queues/${encodeURIComponent(q)}/${encodeURIComponent(job.id)}`, {
+                headers: auth,
+              })
+            ).text(),
+          );
         }
       }
     }

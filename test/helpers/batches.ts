@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Batch, BatchInstance, ExpectedOutcome } from '../../src/batch/batch-types.ts';
 import { instanceKeyOf } from '../../src/batch/instance-key.ts';
 
-export function instance(i: number, displayName: string, token = `tok-${randomBytes(4).toString('hex')}`, expect: ExpectedOutcome = 'steady'): BatchInstance {
+export function instance(
+  i: number,
+  displayName: string,
+  token = `tok-${randomBytes(4).toString('hex')}`,
+  expect: ExpectedOutcome = 'steady',
+): BatchInstance {
   return {
     index: i,
     instanceKey: instanceKeyOf(displayName),
@@ -26,6 +31,13 @@ export function batchOf(batchId: string, instances: BatchInstance[]): Batch {
   return { batchId, sourceFile: '(test)', instances };
 }
 
-export function simpleBatch(batchId: string, n: number, name = (i: number) => `AWS Test ${String(i).padStart(4, '0')}`): Batch {
-  return batchOf(batchId, Array.from({ length: n }, (_, i) => instance(i, name(i))));
+export function simpleBatch(
+  batchId: string,
+  n: number,
+  name = (i: number) => `AWS Test ${String(i).padStart(4, '0')}`,
+): Batch {
+  return batchOf(
+    batchId,
+    Array.from({ length: n }, (_, i) => instance(i, name(i))),
+  );
 }

@@ -5,11 +5,30 @@
  */
 import { GraphError, type ErrorClass } from '../../src/graph/errors.ts';
 import type { GraphApi, InstantiatedApp, SecretPair } from '../../src/graph/graph-api.ts';
-import type { Application, ServicePrincipal, SynchronizationJob, SynchronizationTemplate } from '../../src/graph/schemas.ts';
+import type {
+  Application,
+  ServicePrincipal,
+  SynchronizationJob,
+  SynchronizationTemplate,
+} from '../../src/graph/schemas.ts';
 import type { InstanceSpec, InstanceStore, StepDeps } from '../../src/steps/types.ts';
 
-export function graphError(status: number | null, errorClass: ErrorClass, code = 'Error', message = 'failed'): GraphError {
-  return new GraphError(message, { errorClass, status, code, method: 'POST', path: '/x', requestId: 'r', clientRequestId: 'c', retryAfterMs: errorClass === 'throttled' ? 3000 : null });
+export function graphError(
+  status: number | null,
+  errorClass: ErrorClass,
+  code = 'Error',
+  message = 'failed',
+): GraphError {
+  return new GraphError(message, {
+    errorClass,
+    status,
+    code,
+    method: 'POST',
+    path: '/x',
+    requestId: 'r',
+    clientRequestId: 'c',
+    retryAfterMs: errorClass === 'throttled' ? 3000 : null,
+  });
 }
 
 export class FakeGraph implements GraphApi {
@@ -52,7 +71,11 @@ export class FakeGraph implements GraphApi {
   /** How long instantiate waits before it is "sent" (our limiter holding it). */
   heldBeforeSendMs = 0;
 
-  async instantiateApplication(templateId: string, displayName: string, opts: { signal?: AbortSignal; onSent?: () => void } = {}): Promise<InstantiatedApp> {
+  async instantiateApplication(
+    templateId: string,
+    displayName: string,
+    opts: { signal?: AbortSignal; onSent?: () => void } = {},
+  ): Promise<InstantiatedApp> {
     this.calls.push('instantiateApplication');
     this.maybeFail('instantiateApplication', 'before');
     if (this.heldBeforeSendMs > 0) await new Promise((r) => setTimeout(r, this.heldBeforeSendMs));
@@ -72,7 +95,9 @@ export class FakeGraph implements GraphApi {
         this.hidden.delete(sp.id);
       }, hang.visibleAfterMs);
       return new Promise<InstantiatedApp>((resolve, reject) => {
-        const timer = Number.isFinite(hang.answerAfterMs) ? setTimeout(() => resolve(result), hang.answerAfterMs) : undefined;
+        const timer = Number.isFinite(hang.answerAfterMs)
+          ? setTimeout(() => resolve(result), hang.answerAfterMs)
+          : undefined;
         opts.signal?.addEventListener('abort', () => {
           clearTimeout(timer);
           this.instantiateAborted = true;
@@ -85,7 +110,12 @@ export class FakeGraph implements GraphApi {
   }
   async findApplications(q: { displayName: string; applicationTemplateId?: string }) {
     this.calls.push('findApplications');
-    return this.apps.filter((a) => !this.hidden.has(a.id) && a.displayName === q.displayName && (!q.applicationTemplateId || a.applicationTemplateId === q.applicationTemplateId));
+    return this.apps.filter(
+      (a) =>
+        !this.hidden.has(a.id) &&
+        a.displayName === q.displayName &&
+        (!q.applicationTemplateId || a.applicationTemplateId === q.applicationTemplateId),
+    );
   }
   async findServicePrincipalsByAppId(appId: string) {
     this.calls.push('findServicePrincipalsByAppId');
@@ -115,7 +145,12 @@ export class FakeGraph implements GraphApi {
   async createSynchronizationJob(sp: string, templateId: string) {
     this.calls.push('createSynchronizationJob');
     this.maybeFail('createSynchronizationJob', 'before');
-    const job: SynchronizationJob = { id: `${templateId}.job.${++this.seq}`, templateId, status: { code: 'NotConfigured' }, schedule: { state: 'Disabled' } };
+    const job: SynchronizationJob = {
+      id: `${templateId}.job.${++this.seq}`,
+      templateId,
+      status: { code: 'NotConfigured' },
+      schedule: { state: 'Disabled' },
+    };
     this.jobs.set(sp, [...(this.jobs.get(sp) ?? []), job]);
     this.maybeFail('createSynchronizationJob', 'after');
     return job;
@@ -123,7 +158,8 @@ export class FakeGraph implements GraphApi {
   async validateCredentials(_sp: string, _job: string, creds: SecretPair[]) {
     this.calls.push('validateCredentials');
     this.maybeFail('validateCredentials', 'before');
-    if (creds.some((c) => c.value.startsWith('bad'))) throw graphError(400, 'permanent', 'BadRequest', 'Failed to validate credentials: invalid SecretToken');
+    if (creds.some((c) => c.value.startsWith('bad')))
+      throw graphError(400, 'permanent', 'BadRequest', 'Failed to validate credentials: invalid SecretToken');
   }
   async saveSecrets(sp: string, secrets: SecretPair[]) {
     this.calls.push('saveSecrets');
@@ -199,12 +235,25 @@ export const INSTANCE: InstanceSpec = {
 /** Deps over the fakes, with a controllable clock; the "vault" stores JSON (sealing is tested elsewhere). */
 export function fakeDeps(graph = new FakeGraph(), store = new MemoryStore()) {
   let t = 1_000_000;
-  const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+  const silent = {
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    child() {
+      return silent;
+    },
+  };
   const deps: StepDeps & { advance(ms: number): void } = {
     graph,
     store,
     vault: { open: async (sealed) => JSON.parse(sealed) as SecretPair[] },
-    settings: { replicationReadsInARow: 2, replicationPollMs: 1000, replicationTimeoutMs: 60_000, reconcileWindowMs: 30_000 },
+    settings: {
+      replicationReadsInARow: 2,
+      replicationPollMs: 1000,
+      replicationTimeoutMs: 60_000,
+      reconcileWindowMs: 30_000,
+    },
     logger: silent as unknown as StepDeps['logger'],
     now: () => t,
     advance(ms: number) {

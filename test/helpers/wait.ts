@@ -1,7 +1,12 @@
 /** Polling helpers for tests (the code under test never sleeps; tests must wait for it). */
 import type { Ledger, InstanceRecord } from '../../src/ledger/ledger.ts';
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -13,13 +18,24 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }
 
 /** Waits until every instance of a batch is in one of `states`; returns the rows. */
-export async function waitForStates(ledger: Ledger, batchId: string, states: string[], timeoutMs = 60_000): Promise<InstanceRecord[]> {
-  return waitFor(`batch ${batchId} in ${states.join('/')}`, async () => {
-    const rows = await ledger.listInstances(batchId);
-    return rows.length > 0 && rows.every((r) => states.includes(r.state)) ? rows : null;
-  }, timeoutMs);
+export async function waitForStates(
+  ledger: Ledger,
+  batchId: string,
+  states: string[],
+  timeoutMs = 60_000,
+): Promise<InstanceRecord[]> {
+  return waitFor(
+    `batch ${batchId} in ${states.join('/')}`,
+    async () => {
+      const rows = await ledger.listInstances(batchId);
+      return rows.length > 0 && rows.every((r) => states.includes(r.state)) ? rows : null;
+    },
+    timeoutMs,
+  );
 }

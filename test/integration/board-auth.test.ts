@@ -10,7 +10,15 @@ import { QUEUES } from '../../src/flow/queues.ts';
 import { createMetricsRecorder } from '../../src/metrics/redis-counters.ts';
 import { freePort } from '../../src/dev/redis-server.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
-import { BOARD_PASS, BOARD_USER, basic, plantFlow, serveBoard, type PlantedFlow, type TestBoard } from '../browser/board-fixtures.ts';
+import {
+  BOARD_PASS,
+  BOARD_USER,
+  basic,
+  plantFlow,
+  serveBoard,
+  type PlantedFlow,
+  type TestBoard,
+} from '../browser/board-fixtures.ts';
 
 let redis: RedisHandle;
 let prefix: string;
@@ -40,7 +48,14 @@ function parseProm(text: string): Map<string, number> {
 }
 
 describe('authentication', () => {
-  const protectedPaths = ['/', '/board/', '/board/queue/provflow-steps', '/board/api/queues', '/board/api/redis/stats', '/board/static/favicon-32x32.png'];
+  const protectedPaths = [
+    '/',
+    '/board/',
+    '/board/queue/provflow-steps',
+    '/board/api/queues',
+    '/board/api/redis/stats',
+    '/board/static/favicon-32x32.png',
+  ];
 
   it('answers 401 with a Basic challenge without credentials, on pages, API and static assets', async () => {
     for (const path of protectedPaths) {
@@ -52,7 +67,13 @@ describe('authentication', () => {
   });
 
   it('answers 401 to a wrong password, a wrong user and a malformed header', async () => {
-    for (const authorization of [basic(BOARD_USER, 'wrong'), basic('root', BOARD_PASS), basic(BOARD_USER, `${BOARD_PASS}x`), 'Basic !!!', 'Bearer x']) {
+    for (const authorization of [
+      basic(BOARD_USER, 'wrong'),
+      basic('root', BOARD_PASS),
+      basic(BOARD_USER, `${BOARD_PASS}x`),
+      'Basic !!!',
+      'Bearer x',
+    ]) {
       const res = await fetch(`${board.base}/board/api/queues`, { headers: { authorization } });
       expect(res.status, authorization).toBe(401);
     }
@@ -66,7 +87,9 @@ describe('authentication', () => {
     const api = await fetch(`${board.base}/board/api/queues`, { headers: auth });
     expect(api.status).toBe(200);
     expect(api.headers.get('cache-control')).toBe('no-store');
-    const names = ((await api.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> }).queues.map((q) => q.name);
+    const names = ((await api.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> }).queues.map(
+      (q) => q.name,
+    );
     expect(names.sort()).toEqual([QUEUES.events, QUEUES.poll, QUEUES.steps].sort());
 
     const asset = await fetch(`${board.base}/board/static/favicon-32x32.png`, { headers: auth });
@@ -82,7 +105,9 @@ describe('refusing to start', () => {
 
   it('refuses without BOARD_USERNAME/BOARD_PASSWORD and names what is missing', async () => {
     await expect(runBoard({ ...base })).rejects.toThrow(/BOARD_USERNAME and BOARD_PASSWORD are not set/);
-    await expect(runBoard({ ...base, username: 'ops' })).rejects.toThrow(/BOARD_PASSWORD is not set.*--insecure-no-auth/);
+    await expect(runBoard({ ...base, username: 'ops' })).rejects.toThrow(
+      /BOARD_PASSWORD is not set.*--insecure-no-auth/,
+    );
     await expect(runBoard({ ...base, username: 'ops', password: '' })).rejects.toBeInstanceOf(BoardStartError);
     // Too short to resist guessing (board-security.test.ts covers the rest of the hardening).
     const short = runBoard({ ...base, username: 'ops', password: '12345678901' });
@@ -91,12 +116,20 @@ describe('refusing to start', () => {
 
   it('with --insecure-no-auth, refuses a non-loopback host', async () => {
     for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com']) {
-      await expect(runBoard({ ...base, insecureNoAuth: true, host })).rejects.toThrow(/binds to loopback only; refusing host/);
+      await expect(runBoard({ ...base, insecureNoAuth: true, host })).rejects.toThrow(
+        /binds to loopback only; refusing host/,
+      );
     }
   });
 
   it('with --insecure-no-auth, serves on 127.0.0.1 without credentials', async () => {
-    const running = await runBoard({ redisUrl: redis.url, prefix, port: 0, insecureNoAuth: true, handleSignals: false });
+    const running = await runBoard({
+      redisUrl: redis.url,
+      prefix,
+      port: 0,
+      insecureNoAuth: true,
+      handleSignals: false,
+    });
     try {
       expect(running.host).toBe('127.0.0.1');
       expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/board\/$/);
@@ -137,7 +170,12 @@ describe('/healthz', () => {
   });
 
   it('answers 503 when Redis is unreachable', async () => {
-    const dead = await serveBoard({ redis: `redis://127.0.0.1:${await freePort()}`, prefix, auth: null, probeTimeoutMs: 500 });
+    const dead = await serveBoard({
+      redis: `redis://127.0.0.1:${await freePort()}`,
+      prefix,
+      auth: null,
+      probeTimeoutMs: 500,
+    });
     try {
       const res = await fetch(`${dead.base}/healthz`);
       expect(res.status).toBe(503);
@@ -153,7 +191,11 @@ describe('/healthz', () => {
 describe('/metrics', () => {
   it('matches a known run: queue depths, step outcomes, Graph requests, throttling, instance end states', async () => {
     const mprefix = testPrefix('metrics');
-    const metricsBoard = await serveBoard({ redis: redis.url, prefix: mprefix, auth: { username: BOARD_USER, password: BOARD_PASS } });
+    const metricsBoard = await serveBoard({
+      redis: redis.url,
+      prefix: mprefix,
+      auth: { username: BOARD_USER, password: BOARD_PASS },
+    });
     const conn = new Redis(redis.url);
     const steps = new Queue(QUEUES.steps, { connection: conn, prefix: mprefix });
     const poll = new Queue(QUEUES.poll, { connection: conn, prefix: mprefix });
@@ -164,11 +206,42 @@ describe('/metrics', () => {
       await steps.add('resolve-template', { instance: { instanceKey: 'x1' } });
       await steps.add('resolve-template', { instance: { instanceKey: 'x2' } });
       await poll.add('watch', {}, { delay: 60_000 });
-      for (let i = 0; i < 3; i++) a.graphResponse({ method: 'GET', route: '/applicationTemplates', status: 200, throttled: false, durationMs: 100 });
-      b.graphResponse({ method: 'post', route: '/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate', status: 201, throttled: false, durationMs: 250 });
-      a.graphResponse({ method: 'POST', route: '/applicationTemplates/{id}/instantiate', status: 429, throttled: true, durationMs: 20 });
-      b.graphResponse({ method: 'POST', route: '/applicationTemplates/{id}/instantiate', status: 429, throttled: true, durationMs: 30 });
-      b.graphResponse({ method: 'GET', route: '/servicePrincipals/{id}', status: null, throttled: false, durationMs: 5000 });
+      for (let i = 0; i < 3; i++)
+        a.graphResponse({
+          method: 'GET',
+          route: '/applicationTemplates',
+          status: 200,
+          throttled: false,
+          durationMs: 100,
+        });
+      b.graphResponse({
+        method: 'post',
+        route: '/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate',
+        status: 201,
+        throttled: false,
+        durationMs: 250,
+      });
+      a.graphResponse({
+        method: 'POST',
+        route: '/applicationTemplates/{id}/instantiate',
+        status: 429,
+        throttled: true,
+        durationMs: 20,
+      });
+      b.graphResponse({
+        method: 'POST',
+        route: '/applicationTemplates/{id}/instantiate',
+        status: 429,
+        throttled: true,
+        durationMs: 30,
+      });
+      b.graphResponse({
+        method: 'GET',
+        route: '/servicePrincipals/{id}',
+        status: null,
+        throttled: false,
+        durationMs: 5000,
+      });
       a.throttledWait(1000);
       b.throttledWait(500);
       a.stepOutcome('instantiate-app', 'completed');
@@ -224,10 +297,15 @@ describe('access modes', () => {
     planted = await plantFlow(redis.url, mprefix);
   });
 
-  const put = (b: TestBoard, path: string) => fetch(`${b.base}/board/api/queues/${path}`, { method: 'PUT', headers: auth });
+  const put = (b: TestBoard, path: string) =>
+    fetch(`${b.base}/board/api/queues/${path}`, { method: 'PUT', headers: auth });
 
   it('read-only by default: retry, clean and pause are refused', async () => {
-    const ro = await serveBoard({ redis: redis.url, prefix: mprefix, auth: { username: BOARD_USER, password: BOARD_PASS } });
+    const ro = await serveBoard({
+      redis: redis.url,
+      prefix: mprefix,
+      auth: { username: BOARD_USER, password: BOARD_PASS },
+    });
     try {
       expect((await put(ro, `${QUEUES.steps}/${planted.failedId}/retry`)).status).toBe(405);
       expect((await put(ro, `${QUEUES.steps}/clean/failed`)).status).toBe(405);
@@ -239,10 +317,19 @@ describe('access modes', () => {
   });
 
   it('--allow-retries: retries failed jobs and promotes, refuses everything else', async () => {
-    const rw = await serveBoard({ redis: redis.url, prefix: mprefix, allowRetries: true, auth: { username: BOARD_USER, password: BOARD_PASS } });
+    const rw = await serveBoard({
+      redis: redis.url,
+      prefix: mprefix,
+      allowRetries: true,
+      auth: { username: BOARD_USER, password: BOARD_PASS },
+    });
     try {
       const queues = ((await (await fetch(`${rw.base}/board/api/queues`, { headers: auth })).json()) as any).queues;
-      expect(queues.every((q: any) => q.readOnlyMode === false && q.allowRetries === true && q.allowCompletedRetries === false)).toBe(true);
+      expect(
+        queues.every(
+          (q: any) => q.readOnlyMode === false && q.allowRetries === true && q.allowCompletedRetries === false,
+        ),
+      ).toBe(true);
       // A completed step must not be re-run from the board.
       expect((await put(rw, `${QUEUES.steps}/${planted.saveSecretsId}/retry`)).status).toBe(403);
       expect((await put(rw, `${QUEUES.steps}/retry/completed`)).status).toBe(403);
@@ -251,7 +338,9 @@ describe('access modes', () => {
       expect((await put(rw, `${QUEUES.steps}/obliterate`)).status).toBe(403);
       expect([200, 204]).toContain((await put(rw, `${QUEUES.steps}/promote`)).status);
       expect([200, 204]).toContain((await put(rw, `${QUEUES.steps}/${planted.failedId}/retry`)).status);
-      const job = await (await fetch(`${rw.base}/board/api/queues/${QUEUES.steps}/${planted.failedId}`, { headers: auth })).json();
+      const job = await (
+        await fetch(`${rw.base}/board/api/queues/${QUEUES.steps}/${planted.failedId}`, { headers: auth })
+      ).json();
       expect((job as any).status).toBe('waiting');
     } finally {
       await rw.stop();

@@ -85,7 +85,13 @@ function parseWithPyYaml(file: string): unknown {
   const r = spawnSync('python3', ['-c', script, file], { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) return null;
   const stringify = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(stringify) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stringify(x)])) : v === null ? '' : String(v);
+    Array.isArray(v)
+      ? v.map(stringify)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stringify(x)]))
+        : v === null
+          ? ''
+          : String(v);
   return stringify(JSON.parse(r.stdout));
 }
 
@@ -104,7 +110,9 @@ describe('docker-compose.yml', () => {
   it('runs Redis (REDIS_IMAGE, default redis:7) with AOF everysec, noeviction and a volume', () => {
     const redis = services.redis;
     expect(redis.image).toBe('${REDIS_IMAGE:-redis:7}');
-    expect(redis.command.join(' ')).toContain('--dir /data --appendonly yes --appendfsync everysec --maxmemory-policy noeviction');
+    expect(redis.command.join(' ')).toContain(
+      '--dir /data --appendonly yes --appendfsync everysec --maxmemory-policy noeviction',
+    );
     expect(redis.volumes).toContain('redis-data:/data');
     expect(Object.keys(compose.volumes)).toContain('redis-data');
   });
@@ -117,7 +125,17 @@ describe('docker-compose.yml', () => {
     expect(services.worker.command).toEqual(['node', 'bin/provflow.js', 'worker']);
     expect(services.poller.command).toEqual(['node', 'bin/provflow.js', 'poller']);
     expect(services.board.command.slice(0, 3)).toEqual(['node', 'bin/provflow.js', 'board']);
-    expect(services.simulator.command).toEqual(['node', '--import', 'tsx', 'src/dev/sim/main.ts', '--port', '8443', '--profile', 'realistic', '--control']);
+    expect(services.simulator.command).toEqual([
+      'node',
+      '--import',
+      'tsx',
+      'src/dev/sim/main.ts',
+      '--port',
+      '8443',
+      '--profile',
+      'realistic',
+      '--control',
+    ]);
     expect(existsSync(path.join(ROOT, 'bin/provflow.js'))).toBe(true);
   });
 
@@ -142,7 +160,10 @@ describe('docker-compose.yml', () => {
       const env = services[name].environment;
       expect(env.PROVFLOW_SECRET_KEY, name).toMatch(/^\$\{PROVFLOW_SECRET_KEY:\?/);
       expect(env.NODE_EXTRA_CA_CERTS, name).toBe(services.simulator.environment.PROVFLOW_SIM_CA_PATH);
-      expect(services[name].volumes.some((v: string) => v.startsWith('sim-ca:/sim-ca')), name).toBe(true);
+      expect(
+        services[name].volumes.some((v: string) => v.startsWith('sim-ca:/sim-ca')),
+        name,
+      ).toBe(true);
       expect(env.BOARD_PASSWORD, name).toBeUndefined();
       expect(env.GRAPH_BASE_URL, name).toMatch(/^https:\/\/simulator:8443\//);
       expect(services[name].depends_on.simulator.condition).toBe('service_healthy');
@@ -167,7 +188,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('passes `config` of every Compose installed (the plugin, and Debian\'s docker-compose 1.29)', () => {
+  it("passes `config` of every Compose installed (the plugin, and Debian's docker-compose 1.29)", () => {
     const env = { ...process.env, PROVFLOW_SECRET_KEY: 'k', BOARD_USERNAME: 'u', BOARD_PASSWORD: 'p' };
     const composes = [['docker', 'compose'], ['docker-compose']].filter(
       ([cmd, ...sub]) => spawnSync(cmd!, [...sub, 'version'], { encoding: 'utf8', timeout: 10_000 }).status === 0,
@@ -200,7 +221,9 @@ describe('docker-compose.ci.yml', () => {
       expect(svc.image, name).toMatch(/^\$\{PROVFLOW_(BASE_)?IMAGE:-provflow(-base)?:local\}$/);
     }
     expect(ci.services.redis.command.join(' ')).toContain('--bind 127.0.0.1');
-    expect(ci.services.redis.command.join(' ')).toContain('--appendonly yes --appendfsync everysec --maxmemory-policy noeviction');
+    expect(ci.services.redis.command.join(' ')).toContain(
+      '--appendonly yes --appendfsync everysec --maxmemory-policy noeviction',
+    );
     expect(ci.services.simulator.environment.PROVFLOW_SIM_HOST).toBe('127.0.0.1');
     expect(ci.services.board.command.join(' ')).toContain('--host 127.0.0.1');
     for (const name of ['worker', 'poller', 'board']) {
@@ -218,7 +241,8 @@ describe('Dockerfile', () => {
     // The sources go in with one `COPY . .` through the .dockerignore allowlist.
     expect(dockerfile).toMatch(/^COPY \. \.$/m);
     const allow = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
-    for (const entry of ['bin', 'src', 'workers', 'tsconfig.json', 'package-lock.json']) expect(allow).toContain(`!${entry}`);
+    for (const entry of ['bin', 'src', 'workers', 'tsconfig.json', 'package-lock.json'])
+      expect(allow).toContain(`!${entry}`);
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 

@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { REDACTED } from '../../src/board/redact.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
-import { BOARD_PASS, BOARD_USER, basic, plantFlow, plantedIn, serveBoard, type PlantedFlow, type TestBoard } from '../browser/board-fixtures.ts';
+import {
+  BOARD_PASS,
+  BOARD_USER,
+  basic,
+  plantFlow,
+  plantedIn,
+  serveBoard,
+  type PlantedFlow,
+  type TestBoard,
+} from '../browser/board-fixtures.ts';
 
 let redis: RedisHandle;
 let board: TestBoard;
@@ -25,7 +34,9 @@ afterAll(async () => {
 });
 
 async function api(path: string): Promise<{ status: number; text: string; json: any }> {
-  const res = await fetch(`${board.base}/board/api${path}`, { headers: { authorization: basic(BOARD_USER, BOARD_PASS) } });
+  const res = await fetch(`${board.base}/board/api${path}`, {
+    headers: { authorization: basic(BOARD_USER, BOARD_PASS) },
+  });
   const text = await res.text();
   return { status: res.status, text, json: text ? JSON.parse(text) : null };
 }

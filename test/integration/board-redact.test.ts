@@ -9,18 +9,40 @@ describe('maskSensitive', () => {
     const masked = maskSensitive({
       instance: { batchId: 'b1', instanceKey: 'acct-001', displayName: 'AWS 001' },
       credentials: [{ key: 'ClientSecret', value: 's3cr3t' }],
-      nested: { deeper: [{ clientSecret: 'x', apiKey: 'y', refresh_token: 'z', password: 'p', sealedCredentials: 'v1.k3y1d.aaa' }] },
+      nested: {
+        deeper: [
+          { clientSecret: 'x', apiKey: 'y', refresh_token: 'z', password: 'p', sealedCredentials: 'v1.k3y1d.aaa' },
+        ],
+      },
       prev: { servicePrincipalId: 'sp', secretsSaved: true, credentialsValidated: false, jobId: 'aws.1' },
       note: null,
     }) as any;
     expect(masked.instance).toEqual({ batchId: 'b1', instanceKey: 'acct-001', displayName: 'AWS 001' });
     expect(masked.credentials).toBe(REDACTED);
-    expect(masked.nested.deeper[0]).toEqual({ clientSecret: REDACTED, apiKey: REDACTED, refresh_token: REDACTED, password: REDACTED, sealedCredentials: REDACTED });
-    expect(masked.prev).toEqual({ servicePrincipalId: 'sp', secretsSaved: true, credentialsValidated: false, jobId: 'aws.1' });
+    expect(masked.nested.deeper[0]).toEqual({
+      clientSecret: REDACTED,
+      apiKey: REDACTED,
+      refresh_token: REDACTED,
+      password: REDACTED,
+      sealedCredentials: REDACTED,
+    });
+    expect(masked.prev).toEqual({
+      servicePrincipalId: 'sp',
+      secretsSaved: true,
+      credentialsValidated: false,
+      jobId: 'aws.1',
+    });
   });
 
   it("hides the value of Graph's { key, value } secret pairs whatever the key", () => {
-    expect(maskSensitive({ value: [{ key: 'BaseAddress', value: 'https://scim.example' }, { key: 'SecretToken', value: 't' }] })).toEqual({
+    expect(
+      maskSensitive({
+        value: [
+          { key: 'BaseAddress', value: 'https://scim.example' },
+          { key: 'SecretToken', value: 't' },
+        ],
+      }),
+    ).toEqual({
       value: [
         { key: 'BaseAddress', value: REDACTED },
         { key: 'SecretToken', value: REDACTED },
@@ -35,8 +57,10 @@ describe('maskSensitive', () => {
   });
 
   it('classifies key names', () => {
-    for (const k of ['secret', 'ClientSecret', 'accessToken', 'PASSWORD', 'credentials', 'sealed', 'privateKey', 'key']) expect(isSensitiveKey(k), k).toBe(true);
-    for (const k of ['instanceKey', 'repeatJobKey', 'displayName', 'jobId', 'keys']) expect(isSensitiveKey(k), k).toBe(false);
+    for (const k of ['secret', 'ClientSecret', 'accessToken', 'PASSWORD', 'credentials', 'sealed', 'privateKey', 'key'])
+      expect(isSensitiveKey(k), k).toBe(true);
+    for (const k of ['instanceKey', 'repeatJobKey', 'displayName', 'jobId', 'keys'])
+      expect(isSensitiveKey(k), k).toBe(false);
   });
 });
 
@@ -46,7 +70,10 @@ describe('redactText', () => {
     ['bearer abc.def-ghi_jkl, next', `Bearer ${REDACTED}, next`],
     ['token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig end', `token ${REDACTED} end`],
     ['sealed v1.abcd1234.x.y.z here', `sealed ${REDACTED} here`],
-    ['grant_type=client_credentials&client_secret=abc&scope=x', `grant_type=client_credentials&client_secret=${REDACTED}&scope=x`],
+    [
+      'grant_type=client_credentials&client_secret=abc&scope=x',
+      `grant_type=client_credentials&client_secret=${REDACTED}&scope=x`,
+    ],
     ['body {"clientSecret":"abc","name":"n"}', `body {"clientSecret":"${REDACTED}","name":"n"}`],
   ])('%s', (input, output) => {
     expect(redactText(input)).toBe(output);
@@ -58,9 +85,21 @@ describe('redactText', () => {
   });
 
   it('redactResponse walks a whole API body', () => {
-    const body = { job: { failedReason: 'Bearer x', stacktrace: ['at v1.abcd1234.zz'], data: { password: 'p' }, opts: { jobId: 'j' } } };
+    const body = {
+      job: {
+        failedReason: 'Bearer x',
+        stacktrace: ['at v1.abcd1234.zz'],
+        data: { password: 'p' },
+        opts: { jobId: 'j' },
+      },
+    };
     expect(redactResponse(body)).toEqual({
-      job: { failedReason: `Bearer ${REDACTED}`, stacktrace: [`at ${REDACTED}`], data: { password: REDACTED }, opts: { jobId: 'j' } },
+      job: {
+        failedReason: `Bearer ${REDACTED}`,
+        stacktrace: [`at ${REDACTED}`],
+        data: { password: REDACTED },
+        opts: { jobId: 'j' },
+      },
     });
   });
 });
@@ -85,6 +124,7 @@ describe('basic auth primitives', () => {
 
   it('knows loopback hosts', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['0.0.0.0', '::', '10.0.0.1', 'board.example.com', '128.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', 'board.example.com', '128.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });

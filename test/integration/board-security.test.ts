@@ -16,7 +16,13 @@ import { LoginThrottle } from '../../src/board/security.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 import {
-  BOARD_PASS, BOARD_USER, basic, plantFlow, serveBoard, type PlantedFlow, type TestBoard,
+  BOARD_PASS,
+  BOARD_USER,
+  basic,
+  plantFlow,
+  serveBoard,
+  type PlantedFlow,
+  type TestBoard,
 } from '../browser/board-fixtures.ts';
 
 interface Answer {
@@ -79,8 +85,17 @@ describe('--insecure-no-auth: loopback Host names only (DNS rebinding)', () => {
   it('answers 421 to any other name, even though the connection came to 127.0.0.1', async () => {
     const job = `/board/api/queues/${QUEUES.steps}/${planted.failedId}`;
     const targets = ['/board/api/queues', '/board/', '/healthz', '/metrics', job];
-    const hosts = ['evil.example', `evil.example:${open.port}`, '127.0.0.1.evil.example', 'localhost.evil.example',
-      '127.0.0.256', '[::2]', '0.0.0.0', '192.168.1.10', 'localhost:80:80'];
+    const hosts = [
+      'evil.example',
+      `evil.example:${open.port}`,
+      '127.0.0.1.evil.example',
+      'localhost.evil.example',
+      '127.0.0.256',
+      '[::2]',
+      '0.0.0.0',
+      '192.168.1.10',
+      'localhost:80:80',
+    ];
     for (const host of hosts) {
       for (const p of targets) {
         const res = await raw(`http://127.0.0.1:${open.port}${p}`, { headers: { host } });
@@ -133,7 +148,7 @@ describe('mutations must be same-origin', () => {
     expect(await (await steps.getJob(planted.failedId))!.getState()).toBe('failed');
   });
 
-  it('accepts the same change from the board\'s own origin, and from a client sending no Origin (curl)', async () => {
+  it("accepts the same change from the board's own origin, and from a client sending no Origin (curl)", async () => {
     const res = await retry({ origin: rw.base, 'sec-fetch-site': 'same-origin' });
     expect([200, 204]).toContain(res.status);
     expect(await (await steps.getJob(planted.failedId))!.getState()).toBe('waiting');
@@ -197,8 +212,14 @@ describe('headers and start-up', () => {
     try {
       const auth = { authorization: basic(BOARD_USER, BOARD_PASS) };
       for (const [p, headers] of [
-        ['/board/', auth], ['/board/api/queues', auth], ['/board/static/favicon-32x32.png', auth],
-        ['/healthz', {}], ['/metrics', {}], ['/board/', {}], ['/', auth], ['/nowhere', auth],
+        ['/board/', auth],
+        ['/board/api/queues', auth],
+        ['/board/static/favicon-32x32.png', auth],
+        ['/healthz', {}],
+        ['/metrics', {}],
+        ['/board/', {}],
+        ['/', auth],
+        ['/nowhere', auth],
       ] as const) {
         const res = await raw(`${b.base}${p}`, { headers });
         expect(res.headers['x-powered-by'], p).toBeUndefined();
@@ -244,8 +265,12 @@ describe('headers and start-up', () => {
   it('`provflow board` exits 2 with the message for a short password, without printing it', () => {
     const cli = path.resolve('bin/provflow.js');
     const res = spawnSync(process.execPath, [cli, 'board', '--port', '0'], {
-      env: { PATH: process.env.PATH, REDIS_URL: 'redis://127.0.0.1:1', BOARD_USERNAME: 'ops',
-        BOARD_PASSWORD: 'short-pw1' },
+      env: {
+        PATH: process.env.PATH,
+        REDIS_URL: 'redis://127.0.0.1:1',
+        BOARD_USERNAME: 'ops',
+        BOARD_PASSWORD: 'short-pw1',
+      },
       cwd: path.resolve('/tmp'),
       encoding: 'utf8',
       timeout: 30_000,

@@ -30,8 +30,7 @@ afterAll(async () => {
   await redis?.close();
 });
 
-const enqueue = (batch: ReturnType<typeof simpleBatch>) =>
-  enqueueBatch(rt, batch);
+const enqueue = (batch: ReturnType<typeof simpleBatch>) => enqueueBatch(rt, batch);
 
 const FIRST = STEPS[0]!.name;
 const ROOT = STEPS.at(-1)!.name;
@@ -54,10 +53,14 @@ async function failAll(batchId: string, keys: string[]) {
     { connection: rt.redis.duplicate(), prefix: rt.prefix, concurrency: 10 },
   );
   try {
-    await waitFor('every flow failed', async () => {
-      const states = await Promise.all(keys.map((k) => rt.stepsQueue.getJobState(stepJobId(batchId, k, ROOT))));
-      return states.every((s) => s === 'failed');
-    }, 30_000);
+    await waitFor(
+      'every flow failed',
+      async () => {
+        const states = await Promise.all(keys.map((k) => rt.stepsQueue.getJobState(stepJobId(batchId, k, ROOT))));
+        return states.every((s) => s === 'failed');
+      },
+      30_000,
+    );
   } finally {
     await worker.close();
   }

@@ -38,7 +38,12 @@ describe('a second job from the same template (undocumented: a simulator setting
     const { deps } = fakeDeps(graph as unknown as FakeGraph);
     const input: StepInput = {
       instance: { ...INSTANCE, displayName: name, instanceKey: `k-${name}` },
-      prev: { servicePrincipalId: app.servicePrincipalId, applicationObjectId: app.applicationObjectId, appId: app.appId, adopted: 'existing' },
+      prev: {
+        servicePrincipalId: app.servicePrincipalId,
+        applicationObjectId: app.applicationObjectId,
+        appId: app.appId,
+        adopted: 'existing',
+      },
       state: 'creating-job',
     } as unknown as StepInput;
     return { app, earlier, deps, input };

@@ -113,7 +113,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
     expect(events.filter((e) => e.route === '/auditLogs/provisioning').length).toBeGreaterThanOrEqual(pages);
   });
 
-  it('bad credentials: validateCredentials fails permanently with Graph\'s reason, secret not echoed', async () => {
+  it("bad credentials: validateCredentials fails permanently with Graph's reason, secret not echoed", async () => {
     const [tpl] = await graph.findApplicationTemplatesByName('AWS Single-Account Access');
     const app = await graph.instantiateApplication(tpl!.id, 'AWS bad creds');
     const [syncTpl] = await graph.listSynchronizationTemplates(app.servicePrincipalId);
@@ -130,7 +130,9 @@ describe('GraphApi against the simulator (fast profile)', () => {
     const g = err as GraphError;
     expect(g.errorClass).toBe('permanent');
     expect(g.status).toBe(400);
-    expect(g.message).toMatch(/^Graph 400 BadRequest on POST \/servicePrincipals\/.+\/validateCredentials: .*SecretToken/);
+    expect(g.message).toMatch(
+      /^Graph 400 BadRequest on POST \/servicePrincipals\/.+\/validateCredentials: .*SecretToken/,
+    );
     expect(g.message).not.toContain(secret);
     expect(g.details.requestId).toBeTruthy();
     expect(g.details.clientRequestId).toBeTruthy();
@@ -138,14 +140,23 @@ describe('GraphApi against the simulator (fast profile)', () => {
 
   it('a revoked token: the 401 is retried once with a fresh token from MSAL', async () => {
     const real = createTokenProvider({
-      tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret, authorityHost: sim.authorityHost, dispatcher,
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      authorityHost: sim.authorityHost,
+      dispatcher,
     });
     const forced: boolean[] = [];
     const client = createGraphClient({
       tenantId: sim.tenantId,
       graphBaseUrl: sim.graphBaseUrl,
       // Hands out a token the simulator does not know (as after a revocation) until forced.
-      tokenProvider: { getToken: async (o = {}) => (forced.push(!!o.forceRefresh), o.forceRefresh ? real.getToken(o) : 'revoked-token') },
+      tokenProvider: {
+        getToken: async (o = {}) => (
+          forced.push(!!o.forceRefresh),
+          o.forceRefresh ? real.getToken(o) : 'revoked-token'
+        ),
+      },
       limiter,
       dispatcher,
     });
@@ -160,7 +171,10 @@ describe('GraphApi against the simulator (fast profile)', () => {
       const [tpl] = await graph.findApplicationTemplatesByName('AWS Single-Account Access');
       let err: unknown = null;
       for (let i = 0; i < 3 && !err; i++) {
-        err = await graph.instantiateApplication(tpl!.id, `throttle-${i}`).then(() => null, (e: unknown) => e);
+        err = await graph.instantiateApplication(tpl!.id, `throttle-${i}`).then(
+          () => null,
+          (e: unknown) => e,
+        );
       }
       expect(err).toBeInstanceOf(GraphError);
       const g = err as GraphError;
@@ -191,14 +205,35 @@ describe('GraphApi against the simulator (fast profile)', () => {
 describe('instantiate that hangs after creating the app (real client, simulator)', () => {
   it('the step finds the app by query while the POST hangs, adopts it and abandons the request — no timeout, no duplicate', async () => {
     // Its own simulator and limiter: the 429 test above leaves this tenant paused.
-    const hsim = await startSimulator({ profile: 'fast', seed: 7, overrides: { ambiguousInstantiateRate: 1, instantiateHangMs: 20_000, replicationLagMs: { min: 300, max: 300 } } });
+    const hsim = await startSimulator({
+      profile: 'fast',
+      seed: 7,
+      overrides: { ambiguousInstantiateRate: 1, instantiateHangMs: 20_000, replicationLagMs: { min: 300, max: 300 } },
+    });
     const hagent = createHttpAgent({ extraCaPem: hsim.caCertPem, env: {} });
-    const hlimiter = createGraphLimiter({ redis, prefix: testPrefix('graph-hang'), limits: { writeLimit: 1000, writeWindowMs: 1000, ruLimit: 1000, ruWindowMs: 1000, reportsLimit: 10, reportsWindowMs: 1000 } });
+    const hlimiter = createGraphLimiter({
+      redis,
+      prefix: testPrefix('graph-hang'),
+      limits: {
+        writeLimit: 1000,
+        writeWindowMs: 1000,
+        ruLimit: 1000,
+        ruWindowMs: 1000,
+        reportsLimit: 10,
+        reportsWindowMs: 1000,
+      },
+    });
     try {
       const hgraph = createGraphClient({
         tenantId: hsim.tenantId,
         graphBaseUrl: hsim.graphBaseUrl,
-        tokenProvider: createTokenProvider({ tenantId: hsim.tenantId, clientId: hsim.clientId, clientSecret: hsim.clientSecret, authorityHost: hsim.authorityHost, dispatcher: hagent }),
+        tokenProvider: createTokenProvider({
+          tenantId: hsim.tenantId,
+          clientId: hsim.clientId,
+          clientSecret: hsim.clientSecret,
+          authorityHost: hsim.authorityHost,
+          dispatcher: hagent,
+        }),
         limiter: hlimiter,
         dispatcher: hagent,
       });

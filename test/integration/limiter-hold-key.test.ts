@@ -13,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphError } from '../../src/graph/errors.ts';
 import { createGraphClient } from '../../src/graph/graph-client.ts';
 import {
-  holdSecretFromSecretKey, holdSecretKeys, randomHoldSecret, resolveHoldSecret,
+  holdSecretFromSecretKey,
+  holdSecretKeys,
+  randomHoldSecret,
+  resolveHoldSecret,
 } from '../../src/graph/hold-secret.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
@@ -104,8 +107,13 @@ describe('503 hold names', () => {
     const body = JSON.stringify({ useSavedCredentials: false, credentials: CREDS });
     const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
     const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
-    const plain = [sha1(`POST ${url} ${sha1(body)}`), sha1(`POST ${url} ${sha256(body)}`), sha1(body), sha256(body),
-      sha256(`POST ${url} ${sha256(body)}`)];
+    const plain = [
+      sha1(`POST ${url} ${sha1(body)}`),
+      sha1(`POST ${url} ${sha256(body)}`),
+      sha1(body),
+      sha256(body),
+      sha256(`POST ${url} ${sha256(body)}`),
+    ];
     for (const p of plain) expect(name).not.toBe(p);
     expect(keys[0]).not.toContain(CANARY);
     // With the key it is the HMAC of the request's identity; with any other key it is not.
@@ -164,12 +172,15 @@ describe('503 hold names', () => {
     const run = () =>
       new Promise<string>((resolve, reject) => {
         const env = { ...process.env, PF_URL: redisHandle.url, PF_PREFIX: prefix, PROVFLOW_SECRET_KEY: '' };
-        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, timeout: 30_000 },
-          (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout.trim())));
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', code],
+          { env, timeout: 30_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout.trim())),
+        );
       });
     const [a, b] = await Promise.all([run(), run()]);
     expect(a).toMatch(/^[0-9a-f]{16}$/);
     expect(b).toBe(a);
   }, 40_000);
 });
-

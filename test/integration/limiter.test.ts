@@ -42,7 +42,15 @@ function conn(): Redis {
 
 const BIG = 1_000_000;
 function limits(over: Partial<GraphLimits>): GraphLimits {
-  return { writeLimit: BIG, writeWindowMs: 1000, ruLimit: BIG, ruWindowMs: 1000, reportsLimit: BIG, reportsWindowMs: 1000, ...over };
+  return {
+    writeLimit: BIG,
+    writeWindowMs: 1000,
+    ruLimit: BIG,
+    ruWindowMs: 1000,
+    reportsLimit: BIG,
+    reportsWindowMs: 1000,
+    ...over,
+  };
 }
 const WRITE: CallCost = { writes: 1, ru: 1, reports: 0 };
 
@@ -61,7 +69,13 @@ function maxInWindow(events: Array<{ t: number; w?: number }>, windowMs: number)
 }
 
 /** `n` concurrent loops calling acquire until `untilMs`; returns the grant times. */
-async function hammer(limiter: GraphLimiter, tenant: string, cost: CallCost, n: number, untilMs: number): Promise<number[]> {
+async function hammer(
+  limiter: GraphLimiter,
+  tenant: string,
+  cost: CallCost,
+  n: number,
+  untilMs: number,
+): Promise<number[]> {
   const times: number[] = [];
   await Promise.all(
     Array.from({ length: n }, async () => {
@@ -80,7 +94,14 @@ async function hammer(limiter: GraphLimiter, tenant: string, cost: CallCost, n: 
 }
 
 /** A limiter in a real child process (node + tsx), printing its grant times as JSON. */
-function childHammer(opts: { url: string; prefix: string; tenant: string; limits: GraphLimits; untilMs: number; n: number }): Promise<number[]> {
+function childHammer(opts: {
+  url: string;
+  prefix: string;
+  tenant: string;
+  limits: GraphLimits;
+  untilMs: number;
+  n: number;
+}): Promise<number[]> {
   const limiterPath = path.resolve('src/graph/limiter.ts');
   const code = `
     import { Redis } from 'ioredis';
@@ -109,7 +130,9 @@ function childHammer(opts: { url: string; prefix: string; tenant: string; limits
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -145,11 +168,27 @@ describe('sliding window shared across processes', () => {
     const b = createLimiter({ redis: conn(), prefix, limits: lim, maxInlineWaitMs: 60_000 });
     const until = Date.now() + 3200;
     const [ru, rep] = await Promise.all([
-      Promise.all([hammer(a, 't', { writes: 0, ru: 2, reports: 0 }, 3, until), hammer(b, 't', { writes: 0, ru: 2, reports: 0 }, 3, until)]),
-      Promise.all([hammer(a, 't', { writes: 0, ru: 0, reports: 1 }, 2, until), hammer(b, 't', { writes: 0, ru: 0, reports: 1 }, 2, until)]),
+      Promise.all([
+        hammer(a, 't', { writes: 0, ru: 2, reports: 0 }, 3, until),
+        hammer(b, 't', { writes: 0, ru: 2, reports: 0 }, 3, until),
+      ]),
+      Promise.all([
+        hammer(a, 't', { writes: 0, ru: 0, reports: 1 }, 2, until),
+        hammer(b, 't', { writes: 0, ru: 0, reports: 1 }, 2, until),
+      ]),
     ]);
-    expect(maxInWindow(ru.flat().map((t) => ({ t, w: 2 })), 1000)).toBeLessThanOrEqual(10);
-    expect(maxInWindow(rep.flat().map((t) => ({ t })), 1000)).toBeLessThanOrEqual(3);
+    expect(
+      maxInWindow(
+        ru.flat().map((t) => ({ t, w: 2 })),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(10);
+    expect(
+      maxInWindow(
+        rep.flat().map((t) => ({ t })),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(3);
     expect(rep.flat().length).toBeGreaterThanOrEqual(6);
     a.close();
     b.close();
@@ -158,7 +197,12 @@ describe('sliding window shared across processes', () => {
   it('a call over quota throws RateLimitedError with the bucket and the wait, without recording', async () => {
     const prefix = testPrefix('lim-defer');
     const redis = conn();
-    const l = createLimiter({ redis, prefix, limits: limits({ writeLimit: 2, writeWindowMs: 10_000 }), maxInlineWaitMs: 500 });
+    const l = createLimiter({
+      redis,
+      prefix,
+      limits: limits({ writeLimit: 2, writeWindowMs: 10_000 }),
+      maxInlineWaitMs: 500,
+    });
     await l.acquire('t', WRITE);
     await l.acquire('t', WRITE);
     const err = await l.acquire('t', WRITE).catch((e: unknown) => e);
@@ -177,7 +221,12 @@ describe('sliding window shared across processes', () => {
     const prefix = testPrefix('lim-tight');
     const redis = conn();
     // 10 per 10 s at safety 0.95: the limiter's windows are 10,526 ms, a stretch of 526 ms.
-    const l = createLimiter({ redis, prefix, limits: limits({ writeLimit: 10, writeWindowMs: 10_000, ruLimit: 10, ruWindowMs: 10_000 }), maxInlineWaitMs: 0 });
+    const l = createLimiter({
+      redis,
+      prefix,
+      limits: limits({ writeLimit: 10, writeWindowMs: 10_000, ruLimit: 10, ruWindowMs: 10_000 }),
+      maxInlineWaitMs: 0,
+    });
     const READ: CallCost = { writes: 0, ru: 1, reports: 0 };
     const reads = [];
     for (let i = 0; i < 10; i++) reads.push(await l.acquire('t', READ));
@@ -368,7 +417,12 @@ describe('resilience', () => {
     expect(before.length).toBeGreaterThan(0);
     expect(after.length).toBeGreaterThan(8);
     // After the restart the log starts empty, then paces as before.
-    expect(maxInWindow(after.map((t) => ({ t })), 500)).toBeLessThanOrEqual(8);
+    expect(
+      maxInWindow(
+        after.map((t) => ({ t })),
+        500,
+      ),
+    ).toBeLessThanOrEqual(8);
     a.close();
     b.close();
   });

@@ -5,7 +5,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderPrometheus } from '../../src/metrics/prometheus.ts';
-import { createMetricsReader, createMetricsRecorder, metricsKeys, normalizeRoute } from '../../src/metrics/redis-counters.ts';
+import {
+  createMetricsReader,
+  createMetricsRecorder,
+  metricsKeys,
+  normalizeRoute,
+} from '../../src/metrics/redis-counters.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 let redis: RedisHandle;
@@ -28,9 +33,27 @@ describe('redis counters', () => {
     const other = new Redis(redis.url);
     const a = createMetricsRecorder(conn, prefix);
     const b = createMetricsRecorder(other, prefix);
-    a.graphResponse({ method: 'GET', route: '/servicePrincipals/{id}', status: 200, throttled: false, durationMs: 12.4 });
-    b.graphResponse({ method: 'GET', route: '/servicePrincipals/{id}', status: 200, throttled: false, durationMs: 7.7 });
-    b.graphResponse({ method: 'PUT', route: '/servicePrincipals/{id}/synchronization/secrets', status: 503, throttled: true, durationMs: 3 });
+    a.graphResponse({
+      method: 'GET',
+      route: '/servicePrincipals/{id}',
+      status: 200,
+      throttled: false,
+      durationMs: 12.4,
+    });
+    b.graphResponse({
+      method: 'GET',
+      route: '/servicePrincipals/{id}',
+      status: 200,
+      throttled: false,
+      durationMs: 7.7,
+    });
+    b.graphResponse({
+      method: 'PUT',
+      route: '/servicePrincipals/{id}/synchronization/secrets',
+      status: 503,
+      throttled: true,
+      durationMs: 3,
+    });
     a.throttledWait(250);
     b.throttledWait(750);
     a.heldBack('paused');
@@ -48,7 +71,13 @@ describe('redis counters', () => {
     expect(snap).toEqual({
       graphRequests: [
         { method: 'GET', route: '/servicePrincipals/{id}', status: '200', count: 2, totalDurationMs: 20 },
-        { method: 'PUT', route: '/servicePrincipals/{id}/synchronization/secrets', status: '503', count: 1, totalDurationMs: 3 },
+        {
+          method: 'PUT',
+          route: '/servicePrincipals/{id}/synchronization/secrets',
+          status: '503',
+          count: 1,
+          totalDurationMs: 3,
+        },
       ],
       throttledResponses: 1,
       throttledWaitMs: 1000,
@@ -83,7 +112,8 @@ describe('redis counters', () => {
     const prefix = testPrefix('outage');
     const flaky = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
     flaky.on('error', () => {});
-    const ready = () => new Promise<void>((resolve) => (flaky.status === 'ready' ? resolve() : flaky.once('ready', () => resolve())));
+    const ready = () =>
+      new Promise<void>((resolve) => (flaky.status === 'ready' ? resolve() : flaky.once('ready', () => resolve())));
     await ready();
     const rec = createMetricsRecorder(flaky, prefix, { flushMs: 0 });
     rec.instanceEnd('steady');
@@ -105,9 +135,11 @@ describe('redis counters', () => {
   });
 
   it('folds ids out of raw paths so label cardinality stays bounded', () => {
-    expect(normalizeRoute('/servicePrincipals/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/synchronization/jobs/aws.e7a9a6d1b2c34f5e8f0a?$select=id')).toBe(
-      '/servicePrincipals/{id}/synchronization/jobs/{id}',
-    );
+    expect(
+      normalizeRoute(
+        '/servicePrincipals/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/synchronization/jobs/aws.e7a9a6d1b2c34f5e8f0a?$select=id',
+      ),
+    ).toBe('/servicePrincipals/{id}/synchronization/jobs/{id}');
     expect(normalizeRoute('/applicationTemplates')).toBe('/applicationTemplates');
   });
 
@@ -115,7 +147,14 @@ describe('redis counters', () => {
     const text = await renderPrometheus({
       redisUp: true,
       queueCounts: { 'provflow-steps': {} },
-      snapshot: { graphRequests: [], throttledResponses: 0, throttledWaitMs: 0, heldBack: { paused: 3, staleGrant: 0, lateGrant: 2 }, steps: [], instances: [] },
+      snapshot: {
+        graphRequests: [],
+        throttledResponses: 0,
+        throttledWaitMs: 0,
+        heldBack: { paused: 3, staleGrant: 0, lateGrant: 2 },
+        steps: [],
+        instances: [],
+      },
     });
     expect(text).toContain('provflow_queue_jobs{queue="provflow-steps",state="waiting"} 0');
     expect(text).toContain('provflow_graph_throttled_wait_seconds_total 0');

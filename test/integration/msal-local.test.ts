@@ -27,8 +27,14 @@ function makeClientCert() {
   cert.validity.notAfter = new Date(Date.now() + 3600_000);
   cert.setSubject([{ name: 'commonName', value: 'provflow-client' }]);
   cert.setIssuer([{ name: 'commonName', value: 'provflow-client' }]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  cert.sign(
+    forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    forge.md.sha256.create(),
+  );
+  return {
+    certPem: forge.pki.certificateToPem(cert),
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
 }
 
 const clientCert = makeClientCert();
@@ -75,7 +81,8 @@ beforeAll(async () => {
         const form = new URLSearchParams(body);
         const entry: TokenRequest = { form };
         tokenRequests.push(entry);
-        if (mode === '503') return json(503, { error: 'temporarily_unavailable', error_description: 'AADSTS90033: busy' });
+        if (mode === '503')
+          return json(503, { error: 'temporarily_unavailable', error_description: 'AADSTS90033: busy' });
         const assertion = form.get('client_assertion');
         if (assertion) {
           const [h, p, sig] = assertion.split('.') as [string, string, string];
@@ -85,7 +92,12 @@ beforeAll(async () => {
           const key = createPublicKey(clientCert.certPem);
           entry.assertionValid =
             alg === 'PS256'
-              ? verify('sha256', Buffer.from(`${h}.${p}`), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, b64url(sig))
+              ? verify(
+                  'sha256',
+                  Buffer.from(`${h}.${p}`),
+                  { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+                  b64url(sig),
+                )
               : alg === 'RS256' && verify('sha256', Buffer.from(`${h}.${p}`), key, b64url(sig));
         }
         const secretOk = form.get('client_secret') === SECRET;
@@ -96,7 +108,12 @@ beforeAll(async () => {
             error_codes: [7000215],
           });
         }
-        json(200, { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: `at-${tokenRequests.length}.eyJhbGciOi` });
+        json(200, {
+          token_type: 'Bearer',
+          expires_in: 3600,
+          ext_expires_in: 3600,
+          access_token: `at-${tokenRequests.length}.eyJhbGciOi`,
+        });
       });
       return;
     }
@@ -131,7 +148,14 @@ describe('client secret', () => {
   it('gets a token for the Graph scope through our dispatcher, caches it, and never logs it', async () => {
     const { lines, logger } = capture();
     const dispatcher = trusted();
-    const tp = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET, authorityHost, dispatcher, logger });
+    const tp = createTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      authorityHost,
+      dispatcher,
+      logger,
+    });
     const token = await tp.getToken();
     expect(token).toMatch(/^at-1\./);
     expect(tokenRequests).toHaveLength(1);
@@ -148,7 +172,13 @@ describe('client secret', () => {
 
   it('concurrent callers on a cold cache share one token request', async () => {
     const dispatcher = trusted();
-    const tp = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET, authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      authorityHost,
+      dispatcher,
+    });
     const tokens = await Promise.all(Array.from({ length: 20 }, () => tp.getToken()));
     expect(new Set(tokens).size).toBe(1);
     expect(tokenRequests).toHaveLength(1);
@@ -157,7 +187,13 @@ describe('client secret', () => {
 
   it('forceRefresh bypasses the caches', async () => {
     const dispatcher = trusted();
-    const tp = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET, authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      authorityHost,
+      dispatcher,
+    });
     const a = await tp.getToken();
     const b = await tp.getToken({ forceRefresh: true });
     expect(b).not.toBe(a);
@@ -174,7 +210,14 @@ describe('client secret', () => {
     const { lines, logger } = capture();
     const dispatcher = trusted();
     const wrong = 'Wr0ng-secret-value';
-    const tp = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, clientSecret: wrong, authorityHost, dispatcher, logger });
+    const tp = createTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: wrong,
+      authorityHost,
+      dispatcher,
+      logger,
+    });
     const err = await tp.getToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).errorClass).toBe('permanent');
@@ -188,7 +231,13 @@ describe('client secret', () => {
   it('a 503 from the token endpoint is transient', async () => {
     mode = '503';
     const dispatcher = trusted();
-    const tp = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET, authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      authorityHost,
+      dispatcher,
+    });
     const err = await tp.getToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).errorClass).toBe('transient');
@@ -197,7 +246,13 @@ describe('client secret', () => {
 
   it('without the CA the TLS failure is permanent and says so', async () => {
     const dispatcher = createHttpAgent({ env: {} });
-    const tp = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET, authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      authorityHost,
+      dispatcher,
+    });
     const err = await tp.getToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).errorClass).toBe('permanent');

@@ -30,7 +30,10 @@ function selfSignedPem(): string {
   cert.validity.notAfter = new Date(Date.now() + 3600_000);
   cert.setSubject([{ name: 'commonName', value: 'provflow-sim-client' }]);
   cert.setIssuer([{ name: 'commonName', value: 'provflow-sim-client' }]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), forge.md.sha256.create());
+  cert.sign(
+    forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    forge.md.sha256.create(),
+  );
   return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() + forge.pki.certificateToPem(cert);
 }
 
@@ -46,7 +49,13 @@ async function tokenError(p: Promise<string>): Promise<GraphError> {
 describe('MSAL against the simulator', () => {
   it('client secret, CA trusted via NODE_EXTRA_CA_CERTS read when the Agent is built; token reused', async () => {
     const dispatcher = createHttpAgent({ env: { NODE_EXTRA_CA_CERTS: sim.caCertPath } });
-    const tp = createTokenProvider({ tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret, authorityHost: sim.authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      authorityHost: sim.authorityHost,
+      dispatcher,
+    });
     const before = sim.stats().tokensIssued;
     const t1 = await tp.getToken();
     const t2 = await tp.getToken();
@@ -61,7 +70,13 @@ describe('MSAL against the simulator', () => {
 
   it('client certificate (private_key_jwt)', async () => {
     const dispatcher = createHttpAgent({ extraCaPem: sim.caCertPem, env: {} });
-    const tp = createTokenProvider({ tenantId: sim.tenantId, clientId: sim.clientId, certificatePem: selfSignedPem(), authorityHost: sim.authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      certificatePem: selfSignedPem(),
+      authorityHost: sim.authorityHost,
+      dispatcher,
+    });
     expect(await tp.getToken()).toBeTruthy();
     await dispatcher.close();
   });
@@ -72,7 +87,14 @@ describe('MSAL against the simulator', () => {
     ['unknown tenant', { tenantId: '99999999-0000-0000-0000-000000000000' }, 'invalid_request'],
   ])('%s → permanent GraphError %s, no secret in the message', async (_n, over, code) => {
     const dispatcher = createHttpAgent({ extraCaPem: sim.caCertPem, env: {} });
-    const opts = { tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret, authorityHost: sim.authorityHost, dispatcher, ...over };
+    const opts = {
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      authorityHost: sim.authorityHost,
+      dispatcher,
+      ...over,
+    };
     const err = await tokenError(createTokenProvider(opts).getToken());
     expect(err.errorClass).toBe('permanent');
     expect(err.code).toBe(code);
@@ -83,7 +105,13 @@ describe('MSAL against the simulator', () => {
 
   it('without the simulator CA: permanent, with a hint about NODE_EXTRA_CA_CERTS', async () => {
     const dispatcher = createHttpAgent({ env: {} });
-    const tp = createTokenProvider({ tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret, authorityHost: sim.authorityHost, dispatcher });
+    const tp = createTokenProvider({
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      authorityHost: sim.authorityHost,
+      dispatcher,
+    });
     const err = await tokenError(tp.getToken());
     expect(err.errorClass).toBe('permanent');
     expect(err.message).toContain('NODE_EXTRA_CA_CERTS');

@@ -64,13 +64,26 @@ afterAll(async () => {
 });
 
 const BIG = 1_000_000;
-const LIMITS: GraphLimits = { writeLimit: BIG, writeWindowMs: 1000, ruLimit: BIG, ruWindowMs: 1000, reportsLimit: BIG, reportsWindowMs: 1000 };
+const LIMITS: GraphLimits = {
+  writeLimit: BIG,
+  writeWindowMs: 1000,
+  ruLimit: BIG,
+  ruWindowMs: 1000,
+  reportsLimit: BIG,
+  reportsWindowMs: 1000,
+};
 
 /** One "process": its own Redis connection, limiter (same prefix = same tenant state) and agent. */
 function proc(prefix: string, o: { sendLeaseMs?: number; connections?: number } = {}) {
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
   conns.push(redis);
-  const limiter = createGraphLimiter({ redis, prefix, limits: LIMITS, sendLeaseMs: o.sendLeaseMs, maxInlineWaitMs: 5000 });
+  const limiter = createGraphLimiter({
+    redis,
+    prefix,
+    limits: LIMITS,
+    sendLeaseMs: o.sendLeaseMs,
+    maxInlineWaitMs: 5000,
+  });
   limiters.push(limiter);
   const agent = new Agent({ connections: o.connections ?? 8 });
   agents.push(agent);
@@ -103,7 +116,9 @@ describe('guardedDispatcher', () => {
     await settle();
     expect(arrivals.length).toBe(before);
     // The same agent still serves the next request.
-    const ok = await fetch(`${base}/servicePrincipals/after`, { dispatcher: guardedDispatcher(agent, { beforeSend: () => null }) });
+    const ok = await fetch(`${base}/servicePrincipals/after`, {
+      dispatcher: guardedDispatcher(agent, { beforeSend: () => null }),
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -186,7 +201,9 @@ describe('the Graph client with the guard', () => {
     const before = arrivals.length;
     const slow = b.graph.getServicePrincipal('slow-3'); // holds the only connection for 900 ms
     await new Promise((r) => setTimeout(r, 20));
-    const err = await b.graph.createSynchronizationJob('late-sp', 'aws', { sendWithinMs: 100 }).catch((e: unknown) => e);
+    const err = await b.graph
+      .createSynchronizationJob('late-sp', 'aws', { sendWithinMs: 100 })
+      .catch((e: unknown) => e);
     await slow;
     expect(err).toBeInstanceOf(RateLimitedError);
     expect((err as RateLimitedError).bucket).toBe('send-window');
@@ -202,7 +219,8 @@ describe('the Graph client with the guard', () => {
     await a.graph.getServicePrincipal('throttle-2').catch(() => {});
     expect(a.limiter.localPauseMs('t')).toBeGreaterThan(800);
     const t0 = performance.now();
-    while (b.limiter.localPauseMs('t') === 0 && performance.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 2));
+    while (b.limiter.localPauseMs('t') === 0 && performance.now() - t0 < 1000)
+      await new Promise((r) => setTimeout(r, 2));
     expect(b.limiter.localPauseMs('t')).toBeGreaterThan(700);
     const toldAt = arrivalOf('throttle-2')!.at;
     await b.graph.getServicePrincipal('after-pause');

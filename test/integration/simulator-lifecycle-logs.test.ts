@@ -32,8 +32,15 @@ const logsPage = collectionSchema(provisioningObjectSummarySchema);
 async function start(o: SimulatorOptions = {}) {
   const s = (sim = await startSimulator({ profile: 'fast', seed: 3, ...o }));
   const a = (agent = new Agent({ connect: { ca: s.caCertPem } }));
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret, scope: 'https://graph.microsoft.com/.default' });
-  const tok = (await (await fetch(`${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: a })).json()) as { access_token: string };
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: s.clientId,
+    client_secret: s.clientSecret,
+    scope: 'https://graph.microsoft.com/.default',
+  });
+  const tok = (await (
+    await fetch(`${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: a })
+  ).json()) as { access_token: string };
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(path.startsWith('https://') ? path : `${s.graphBaseUrl}${path}`, {
       method,
@@ -46,15 +53,27 @@ async function start(o: SimulatorOptions = {}) {
   };
   /** Instantiate, create the aws job, save `secretToken`, start; returns ids. */
   const onboard = async (displayName: string, secretToken: string) => {
-    const inst = instantiateResponseSchema.parse((await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName })).json);
+    const inst = instantiateResponseSchema.parse(
+      (await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName })).json,
+    );
     const spId = objectIdOf(inst.servicePrincipal);
-    const job = synchronizationJobSchema.parse((await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: 'aws' })).json);
-    const creds = [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: secretToken }];
-    expect((await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: creds })).status).toBe(204);
+    const job = synchronizationJobSchema.parse(
+      (await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, { templateId: 'aws' })).json,
+    );
+    const creds = [
+      { key: 'ClientSecret', value: 'cs' },
+      { key: 'SecretToken', value: secretToken },
+    ];
+    expect((await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: creds })).status).toBe(
+      204,
+    );
     expect((await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${job.id}/start`)).status).toBe(204);
     return { spId, jobId: job.id };
   };
-  const getJob = async (spId: string, jobId: string) => synchronizationJobSchema.parse((await call('GET', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`)).json);
+  const getJob = async (spId: string, jobId: string) =>
+    synchronizationJobSchema.parse(
+      (await call('GET', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}`)).json,
+    );
   const afterFirstCycle = () => new Promise((r) => setTimeout(r, s.settings.firstCycleMs + 100));
   return { s, call, onboard, getJob, afterFirstCycle };
 }
@@ -72,7 +91,12 @@ describe('job lifecycle', () => {
     expect(job.status?.steadyStateFirstAchievedTime).not.toBe('0001-01-01T00:00:00Z');
 
     const failures = logsPage.parse(
-      (await call('GET', `/auditLogs/provisioning?$filter=${q(`jobId eq '${jobId}' and provisioningStatusInfo/status eq 'failure'`)}`)).json,
+      (
+        await call(
+          'GET',
+          `/auditLogs/provisioning?$filter=${q(`jobId eq '${jobId}' and provisioningStatusInfo/status eq 'failure'`)}`,
+        )
+      ).json,
     ).value;
     expect(failures.length).toBeGreaterThan(0);
     for (const f of failures) {
@@ -84,7 +108,14 @@ describe('job lifecycle', () => {
       expect(info?.recommendedAction).toBeTruthy();
     }
     // statusInfo/status agrees with provisioningStatusInfo/status.
-    const viaStatusInfo = logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(`jobId eq '${jobId}' and statusInfo/status eq 'failure'`)}`)).json).value;
+    const viaStatusInfo = logsPage.parse(
+      (
+        await call(
+          'GET',
+          `/auditLogs/provisioning?$filter=${q(`jobId eq '${jobId}' and statusInfo/status eq 'failure'`)}`,
+        )
+      ).json,
+    ).value;
     expect(viaStatusInfo.map((e) => e.id).sort()).toEqual(failures.map((e) => e.id).sort());
   });
 
@@ -95,7 +126,9 @@ describe('job lifecycle', () => {
     const job = await getJob(spId, jobId);
     expect(job.status).toMatchObject({ code: 'Active', quarantine: null });
     expect(job.status?.lastExecution?.state).toBe('Succeeded');
-    const all = logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(`jobId eq '${jobId}'`)}`)).json).value;
+    const all = logsPage.parse(
+      (await call('GET', `/auditLogs/provisioning?$filter=${q(`jobId eq '${jobId}'`)}`)).json,
+    ).value;
     expect(all.length).toBeGreaterThan(0);
     expect(all.every((e) => e.provisioningStatusInfo?.status === 'success')).toBe(true);
   });
@@ -110,11 +143,23 @@ describe('job lifecycle', () => {
     expect(qo).toMatchObject({ reason: 'EncounteredQuarantineException', seriesCount: 1 });
     expect(qo.error?.code).toBeTruthy();
     expect(qo.error?.tenantActionable).toBe(true);
-    for (const t of [qo.currentBegan, qo.seriesBegan, qo.nextAttempt]) expect(Number.isNaN(Date.parse(t ?? ''))).toBe(false);
+    for (const t of [qo.currentBegan, qo.seriesBegan, qo.nextAttempt])
+      expect(Number.isNaN(Date.parse(t ?? ''))).toBe(false);
     expect(Date.parse(qo.nextAttempt!)).toBeGreaterThan(Date.now());
-    const fixed = [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: 'fixed' }];
-    expect((await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: fixed })).status).toBe(204);
-    expect((await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/restart`, { criteria: { resetScope: 'Full' } })).status).toBe(204);
+    const fixed = [
+      { key: 'ClientSecret', value: 'cs' },
+      { key: 'SecretToken', value: 'fixed' },
+    ];
+    expect((await call('PUT', `/servicePrincipals/${spId}/synchronization/secrets`, { value: fixed })).status).toBe(
+      204,
+    );
+    expect(
+      (
+        await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/restart`, {
+          criteria: { resetScope: 'Full' },
+        })
+      ).status,
+    ).toBe(204);
     await afterFirstCycle();
     const cleared = await getJob(spId, jobId);
     expect(cleared.status?.code).toBe('Active');
@@ -176,14 +221,20 @@ describe('provisioning logs paging', () => {
     const { call, onboard, afterFirstCycle } = await start();
     await onboard('Ordered', 'tok-entry-errors');
     await afterFirstCycle();
-    const asc = logsPage.parse((await call('GET', '/auditLogs/provisioning?$orderby=activityDateTime%20asc&$top=999')).json).value;
+    const asc = logsPage.parse(
+      (await call('GET', '/auditLogs/provisioning?$orderby=activityDateTime%20asc&$top=999')).json,
+    ).value;
     const times = asc.map((e) => Date.parse(e.activityDateTime));
     expect(times).toEqual([...times].sort((x, y) => x - y));
     const pivot = asc[Math.floor(asc.length / 2)]!.activityDateTime;
-    const later = logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(`activityDateTime gt ${pivot}`)}&$top=999`)).json).value;
+    const later = logsPage.parse(
+      (await call('GET', `/auditLogs/provisioning?$filter=${q(`activityDateTime gt ${pivot}`)}&$top=999`)).json,
+    ).value;
     expect(later.length).toBeGreaterThan(0);
     expect(later.every((e) => Date.parse(e.activityDateTime) > Date.parse(pivot))).toBe(true);
-    const earlier = logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(`activityDateTime lt ${pivot}`)}&$top=999`)).json).value;
+    const earlier = logsPage.parse(
+      (await call('GET', `/auditLogs/provisioning?$filter=${q(`activityDateTime lt ${pivot}`)}&$top=999`)).json,
+    ).value;
     expect(earlier.every((e) => Date.parse(e.activityDateTime) < Date.parse(pivot))).toBe(true);
   });
 
@@ -199,11 +250,18 @@ describe('OData and throttling from the client side', () => {
   it("escapes '' in string literals on servicePrincipals, joined with and", async () => {
     const { call } = await start();
     const name = "O'Brien's ''quoted'' AWS";
-    const inst = instantiateResponseSchema.parse((await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: name })).json);
+    const inst = instantiateResponseSchema.parse(
+      (await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: name })).json,
+    );
     await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: "O'Brien" });
     const literal = `'${name.replace(/'/g, "''")}'`;
     const sps = collectionSchema(servicePrincipalSchema).parse(
-      (await call('GET', `/servicePrincipals?$filter=${q(`displayName eq ${literal} and appId eq '${inst.application.appId}'`)}`)).json,
+      (
+        await call(
+          'GET',
+          `/servicePrincipals?$filter=${q(`displayName eq ${literal} and appId eq '${inst.application.appId}'`)}`,
+        )
+      ).json,
     ).value;
     expect(sps.map((sp) => sp.displayName)).toEqual([name]);
     expect(sps[0]!.id).toBe(objectIdOf(inst.servicePrincipal)); // GET/list use `id`
@@ -213,7 +271,9 @@ describe('OData and throttling from the client side', () => {
     const { call, s } = await start({ overrides: { writeLimit: 2, writeWindowMs: 1000, retryAfterGraceMs: 0 } });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      let r = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: `patient ${i}` });
+      let r = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, {
+        displayName: `patient ${i}`,
+      });
       while (r.status === 429) {
         await new Promise((res) => setTimeout(res, Number(r.headers.get('retry-after')) * 1000));
         r = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: `patient ${i}` });

@@ -42,7 +42,10 @@ async function firstLine(p: ChildProcess): Promise<string> {
 
 describe('simulator as a process', () => {
   it('without --control, /_sim/* is not served: no token-less door on a trial simulator', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/sim/main.ts', '--port', '0', '--profile', 'fast'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/sim/main.ts', '--port', '0', '--profile', 'fast'], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const conn = JSON.parse(await firstLine(child)) as Connection & { control: boolean };
     expect(conn.control).toBe(false);
     const agent = new Agent({ connect: { ca: readFileSync(conn.caCertPath, 'utf8') } });
@@ -61,12 +64,28 @@ describe('simulator as a process', () => {
     }
   });
 
-
   it('prints its connection line, serves /_sim/*, and exits cleanly on SIGTERM', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/sim/main.ts', '--port', '0', '--profile', 'realistic', '--seed', '9', '--time-scale', '10', '--control'], {
-      cwd: process.cwd(),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/dev/sim/main.ts',
+        '--port',
+        '0',
+        '--profile',
+        'realistic',
+        '--seed',
+        '9',
+        '--time-scale',
+        '10',
+        '--control',
+      ],
+      {
+        cwd: process.cwd(),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const conn = JSON.parse(await firstLine(child)) as Connection;
     expect(conn).toMatchObject({ profile: 'realistic', seed: 9, timeScale: 10 });
     expect(conn.graphBaseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/beta$/);
@@ -77,8 +96,17 @@ describe('simulator as a process', () => {
 
     const agent = new Agent({ connect: { ca: caPem } });
     try {
-      const stats = async () => (await (await fetch(`${conn.graphBaseUrl}/_sim/stats`, { dispatcher: agent })).json()) as Record<string, unknown>;
-      expect(await stats()).toMatchObject({ requests: 0, throttled: 0, retryAfterViolations: 0, duplicateApplications: 0 });
+      const stats = async () =>
+        (await (await fetch(`${conn.graphBaseUrl}/_sim/stats`, { dispatcher: agent })).json()) as Record<
+          string,
+          unknown
+        >;
+      expect(await stats()).toMatchObject({
+        requests: 0,
+        throttled: 0,
+        retryAfterViolations: 0,
+        duplicateApplications: 0,
+      });
 
       // Unauthenticated Graph call: counted, 401.
       expect((await fetch(`${conn.graphBaseUrl}/applicationTemplates`, { dispatcher: agent })).status).toBe(401);
@@ -108,20 +136,48 @@ describe('simulator as a process', () => {
 describe('Retry-After judged on when a request can have arrived', () => {
   it('a request the stopped simulator reads late is in flight, not a violation; the same request sent late is one', async () => {
     const { startSimProcess } = await import('../../src/dev/sim/process.ts');
-    const sim = await startSimProcess({ profile: 'fast', seed: 3, timeScale: 1, overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 3, retryAfterGraceMs: 250, latencyMs: { min: 0, max: 0 } } });
+    const sim = await startSimProcess({
+      profile: 'fast',
+      seed: 3,
+      timeScale: 1,
+      overrides: {
+        throttleStormRate: 1,
+        throttleStormRetryAfterSec: 3,
+        retryAfterGraceMs: 250,
+        latencyMs: { min: 0, max: 0 },
+      },
+    });
     const agent = new Agent({ connect: { ca: sim.handle.caCertPem }, connections: 1 });
     try {
-      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sim.handle.clientId, client_secret: sim.handle.clientSecret, scope: 'https://graph.microsoft.com/.default' });
-      const tok = await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: agent });
+      const form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: sim.handle.clientId,
+        client_secret: sim.handle.clientSecret,
+        scope: 'https://graph.microsoft.com/.default',
+      });
+      const tok = await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: form,
+        dispatcher: agent,
+      });
       const { access_token } = (await tok.json()) as { access_token: string };
       const get = async (ua: string, dispatcher: Agent = agent) => {
-        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, { dispatcher, headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua } });
+        const res = await fetch(`${sim.handle.graphBaseUrl}/applicationTemplates`, {
+          dispatcher,
+          headers: { authorization: `Bearer ${access_token}`, 'user-agent': ua },
+        });
         await res.text();
         return res.status;
       };
       // A second connection, opened (TLS done) before the storm: its request can really be in flight.
       const other = new Agent({ connect: { ca: sim.handle.caCertPem }, connections: 1 });
-      await (await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: other })).text();
+      await (
+        await fetch(`${sim.handle.authorityHost}/${sim.handle.tenantId}/oauth2/v2.0/token`, {
+          method: 'POST',
+          body: form,
+          dispatcher: other,
+        })
+      ).text();
       expect(await get('told')).toBe(429); // a storm: the app+tenant must wait 3 s
       await sim.configure({ throttleStormRate: 0 });
       // Sent at once (within the grace) on another connection, but the simulator is stopped and

@@ -40,9 +40,16 @@ function newAgent(s: SimulatorHandle, connections?: number): Agent {
 
 async function tokenFor(s: SimulatorHandle, a: Agent): Promise<string> {
   const form = new URLSearchParams({
-    grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret, scope: GRAPH_DEFAULT,
+    grant_type: 'client_credentials',
+    client_id: s.clientId,
+    client_secret: s.clientSecret,
+    scope: GRAPH_DEFAULT,
   });
-  const res = await fetch(`${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form, dispatcher: a });
+  const res = await fetch(`${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    body: form,
+    dispatcher: a,
+  });
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
@@ -50,7 +57,11 @@ async function start(o: SimulatorOptions = {}) {
   const s = (sim = await startSimulator({ profile: 'fast', seed: 5, ...o }));
   const a = newAgent(s);
   const token = await tokenFor(s, a);
-  const raw = async (method: string, path: string, init: { body?: string; type?: string | null; dispatcher?: Agent; ua?: string } = {}) => {
+  const raw = async (
+    method: string,
+    path: string,
+    init: { body?: string; type?: string | null; dispatcher?: Agent; ua?: string } = {},
+  ) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'user-agent': init.ua ?? 'round2' };
     if (init.type !== null) headers['content-type'] = init.type ?? 'application/json';
     const url = path.startsWith('https://') ? path : `${s.graphBaseUrl}${path}`;
@@ -63,11 +74,16 @@ async function start(o: SimulatorOptions = {}) {
   const sync = (spId: string) => `/servicePrincipals/${spId}/synchronization`;
   /** Instantiate and create the aws job; optionally save secrets and start. */
   const onboard = async (displayName: string, secretToken: string | null, startIt = true) => {
-    const inst = instantiateResponseSchema.parse((await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName })).json);
+    const inst = instantiateResponseSchema.parse(
+      (await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName })).json,
+    );
     const spId = objectIdOf(inst.servicePrincipal);
     const job = synchronizationJobSchema.parse((await call('POST', `${sync(spId)}/jobs`, { templateId: 'aws' })).json);
     if (secretToken !== null) {
-      const value = [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: secretToken }];
+      const value = [
+        { key: 'ClientSecret', value: 'cs' },
+        { key: 'SecretToken', value: secretToken },
+      ];
       const put = await call('PUT', `${sync(spId)}/secrets`, { value });
       expect(put.status).toBe(204);
     }
@@ -75,7 +91,8 @@ async function start(o: SimulatorOptions = {}) {
     return { spId, jobId: job.id, appId: inst.application.appId };
   };
   const jobUrl = (o: { spId: string; jobId: string }) => `${sync(o.spId)}/jobs/${o.jobId}`;
-  const getJob = async (o: { spId: string; jobId: string }) => (await call('GET', jobUrl(o))).json as Json & { status: Json; schedule: Json };
+  const getJob = async (o: { spId: string; jobId: string }) =>
+    (await call('GET', jobUrl(o))).json as Json & { status: Json; schedule: Json };
   const logs = async (filter: string) =>
     logsPage.parse((await call('GET', `/auditLogs/provisioning?$filter=${q(filter)}&$top=999`)).json).value;
   const cycle = () => sleep(s.settings.firstCycleMs + 120);
@@ -100,7 +117,9 @@ describe('item 1: bad saved credentials and unknown secret keys', () => {
     const r = await call('PUT', `${sync(o.spId)}/secrets`, { value: [{ key: 'NotARealKey', value: 'x' }] });
     expect(r.status).toBe(400);
     expect(graphErrorBodySchema.parse(r.json).error.message).toMatch(/NotARealKey/);
-    expect((await call('PUT', `${sync(o.spId)}/secrets`, { value: [{ key: 'SecretToken', value: 'x' }] })).status).toBe(204);
+    expect((await call('PUT', `${sync(o.spId)}/secrets`, { value: [{ key: 'SecretToken', value: 'x' }] })).status).toBe(
+      204,
+    );
   });
 });
 
@@ -119,7 +138,12 @@ describe('item 2: a quarantine ends only when its cause is fixed', () => {
     const again = await getJob(o);
     expect(again.status.code).toBe('Quarantine');
     expect((again.status.quarantine as Json).seriesCount).toBe(4);
-    await call('PUT', `${sync(o.spId)}/secrets`, { value: [{ key: 'ClientSecret', value: 'cs' }, { key: 'SecretToken', value: 'good' }] });
+    await call('PUT', `${sync(o.spId)}/secrets`, {
+      value: [
+        { key: 'ClientSecret', value: 'cs' },
+        { key: 'SecretToken', value: 'good' },
+      ],
+    });
     await call('POST', `${jobUrl(o)}/restart`, { criteria: { resetScope: 'QuarantineState' } });
     await cycle();
     expect((await getJob(o)).status).toMatchObject({ code: 'Active', quarantine: null });
@@ -128,7 +152,9 @@ describe('item 2: a quarantine ends only when its cause is fixed', () => {
 
 describe('item 3: nothing inside Retry-After is served', () => {
   it('polling every 40 ms after a 10 s Retry-After gets only 429s; the grace only excuses, never serves', async () => {
-    const { raw, s } = await start({ overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 10, retryAfterGraceMs: 250 } });
+    const { raw, s } = await start({
+      overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 10, retryAfterGraceMs: 250 },
+    });
     const first = await raw('GET', '/applicationTemplates');
     expect(first.status).toBe(429);
     s.configure({ throttleStormRate: 0 });
@@ -146,19 +172,25 @@ describe('item 3: nothing inside Retry-After is served', () => {
   });
 
   it('a request on the connection that carried the 429 is a violation however soon it comes', async () => {
-    const { raw, s } = await start({ overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 10, retryAfterGraceMs: 5000 } });
+    const { raw, s } = await start({
+      overrides: { throttleStormRate: 1, throttleStormRetryAfterSec: 10, retryAfterGraceMs: 5000 },
+    });
     const one = newAgent(s, 1);
     expect((await raw('GET', '/applicationTemplates', { dispatcher: one })).status).toBe(429);
     s.configure({ throttleStormRate: 0 });
     expect((await raw('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`, { dispatcher: one })).status).toBe(429);
     expect(s.stats().retryAfterViolations).toBe(1);
     // Another connection inside the (long) grace: refused, not counted.
-    expect((await raw('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`, { dispatcher: newAgent(s) })).status).toBe(429);
+    expect((await raw('GET', `/applicationTemplates/${AWS_TEMPLATE_ID}`, { dispatcher: newAgent(s) })).status).toBe(
+      429,
+    );
     expect(s.stats()).toMatchObject({ retryAfterViolations: 1, inFlightRefused: 1 });
   });
 
   it('a repeat of a 503-held request is refused even inside the grace', async () => {
-    const { raw, s } = await start({ overrides: { throttle503Rate: 1, throttle503RetryAfterSec: 5, retryAfterGraceMs: 5000 } });
+    const { raw, s } = await start({
+      overrides: { throttle503Rate: 1, throttle503RetryAfterSec: 5, retryAfterGraceMs: 5000 },
+    });
     const one = newAgent(s, 1);
     expect((await raw('GET', '/applicationTemplates', { dispatcher: one })).status).toBe(503);
     s.configure({ throttle503Rate: 0 });
@@ -171,7 +203,9 @@ describe('item 3: nothing inside Retry-After is served', () => {
 
 describe('item 4: each throttle blocks what it limits, labelled as such', () => {
   it('a reports 429 does not stop directory reads; a later identity 429 is labelled by its own limit', async () => {
-    const { call, s } = await start({ overrides: { reportsLimit: 1, reportsWindowMs: 10_000, ruLimit: 3, ruWindowMs: 10_000 } });
+    const { call, s } = await start({
+      overrides: { reportsLimit: 1, reportsWindowMs: 10_000, ruLimit: 3, ruWindowMs: 10_000 },
+    });
     expect((await call('GET', '/auditLogs/provisioning')).status).toBe(200);
     const r = await call('GET', '/auditLogs/provisioning');
     expect(r.status).toBe(429);
@@ -193,7 +227,9 @@ describe('item 4: each throttle blocks what it limits, labelled as such', () => 
   it('a write-limit 429 refuses writes, not reads', async () => {
     // No grace: the read comes after the 429 was read, so only the scope can let it through.
     const { call, s } = await start({ overrides: { writeLimit: 1, writeWindowMs: 10_000, retryAfterGraceMs: 0 } });
-    expect((await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'w1' })).status).toBe(201);
+    expect(
+      (await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'w1' })).status,
+    ).toBe(201);
     const w = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'w2' });
     expect(w.status).toBe(429);
     expect(w.headers.get('x-ms-throttle-scope')).toMatch(/^Tenant_Application\/Write\//);
@@ -223,7 +259,9 @@ describe('item 6: request bodies are strict JSON with Content-Type application/j
     expect((await raw('POST', url, { body: '{"displayName":"a",}' })).status).toBe(400);
     expect((await raw('POST', url, { body: '{displayName:"a"}' })).status).toBe(400);
     expect((await raw('POST', url, { body: '{"displayName":"a"}', type: 'text/plain' })).status).toBe(400);
-    expect((await raw('POST', url, { body: 'displayName=a', type: 'application/x-www-form-urlencoded' })).status).toBe(400);
+    expect((await raw('POST', url, { body: 'displayName=a', type: 'application/x-www-form-urlencoded' })).status).toBe(
+      400,
+    );
     expect((await raw('POST', url, { body: '{"displayName":"a"}', type: null })).status).toBe(400);
     const ok = await raw('POST', url, { body: '{"displayName":"a"}', type: 'application/json; charset=utf-8' });
     expect(ok.status).toBe(201);
@@ -232,10 +270,18 @@ describe('item 6: request bodies are strict JSON with Content-Type application/j
 });
 
 describe('item 7: the token endpoint', () => {
-  const tokenCall = async (s: SimulatorHandle, a: Agent, form: Record<string, string>, headers: Record<string, string> = {}) => {
+  const tokenCall = async (
+    s: SimulatorHandle,
+    a: Agent,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ) => {
     const url = `${s.authorityHost}/${s.tenantId}/oauth2/v2.0/token`;
     const res = await fetch(url, { method: 'POST', body: new URLSearchParams(form), dispatcher: a, headers });
-    return { status: res.status, json: (await res.json()) as { error?: string; error_codes?: number[]; access_token?: string } };
+    return {
+      status: res.status,
+      json: (await res.json()) as { error?: string; error_codes?: number[]; access_token?: string },
+    };
   };
   it('a wrong or missing scope is invalid_scope AADSTS70011; client_secret_basic works', async () => {
     const s = (sim = await startSimulator({ profile: 'fast' }));
@@ -247,7 +293,9 @@ describe('item 7: the token endpoint', () => {
       expect(r.status).toBe(400);
       expect(r.json).toMatchObject({ error: 'invalid_scope', error_codes: [70011] });
     }
-    const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(s.clientSecret)}`).toString('base64');
+    const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(s.clientSecret)}`).toString(
+      'base64',
+    );
     const noSecret = { grant_type: 'client_credentials', scope: GRAPH_DEFAULT };
     const ok = await tokenCall(s, a, noSecret, { authorization: `Basic ${basic}` });
     expect(ok.status).toBe(200);
@@ -265,8 +313,8 @@ describe('items 8-11: provisioning logs', () => {
     const status = async (f: string) => (await call('GET', `/auditLogs/provisioning?$filter=${q(f)}`)).status;
     for (const bad of [
       `jobId ne '${o.jobId}'`,
-      "activityDateTime ge 2020-01-01T00:00:00Z",
-      "activityDateTime le 2099-01-01T00:00:00Z",
+      'activityDateTime ge 2020-01-01T00:00:00Z',
+      'activityDateTime le 2099-01-01T00:00:00Z',
       "startswith(jobId,'aws')",
       "activityDateTime gt '2020-01-01T00:00:00Z'",
       `jobId eq '${o.jobId}' or jobId eq 'x'`,
@@ -274,10 +322,10 @@ describe('items 8-11: provisioning logs', () => {
     ]) {
       expect([bad, await status(bad)]).toEqual([bad, 400]);
     }
-    const r = await call('GET', `/auditLogs/provisioning?$filter=${q('startswith(jobId,\'aws\')')}`);
+    const r = await call('GET', `/auditLogs/provisioning?$filter=${q("startswith(jobId,'aws')")}`);
     expect(graphErrorBodySchema.parse(r.json).error.code).toBe('BadRequest');
     const upper = o.jobId.toUpperCase();
-    expect(await (await start2Logs(call, `contains(jobId,'${upper.slice(0, 8)}')`))).toHaveLength(0);
+    expect(await await start2Logs(call, `contains(jobId,'${upper.slice(0, 8)}')`)).toHaveLength(0);
     expect((await start2Logs(call, `contains(jobId,'${o.jobId.slice(0, 8)}')`)).length).toBeGreaterThan(0);
     expect(await start2Logs(call, `jobId eq '${upper}'`)).toHaveLength(0);
     expect((await start2Logs(call, 'activityDateTime gt 2020-01-01T00:00:00Z')).length).toBeGreaterThan(0);
@@ -322,16 +370,29 @@ describe('items 8-11: provisioning logs', () => {
     const token = new URL(p1['@odata.nextLink']!).searchParams.get('$skiptoken')!;
     expect(token).not.toMatch(/^\d+$/);
     expect(Buffer.from(token, 'base64url').toString()).not.toMatch(/^\d+$/);
-    for (const bad of ['$skiptoken=garbage', `$skiptoken=${Buffer.from('3').toString('base64url')}`, '$top=0', '$top=abc', '$top=-1']) {
+    for (const bad of [
+      '$skiptoken=garbage',
+      `$skiptoken=${Buffer.from('3').toString('base64url')}`,
+      '$top=0',
+      '$top=abc',
+      '$top=-1',
+    ]) {
       expect([bad, (await call('GET', `/auditLogs/provisioning?${bad}`)).status]).toEqual([bad, 400]);
     }
     // A token is bound to its query: reused with another $filter it is refused.
-    expect((await call('GET', `/auditLogs/provisioning?$filter=${q("provisioningAction eq 'create'")}&$skiptoken=${token}`)).status).toBe(400);
+    expect(
+      (await call('GET', `/auditLogs/provisioning?$filter=${q("provisioningAction eq 'create'")}&$skiptoken=${token}`))
+        .status,
+    ).toBe(400);
   });
 
   it('item 11: entries carry targetSystem.details, GUID ids, import/matching/export steps, and agree with the counters', async () => {
     const { onboard, getJob, logs, cycle } = await start();
-    const jobs = [await onboard('Shapes A', 'tok-entry-errors'), await onboard('Shapes B', 'tok'), await onboard('Shapes C', 'tok')];
+    const jobs = [
+      await onboard('Shapes A', 'tok-entry-errors'),
+      await onboard('Shapes B', 'tok'),
+      await onboard('Shapes C', 'tok'),
+    ];
     await cycle();
     const stepSpellings = new Set<string>();
     for (const o of jobs) {
@@ -350,7 +411,8 @@ describe('items 8-11: provisioning logs', () => {
           ServicePrincipalId: o.spId,
           ServicePrincipalDisplayName: expect.any(String),
         });
-        for (const step of (e as unknown as { provisioningSteps: Json[] }).provisioningSteps) stepSpellings.add(String(step.provisioningStepType));
+        for (const step of (e as unknown as { provisioningSteps: Json[] }).provisioningSteps)
+          stepSpellings.add(String(step.provisioningStepType));
       }
     }
     expect([...stepSpellings].map((x) => x.toLowerCase())).toContain('matching');
@@ -368,9 +430,18 @@ describe('items 12-16: job lifecycle shapes', () => {
     const job = await getJob(o);
     expect(job.status.code).toBe('NotRun');
     const never = '0001-01-01T00:00:00Z';
-    expect(job.status.lastExecution).toMatchObject({ state: 'Failed', timeBegan: never, timeEnded: never, error: { code: 'None' } });
+    expect(job.status.lastExecution).toMatchObject({
+      state: 'Failed',
+      timeBegan: never,
+      timeEnded: never,
+      error: { code: 'None' },
+    });
     // The poller reads the placeholder as "no execution yet", not as a failure.
-    const ctx = { startedAt: new Date(Date.now() - 1000).toISOString(), now: new Date(), deadlineAt: new Date(Date.now() + 60_000).toISOString() };
+    const ctx = {
+      startedAt: new Date(Date.now() - 1000).toISOString(),
+      now: new Date(),
+      deadlineAt: new Date(Date.now() + 60_000).toISOString(),
+    };
     const verdict = classifyJob(synchronizationJobSchema.parse(job), ctx);
     expect(['starting', 'syncing']).toContain(verdict.state);
     expect(verdict.lastExecutionState).toBeNull();
@@ -410,7 +481,9 @@ describe('items 12-16: job lifecycle shapes', () => {
     const qa = (await getJob(bad)).status.quarantine as Json;
     await sleep(800);
     const b = await getJob(ok);
-    expect(Date.parse(String(b.status.steadyStateLastAchievedTime))).toBeGreaterThan(Date.parse(String(a.status.steadyStateLastAchievedTime)));
+    expect(Date.parse(String(b.status.steadyStateLastAchievedTime))).toBeGreaterThan(
+      Date.parse(String(a.status.steadyStateLastAchievedTime)),
+    );
     expect(new Set((await logs(`jobId eq '${ok.jobId}'`)).map((e) => e.cycleId)).size).toBeGreaterThan(2);
     // Retries 6 h, 12 h, 24 h apart (here 200, 400, 800 ms): the second attempt is 2 units after the first.
     expect(Date.parse(String(qa.nextAttempt)) - Date.parse(String(qa.currentBegan))).toBe(200);
@@ -436,14 +509,17 @@ describe('items 17-22: shapes, names, settings and the control door', () => {
   it('item 17: v1.0 instantiate answers id, beta the beta keys', async () => {
     const { call, s } = await start();
     const v1Base = s.graphBaseUrl.replace(/\/beta$/, '/v1.0');
-    const v1 = await call('POST', `${v1Base}/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'v1' });
+    const v1 = await call('POST', `${v1Base}/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, {
+      displayName: 'v1',
+    });
     const body = v1.json as { application: Json; servicePrincipal: Json };
     expect(body.application.id).toBeTruthy();
     expect(body.application.objectId).toBeUndefined();
     const betaRes = await call('POST', `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`, { displayName: 'beta' });
     const beta = betaRes.json as { application: Json; servicePrincipal: Json };
     const appKeys = ['homepage', 'replyUrls', 'logoutUrl', 'samlMetadataUrl', 'errorUrl', 'publicClient'];
-    for (const k of [...appKeys, 'groupMembershipClaims', 'availableToOtherTenants']) expect(beta.application).toHaveProperty(k);
+    for (const k of [...appKeys, 'groupMembershipClaims', 'availableToOtherTenants'])
+      expect(beta.application).toHaveProperty(k);
     const spKeys = ['accountEnabled', 'appOwnerTenantId', 'loginUrl', 'preferredSingleSignOnMode', 'publisherName'];
     for (const k of [...spKeys, 'samlSingleSignOnSettings', 'keyCredentials', 'passwordCredentials']) {
       expect(beta.servicePrincipal).toHaveProperty(k);
@@ -489,12 +565,18 @@ describe('items 17-22: shapes, names, settings and the control door', () => {
     for (const path of [...paths, `${sync(o.spId)}/jobs`, `${sync(o.spId)}/templates`]) {
       expect([path, typeof ((await call('GET', path)).json as Json)['@odata.context']]).toEqual([path, 'string']);
     }
-    expect(((await call('POST', `${sync(o.spId)}/jobs`, { templateId: 'aws' })).json as Json)['@odata.context']).toBeTruthy();
+    expect(
+      ((await call('POST', `${sync(o.spId)}/jobs`, { templateId: 'aws' })).json as Json)['@odata.context'],
+    ).toBeTruthy();
     const anon = await fetch(`${s.graphBaseUrl}/applicationTemplates`, { dispatcher: a });
     await anon.text();
     expect(anon.status).toBe(401);
     expect(anon.headers.get('www-authenticate')).toMatch(/^Bearer /);
-    const sel = ((await call('GET', '/applicationTemplates?$select=displayName&$orderby=displayName desc')).json as { value: Json[] }).value;
+    const sel = (
+      (await call('GET', '/applicationTemplates?$select=displayName&$orderby=displayName desc')).json as {
+        value: Json[];
+      }
+    ).value;
     expect(Object.keys(sel[0]!).sort()).toEqual(['displayName', 'id']);
     const names = sel.map((t) => String(t.displayName).toLowerCase());
     expect(names).toEqual([...names].sort().reverse());
@@ -514,7 +596,9 @@ describe('items 17-22: shapes, names, settings and the control door', () => {
     expect(r.status).toBe(401);
     await off.close();
     sim = null;
-    const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
     if (!external) return; // no non-loopback interface on this host: nothing more to show
     const wide = (sim = await startSimulator({ profile: 'fast', host: '0.0.0.0', hostnames: [external.address] }));
     const c = new Agent({ connect: { ca: wide.caCertPem, servername: undefined, rejectUnauthorized: false } });

@@ -49,7 +49,7 @@ async function visible(spId: string): Promise<void> {
 }
 
 describe('an unknown synchronizationTemplateId', () => {
-  it('waits while the servicePrincipal replicates, then fails at once with Graph\'s reason', async () => {
+  it("waits while the servicePrincipal replicates, then fails at once with Graph's reason", async () => {
     const app = await graph.instantiateApplication(AWS_TEMPLATE_ID, 'Sync Template Typo');
     const { deps } = fakeDeps(graph as unknown as FakeGraph);
     const input = {
@@ -79,8 +79,12 @@ describe('provflow plan checks synchronization templates', () => {
   function plan(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const args = [path.resolve('bin/provflow.js'), 'plan', file, '--json'];
-      execFile(process.execPath, args, { env: { ...process.env, ...stack.env }, timeout: 60_000 },
-        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      execFile(
+        process.execPath,
+        args,
+        { env: { ...process.env, ...stack.env }, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
     });
   }
 
@@ -97,15 +101,18 @@ describe('provflow plan checks synchronization templates', () => {
     }
     const cred = { SecretToken: { value: 'plan-token-not-real' }, ClientSecret: { value: 'plan-secret-not-real' } };
     const file = path.join(dir, 'plan.json');
-    writeFileSync(file, JSON.stringify({
-      defaults: { applicationTemplate: 'AWS Single-Account Access', credentials: cred },
-      instances: [
-        { displayName: 'Plan Adopt Typo', synchronizationTemplateId: 'aws-typo' },
-        { displayName: 'Plan Adopt Right', synchronizationTemplateId: 'aws' },
-        { displayName: 'Plan Adopt Default' },
-        { displayName: 'Plan Brand New', synchronizationTemplateId: 'aws-typo' },
-      ],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        defaults: { applicationTemplate: 'AWS Single-Account Access', credentials: cred },
+        instances: [
+          { displayName: 'Plan Adopt Typo', synchronizationTemplateId: 'aws-typo' },
+          { displayName: 'Plan Adopt Right', synchronizationTemplateId: 'aws' },
+          { displayName: 'Plan Adopt Default' },
+          { displayName: 'Plan Brand New', synchronizationTemplateId: 'aws-typo' },
+        ],
+      }),
+    );
     const r = await plan(file);
     if (!r.stdout.trim()) throw new Error(`plan printed nothing (exit ${r.code}): ${r.stderr.slice(-2000)}`);
     const doc = JSON.parse(r.stdout) as { instances: { displayName: string; action: string; detail: string }[] };

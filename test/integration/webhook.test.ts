@@ -34,7 +34,9 @@ afterEach(async () => {
 });
 
 /** Starts a loopback server whose n-th request (0-based) is answered by `handlers[n]` (last one repeats). */
-async function serve(handlers: Array<(req: IncomingMessage, res: ServerResponse) => void>): Promise<{ url: string; received: Received[] }> {
+async function serve(
+  handlers: Array<(req: IncomingMessage, res: ServerResponse) => void>,
+): Promise<{ url: string; received: Received[] }> {
   const received: Received[] = [];
   server = createServer((req, res) => {
     let body = '';
@@ -51,9 +53,11 @@ async function serve(handlers: Array<(req: IncomingMessage, res: ServerResponse)
   return { url: `http://127.0.0.1:${port}/hooks/provflow`, received };
 }
 
-const status = (code: number, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) => {
-  res.writeHead(code, headers).end(code >= 400 ? 'nope' : 'ok');
-};
+const status =
+  (code: number, headers: Record<string, string> = {}) =>
+  (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(code, headers).end(code >= 400 ? 'nope' : 'ok');
+  };
 const dropConnection = (req: IncomingMessage) => req.socket.destroy();
 const neverAnswer = () => undefined;
 
@@ -136,4 +140,3 @@ describe('webhook notifier over loopback HTTP', () => {
     expect(received[0]!.headers.authorization).toBe(basic);
   });
 });
-

@@ -34,7 +34,10 @@ describe.sequential('reliability (short form)', () => {
         expect(r.notes).toMatch(/poison-wrong-version: malformed job data.*v/);
         expect(r.notes).toMatch(/poison-watch: malformed watch job data/);
       }
-      if (name === 'sigterm-busy') expect(r.notes).toBe(`active jobs left: 0; exit codes after SIGTERM: ${Array(size.disruptions).fill(0).join(',')}`);
+      if (name === 'sigterm-busy')
+        expect(r.notes).toBe(
+          `active jobs left: 0; exit codes after SIGTERM: ${Array(size.disruptions).fill(0).join(',')}`,
+        );
     }, 200_000);
   }
 });

@@ -7,7 +7,13 @@ import { parseArgs } from 'node:util';
 import { SCENARIOS, type ScenarioResult } from './scenarios.ts';
 import { longNotes, passed, reliabilityTable } from './table.ts';
 
-const { values } = parseArgs({ options: { short: { type: 'boolean', default: false }, seed: { type: 'string', default: '7' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '7' },
+    only: { type: 'string' },
+  },
+});
 const seed = Number(values.seed);
 const LONG: Record<string, { instances: number; disruptions: number }> = {
   'kill-worker': { instances: 200, disruptions: 12 },
@@ -21,7 +27,9 @@ const LONG: Record<string, { instances: number; disruptions: number }> = {
 const rows: ScenarioResult[] = [];
 for (const [name, size] of Object.entries(LONG)) {
   if (values.only && values.only !== name) continue;
-  const s = values.short ? { instances: Math.min(30, size.instances), disruptions: Math.min(3, size.disruptions) } : size;
+  const s = values.short
+    ? { instances: Math.min(30, size.instances), disruptions: Math.min(3, size.disruptions) }
+    : size;
   process.stderr.write(`${name}: ${s.instances} instances, ${s.disruptions} disruptions, seed ${seed}…\n`);
   const r = await SCENARIOS[name]!({ ...s, seed, log: (l) => process.stderr.write(`${l}\n`) });
   process.stderr.write(`${name}: ${passed(r) ? 'ok' : 'FAILED'} in ${(r.wallMs / 1000).toFixed(1)} s\n`);

@@ -49,7 +49,11 @@ export interface ScenarioOptions {
 }
 
 /** Takeover of a crashed process's jobs within ~2 s instead of BullMQ's default 30 s lock. */
-const FAST_TAKEOVER = { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', POLLER_DEADLINE_MS: '120000' };
+const FAST_TAKEOVER = {
+  WORKER_LOCK_DURATION_MS: '2000',
+  WORKER_STALLED_INTERVAL_MS: '1000',
+  POLLER_DEADLINE_MS: '120000',
+};
 
 export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return new Promise((resolve) => {
@@ -84,10 +88,21 @@ async function run(
   const t0 = Date.now();
   // The simulator in its own process, like Graph: its clock (arrivals, when a throttling answer
   // left) is read by an event loop that nothing else keeps busy.
-  const sim = await startSimProcess({ profile: cfg.stack.profile ?? 'fast', seed: o.seed, timeScale: cfg.stack.timeScale ?? 20, overrides: cfg.stack.overrides });
+  const sim = await startSimProcess({
+    profile: cfg.stack.profile ?? 'fast',
+    seed: o.seed,
+    timeScale: cfg.stack.timeScale ?? 20,
+    overrides: cfg.stack.overrides,
+  });
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({ seed: o.seed, ...cfg.stack, sim: sim.handle, ownRedis: true, env: { ...FAST_TAKEOVER, ...cfg.stack.env } });
+    stack = await startLocalStack({
+      seed: o.seed,
+      ...cfg.stack,
+      sim: sim.handle,
+      ownRedis: true,
+      env: { ...FAST_TAKEOVER, ...cfg.stack.env },
+    });
   } catch (e) {
     await sim.close();
     throw e;
@@ -131,13 +146,23 @@ async function run(
     if (lostRows.length > 0) {
       // Leave what is needed to find out why: the processes' last lines and where the lost instances stood.
       const file = path.join(os.tmpdir(), `provflow-reliability-${name}-${o.seed}-${Date.now()}.log`);
-      const procs = [...h.workers.map((w, i) => [`worker ${i + 1}`, w] as const), ...(h.poller ? [['poller', h.poller] as const] : [])];
+      const procs = [
+        ...h.workers.map((w, i) => [`worker ${i + 1}`, w] as const),
+        ...(h.poller ? [['poller', h.poller] as const] : []),
+      ];
       writeFileSync(
         file,
         [
           `simulator: ${stats.requests} requests, by status ${JSON.stringify(stats.byStatus)}`,
-          ...lostRows.slice(0, 20).map((r) => `lost: ${r.instanceKey} state=${r.state} step=${r.step ?? '-'} lastError=${r.lastError ?? '-'}`),
-          ...procs.flatMap(([n, c]) => [`── ${n} (exit ${c.exitCode ?? c.signalCode ?? 'running'}) ──`, ...stack.outputOf(c)]),
+          ...lostRows
+            .slice(0, 20)
+            .map(
+              (r) => `lost: ${r.instanceKey} state=${r.state} step=${r.step ?? '-'} lastError=${r.lastError ?? '-'}`,
+            ),
+          ...procs.flatMap(([n, c]) => [
+            `── ${n} (exit ${c.exitCode ?? c.signalCode ?? 'running'}) ──`,
+            ...stack.outputOf(c),
+          ]),
         ].join('\n'),
       );
       o.log?.(`  ${lostRows.length} lost: details in ${file}`);
@@ -158,7 +183,9 @@ async function run(
       notes: [
         cfg.notes ? await cfg.notes(h) : '',
         // Shown, not hidden: requests inside a Retry-After that only a stalled simulator read late.
-        stats.lateReadsExcused ? `${stats.lateReadsExcused} read late by a stalled simulator (longest stall ${stats.maxSimStallMs} ms), not counted` : '',
+        stats.lateReadsExcused
+          ? `${stats.lateReadsExcused} read late by a stalled simulator (longest stall ${stats.maxSimStallMs} ms), not counted`
+          : '',
         stats.violations.length ? `violations: ${JSON.stringify(stats.violations.slice(0, 5))}` : '',
       ]
         .filter(Boolean)
@@ -205,7 +232,11 @@ export function throughput(samples: { t: number; writes: number }[], windowMs: n
 /** The simulator's faults and throttles, for the chaos row. */
 function faultNotes(s: SimStats): string {
   const f = s.faultsInjected;
-  return `2 workers; ${s.requests} requests: ${f['429-storm'] ?? 0} 429 storms, ${f['503-retry-after'] ?? 0} 503s with Retry-After, ${['500', '502', '503', '504'].reduce((a, k) => a + (f[k] ?? 0), 0)} transient 5xx, ${Object.entries(f).filter(([k]) => k.startsWith('instantiate-')).reduce((a, [, v]) => a + v, 0)} ambiguous instantiates`;
+  return `2 workers; ${s.requests} requests: ${f['429-storm'] ?? 0} 429 storms, ${f['503-retry-after'] ?? 0} 503s with Retry-After, ${['500', '502', '503', '504'].reduce((a, k) => a + (f[k] ?? 0), 0)} transient 5xx, ${Object.entries(
+    f,
+  )
+    .filter(([k]) => k.startsWith('instantiate-'))
+    .reduce((a, [, v]) => a + v, 0)} ambiguous instantiates`;
 }
 const sigtermExitCodes = new Map<string, (number | null)[]>();
 
@@ -223,14 +254,19 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
 
   /** 2. SIGKILL the poller repeatedly while jobs are watched. */
   'kill-poller': (o) =>
-    run('kill-poller', o, { stack: { profile: 'fast', timeScale: 20, overrides: { ...latency, firstCycleMs: 1500 } } }, async (h) => {
-      for (let i = 0; i < o.disruptions; i++) {
-        await sleep(400 + h.rnd() * 800);
-        await kill(h.poller!);
-        h.poller = h.stack.spawnProcess('poller');
-        o.log?.(`  kill-poller: SIGKILL ${i + 1}/${o.disruptions}`);
-      }
-    }),
+    run(
+      'kill-poller',
+      o,
+      { stack: { profile: 'fast', timeScale: 20, overrides: { ...latency, firstCycleMs: 1500 } } },
+      async (h) => {
+        for (let i = 0; i < o.disruptions; i++) {
+          await sleep(400 + h.rnd() * 800);
+          await kill(h.poller!);
+          h.poller = h.stack.spawnProcess('poller');
+          o.log?.(`  kill-poller: SIGKILL ${i + 1}/${o.disruptions}`);
+        }
+      },
+    ),
 
   /**
    * 3. Restart Redis mid-batch, gracefully (SIGTERM) then hard (SIGKILL), with AOF and
@@ -239,20 +275,37 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
    * one second of fsyncs. Workers reconnect and carry on.
    */
   'restart-redis': (o) =>
-    run('restart-redis', o, { stack: { profile: 'fast', timeScale: 50, overrides: latency, redisSpawn: { appendonly: true, fsync: 'everysec' } } }, async (h) => {
-      for (let i = 0; i < Math.max(2, o.disruptions); i++) {
-        await sleep(500 + h.rnd() * 700);
-        const hard = i % 2 === 1;
-        await h.stack.redis.stop({ hard });
-        await sleep(300);
-        await h.stack.redis.restart();
-        o.log?.(`  restart-redis: ${hard ? 'SIGKILL' : 'SIGTERM'} + restart`);
-      }
-    }),
+    run(
+      'restart-redis',
+      o,
+      {
+        stack: {
+          profile: 'fast',
+          timeScale: 50,
+          overrides: latency,
+          redisSpawn: { appendonly: true, fsync: 'everysec' },
+        },
+      },
+      async (h) => {
+        for (let i = 0; i < Math.max(2, o.disruptions); i++) {
+          await sleep(500 + h.rnd() * 700);
+          const hard = i % 2 === 1;
+          await h.stack.redis.stop({ hard });
+          await sleep(300);
+          await h.stack.redis.restart();
+          o.log?.(`  restart-redis: ${hard ? 'SIGKILL' : 'SIGTERM'} + restart`);
+        }
+      },
+    ),
 
   /** 4. The simulator's chaos profile: transient 5xx, 503 storms, long lag, ambiguous instantiate. */
   'chaos-profile': (o) =>
-    run('chaos-profile', o, { stack: { profile: 'chaos', timeScale: 50 }, workers: 2, notes: async (h) => faultNotes(await h.sim.stats()) }, async () => {}),
+    run(
+      'chaos-profile',
+      o,
+      { stack: { profile: 'chaos', timeScale: 50 }, workers: 2, notes: async (h) => faultNotes(await h.sim.stats()) },
+      async () => {},
+    ),
 
   /** 5. Three workers on one Redis under a tight write quota: no violations, throughput near the quota. */
   'tight-quota': (o) =>
@@ -303,7 +356,8 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
           for (let i = 0; i < o.disruptions; i++) {
             // SIGTERM a worker that is up and busy (a process still starting has nothing to hand back).
             const end = Date.now() + 30_000;
-            while (Date.now() < end && ((await q.getWorkersCount()) === 0 || (await q.getActiveCount()) === 0)) await sleep(50);
+            while (Date.now() < end && ((await q.getWorkersCount()) === 0 || (await q.getActiveCount()) === 0))
+              await sleep(50);
             await sleep(100 + h.rnd() * 200);
             const w = h.workers[0]!;
             const exited = new Promise<number | null>((r) => w.once('exit', (code) => r(code)));
@@ -329,7 +383,9 @@ export const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<ScenarioR
         notes: async (h) => {
           const steps = new Queue(QUEUES.steps, { connection: h.rt.redis, prefix: h.rt.prefix });
           const poll = new Queue(QUEUES.poll, { connection: h.rt.redis, prefix: h.rt.prefix });
-          const failed = [...(await steps.getFailed()), ...(await poll.getFailed())].filter((j) => j.id?.startsWith('poison'));
+          const failed = [...(await steps.getFailed()), ...(await poll.getFailed())].filter((j) =>
+            j.id?.startsWith('poison'),
+          );
           await steps.close();
           await poll.close();
           return failed.map((j) => `${j.id}: ${j.failedReason}`).join(' | ');

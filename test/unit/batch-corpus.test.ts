@@ -45,7 +45,10 @@ describe('bad-batches corpus', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const paths = result.problems.map((p) => p.path);
-    expect(paths.some((p) => p.includes(expected[file]!)), `paths: ${JSON.stringify(paths)}`).toBe(true);
+    expect(
+      paths.some((p) => p.includes(expected[file]!)),
+      `paths: ${JSON.stringify(paths)}`,
+    ).toBe(true);
     for (const problem of result.problems) {
       expect(problem.message.length).toBeGreaterThan(20);
       for (const secret of literalValues(file)) expect(problem.message).not.toContain(secret);
@@ -73,7 +76,10 @@ describe('bad-batches corpus', () => {
   it('unknown secret keys suggest the closest known key', async () => {
     const result = await loadBatchFile(join(dir, 'unknown-secret-key.json'), { env: {} });
     expect(result.ok ? [] : result.problems).toEqual([
-      { path: 'instances[0].credentials.ClientSecrt', message: expect.stringContaining("Did you mean 'ClientSecret'?") },
+      {
+        path: 'instances[0].credentials.ClientSecrt',
+        message: expect.stringContaining("Did you mean 'ClientSecret'?"),
+      },
     ]);
     const lower = await loadBatchFile(join(dir, 'unknown-secret-key-case.json'), { env: {} });
     expect(lower.ok ? '' : lower.problems[0]!.message).toContain("Did you mean 'SecretToken'?");

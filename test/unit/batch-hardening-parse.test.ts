@@ -169,9 +169,16 @@ describe('item 6: files are decoded strictly as UTF-8', () => {
     const json = await loadBatchFile(file(`\ufeff${batchWith({ credentials: { SecretToken: { file: secret } } })}`));
     const credentials = json.ok ? json.batch.instances[0]!.credentials : null;
     expect(credentials).toEqual([{ key: 'SecretToken', value: 'bom-secret-value' }]);
-    const csv = await loadBatchFile(file(`\ufeffdisplayName,applicationTemplate,SyncAll\nZürich Süd,${AWS},false\n`, '.csv'));
+    const csv = await loadBatchFile(
+      file(`\ufeffdisplayName,applicationTemplate,SyncAll\nZürich Süd,${AWS},false\n`, '.csv'),
+    );
     expect(csv.ok && csv.batch.instances[0]!.displayName).toBe('Zürich Süd');
-    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x41, 0xe2, 0x82]]) {
+    for (const bad of [
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0x41, 0xe2, 0x82],
+    ]) {
       expect(decodeUtf8(Uint8Array.from(bad)).ok, JSON.stringify(bad)).toBe(false);
     }
   });

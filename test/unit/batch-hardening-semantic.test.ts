@@ -7,11 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  displayNameCompareKey,
-  displayNameLookAlikeKey,
-  displayNameProblem,
-} from '../../src/batch/display-name.ts';
+import { displayNameCompareKey, displayNameLookAlikeKey, displayNameProblem } from '../../src/batch/display-name.ts';
 import { mayEchoColumnName, mayEchoPath, mayEchoVariableName } from '../../src/batch/echo-safe.ts';
 import { loadBatchFile, type LoadResult } from '../../src/batch/load-batch.ts';
 import { formatPath } from '../../src/batch/problem-path.ts';
@@ -282,10 +278,13 @@ describe('item 14: control characters never reach the terminal raw', () => {
   const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
   it('renderTable escapes C0, C1, line separators and bidi controls in every cell', () => {
-    const out = renderTable([{ a: '\u001b[2J\u001b]0;title\u0007', b: '\u009b31m\u2028\u202e' }], [
-      { header: 'a', get: (r) => r.a },
-      { header: 'b', get: (r) => r.b },
-    ]);
+    const out = renderTable(
+      [{ a: '\u001b[2J\u001b]0;title\u0007', b: '\u009b31m\u2028\u202e' }],
+      [
+        { header: 'a', get: (r) => r.a },
+        { header: 'b', get: (r) => r.b },
+      ],
+    );
     expect(out).not.toMatch(RAW_CONTROL);
     expect(out).toContain('\\x1B[2J\\x1B]0;title\\x07');
     expect(out).toContain('\\x9B31m\\u2028\\u202E');
@@ -296,19 +295,16 @@ describe('item 14: control characters never reach the terminal raw', () => {
     'csv-column-terminal-escape.csv',
     'file-path-terminal-escape.json',
   ];
-  it.each(escapeFiles)(
-    'the problems report for %s has no raw control character',
-    async (file) => {
-      const r = await loadBatchFile(join(BAD, file), { env: {} });
-      expect(r.ok).toBe(false);
-      // The raw problems do hold the controls (this is what the report must escape)…
-      expect(JSON.stringify(problems(r)).match(/\\u001b|\u009b/)).not.toBeNull();
-      // …the report shows them as visible escapes.
-      const report = problemsReport(join(BAD, file), problems(r));
-      expect(report).not.toMatch(RAW_CONTROL);
-      expect(report).toContain('\\x1B');
-    },
-  );
+  it.each(escapeFiles)('the problems report for %s has no raw control character', async (file) => {
+    const r = await loadBatchFile(join(BAD, file), { env: {} });
+    expect(r.ok).toBe(false);
+    // The raw problems do hold the controls (this is what the report must escape)…
+    expect(JSON.stringify(problems(r)).match(/\\u001b|\u009b/)).not.toBeNull();
+    // …the report shows them as visible escapes.
+    const report = problemsReport(join(BAD, file), problems(r));
+    expect(report).not.toMatch(RAW_CONTROL);
+    expect(report).toContain('\\x1B');
+  });
 
   it('escapes the batch file name in the report header', () => {
     const report = problemsReport('evil\u001b[2J.json', [{ path: '(file)', message: 'x'.repeat(30) }]);

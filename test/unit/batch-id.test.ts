@@ -4,7 +4,15 @@ import { batchIdFromFileName, batchIdProblem } from '../../src/batch/batch-id.ts
 
 describe('batchIdFromFileName', () => {
   it('gives non-ASCII names distinct, valid, stable ids', () => {
-    const names = ['東京.json', '大阪.json', 'Zürich.json', 'Zärich.csv', 'München rollout.json', '🚀.json', '2026年.json'];
+    const names = [
+      '東京.json',
+      '大阪.json',
+      'Zürich.json',
+      'Zärich.csv',
+      'München rollout.json',
+      '🚀.json',
+      '2026年.json',
+    ];
     const ids = names.map((n) => batchIdFromFileName(`/x/${n}`));
     expect(new Set(ids).size).toBe(names.length);
     for (const id of ids) expect(batchIdProblem(id)).toBeNull();

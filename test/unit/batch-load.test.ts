@@ -93,8 +93,20 @@ describe('good batches', () => {
   it('reads Excel-style CSV: BOM, CRLF, quoted commas, value: prefix', async () => {
     const batch = batchOf(await loadBatchFile(join(dir, 'scim-excel.csv'), { env }));
     expect(batch.instances.map((i) => [i.displayName, i.credentials])).toEqual([
-      ['SCIM, with comma', [{ key: 'BaseAddress', value: 'https://scim.example.com/v2' }, { key: 'SyncAll', value: 'true' }]],
-      ['SCIM plain', [{ key: 'BaseAddress', value: 'https://scim2.example.com/v2' }, { key: 'SyncAll', value: 'false' }]],
+      [
+        'SCIM, with comma',
+        [
+          { key: 'BaseAddress', value: 'https://scim.example.com/v2' },
+          { key: 'SyncAll', value: 'true' },
+        ],
+      ],
+      [
+        'SCIM plain',
+        [
+          { key: 'BaseAddress', value: 'https://scim2.example.com/v2' },
+          { key: 'SyncAll', value: 'false' },
+        ],
+      ],
     ]);
   });
 
@@ -117,7 +129,13 @@ describe('batch ids', () => {
   });
 
   it('takes the override over the file, and validates it', async () => {
-    const file = tempFile('x.json', JSON.stringify({ batchId: 'from-file', instances: [{ displayName: 'A', applicationTemplate: 'T', credentials: creds }] }));
+    const file = tempFile(
+      'x.json',
+      JSON.stringify({
+        batchId: 'from-file',
+        instances: [{ displayName: 'A', applicationTemplate: 'T', credentials: creds }],
+      }),
+    );
     expect(batchOf(await loadBatchFile(file)).batchId).toBe('from-file');
     expect(batchOf(await loadBatchFile(file, { batchIdOverride: 'cli-id' })).batchId).toBe('cli-id');
     const bad = await loadBatchFile(file, { batchIdOverride: 'a:b' });
@@ -131,7 +149,10 @@ describe('problem collection', () => {
       'many.json',
       JSON.stringify({
         batchId: 'ok-id',
-        defaults: { applicationTemplate: 'T', credentials: { ClientSecrt: { value: 'hunter2-literal' }, SecretToken: { env: 'PROVFLOW_TEST_UNSET_X' } } },
+        defaults: {
+          applicationTemplate: 'T',
+          credentials: { ClientSecrt: { value: 'hunter2-literal' }, SecretToken: { env: 'PROVFLOW_TEST_UNSET_X' } },
+        },
         instances: [
           { displayName: 'A', credentials: { BaseAddress: { file: 'nope.txt' } } },
           { displayName: 'a', expect: 'nope' },
@@ -157,16 +178,23 @@ describe('problem collection', () => {
 
   it('reports a missing batch file', async () => {
     const result = await loadBatchFile('/definitely/not/here.json');
-    expect(result.ok ? [] : result.problems).toEqual([{ path: '(file)', message: expect.stringContaining('does not exist') }]);
+    expect(result.ok ? [] : result.problems).toEqual([
+      { path: '(file)', message: expect.stringContaining('does not exist') },
+    ]);
   });
 
   it('respects a small maxInstances', async () => {
-    const file = tempFile('three.json', JSON.stringify({
+    const file = tempFile(
+      'three.json',
+      JSON.stringify({
         defaults: { applicationTemplate: 'T', credentials: { SecretToken: { value: 'not-a-real-token' } } },
         instances: [{ displayName: 'a' }, { displayName: 'b' }, { displayName: 'c' }],
-      }));
+      }),
+    );
     expect((await loadBatchFile(file, { maxInstances: 3 })).ok).toBe(true);
     const over = await loadBatchFile(file, { maxInstances: 2 });
-    expect(over.ok ? [] : over.problems).toEqual([{ path: 'instances', message: expect.stringContaining('the limit is 2') }]);
+    expect(over.ok ? [] : over.problems).toEqual([
+      { path: 'instances', message: expect.stringContaining('the limit is 2') },
+    ]);
   });
 });

@@ -17,7 +17,16 @@ import {
 } from '../../src/batch/secret-keys.ts';
 
 describe('instanceKeyOf', () => {
-  const names = ['AWS Contoso Prod', "O'Brien's AWS", 'Zürich Süd', '東京 AWS', '東京', 'a'.repeat(256), '---', 'AWS.Prod:1'];
+  const names = [
+    'AWS Contoso Prod',
+    "O'Brien's AWS",
+    'Zürich Süd',
+    '東京 AWS',
+    '東京',
+    'a'.repeat(256),
+    '---',
+    'AWS.Prod:1',
+  ];
 
   it.each(names)('is BullMQ-safe for %j', (name) => {
     const key = instanceKeyOf(name);
@@ -65,9 +74,12 @@ describe('batch ids', () => {
 });
 
 describe('display names', () => {
-  it.each(["O'Brien's AWS", 'Zürich Süd', '東京 AWS', 'AWS "Quoted"', 'a', 'x'.repeat(256), 'emoji 🚀 ok'])('accepts %j', (name) => {
-    expect(displayNameProblem(name)).toBeNull();
-  });
+  it.each(["O'Brien's AWS", 'Zürich Süd', '東京 AWS', 'AWS "Quoted"', 'a', 'x'.repeat(256), 'emoji 🚀 ok'])(
+    'accepts %j',
+    (name) => {
+      expect(displayNameProblem(name)).toBeNull();
+    },
+  );
 
   it.each([
     ['', /empty/],
@@ -105,7 +117,13 @@ describe('parseCsv', () => {
   });
 
   it('handles a last line without newline and an empty file', () => {
-    expect(parseCsv('a,b\n1,2')).toEqual({ ok: true, records: [{ line: 1, fields: ['a', 'b'] }, { line: 2, fields: ['1', '2'] }] });
+    expect(parseCsv('a,b\n1,2')).toEqual({
+      ok: true,
+      records: [
+        { line: 1, fields: ['a', 'b'] },
+        { line: 2, fields: ['1', '2'] },
+      ],
+    });
     expect(parseCsv('')).toEqual({ ok: true, records: [] });
   });
 
@@ -135,7 +153,10 @@ describe('parseCsv on csv-parse: lines, line ends, caps', () => {
     expect(fromText.ok && fromText.records[1]!.fields).toEqual(['Zürich "Süd"', '東京']);
     expect(parseCsv(new TextEncoder().encode(text))).toEqual(fromText);
     expect(parseCsv(new TextEncoder().encode(`\ufeff${text}`))).toEqual(fromText);
-    expect(parseCsv(new TextEncoder().encode('a\n"open'))).toEqual({ ok: false, error: { line: 2, message: expect.any(String) } });
+    expect(parseCsv(new TextEncoder().encode('a\n"open'))).toEqual({
+      ok: false,
+      error: { line: 2, message: expect.any(String) },
+    });
   });
 
   it('reads mixed line ends (csv-parse would keep only the first line end it sees)', () => {
@@ -185,12 +206,18 @@ describe('parseCsv on csv-parse: lines, line ends, caps', () => {
 
   it('names the first over-long cell of a row stopped by the row bound, not the cell it stopped in', () => {
     const cells = ['x'.repeat(MAX_INLINE_VALUE_CHARS + 10), ...Array.from({ length: 70 }, () => 'y'.repeat(65_000))];
-    expect(fails(`a,b\nname,${cells.join(',')}\n`)).toEqual({ line: 2, message: expect.stringContaining('field 2 is') });
+    expect(fails(`a,b\nname,${cells.join(',')}\n`)).toEqual({
+      line: 2,
+      message: expect.stringContaining('field 2 is'),
+    });
   });
 
   it('refuses a row over 4 MiB of cells each under the cap, which no batch row can be', () => {
     const row = Array.from({ length: 70 }, () => 'y'.repeat(65_000)).join(',');
-    expect(fails(`a,b\n${row}\n`)).toEqual({ line: 2, message: expect.stringContaining('the row is longer than 4 MiB') });
+    expect(fails(`a,b\n${row}\n`)).toEqual({
+      line: 2,
+      message: expect.stringContaining('the row is longer than 4 MiB'),
+    });
   });
 });
 
@@ -220,14 +247,29 @@ describe('synchronizationSecret keys', () => {
   it('lists the 45 members of the enum, once each', () => {
     expect(SYNCHRONIZATION_SECRET_KEYS).toHaveLength(45);
     expect(new Set(SYNCHRONIZATION_SECRET_KEYS).size).toBe(45);
-    for (const k of ['BaseAddress', 'SecretToken', 'Oauth2ClientId', 'SyncNotificationSettings', 'ConnectionString', 'TestReferences']) {
+    for (const k of [
+      'BaseAddress',
+      'SecretToken',
+      'Oauth2ClientId',
+      'SyncNotificationSettings',
+      'ConnectionString',
+      'TestReferences',
+    ]) {
       expect(isSynchronizationSecretKey(k)).toBe(true);
     }
     expect(isSynchronizationSecretKey('clientsecret')).toBe(false);
   });
 
   it('marks credentials as secret-valued and settings as plain', () => {
-    for (const k of ['Password', 'SecretToken', 'ClientSecret', 'AppKey', 'Oauth2ClientSecret', 'Oauth2RefreshToken', 'ConnectionString']) {
+    for (const k of [
+      'Password',
+      'SecretToken',
+      'ClientSecret',
+      'AppKey',
+      'Oauth2ClientSecret',
+      'Oauth2RefreshToken',
+      'ConnectionString',
+    ]) {
       expect(isSecretValuedKey(k)).toBe(true);
     }
     for (const k of ['BaseAddress', 'UserName', 'SyncAll', 'Oauth2ClientId', 'SyncNotificationSettings', 'Url']) {
@@ -253,7 +295,9 @@ describe('synchronizationSecret keys', () => {
 
 describe('formatPath', () => {
   it('renders JSON paths', () => {
-    expect(formatPath(['instances', 3, 'credentials', 'SecretToken', 'env'])).toBe('instances[3].credentials.SecretToken.env');
+    expect(formatPath(['instances', 3, 'credentials', 'SecretToken', 'env'])).toBe(
+      'instances[3].credentials.SecretToken.env',
+    );
     expect(formatPath(['defaults', 'odd key'])).toBe('defaults["odd key"]');
     expect(formatPath([])).toBe('(root)');
   });

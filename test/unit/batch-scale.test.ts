@@ -50,13 +50,21 @@ describe('batch size', () => {
   it('refuses 10,001 instances at the default limit', async () => {
     const file = write(10_001, dir, 'too-big.json');
     const result = await loadBatchFile(file, { env });
-    expect(result.ok ? [] : result.problems).toEqual([{ path: 'instances', message: expect.stringContaining('has 10001 instances') }]);
+    expect(result.ok ? [] : result.problems).toEqual([
+      { path: 'instances', message: expect.stringContaining('has 10001 instances') },
+    ]);
   });
 
   it('loads a 10,000-row CSV', async () => {
-    const rows = Array.from({ length: 10_000 }, (_, i) => `"AWS, Account ${i}",Amazon Web Services (AWS),aws,env:PROVFLOW_TEST_BIG_CLIENT_SECRET`);
+    const rows = Array.from(
+      { length: 10_000 },
+      (_, i) => `"AWS, Account ${i}",Amazon Web Services (AWS),aws,env:PROVFLOW_TEST_BIG_CLIENT_SECRET`,
+    );
     const file = join(dir, 'big.csv');
-    writeFileSync(file, ['displayName,applicationTemplate,synchronizationTemplateId,ClientSecret', ...rows].join('\r\n'));
+    writeFileSync(
+      file,
+      ['displayName,applicationTemplate,synchronizationTemplateId,ClientSecret', ...rows].join('\r\n'),
+    );
     const started = performance.now();
     const result = await loadBatchFile(file, { env });
     expect(result.ok && result.batch.instances.length).toBe(10_000);

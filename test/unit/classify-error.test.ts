@@ -21,11 +21,26 @@ const table: Array<[string, FailureFacts, 'throttled' | 'transient' | 'permanent
   ['429 with Retry-After 0', { status: 429, headers: RA('0') }, 'throttled', 0],
   ['429 with HTTP-date', { status: 429, headers: RA('Wed, 01 Jan 2025 00:00:10 GMT') }, 'throttled', 10_000],
   ['429 without Retry-After (caller backs off)', { status: 429 }, 'throttled', null],
-  ['429 even inside the replication window', { status: 429, headers: RA('1'), context: { replicationWindow: true } }, 'throttled', 1000],
+  [
+    '429 even inside the replication window',
+    { status: 429, headers: RA('1'), context: { replicationWindow: true } },
+    'throttled',
+    1000,
+  ],
   ['503 with Retry-After (this request waits)', { status: 503, headers: RA('2') }, 'throttled', 2000],
-  ['503 with Retry-After and a throttle scope (the tenant waits)', { status: 503, headers: { 'Retry-After': '2', 'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/a/t' } }, 'throttled', 2000],
+  [
+    '503 with Retry-After and a throttle scope (the tenant waits)',
+    { status: 503, headers: { 'Retry-After': '2', 'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/a/t' } },
+    'throttled',
+    2000,
+  ],
   ['504 with Retry-After', { status: 504, headers: RA('2') }, 'throttled', 2000],
-  ['503 with Retry-After via Headers object', { status: 503, headers: new Headers({ 'retry-after': '4' }) }, 'throttled', 4000],
+  [
+    '503 with Retry-After via Headers object',
+    { status: 503, headers: new Headers({ 'retry-after': '4' }) },
+    'throttled',
+    4000,
+  ],
   ['throttle code on another status', { status: 400, code: 'ActivityLimitReached' }, 'throttled', null],
   // transient
   ['503 without Retry-After', { status: 503 }, 'transient', null],
@@ -42,9 +57,24 @@ const table: Array<[string, FailureFacts, 'throttled' | 'transient' | 'permanent
   ['AbortSignal.timeout', { status: null, networkErrorKind: 'TimeoutError' }, 'transient', null],
   ['AbortError', { status: null, networkErrorKind: 'AbortError' }, 'transient', null],
   ['network, unknown kind', { status: null }, 'transient', null],
-  ['404 in replication window', { status: 404, code: 'Request_ResourceNotFound', context: { replicationWindow: true } }, 'transient', null],
-  ['400 in replication window', { status: 400, code: 'Request_BadRequest', context: { replicationWindow: true } }, 'transient', null],
-  ['403 in replication window', { status: 403, code: 'Authorization_RequestDenied', context: { replicationWindow: true } }, 'transient', null],
+  [
+    '404 in replication window',
+    { status: 404, code: 'Request_ResourceNotFound', context: { replicationWindow: true } },
+    'transient',
+    null,
+  ],
+  [
+    '400 in replication window',
+    { status: 400, code: 'Request_BadRequest', context: { replicationWindow: true } },
+    'transient',
+    null,
+  ],
+  [
+    '403 in replication window',
+    { status: 403, code: 'Authorization_RequestDenied', context: { replicationWindow: true } },
+    'transient',
+    null,
+  ],
   ['408', { status: 408 }, 'transient', null],
   ['423 Locked', { status: 423 }, 'transient', null],
   // permanent
@@ -78,7 +108,11 @@ describe('classifyGraphFailure', () => {
     ['throttling code on a 400', { status: 400, code: 'ActivityLimitReached' }, 'tenant'],
     ['503 with Retry-After', { status: 503, headers: RA('1') }, 'request'],
     ['504 with Retry-After', { status: 504, headers: RA('1') }, 'request'],
-    ['503 with Retry-After and x-ms-throttle-scope', { status: 503, headers: { 'retry-after': '1', 'x-ms-throttle-scope': 'Tenant_Application/Write/a/t' } }, 'tenant'],
+    [
+      '503 with Retry-After and x-ms-throttle-scope',
+      { status: 503, headers: { 'retry-after': '1', 'x-ms-throttle-scope': 'Tenant_Application/Write/a/t' } },
+      'tenant',
+    ],
     ['503 without Retry-After (transient)', { status: 503 }, null],
     ['400 (permanent)', { status: 400 }, null],
     ['network (transient)', { status: null, networkErrorKind: 'ECONNRESET' }, null],
@@ -95,7 +129,11 @@ describe('classifyGraphFailure', () => {
 
 describe('networkErrorKind', () => {
   it.each([
-    ['undici fetch failed → cause.code', Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }), 'ECONNRESET'],
+    [
+      'undici fetch failed → cause.code',
+      Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }),
+      'ECONNRESET',
+    ],
     ['nested cause', { cause: { cause: { code: 'UND_ERR_SOCKET' } } }, 'UND_ERR_SOCKET'],
     ['DOMException TimeoutError', new DOMException('timeout', 'TimeoutError'), 'TimeoutError'],
     ['AbortError by name', Object.assign(new Error('aborted'), { name: 'AbortError' }), 'AbortError'],
@@ -108,8 +146,21 @@ describe('networkErrorKind', () => {
 });
 
 describe('reclassify', () => {
-  const make = (status: number | null, errorClass: 'permanent' | 'transient' | 'throttled', code: string | null = null) =>
-    new GraphError('x', { errorClass, status, code, method: 'POST', path: '/p', requestId: 'r', clientRequestId: 'c', retryAfterMs: null });
+  const make = (
+    status: number | null,
+    errorClass: 'permanent' | 'transient' | 'throttled',
+    code: string | null = null,
+  ) =>
+    new GraphError('x', {
+      errorClass,
+      status,
+      code,
+      method: 'POST',
+      path: '/p',
+      requestId: 'r',
+      clientRequestId: 'c',
+      retryAfterMs: null,
+    });
 
   it('turns a 403 into transient inside the replication window, keeping details', () => {
     const e = reclassify(make(403, 'permanent', 'Authorization_RequestDenied'), { replicationWindow: true });
@@ -129,11 +180,17 @@ describe('reclassify', () => {
   });
 });
 
-describe('refusedBy: a permanent Graph error becomes the instance failure, with Graph\'s reason', () => {
+describe("refusedBy: a permanent Graph error becomes the instance failure, with Graph's reason", () => {
   const make = (status: number | null, errorClass: 'permanent' | 'transient' | 'throttled') =>
     new GraphError('Graph 409 Conflict on POST /x: exists', {
-      errorClass, status, code: null, method: 'POST', path: '/x',
-      requestId: 'r', clientRequestId: 'c', retryAfterMs: null,
+      errorClass,
+      status,
+      code: null,
+      method: 'POST',
+      path: '/x',
+      requestId: 'r',
+      clientRequestId: 'c',
+      retryAfterMs: null,
     });
   it('wraps permanent Graph errors, naming what was refused, then the reason, then the hint', () => {
     const out = refusedBy(make(409, 'permanent'), "Graph refused to start 'A'", '. Fix it.');
@@ -165,8 +222,14 @@ describe('the other callers of the classifier', () => {
   it('a throttled wait comes from the limiter, from Graph, or defaults to 1 s', () => {
     expect(retryAfterOf(new RateLimitedError('t', 2500, 'write'))).toBe(2500);
     const g = new GraphError('x', {
-      errorClass: 'throttled', status: 429, code: null, method: 'GET', path: '/x',
-      requestId: null, clientRequestId: null, retryAfterMs: 7000,
+      errorClass: 'throttled',
+      status: 429,
+      code: null,
+      method: 'GET',
+      path: '/x',
+      requestId: null,
+      clientRequestId: null,
+      retryAfterMs: 7000,
     });
     expect(retryAfterOf(g)).toBe(7000);
     expect(retryAfterOf(new Error('?'))).toBe(1000);

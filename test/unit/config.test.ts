@@ -14,7 +14,11 @@ describe('config', () => {
   it.each([
     [['redis'], {}, /REDIS_URL is not set: set it to your Redis/],
     [['graph'], {}, /AZURE_TENANT_ID is not set[\s\S]*AZURE_CLIENT_ID is not set/],
-    [['graph'], { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c' }, /AZURE_CLIENT_SECRET is not set.*AZURE_CLIENT_CERTIFICATE_PATH/],
+    [
+      ['graph'],
+      { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c' },
+      /AZURE_CLIENT_SECRET is not set.*AZURE_CLIENT_CERTIFICATE_PATH/,
+    ],
     [['secretKey'], {}, /PROVFLOW_SECRET_KEY is not set.*openssl rand -base64 32/],
     [['board'], {}, /BOARD_USERNAME is not set[\s\S]*BOARD_PASSWORD is not set/],
   ] as const)('requirement %j without its variables names them', (req, env, msg) => {
@@ -37,7 +41,9 @@ describe('config', () => {
   });
 
   it('accepts a certificate instead of a client secret', () => {
-    const cfg = loadConfig({ AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' }, ['graph']);
+    const cfg = loadConfig({ AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' }, [
+      'graph',
+    ]);
     expect(cfg.AZURE_CLIENT_CERTIFICATE_PATH).toBe('/x.pem');
   });
 

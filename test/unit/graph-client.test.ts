@@ -41,7 +41,12 @@ function fakeLimiter(log: string[]) {
       }
       acquired.push(cost);
       log.push('acquire');
-      return { at: performance.now() - (late ? 1000 : 0), id: `g${++grants}`, charged: [{ bucket: 'write', count: 1 }], sendWithinMs: late ? 500 : Infinity };
+      return {
+        at: performance.now() - (late ? 1000 : 0),
+        id: `g${++grants}`,
+        charged: [{ bucket: 'write', count: 1 }],
+        sendWithinMs: late ? 500 : Infinity,
+      };
     },
     async hold(_t, requestKey, ms) {
       holdsSet.push({ requestKey, ms });
@@ -63,10 +68,25 @@ function fakeLimiter(log: string[]) {
     localHoldMs: (_t, k) => Math.max(heldElsewhere.get(k) ?? 0, (holdUntil.get(k) ?? 0) - Date.now(), 0),
     sendLeaseMs: 60_000,
     pauseKey: (t) => `p:${t}`,
-    stats: () => ({ waitedMs: 0, acquired: acquired.length, pausedHits: 0, deferred: 0, broadcastsHeard: 0, released: released.length }),
+    stats: () => ({
+      waitedMs: 0,
+      acquired: acquired.length,
+      pausedHits: 0,
+      deferred: 0,
+      broadcastsHeard: 0,
+      released: released.length,
+    }),
     close() {},
   };
-  return { limiter, acquired, pauses, released, holdsSet, heldElsewhere, failWith: (e: Error) => (throwOnAcquire = e), lateGrants: (on: boolean) => (late = on),
+  return {
+    limiter,
+    acquired,
+    pauses,
+    released,
+    holdsSet,
+    heldElsewhere,
+    failWith: (e: Error) => (throwOnAcquire = e),
+    lateGrants: (on: boolean) => (late = on),
     gateNextAcquire: () => {
       let open!: () => void;
       gate = new Promise<void>((r) => (open = r));
@@ -117,13 +137,21 @@ function on(
     .intercept({ method, path: typeof path === 'string' ? `/beta${path}` : (p: string) => path(p) })
     .reply((req) => {
       const h: Record<string, string> = {};
-      for (const [k, v] of Object.entries((req.headers ?? {}) as Record<string, string>)) h[k.toLowerCase()] = String(v);
-      seen.push({ method: req.method, path: req.path, headers: h, body: req.body ? JSON.parse(String(req.body)) : undefined });
+      for (const [k, v] of Object.entries((req.headers ?? {}) as Record<string, string>))
+        h[k.toLowerCase()] = String(v);
+      seen.push({
+        method: req.method,
+        path: req.path,
+        headers: h,
+        body: req.body ? JSON.parse(String(req.body)) : undefined,
+      });
       log.push(`http ${status}`);
       return {
         statusCode: status,
         data: typeof data === 'string' ? data : JSON.stringify(data),
-        responseOptions: { headers: { 'content-type': 'application/json', 'request-id': `req-${seen.length}`, ...headers } },
+        responseOptions: {
+          headers: { 'content-type': 'application/json', 'request-id': `req-${seen.length}`, ...headers },
+        },
       };
     });
 }
@@ -144,7 +172,13 @@ function client(extra: { requestTimeoutMs?: number } = {}) {
 }
 
 const graphError = (code: string, message: string) => ({ error: { code, message, innerError: { 'request-id': 'x' } } });
-const app = (o: Record<string, unknown> = {}) => ({ id: 'app-obj', appId: 'app-id', displayName: 'A', applicationTemplateId: 'tpl', ...o });
+const app = (o: Record<string, unknown> = {}) => ({
+  id: 'app-obj',
+  appId: 'app-id',
+  displayName: 'A',
+  applicationTemplateId: 'tpl',
+  ...o,
+});
 
 async function rejection(p: Promise<unknown>): Promise<GraphError> {
   const err = await p.then(
@@ -172,7 +206,13 @@ describe('requests', () => {
       "displayName eq 'O''Brien''s AWS' and applicationTemplateId eq 'tpl'",
     );
     expect(acquired).toEqual([{ writes: 0, ru: 2, reports: 0 }]);
-    expect(events[0]).toMatchObject({ method: 'GET', route: '/applications', status: 200, throttled: false, requestId: 'req-1' });
+    expect(events[0]).toMatchObject({
+      method: 'GET',
+      route: '/applications',
+      status: 200,
+      throttled: false,
+      requestId: 'req-1',
+    });
   });
 
   it('uses a different client-request-id per call', async () => {
@@ -215,7 +255,12 @@ describe('instantiate', () => {
       servicePrincipal: { appId: 'app-id', ...s },
     });
     const r = await graph.instantiateApplication('tpl', "O'Brien's AWS");
-    expect(r).toEqual({ applicationObjectId: 'app-obj', appId: 'app-id', servicePrincipalId: 'sp-obj', displayName: 'A' });
+    expect(r).toEqual({
+      applicationObjectId: 'app-obj',
+      appId: 'app-id',
+      servicePrincipalId: 'sp-obj',
+      displayName: 'A',
+    });
     expect(seen[0]!.body).toEqual({ displayName: "O'Brien's AWS" });
   });
 
@@ -300,11 +345,14 @@ describe('throttling', () => {
     expect(await graph.getServicePrincipal('c')).toMatchObject({ id: 'c' });
   });
 
-  it('the hold is per request body too: another instance\'s instantiate (same URL) goes out', async () => {
+  it("the hold is per request body too: another instance's instantiate (same URL) goes out", async () => {
     const { graph } = client();
     const path = '/applicationTemplates/tpl/instantiate';
     on('POST', path, 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '2' });
-    on('POST', path, 201, { application: { objectId: 'o2', appId: 'a2' }, servicePrincipal: { objectId: 's2', appId: 'a2' } });
+    on('POST', path, 201, {
+      application: { objectId: 'o2', appId: 'a2' },
+      servicePrincipal: { objectId: 's2', appId: 'a2' },
+    });
     expect((await rejection(graph.instantiateApplication('tpl', 'First'))).details.throttleScope).toBe('request');
     expect(await graph.instantiateApplication('tpl', 'Second')).toMatchObject({ applicationObjectId: 'o2' });
     expect((await rejection(graph.instantiateApplication('tpl', 'First'))).code).toBe('RequestHeld');
@@ -313,7 +361,10 @@ describe('throttling', () => {
 
   it('503 with Retry-After and x-ms-throttle-scope is a tenant throttle: the tenant is paused', async () => {
     const { graph, pauses } = client();
-    on('GET', '/servicePrincipals/a', 503, graphError('serviceNotAvailable', 'x'), { 'retry-after': '3', 'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/app/tenant' });
+    on('GET', '/servicePrincipals/a', 503, graphError('serviceNotAvailable', 'x'), {
+      'retry-after': '3',
+      'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/app/tenant',
+    });
     const err = await rejection(graph.getServicePrincipal('a'));
     expect(err.details.throttleScope).toBe('tenant');
     expect(pauses.map((p) => p.ms)).toEqual([3000]);
@@ -419,18 +470,33 @@ describe('errors are actionable and secret-free', () => {
     );
     expect(err.errorClass).toBe('permanent');
     expect(err.code).toBe('BadRequest');
-    expect(err.message).toMatch(/^Graph 400 BadRequest on POST \/servicePrincipals\/sp\/synchronization\/jobs\/j\/validateCredentials: Credentials invalid/);
+    expect(err.message).toMatch(
+      /^Graph 400 BadRequest on POST \/servicePrincipals\/sp\/synchronization\/jobs\/j\/validateCredentials: Credentials invalid/,
+    );
     expect(err.message).toContain('request-id req-1');
     expect(err.message).not.toContain('sup3r-s3cret');
     expect(err.message).not.toContain('tok-0');
-    expect(seen[0]!.body).toMatchObject({ useSavedCredentials: false, credentials: [{ key: 'BaseAddress' }, { key: 'SecretToken' }] });
+    expect(seen[0]!.body).toMatchObject({
+      useSavedCredentials: false,
+      credentials: [{ key: 'BaseAddress' }, { key: 'SecretToken' }],
+    });
   });
 
   it('403 outside a replication window is permanent', async () => {
     const { graph } = client();
-    on('PUT', '/servicePrincipals/sp/synchronization/secrets', 403, graphError('Authorization_RequestDenied', 'Insufficient privileges'));
+    on(
+      'PUT',
+      '/servicePrincipals/sp/synchronization/secrets',
+      403,
+      graphError('Authorization_RequestDenied', 'Insufficient privileges'),
+    );
     // A very short value ('v', 'true') is not scrubbed: it would mangle every message it appears in.
-    const err = await rejection(graph.saveSecrets('sp', [{ key: 'SyncAll', value: 'v' }, { key: 'SecretToken', value: 'Insufficient' }]));
+    const err = await rejection(
+      graph.saveSecrets('sp', [
+        { key: 'SyncAll', value: 'v' },
+        { key: 'SecretToken', value: 'Insufficient' },
+      ]),
+    );
     expect(err.errorClass).toBe('permanent');
     expect(err.message).toContain('on PUT /servicePrincipals/sp/synchronization/secrets: [REDACTED] privileges');
   });
@@ -484,8 +550,13 @@ describe('paging', () => {
   it('list calls follow @odata.nextLink as an opaque absolute URL', async () => {
     const { graph, acquired } = client();
     const next = `${BASE}/servicePrincipals/sp/synchronization/jobs?$skiptoken=opaque%27%20token`;
-    on('GET', '/servicePrincipals/sp/synchronization/jobs', 200, { value: [{ id: 'j1', templateId: 't' }], '@odata.nextLink': next });
-    on('GET', (p) => new URL(`${ORIGIN}${p}`).searchParams.get('$skiptoken') === "opaque' token", 200, { value: [{ id: 'j2', templateId: 't' }] });
+    on('GET', '/servicePrincipals/sp/synchronization/jobs', 200, {
+      value: [{ id: 'j1', templateId: 't' }],
+      '@odata.nextLink': next,
+    });
+    on('GET', (p) => new URL(`${ORIGIN}${p}`).searchParams.get('$skiptoken') === "opaque' token", 200, {
+      value: [{ id: 'j2', templateId: 't' }],
+    });
     const jobs = await graph.listSynchronizationJobs('sp');
     expect(jobs.map((j) => j.id)).toEqual(['j1', 'j2']);
     expect(acquired).toHaveLength(2);
@@ -511,7 +582,9 @@ describe('paging', () => {
 
   it('refuses a nextLink to another origin (the bearer token stays with Graph)', async () => {
     const { graph } = client();
-    const err = await rejection(graph.listProvisioningLogs({ jobId: 'j', nextLink: 'https://evil.example/beta/auditLogs/provisioning' }));
+    const err = await rejection(
+      graph.listProvisioningLogs({ jobId: 'j', nextLink: 'https://evil.example/beta/auditLogs/provisioning' }),
+    );
     expect(err.errorClass).toBe('permanent');
     expect(seen).toHaveLength(0);
   });

@@ -30,7 +30,10 @@ describe('trustedCertificates', () => {
   });
   it('a missing NODE_EXTRA_CA_CERTS file warns and falls back (like Node)', () => {
     const warn = vi.fn();
-    const certs = trustedCertificates({ env: { NODE_EXTRA_CA_CERTS: path.join(dir, 'missing.pem') }, logger: { warn } as unknown as Logger });
+    const certs = trustedCertificates({
+      env: { NODE_EXTRA_CA_CERTS: path.join(dir, 'missing.pem') },
+      logger: { warn } as unknown as Logger,
+    });
     expect(certs).toHaveLength(tls.rootCertificates.length);
     expect(warn).toHaveBeenCalledOnce();
   });

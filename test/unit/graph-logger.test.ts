@@ -36,7 +36,10 @@ describe('createLogger redaction', () => {
 
   it('keeps non-secret fields and credential keys', () => {
     const { lines, destination } = capture();
-    createLogger({ level: 'info', destination }).info({ requestId: 'r-1', credentials: [{ key: 'BaseAddress', value: 'x' }] }, 'm');
+    createLogger({ level: 'info', destination }).info(
+      { requestId: 'r-1', credentials: [{ key: 'BaseAddress', value: 'x' }] },
+      'm',
+    );
     expect(lines[0]).toContain('r-1');
     expect(lines[0]).toContain('BaseAddress');
   });
@@ -55,7 +58,12 @@ describe('redactString', () => {
     ['longest first', 'token abcdef', ['abc', 'abcdef'], `token ${REDACTED}`],
     ['empty and nullish secrets ignored', 'keep me', ['', null, undefined], 'keep me'],
     ['regex metacharacters are literal', 'x a.b*c y', ['a.b*c'], `x ${REDACTED} y`],
-    ['bearer tokens always masked', 'sent Authorization: Bearer eyJ0eXAiOiJKV1Q.abc.def', [], `sent Authorization: Bearer ${REDACTED}`],
+    [
+      'bearer tokens always masked',
+      'sent Authorization: Bearer eyJ0eXAiOiJKV1Q.abc.def',
+      [],
+      `sent Authorization: Bearer ${REDACTED}`,
+    ],
   ])('%s', (_n, s, secrets, expected) => {
     expect(redactString(s, secrets)).toBe(expected);
   });

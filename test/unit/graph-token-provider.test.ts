@@ -16,7 +16,10 @@ function makeClientCert(opts: { rsaPkcs1?: boolean; passphrase?: string } = {}) 
   cert.validity.notAfter = new Date(Date.now() + 3600_000);
   cert.setSubject([{ name: 'commonName', value: 'provflow-test' }]);
   cert.setIssuer([{ name: 'commonName', value: 'provflow-test' }]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), forge.md.sha256.create());
+  cert.sign(
+    forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    forge.md.sha256.create(),
+  );
   const certPem = forge.pki.certificateToPem(cert);
   const keyPem = opts.passphrase
     ? privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: opts.passphrase }).toString()
@@ -41,8 +44,12 @@ describe('loadClientCertificateFile', () => {
   });
   it('decrypts an encrypted key with the passphrase, and says so when it is missing', () => {
     const { certPem, keyPem } = makeClientCert({ passphrase: 'pw' });
-    expect(loadClientCertificateFile({ pem: keyPem + certPem, passphrase: 'pw' }).privateKeyPem).toContain('BEGIN PRIVATE KEY');
-    expect(() => loadClientCertificateFile({ pem: keyPem + certPem })).toThrow(/encrypted: set AZURE_CLIENT_CERTIFICATE_PASSWORD/);
+    expect(loadClientCertificateFile({ pem: keyPem + certPem, passphrase: 'pw' }).privateKeyPem).toContain(
+      'BEGIN PRIVATE KEY',
+    );
+    expect(() => loadClientCertificateFile({ pem: keyPem + certPem })).toThrow(
+      /encrypted: set AZURE_CLIENT_CERTIFICATE_PASSWORD/,
+    );
   });
   it.each([
     ['no certificate', (k: string, _c: string) => k, /no "BEGIN CERTIFICATE"/],
@@ -57,7 +64,9 @@ describe('loadClientCertificateFile', () => {
     expect(() => loadClientCertificateFile({ pem: a.keyPem + b.certPem })).toThrow(/does not belong/);
   });
   it('an unreadable file is named, and no key material is printed', () => {
-    expect(() => loadClientCertificateFile({ path: '/nonexistent/cert.pem' })).toThrow(/\/nonexistent\/cert.pem: ENOENT/);
+    expect(() => loadClientCertificateFile({ path: '/nonexistent/cert.pem' })).toThrow(
+      /\/nonexistent\/cert.pem: ENOENT/,
+    );
   });
 });
 
@@ -66,7 +75,10 @@ describe('buildMsalConfiguration', () => {
   const base = { tenantId: 't1', clientId: 'c1', dispatcher };
 
   it('declares a non-Microsoft authority host (with port) as known', () => {
-    const cfg = buildMsalConfiguration({ ...base, clientSecret: 's', authorityHost: 'https://127.0.0.1:8443/' }, silentLogger());
+    const cfg = buildMsalConfiguration(
+      { ...base, clientSecret: 's', authorityHost: 'https://127.0.0.1:8443/' },
+      silentLogger(),
+    );
     expect(cfg.auth.authority).toBe('https://127.0.0.1:8443/t1');
     expect(cfg.auth.knownAuthorities).toEqual(['127.0.0.1:8443']);
     expect(cfg.system?.networkClient).toBeDefined();

@@ -9,7 +9,11 @@ describe('odataString', () => {
     ['leading/trailing quote', "'x'", "'''x'''"],
     ['only a quote', "'", "''''"],
     ['empty', '', "''"],
-    ['injection attempt stays inside the literal', "x' or 1 eq 1 or displayName eq '", "'x'' or 1 eq 1 or displayName eq '''"],
+    [
+      'injection attempt stays inside the literal',
+      "x' or 1 eq 1 or displayName eq '",
+      "'x'' or 1 eq 1 or displayName eq '''",
+    ],
     ['non-ASCII untouched', 'Müller – 東京 ✓', "'Müller – 東京 ✓'"],
     ['double quotes untouched', 'say "hi"', `'say "hi"'`],
   ])('%s', (_n, input, expected) => {

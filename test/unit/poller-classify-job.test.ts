@@ -31,7 +31,9 @@ describe('classifyJob over Microsoft published examples', () => {
     expect(a.error?.code).toBe('SalesforceInvalidCredentials');
     expect(a.terminal).toBe(true);
     expect(a.finalState).toBe('failed');
-    expect(a.detail).toMatch(/paused.*SalesforceInvalidCredentials: Your Salesforce\.com credentials are invalid\. Please/);
+    expect(a.detail).toMatch(
+      /paused.*SalesforceInvalidCredentials: Your Salesforce\.com credentials are invalid\. Please/,
+    );
   });
 
   it('Paused job right after start is still starting (Graph may answer with the pre-start job)', () => {
@@ -64,7 +66,10 @@ describe('classifyJob over Microsoft published examples', () => {
   });
 
   it('Quarantine whose nextAttempt is the never-date reports it as unknown', () => {
-    const a = classifyJob(fixture('quarantine-next-attempt-never'), ctxAt('2017-07-19T06:00:00Z', 9 * 60 * MIN, 24 * 60 * MIN));
+    const a = classifyJob(
+      fixture('quarantine-next-attempt-never'),
+      ctxAt('2017-07-19T06:00:00Z', 9 * 60 * MIN, 24 * 60 * MIN),
+    );
     expect(a.state).toBe('quarantined');
     expect(a.quarantine?.nextAttempt).toBeNull();
     expect(a.quarantine?.seriesCount).toBe(6);
@@ -74,7 +79,10 @@ describe('classifyJob over Microsoft published examples', () => {
   });
 
   it('deadline passing while quarantined ends the watch as quarantined, not timed-out', () => {
-    const a = classifyJob(fixture('quarantine-encountered-exception'), ctxAt('2021-05-24T21:45:00Z', 2 * 60 * MIN, 60 * MIN));
+    const a = classifyJob(
+      fixture('quarantine-encountered-exception'),
+      ctxAt('2021-05-24T21:45:00Z', 2 * 60 * MIN, 60 * MIN),
+    );
     expect(a.state).toBe('quarantined');
     expect(a.terminal).toBe(true);
     expect(a.finalState).toBe('quarantined');
@@ -173,7 +181,12 @@ function job(o: JobOpts): SynchronizationJob {
       lastExecution:
         o.exec === undefined || o.exec === null
           ? null
-          : { state: o.exec.state, timeBegan: o.exec.began ?? NEVER, timeEnded: o.exec.ended ?? NEVER, error: o.exec.error ?? null },
+          : {
+              state: o.exec.state,
+              timeBegan: o.exec.began ?? NEVER,
+              timeEnded: o.exec.ended ?? NEVER,
+              error: o.exec.error ?? null,
+            },
       steadyStateFirstAchievedTime: o.steady ?? NEVER,
       steadyStateLastAchievedTime: o.steady ?? NEVER,
       quarantine: o.quarantine ?? null,
@@ -184,30 +197,153 @@ function job(o: JobOpts): SynchronizationJob {
 const BAD_CREDS = { code: 'SystemForCrossDomainIdentityManagementInvalidCredentials', message: 'Bad token' };
 
 describe('classifyJob edge cases', () => {
-  const cases: Array<{ name: string; job: SynchronizationJob | null; now?: number; state: string; terminal: boolean; detail?: RegExp }> = [
-    { name: 'EntryLevelErrors with a steady state is steady', job: job({ exec: { state: 'EntryLevelErrors', began: at(1), ended: at(3) }, steady: at(3) }), state: 'steady', terminal: true, detail: /entry-level errors/ },
-    { name: 'Succeeded but steady never → syncing', job: job({ exec: { state: 'Succeeded', began: at(1), ended: at(3) } }), state: 'syncing', terminal: false },
-    { name: 'cycle began, not ended → syncing', job: job({ exec: { state: 'Succeeded', began: at(1) } }), state: 'syncing', terminal: false },
-    { name: 'NotRun with progress reported → syncing', job: job({ code: 'NotRun', progress: [{ completedUnits: 1, totalUnits: 10 }] }), state: 'syncing', terminal: false },
+  const cases: Array<{
+    name: string;
+    job: SynchronizationJob | null;
+    now?: number;
+    state: string;
+    terminal: boolean;
+    detail?: RegExp;
+  }> = [
+    {
+      name: 'EntryLevelErrors with a steady state is steady',
+      job: job({ exec: { state: 'EntryLevelErrors', began: at(1), ended: at(3) }, steady: at(3) }),
+      state: 'steady',
+      terminal: true,
+      detail: /entry-level errors/,
+    },
+    {
+      name: 'Succeeded but steady never → syncing',
+      job: job({ exec: { state: 'Succeeded', began: at(1), ended: at(3) } }),
+      state: 'syncing',
+      terminal: false,
+    },
+    {
+      name: 'cycle began, not ended → syncing',
+      job: job({ exec: { state: 'Succeeded', began: at(1) } }),
+      state: 'syncing',
+      terminal: false,
+    },
+    {
+      name: 'NotRun with progress reported → syncing',
+      job: job({ code: 'NotRun', progress: [{ completedUnits: 1, totalUnits: 10 }] }),
+      state: 'syncing',
+      terminal: false,
+    },
     { name: 'Active, no execution yet → starting', job: job({}), state: 'starting', terminal: false },
-    { name: 'failed cycle after start, no steady → failed with its error', job: job({ exec: { state: 'Failed', began: at(1), ended: at(2), error: BAD_CREDS } }), state: 'failed', terminal: true, detail: /Last cycle failed.*InvalidCredentials: Bad token/ },
-    { name: 'failed cycle followed by a steady state → steady', job: job({ exec: { state: 'Succeeded', began: at(4), ended: at(5) }, steady: at(5) }), state: 'steady', terminal: true },
-    { name: 'failed cycle from before a restart does not fail the new watch', job: job({ exec: { state: 'Failed', began: at(-3), ended: at(-2), error: BAD_CREDS } }), state: 'syncing', terminal: false },
-    { name: 'quarantine cleared by restart (began before start, code Active) is history', job: job({ quarantine: { reason: 'EncounteredQuarantineException', currentBegan: at(-30), nextAttempt: at(30), seriesCount: 1 } }), state: 'starting', terminal: false },
-    { name: 'real quarantine reason with code Active → quarantined', job: job({ quarantine: { reason: 'TooManyDeletes', currentBegan: at(2), nextAttempt: at(60), seriesCount: 1 } }), state: 'quarantined', terminal: false, detail: /TooManyDeletes.*ForceDeletes/ },
-    { name: 'code Quarantine with an empty quarantine object → quarantined, error from the last cycle', job: job({ code: 'Quarantine', exec: { state: 'Failed', began: at(1), ended: at(2), error: BAD_CREDS }, quarantine: { reason: '', currentBegan: '', nextAttempt: '', seriesBegan: '', seriesCount: 0 } }), state: 'quarantined', terminal: false, detail: /^Quarantine: reason not given \(next attempt unknown\): SystemForCrossDomainIdentityManagementInvalidCredentials: Bad token/ },
-    { name: 'schedule Disabled while code Active, after grace → failed', job: job({ schedule: 'Disabled' }), state: 'failed', terminal: true, detail: /disabled/ },
-    { name: 'Paused with a real quarantine (disabled after weeks) → failed, says it was quarantined', job: job({ code: 'Paused', schedule: 'Disabled', quarantine: { reason: 'EncounteredQuarantineException', currentBegan: at(2), seriesCount: 20, error: BAD_CREDS } }), state: 'failed', terminal: true, detail: /was quarantined: EncounteredQuarantineException.*Bad token/ },
-    { name: 'NotConfigured after grace → failed', job: job({ code: 'NotConfigured' }), state: 'failed', terminal: true, detail: /NotConfigured/ },
-    { name: 'countSuccessiveCompleteFailures high → failed', job: job({ exec: { state: 'EntryLevelErrors', began: at(1), ended: at(2) }, failures: 3 }), state: 'failed', terminal: true, detail: /3 successive complete failures/ },
+    {
+      name: 'failed cycle after start, no steady → failed with its error',
+      job: job({ exec: { state: 'Failed', began: at(1), ended: at(2), error: BAD_CREDS } }),
+      state: 'failed',
+      terminal: true,
+      detail: /Last cycle failed.*InvalidCredentials: Bad token/,
+    },
+    {
+      name: 'failed cycle followed by a steady state → steady',
+      job: job({ exec: { state: 'Succeeded', began: at(4), ended: at(5) }, steady: at(5) }),
+      state: 'steady',
+      terminal: true,
+    },
+    {
+      name: 'failed cycle from before a restart does not fail the new watch',
+      job: job({ exec: { state: 'Failed', began: at(-3), ended: at(-2), error: BAD_CREDS } }),
+      state: 'syncing',
+      terminal: false,
+    },
+    {
+      name: 'quarantine cleared by restart (began before start, code Active) is history',
+      job: job({
+        quarantine: {
+          reason: 'EncounteredQuarantineException',
+          currentBegan: at(-30),
+          nextAttempt: at(30),
+          seriesCount: 1,
+        },
+      }),
+      state: 'starting',
+      terminal: false,
+    },
+    {
+      name: 'real quarantine reason with code Active → quarantined',
+      job: job({ quarantine: { reason: 'TooManyDeletes', currentBegan: at(2), nextAttempt: at(60), seriesCount: 1 } }),
+      state: 'quarantined',
+      terminal: false,
+      detail: /TooManyDeletes.*ForceDeletes/,
+    },
+    {
+      name: 'code Quarantine with an empty quarantine object → quarantined, error from the last cycle',
+      job: job({
+        code: 'Quarantine',
+        exec: { state: 'Failed', began: at(1), ended: at(2), error: BAD_CREDS },
+        quarantine: { reason: '', currentBegan: '', nextAttempt: '', seriesBegan: '', seriesCount: 0 },
+      }),
+      state: 'quarantined',
+      terminal: false,
+      detail:
+        /^Quarantine: reason not given \(next attempt unknown\): SystemForCrossDomainIdentityManagementInvalidCredentials: Bad token/,
+    },
+    {
+      name: 'schedule Disabled while code Active, after grace → failed',
+      job: job({ schedule: 'Disabled' }),
+      state: 'failed',
+      terminal: true,
+      detail: /disabled/,
+    },
+    {
+      name: 'Paused with a real quarantine (disabled after weeks) → failed, says it was quarantined',
+      job: job({
+        code: 'Paused',
+        schedule: 'Disabled',
+        quarantine: {
+          reason: 'EncounteredQuarantineException',
+          currentBegan: at(2),
+          seriesCount: 20,
+          error: BAD_CREDS,
+        },
+      }),
+      state: 'failed',
+      terminal: true,
+      detail: /was quarantined: EncounteredQuarantineException.*Bad token/,
+    },
+    {
+      name: 'NotConfigured after grace → failed',
+      job: job({ code: 'NotConfigured' }),
+      state: 'failed',
+      terminal: true,
+      detail: /NotConfigured/,
+    },
+    {
+      name: 'countSuccessiveCompleteFailures high → failed',
+      job: job({ exec: { state: 'EntryLevelErrors', began: at(1), ended: at(2) }, failures: 3 }),
+      state: 'failed',
+      terminal: true,
+      detail: /3 successive complete failures/,
+    },
     { name: '404 within grace → starting', job: null, now: 30_000, state: 'starting', terminal: false },
     { name: '404 after grace → failed', job: null, state: 'failed', terminal: true, detail: /not found/ },
-    { name: 'steady wins over a passed deadline', job: job({ exec: { state: 'Succeeded', began: at(1), ended: at(3) }, steady: at(3) }), now: 120 * MIN, state: 'steady', terminal: true },
-    { name: 'syncing past the deadline → timed-out', job: job({ exec: { state: 'Succeeded', began: at(1) } }), now: 120 * MIN, state: 'timed-out', terminal: true, detail: /last seen: Cycle in progress/ },
+    {
+      name: 'steady wins over a passed deadline',
+      job: job({ exec: { state: 'Succeeded', began: at(1), ended: at(3) }, steady: at(3) }),
+      now: 120 * MIN,
+      state: 'steady',
+      terminal: true,
+    },
+    {
+      name: 'syncing past the deadline → timed-out',
+      job: job({ exec: { state: 'Succeeded', began: at(1) } }),
+      now: 120 * MIN,
+      state: 'timed-out',
+      terminal: true,
+      detail: /last seen: Cycle in progress/,
+    },
   ];
 
   it.each(cases)('$name', ({ job: j, now, state, terminal, detail }) => {
-    const a = classifyJob(j, { startedAt: START, now: new Date(Date.parse(START) + (now ?? 10 * MIN)), deadlineAt: at(60) });
+    const a = classifyJob(j, {
+      startedAt: START,
+      now: new Date(Date.parse(START) + (now ?? 10 * MIN)),
+      deadlineAt: at(60),
+    });
     expect(a.state).toBe(state);
     expect(a.terminal).toBe(terminal);
     expect(a.terminal).toBe(a.finalState !== null);
@@ -218,16 +354,21 @@ describe('classifyJob edge cases', () => {
   it('a steady state slightly before startedAt (clock skew) still counts; a large gap does not', () => {
     const j = job({ exec: { state: 'Succeeded', began: at(-3), ended: at(-1) }, steady: at(-1) });
     expect(classifyJob(j, { startedAt: START, now: new Date(at(5)), deadlineAt: at(60) }).state).toBe('steady');
-    expect(classifyJob(j, { startedAt: START, now: new Date(at(5)), deadlineAt: at(60), clockSkewMs: 0 }).state).toBe('syncing');
+    expect(classifyJob(j, { startedAt: START, now: new Date(at(5)), deadlineAt: at(60), clockSkewMs: 0 }).state).toBe(
+      'syncing',
+    );
   });
 
   it('long Graph messages are collapsed to one clipped line', () => {
     const longMsg = `line one\n\nline two ${'x'.repeat(1000)}`;
-    const a = classifyJob(job({ exec: { state: 'Failed', began: at(1), ended: at(2), error: { code: 'E', message: longMsg } } }), {
-      startedAt: START,
-      now: new Date(at(5)),
-      deadlineAt: at(60),
-    });
+    const a = classifyJob(
+      job({ exec: { state: 'Failed', began: at(1), ended: at(2), error: { code: 'E', message: longMsg } } }),
+      {
+        startedAt: START,
+        now: new Date(at(5)),
+        deadlineAt: at(60),
+      },
+    );
     expect(a.detail).not.toMatch(/\n/);
     expect(a.detail.length).toBeLessThan(400);
     expect(a.detail).toContain('line one line two');
@@ -250,7 +391,16 @@ describe('never-dates and empty quarantines', () => {
   });
 
   it.each([
-    [{ currentBegan: '', nextAttempt: '', reason: '', seriesBegan: '', seriesCount: 2, error: { code: 'X', message: 'y' } }],
+    [
+      {
+        currentBegan: '',
+        nextAttempt: '',
+        reason: '',
+        seriesBegan: '',
+        seriesCount: 2,
+        error: { code: 'X', message: 'y' },
+      },
+    ],
     [{ currentBegan: null, nextAttempt: null, reason: null, seriesBegan: null, seriesCount: null }],
     [{ currentBegan: NEVER, nextAttempt: NEVER, reason: '  ', seriesBegan: NEVER, seriesCount: 0 }],
     [{}],

@@ -55,7 +55,10 @@ function extractJsonBlocks(text: string): unknown[] {
 }
 function seedPages(): LogEntryLike[][] {
   return extractJsonBlocks(fixtureText('provisioning-logs-seed-003.txt'))
-    .filter((b): b is { value: LogEntryLike[] } => typeof b === 'object' && b !== null && Array.isArray((b as { value?: unknown }).value))
+    .filter(
+      (b): b is { value: LogEntryLike[] } =>
+        typeof b === 'object' && b !== null && Array.isArray((b as { value?: unknown }).value),
+    )
     .map((b) => b.value);
 }
 
@@ -75,7 +78,9 @@ describe('seed 003: Microsoft provisioning log examples (parsed leniently)', () 
     expect(conflict.count).toBe(1);
     expect(conflict.errorCategory).toBe('nonServiceFailure');
     expect(conflict.recommendedAction).toBeNull();
-    expect(conflict.exampleReason).toMatch(/^Message: Contoso returned an error response with the HTTP status code 409\./);
+    expect(conflict.exampleReason).toMatch(
+      /^Message: Contoso returned an error response with the HTTP status code 409\./,
+    );
     expect(formatTopErrors(s)).toBe('ContosoEntryConflict×1');
   });
 
@@ -103,14 +108,35 @@ describe('statusInfo-only entry (Entra docs example)', () => {
 // ---- synthetic entries --------------------------------------------------------------------
 
 let n = 0;
-function entry(status: string | null, opts: Partial<{ code: string; reason: string; category: string; action: string; at: string; id: string | null; legacyOnly: boolean }> = {}): LogEntryLike {
-  const info = opts.code || opts.reason || opts.category || opts.action
-    ? { errorCode: opts.code ?? null, reason: opts.reason ?? null, errorCategory: opts.category ?? null, recommendedAction: opts.action ?? null }
-    : null;
+function entry(
+  status: string | null,
+  opts: Partial<{
+    code: string;
+    reason: string;
+    category: string;
+    action: string;
+    at: string;
+    id: string | null;
+    legacyOnly: boolean;
+  }> = {},
+): LogEntryLike {
+  const info =
+    opts.code || opts.reason || opts.category || opts.action
+      ? {
+          errorCode: opts.code ?? null,
+          reason: opts.reason ?? null,
+          errorCategory: opts.category ?? null,
+          recommendedAction: opts.action ?? null,
+        }
+      : null;
   const id = opts.id === undefined ? `id-${++n}` : opts.id;
   return opts.legacyOnly
     ? { id, activityDateTime: opts.at ?? '2026-03-01T10:00:00Z', statusInfo: { status, ...info } }
-    : { id, activityDateTime: opts.at ?? '2026-03-01T10:00:00Z', provisioningStatusInfo: { status, errorInformation: info } };
+    : {
+        id,
+        activityDateTime: opts.at ?? '2026-03-01T10:00:00Z',
+        provisioningStatusInfo: { status, errorInformation: info },
+      };
 }
 
 describe('addPage', () => {
@@ -119,7 +145,11 @@ describe('addPage', () => {
       entry('success'),
       entry('warning'),
       entry('skipped'),
-      entry('failure', { code: 'SystemForCrossDomainIdentityManagementBadResponse', reason: 'r1', action: 'Check the SCIM endpoint' }),
+      entry('failure', {
+        code: 'SystemForCrossDomainIdentityManagementBadResponse',
+        reason: 'r1',
+        action: 'Check the SCIM endpoint',
+      }),
       entry('Failure', { code: 'SystemForCrossDomainIdentityManagementBadResponse', reason: 'r2' }),
       entry('failure', { code: 'SystemForCrossDomainIdentityManagementBadResponse' }),
       entry('failure', { code: 'EntrySynchronizationError', legacyOnly: true }),
@@ -134,7 +164,9 @@ describe('addPage', () => {
       errorCategory: null,
     });
     expect(s.byErrorCode[NO_ERROR_CODE]?.count).toBe(1);
-    expect(formatTopErrors(s)).toBe('SystemForCrossDomainIdentityManagementBadResponse×3, (no error code)×1, EntrySynchronizationError×1');
+    expect(formatTopErrors(s)).toBe(
+      'SystemForCrossDomainIdentityManagementBadResponse×3, (no error code)×1, EntrySynchronizationError×1',
+    );
     expect(formatTopErrors(s, 1)).toBe('SystemForCrossDomainIdentityManagementBadResponse×3 (+2 more)');
     expect(formatTopErrors(emptySummary())).toBe('');
   });
@@ -142,11 +174,25 @@ describe('addPage', () => {
   it('provisioningStatusInfo wins over statusInfo, field by field', () => {
     const e: LogEntryLike = {
       id: 'x',
-      statusInfo: { status: 'success', errorCode: 'Legacy', reason: 'legacy reason', errorCategory: 'NonServiceFailure', recommendedAction: 'legacy action' },
-      provisioningStatusInfo: { status: 'failure', errorInformation: { errorCode: 'New', reason: null, errorCategory: null } },
+      statusInfo: {
+        status: 'success',
+        errorCode: 'Legacy',
+        reason: 'legacy reason',
+        errorCategory: 'NonServiceFailure',
+        recommendedAction: 'legacy action',
+      },
+      provisioningStatusInfo: {
+        status: 'failure',
+        errorInformation: { errorCode: 'New', reason: null, errorCategory: null },
+      },
     };
     expect(entryStatus(e)).toBe('failure');
-    expect(entryError(e)).toEqual({ errorCode: 'New', exampleReason: 'legacy reason', recommendedAction: 'legacy action', errorCategory: 'nonServiceFailure' });
+    expect(entryError(e)).toEqual({
+      errorCode: 'New',
+      exampleReason: 'legacy reason',
+      recommendedAction: 'legacy action',
+      errorCategory: 'nonServiceFailure',
+    });
     expect(entryStatus({ statusInfo: { status: 'Skipped' } })).toBe('skipped');
     expect(entryStatus({})).toBeNull();
   });
@@ -172,7 +218,10 @@ describe('addPage', () => {
   });
 
   it('skips the overlap of a re-queried boundary page, counting only new entries', () => {
-    const p1 = [entry('failure', { code: 'A', at: '2026-03-01T10:00:00Z' }), entry('failure', { code: 'A', at: '2026-03-01T10:05:00Z' })];
+    const p1 = [
+      entry('failure', { code: 'A', at: '2026-03-01T10:00:00Z' }),
+      entry('failure', { code: 'A', at: '2026-03-01T10:05:00Z' }),
+    ];
     const p2 = [p1[1]!, entry('failure', { code: 'B', at: '2026-03-01T10:05:00Z' })];
     const s = addPage(addPage(emptySummary(), p1), p2);
     expect(isPageCounted(addPage(emptySummary(), p1), p2)).toBe(false);
@@ -221,10 +270,23 @@ describe('addPage', () => {
 
 describe('mergeSummaries / compactSummary', () => {
   it('sums counts, merges codes (first example wins), keeps the newest activity', () => {
-    const a = addPage(emptySummary(), [entry('failure', { code: 'A', reason: 'from a', at: '2026-03-01T10:00:00Z' }), entry('success')]);
-    const b = addPage(emptySummary(), [entry('failure', { code: 'A', reason: 'from b', at: '2026-03-02T10:00:00Z' }), entry('failure', { code: 'B' }), entry('skipped')]);
+    const a = addPage(emptySummary(), [
+      entry('failure', { code: 'A', reason: 'from a', at: '2026-03-01T10:00:00Z' }),
+      entry('success'),
+    ]);
+    const b = addPage(emptySummary(), [
+      entry('failure', { code: 'A', reason: 'from b', at: '2026-03-02T10:00:00Z' }),
+      entry('failure', { code: 'B' }),
+      entry('skipped'),
+    ]);
     const m = mergeSummaries(a, b);
-    expect(m).toMatchObject({ entries: 5, successes: 1, failures: 3, skipped: 1, newestActivity: '2026-03-02T10:00:00Z' });
+    expect(m).toMatchObject({
+      entries: 5,
+      successes: 1,
+      failures: 3,
+      skipped: 1,
+      newestActivity: '2026-03-02T10:00:00Z',
+    });
     expect(m.byErrorCode.A).toMatchObject({ count: 2, exampleReason: 'from a' });
     expect(m.byErrorCode.B?.count).toBe(1);
     expect(formatTopErrors(m)).toBe('A×2, B×1');

@@ -32,7 +32,14 @@ function assessment(state: JobState, extra: Partial<JobAssessment> = {}): JobAss
 function quarantined(nextAttempt: string | null): JobAssessment {
   return assessment('quarantined', {
     code: 'Quarantine',
-    quarantine: { reason: 'EncounteredQuarantineException', currentBegan: '2026-03-01T09:59:00Z', nextAttempt, seriesCount: 1, errorCode: null, errorMessage: null },
+    quarantine: {
+      reason: 'EncounteredQuarantineException',
+      currentBegan: '2026-03-01T09:59:00Z',
+      nextAttempt,
+      seriesCount: 1,
+      errorCode: null,
+      errorMessage: null,
+    },
   });
 }
 
@@ -101,24 +108,56 @@ describe('nextPollDelay', () => {
   });
 
   it('a nextAttempt in the past or unknown falls back to backoff', () => {
-    expect(nextPollDelay({ assessment: quarantined('2026-03-01T09:00:00Z'), previous: null, now: NOW, settings }).reason).toBe('backoff');
+    expect(
+      nextPollDelay({ assessment: quarantined('2026-03-01T09:00:00Z'), previous: null, now: NOW, settings }).reason,
+    ).toBe('backoff');
     expect(run(quarantined(null), 3)).toEqual([10_000, 20_000, 40_000]);
   });
 
   it('never schedules past the deadline, and polls at once when it has passed', () => {
-    const d1 = nextPollDelay({ assessment: assessment('syncing'), previous: { state: 'syncing', unchangedPolls: 10 }, now: NOW, settings, deadlineAt: '2026-03-01T10:00:30Z' });
+    const d1 = nextPollDelay({
+      assessment: assessment('syncing'),
+      previous: { state: 'syncing', unchangedPolls: 10 },
+      now: NOW,
+      settings,
+      deadlineAt: '2026-03-01T10:00:30Z',
+    });
     expect(d1).toMatchObject({ delayMs: 30_001, reason: 'deadline' });
-    const d2 = nextPollDelay({ assessment: assessment('syncing'), previous: null, now: NOW, settings, deadlineAt: '2026-03-01T09:00:00Z' });
+    const d2 = nextPollDelay({
+      assessment: assessment('syncing'),
+      previous: null,
+      now: NOW,
+      settings,
+      deadlineAt: '2026-03-01T09:00:00Z',
+    });
     expect(d2.delayMs).toBe(0);
   });
 
   it('jitter spreads delays within ±jitterRatio and stays inside [floor, maxMs]', () => {
     const s = { ...settings, jitterRatio: 0.2 };
-    const lo = nextPollDelay({ assessment: assessment('syncing'), previous: null, now: NOW, settings: s, random: () => 0 });
-    const hi = nextPollDelay({ assessment: assessment('syncing'), previous: null, now: NOW, settings: s, random: () => 0.999999 });
+    const lo = nextPollDelay({
+      assessment: assessment('syncing'),
+      previous: null,
+      now: NOW,
+      settings: s,
+      random: () => 0,
+    });
+    const hi = nextPollDelay({
+      assessment: assessment('syncing'),
+      previous: null,
+      now: NOW,
+      settings: s,
+      random: () => 0.999999,
+    });
     expect(lo.delayMs).toBe(8_000);
     expect(hi.delayMs).toBeCloseTo(12_000, -1);
-    const capped = nextPollDelay({ assessment: assessment('syncing'), previous: { state: 'syncing', unchangedPolls: 20 }, now: NOW, settings: s, random: () => 0.999999 });
+    const capped = nextPollDelay({
+      assessment: assessment('syncing'),
+      previous: { state: 'syncing', unchangedPolls: 20 },
+      now: NOW,
+      settings: s,
+      random: () => 0.999999,
+    });
     expect(capped.delayMs).toBe(300_000);
   });
 
@@ -129,7 +168,8 @@ describe('nextPollDelay', () => {
 
 describe('nextPollDelay within the fleet budget', () => {
   const fleet = (activeJobs: number) => ({ activeJobs, pollsPerSecond: 50, targetUse: 0.5 });
-  const at = (a: JobAssessment, prev: PollMemory | null, f: ReturnType<typeof fleet>) => nextPollDelay({ assessment: a, previous: prev, now: NOW, settings, fleet: f });
+  const at = (a: JobAssessment, prev: PollMemory | null, f: ReturnType<typeof fleet>) =>
+    nextPollDelay({ assessment: a, previous: prev, now: NOW, settings, fleet: f });
 
   it('a small fleet is polled every minMs instead of backing off (the share has room)', () => {
     // 100 jobs at 50 polls/s, aiming at half: ceiling max(10 s, 100 / 25 s = 4 s) = 10 s.
@@ -145,18 +185,33 @@ describe('nextPollDelay within the fleet budget', () => {
     // 100,000 jobs: 2,000 s, past maxMs (300 s): the share cannot do better.
     expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 9 }, fleet(100_000)).delayMs).toBe(2_000_000);
     // Between floor (200 s) and ceiling (400 s) the adaptive backoff still decides.
-    expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 4 }, fleet(10_000))).toMatchObject({ delayMs: 300_000, reason: 'backoff' });
+    expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 4 }, fleet(10_000))).toMatchObject({
+      delayMs: 300_000,
+      reason: 'backoff',
+    });
   });
 
   it('a quarantined job waits for its nextAttempt whatever the ceiling; the deadline still wins', () => {
     const q = at(quarantined('2026-03-01T12:00:00Z'), null, fleet(10));
     expect(q).toMatchObject({ reason: 'next-attempt', delayMs: 300_000 });
-    const d = nextPollDelay({ assessment: assessment('starting'), previous: null, now: NOW, settings, fleet: fleet(10_000), deadlineAt: '2026-03-01T10:00:30Z' });
+    const d = nextPollDelay({
+      assessment: assessment('starting'),
+      previous: null,
+      now: NOW,
+      settings,
+      fleet: fleet(10_000),
+      deadlineAt: '2026-03-01T10:00:30Z',
+    });
     expect(d).toMatchObject({ delayMs: 30_001, reason: 'deadline' });
   });
 
   it('an empty fleet or no budget changes nothing', () => {
-    const plain = nextPollDelay({ assessment: assessment('syncing'), previous: { state: 'syncing', unchangedPolls: 3 }, now: NOW, settings });
+    const plain = nextPollDelay({
+      assessment: assessment('syncing'),
+      previous: { state: 'syncing', unchangedPolls: 3 },
+      now: NOW,
+      settings,
+    });
     expect(at(assessment('syncing'), { state: 'syncing', unchangedPolls: 3 }, fleet(0))).toEqual(plain);
   });
 });

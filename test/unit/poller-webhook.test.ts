@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createWebhookNotifier,
-  webhookBody,
-  webhookEventId,
-  type WebhookEvent,
-} from '../../src/events/webhook.ts';
+import { createWebhookNotifier, webhookBody, webhookEventId, type WebhookEvent } from '../../src/events/webhook.ts';
 
 const URL_WITH_TOKEN = 'https://hooks.example.test/services/T000/B000/very-secret-path-token';
 const SECRET = 'S3cr3t-Token-do-not-leak-8f2a';
@@ -107,7 +102,12 @@ describe('webhook delivery', () => {
       random: () => 1,
     }).notify(event);
     expect(r).toMatchObject({ delivered: true, attempts: 4 });
-    expect(calls.map((c) => (c.init.headers as Record<string, string>)['x-provflow-attempt'])).toEqual(['1', '2', '3', '4']);
+    expect(calls.map((c) => (c.init.headers as Record<string, string>)['x-provflow-attempt'])).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
     expect(waits).toEqual([100, 200, 400]);
   });
 
@@ -115,11 +115,23 @@ describe('webhook delivery', () => {
     const waits: number[] = [];
     const tooMany = new Response('slow down', { status: 429, headers: { 'retry-after': '7' } });
     const { impl } = scriptedFetch([tooMany, 200]);
-    await createWebhookNotifier({ url: URL_WITH_TOKEN, fetchImpl: impl, baseDelayMs: 10, sleep: async (ms) => void waits.push(ms), random: () => 0 }).notify(event);
+    await createWebhookNotifier({
+      url: URL_WITH_TOKEN,
+      fetchImpl: impl,
+      baseDelayMs: 10,
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 0,
+    }).notify(event);
     expect(waits).toEqual([7_000]);
     const { impl: impl2 } = scriptedFetch([new Response('', { status: 429, headers: { 'retry-after': '3600' } }), 200]);
     const waits2: number[] = [];
-    await createWebhookNotifier({ url: URL_WITH_TOKEN, fetchImpl: impl2, maxDelayMs: 2_000, sleep: async (ms) => void waits2.push(ms), random: () => 0 }).notify(event);
+    await createWebhookNotifier({
+      url: URL_WITH_TOKEN,
+      fetchImpl: impl2,
+      maxDelayMs: 2_000,
+      sleep: async (ms) => void waits2.push(ms),
+      random: () => 0,
+    }).notify(event);
     expect(waits2).toEqual([2_000]);
   });
 
@@ -159,13 +171,22 @@ describe('webhook delivery', () => {
       new Promise((_resolve, reject) => {
         init?.signal?.addEventListener('abort', () => reject(init.signal!.reason));
       })) as typeof fetch;
-    const r = await createWebhookNotifier({ url: URL_WITH_TOKEN, fetchImpl: hanging, timeoutMs: 30, maxAttempts: 2, ...noSleep }).notify(event);
+    const r = await createWebhookNotifier({
+      url: URL_WITH_TOKEN,
+      fetchImpl: hanging,
+      timeoutMs: 30,
+      maxAttempts: 2,
+      ...noSleep,
+    }).notify(event);
     expect(r).toMatchObject({ delivered: false, attempts: 2, lastError: 'timeout after 30 ms' });
   });
 
   it('refuses an unknown event type without calling out', async () => {
     const { impl, calls } = scriptedFetch([200]);
-    const r = await createWebhookNotifier({ url: URL_WITH_TOKEN, fetchImpl: impl, ...noSleep }).notify({ ...event, type: 'instance.deleted' as WebhookEvent['type'] });
+    const r = await createWebhookNotifier({ url: URL_WITH_TOKEN, fetchImpl: impl, ...noSleep }).notify({
+      ...event,
+      type: 'instance.deleted' as WebhookEvent['type'],
+    });
     expect(r.delivered).toBe(false);
     expect(calls).toHaveLength(0);
   });

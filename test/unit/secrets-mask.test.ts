@@ -20,6 +20,8 @@ describe('maskSecretPairs', () => {
   });
 
   it('masks everything on request', () => {
-    expect(maskSecretPairs([{ key: 'BaseAddress', value: 'x' }], { maskAll: true })).toEqual([{ key: 'BaseAddress', value: REDACTED }]);
+    expect(maskSecretPairs([{ key: 'BaseAddress', value: 'x' }], { maskAll: true })).toEqual([
+      { key: 'BaseAddress', value: REDACTED },
+    ]);
   });
 });

@@ -46,15 +46,19 @@ describe('parseSecretKey', () => {
     expect(parseSecretKey(bytes.toString('hex').toUpperCase()).id).toBe(fromB64.id);
   });
 
-  it.each(['', 'short', randomBytes(16).toString('base64'), randomBytes(33).toString('base64'), 'z'.repeat(64), 'not base64 at all!!'])(
-    'rejects %j, naming the variable and how to make a key',
-    (raw) => {
-      const error = errorOf(() => parseSecretKey(raw));
-      expect(error).toBeInstanceOf(SecretKeyError);
-      expect(error.message).toContain('PROVFLOW_SECRET_KEY');
-      expect(error.message).toContain('openssl rand -base64 32');
-    },
-  );
+  it.each([
+    '',
+    'short',
+    randomBytes(16).toString('base64'),
+    randomBytes(33).toString('base64'),
+    'z'.repeat(64),
+    'not base64 at all!!',
+  ])('rejects %j, naming the variable and how to make a key', (raw) => {
+    const error = errorOf(() => parseSecretKey(raw));
+    expect(error).toBeInstanceOf(SecretKeyError);
+    expect(error.message).toContain('PROVFLOW_SECRET_KEY');
+    expect(error.message).toContain('openssl rand -base64 32');
+  });
 });
 
 describe('loadSecretKeys', () => {
@@ -68,10 +72,12 @@ describe('loadSecretKeys', () => {
   });
 
   it('names the missing or malformed variable', () => {
-    expect(errorOf(() => loadSecretKeys({})).message).toMatch(/PROVFLOW_SECRET_KEY is not set.*openssl rand -base64 32/);
-    expect(errorOf(() => loadSecretKeys({ PROVFLOW_SECRET_KEY: current, PROVFLOW_SECRET_KEY_PREVIOUS: 'bad' })).message).toContain(
-      'PROVFLOW_SECRET_KEY_PREVIOUS',
+    expect(errorOf(() => loadSecretKeys({})).message).toMatch(
+      /PROVFLOW_SECRET_KEY is not set.*openssl rand -base64 32/,
     );
+    expect(
+      errorOf(() => loadSecretKeys({ PROVFLOW_SECRET_KEY: current, PROVFLOW_SECRET_KEY_PREVIOUS: 'bad' })).message,
+    ).toContain('PROVFLOW_SECRET_KEY_PREVIOUS');
   });
 });
 
@@ -110,7 +116,14 @@ describe('seal / openSealed', () => {
 
   it('detects tampering with the iv, tag, ciphertext or header, without echoing it', () => {
     const sealed = seal(key, PLAINTEXT, 'ctx');
-    const variants = [tamper(sealed, 2), tamper(sealed, 3), tamper(sealed, 4), tamper(sealed, 4, 5), sealed.replace(/^v1/, 'v2'), sealed.slice(0, -3)];
+    const variants = [
+      tamper(sealed, 2),
+      tamper(sealed, 3),
+      tamper(sealed, 4),
+      tamper(sealed, 4, 5),
+      sealed.replace(/^v1/, 'v2'),
+      sealed.slice(0, -3),
+    ];
     for (const bad of variants) {
       const error = errorOf(() => openSealed(key, bad, 'ctx'));
       expect(error).toBeInstanceOf(SealedValueError);
@@ -131,7 +144,10 @@ describe('seal / openSealed', () => {
     const oldKey = generateSecretKey();
     const newKey = generateSecretKey();
     const before = seal(oldKey, PLAINTEXT, 'ctx');
-    const keys = loadSecretKeys({ PROVFLOW_SECRET_KEY: newKey.bytes.toString('base64'), PROVFLOW_SECRET_KEY_PREVIOUS: oldKey.bytes.toString('base64') });
+    const keys = loadSecretKeys({
+      PROVFLOW_SECRET_KEY: newKey.bytes.toString('base64'),
+      PROVFLOW_SECRET_KEY_PREVIOUS: oldKey.bytes.toString('base64'),
+    });
     expect(openSealed(keys, before, 'ctx')).toBe(PLAINTEXT);
     const after = seal(keys[0]!, PLAINTEXT, 'ctx');
     expect(after.split('.')[1]).toBe(newKey.id);

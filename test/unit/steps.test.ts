@@ -14,7 +14,10 @@ import { fakeDeps, graphError, INSTANCE } from '../helpers/fake-graph.ts';
 const input = (prev: InstanceIds = {}, state: Record<string, unknown> = {}) => ({ instance: INSTANCE, prev, state });
 
 async function waitOf(p: Promise<unknown>): Promise<StepWait> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(StepWait);
   return err as StepWait;
 }
@@ -29,7 +32,9 @@ describe('resolve-template', () => {
   it('fails permanently with an actionable reason for an unknown name', async () => {
     const { deps } = fakeDeps();
     const inst = { ...INSTANCE, applicationTemplate: { displayName: 'No Such App' } };
-    await expect(resolveTemplate(deps, { instance: inst, prev: {}, state: {} })).rejects.toThrow(/No gallery application template is named 'No Such App'/);
+    await expect(resolveTemplate(deps, { instance: inst, prev: {}, state: {} })).rejects.toThrow(
+      /No gallery application template is named 'No Such App'/,
+    );
   });
   it('fails permanently for an unknown template id', async () => {
     const { deps } = fakeDeps();
@@ -43,7 +48,12 @@ describe('instantiate-app', () => {
   it('creates the app once and records the ids', async () => {
     const { deps, graph, store } = fakeDeps();
     const out = await instantiateApp(deps, input(prev));
-    expect(out).toMatchObject({ applicationObjectId: 'app-1', appId: 'appid-1', servicePrincipalId: 'sp-1', adopted: 'created' });
+    expect(out).toMatchObject({
+      applicationObjectId: 'app-1',
+      appId: 'appid-1',
+      servicePrincipalId: 'sp-1',
+      adopted: 'created',
+    });
     // A retry after success (e.g. crash before the job completed) does not POST again.
     const again = await instantiateApp(deps, input(prev));
     expect(again.applicationObjectId).toBe('app-1');
@@ -52,7 +62,12 @@ describe('instantiate-app', () => {
   });
   it('adopts an existing app with the same name and template instead of creating one', async () => {
     const { deps, graph } = fakeDeps();
-    graph.apps.push({ id: 'app-old', appId: 'appid-old', applicationTemplateId: 'tpl-aws', displayName: 'AWS Contoso' });
+    graph.apps.push({
+      id: 'app-old',
+      appId: 'appid-old',
+      applicationTemplateId: 'tpl-aws',
+      displayName: 'AWS Contoso',
+    });
     graph.sps.push({ id: 'sp-old', appId: 'appid-old' });
     const out = await instantiateApp(deps, input(prev));
     expect(out).toMatchObject({ applicationObjectId: 'app-old', servicePrincipalId: 'sp-old', adopted: 'existing' });
@@ -60,7 +75,10 @@ describe('instantiate-app', () => {
   });
   it('after an ambiguous 504 (app created anyway) it reconciles and never POSTs twice, even while the app is invisible', async () => {
     const { deps, graph } = fakeDeps();
-    graph.failNext.set('instantiateApplication', { err: graphError(504, 'transient', 'GatewayTimeout'), afterEffect: true });
+    graph.failNext.set('instantiateApplication', {
+      err: graphError(504, 'transient', 'GatewayTimeout'),
+      afterEffect: true,
+    });
     const w = await waitOf(instantiateApp(deps, input(prev)));
     expect(w.reason).toMatch(/reconciling/);
     // Replication lag: the new app is invisible to queries for a while.
@@ -153,7 +171,10 @@ describe('instantiate-app', () => {
   it('an answered ambiguous POST (a 500) is over: it reconciles for the reconcile window after the answer, then creates', async () => {
     const { deps, graph } = fakeDeps();
     deps.settings.requestTimeoutMs = 60_000;
-    graph.failNext.set('instantiateApplication', { err: graphError(500, 'transient', 'InternalServerError'), afterEffect: false });
+    graph.failNext.set('instantiateApplication', {
+      err: graphError(500, 'transient', 'InternalServerError'),
+      afterEffect: false,
+    });
     await waitOf(instantiateApp(deps, input(prev)));
     expect(graph.apps).toHaveLength(0); // Graph answered 500 before creating anything
     deps.advance(deps.settings.reconcileWindowMs - 1);
@@ -168,7 +189,10 @@ describe('instantiate-app', () => {
     const { deps, graph } = fakeDeps();
     deps.settings.requestTimeoutMs = 60_000;
     deps.settings.sendWindowMs = 5_000;
-    graph.failNext.set('instantiateApplication', { err: graphError(null, 'transient', 'TimeoutError'), afterEffect: false });
+    graph.failNext.set('instantiateApplication', {
+      err: graphError(null, 'transient', 'TimeoutError'),
+      afterEffect: false,
+    });
     await waitOf(instantiateApp(deps, input(prev)));
     deps.advance(deps.settings.reconcileWindowMs + 60_000);
     await waitOf(instantiateApp(deps, input(prev)));
@@ -179,20 +203,31 @@ describe('instantiate-app', () => {
 
   it('a 429 means nothing was created: the intent is dropped and the throttled error passes up', async () => {
     const { deps, graph, store } = fakeDeps();
-    graph.failNext.set('instantiateApplication', { err: graphError(429, 'throttled', 'TooManyRequests'), afterEffect: false });
+    graph.failNext.set('instantiateApplication', {
+      err: graphError(429, 'throttled', 'TooManyRequests'),
+      afterEffect: false,
+    });
     await expect(instantiateApp(deps, input(prev))).rejects.toMatchObject({ errorClass: 'throttled' });
     expect((await store.get(INSTANCE, [INTENT_FIELD]))[INTENT_FIELD]).toBeNull();
   });
   it('our own limiter refusing to send is not ambiguous: no reconcile, the intent is dropped', async () => {
     const { deps, graph, store } = fakeDeps();
-    graph.failNext.set('instantiateApplication', { err: new RateLimitedError('tenant-1', 2000, 'write') as unknown as ReturnType<typeof graphError>, afterEffect: false });
+    graph.failNext.set('instantiateApplication', {
+      err: new RateLimitedError('tenant-1', 2000, 'write') as unknown as ReturnType<typeof graphError>,
+      afterEffect: false,
+    });
     await expect(instantiateApp(deps, input(prev))).rejects.toBeInstanceOf(RateLimitedError);
     expect((await store.get(INSTANCE, [INTENT_FIELD]))[INTENT_FIELD]).toBeNull();
   });
   it('a 403 is permanent with a reason naming the app', async () => {
     const { deps, graph } = fakeDeps();
-    graph.failNext.set('instantiateApplication', { err: graphError(403, 'permanent', 'Authorization_RequestDenied', 'Insufficient privileges'), afterEffect: false });
-    await expect(instantiateApp(deps, input(prev))).rejects.toThrow(/Graph refused to create 'AWS Contoso'.*Insufficient privileges/);
+    graph.failNext.set('instantiateApplication', {
+      err: graphError(403, 'permanent', 'Authorization_RequestDenied', 'Insufficient privileges'),
+      afterEffect: false,
+    });
+    await expect(instantiateApp(deps, input(prev))).rejects.toThrow(
+      /Graph refused to create 'AWS Contoso'.*Insufficient privileges/,
+    );
   });
 });
 
@@ -237,18 +272,28 @@ describe('create-sync-job', () => {
   it('picks the default template when the batch names none', async () => {
     const { deps, graph } = fakeDeps();
     graph.syncTemplates = [{ id: 'other' }, { id: 'scim', default: true }];
-    const out = await createSyncJob(deps, { instance: { ...INSTANCE, synchronizationTemplateId: null }, prev, state: {} });
+    const out = await createSyncJob(deps, {
+      instance: { ...INSTANCE, synchronizationTemplateId: null },
+      prev,
+      state: {},
+    });
     expect(out.syncTemplateId).toBe('scim');
   });
   it('treats a 400 on a brand-new servicePrincipal as replication lag (wait), not a verdict', async () => {
     const { deps, graph } = fakeDeps();
-    graph.failNext.set('listSynchronizationJobs', { err: graphError(400, 'permanent', 'BadRequest', 'does not reference a valid application object'), afterEffect: false });
+    graph.failNext.set('listSynchronizationJobs', {
+      err: graphError(400, 'permanent', 'BadRequest', 'does not reference a valid application object'),
+      afterEffect: false,
+    });
     await waitOf(createSyncJob(deps, input(prev)));
   });
   it('an answered ambiguous job create (a 502, nothing created) creates again after the reconcile window from the answer', async () => {
     const { deps, graph } = fakeDeps();
     deps.settings.requestTimeoutMs = 60_000;
-    graph.failNext.set('createSynchronizationJob', { err: graphError(502, 'transient', 'BadGateway'), afterEffect: false });
+    graph.failNext.set('createSynchronizationJob', {
+      err: graphError(502, 'transient', 'BadGateway'),
+      afterEffect: false,
+    });
     await waitOf(createSyncJob(deps, input(prev)));
     deps.advance(deps.settings.reconcileWindowMs - 1);
     await waitOf(createSyncJob(deps, input(prev)));
@@ -260,7 +305,10 @@ describe('create-sync-job', () => {
 
   it('after an ambiguous create it reconciles instead of creating a second job', async () => {
     const { deps, graph } = fakeDeps();
-    graph.failNext.set('createSynchronizationJob', { err: graphError(500, 'transient', 'InternalServerError'), afterEffect: true });
+    graph.failNext.set('createSynchronizationJob', {
+      err: graphError(500, 'transient', 'InternalServerError'),
+      afterEffect: true,
+    });
     await waitOf(createSyncJob(deps, input(prev)));
     const out = await createSyncJob(deps, input(prev));
     expect(out.jobReused).toBe(true);
@@ -270,7 +318,8 @@ describe('create-sync-job', () => {
 
 describe('validate-credentials and save-secrets', () => {
   const prev = { servicePrincipalId: 'sp-1', jobId: 'aws.job', syncTemplateId: 'aws', createdAt: 0 };
-  const withJob = (graph: ReturnType<typeof fakeDeps>['graph']) => graph.jobs.set('sp-1', [{ id: 'aws.job', templateId: 'aws' }]);
+  const withJob = (graph: ReturnType<typeof fakeDeps>['graph']) =>
+    graph.jobs.set('sp-1', [{ id: 'aws.job', templateId: 'aws' }]);
   it('waits (a read, not a write) while the new job is invisible', async () => {
     const { deps, graph, store } = fakeDeps();
     store.sealed.set('b1/aws-contoso-0123456789', JSON.stringify([{ key: 'SecretToken', value: 'good' }]));
@@ -280,7 +329,7 @@ describe('validate-credentials and save-secrets', () => {
     await validateCredentials(deps, input(prev));
     expect(graph.count('validateCredentials')).toBe(1);
   });
-  it('bad credentials fail permanently with Graph\'s reason and no secret value in the message', async () => {
+  it("bad credentials fail permanently with Graph's reason and no secret value in the message", async () => {
     const { deps, store, graph } = fakeDeps();
     withJob(graph);
     store.sealed.set('b1/aws-contoso-0123456789', JSON.stringify([{ key: 'SecretToken', value: 'bad-token-XYZ' }]));
@@ -311,14 +360,18 @@ describe('start-job', () => {
   const prev = { servicePrincipalId: 'sp-1', jobId: 'aws.job' };
   it('starts a job that is not running', async () => {
     const { deps, graph } = fakeDeps();
-    graph.jobs.set('sp-1', [{ id: 'aws.job', templateId: 'aws', status: { code: 'NotConfigured' }, schedule: { state: 'Disabled' } }]);
+    graph.jobs.set('sp-1', [
+      { id: 'aws.job', templateId: 'aws', status: { code: 'NotConfigured' }, schedule: { state: 'Disabled' } },
+    ]);
     const out = await startJob(deps, input(prev));
     expect(out.alreadyRunning).toBe(false);
     expect(graph.count('startSynchronizationJob')).toBe(1);
   });
   it('does not re-start a running job', async () => {
     const { deps, graph } = fakeDeps();
-    graph.jobs.set('sp-1', [{ id: 'aws.job', templateId: 'aws', status: { code: 'Active' }, schedule: { state: 'Active' } }]);
+    graph.jobs.set('sp-1', [
+      { id: 'aws.job', templateId: 'aws', status: { code: 'Active' }, schedule: { state: 'Active' } },
+    ]);
     const out = await startJob(deps, input(prev));
     expect(out.alreadyRunning).toBe(true);
     expect(graph.count('startSynchronizationJob')).toBe(0);

@@ -143,10 +143,12 @@ export function credentialProblem(templateId: string, creds: { key: string; valu
   const c = catalogueEntry(templateId);
   for (const key of c?.requiredCredentials ?? []) {
     const v = creds.find((x) => x.key === key)?.value;
-    if (!v) return `The credential '${key}' is required by the ${c?.template.displayName ?? templateId} connector and was not supplied.`;
+    if (!v)
+      return `The credential '${key}' is required by the ${c?.template.displayName ?? templateId} connector and was not supplied.`;
   }
   const bad = creds.find((x) => typeof x.value === 'string' && x.value.toLowerCase().startsWith('bad'));
-  if (bad) return `Failed to validate credentials: the target application rejected '${bad.key}' (401 Unauthorized). Verify the credential is correct and has not expired.`;
+  if (bad)
+    return `Failed to validate credentials: the target application rejected '${bad.key}' (401 Unauthorized). Verify the credential is correct and has not expired.`;
   const base = creds.find((x) => x.key === 'BaseAddress');
   if (base && !/^https:\/\//i.test(base.value)) return `The tenant URL (BaseAddress) must be an https URL.`;
   return null;
@@ -267,7 +269,12 @@ const emptyStatus = () => ({
 
 /** A Paused job's quarantine as Microsoft's example shows it: present, every field empty. */
 const EMPTY_QUARANTINE = {
-  currentBegan: '', nextAttempt: '', seriesBegan: '', seriesCount: 0, reason: '', error: null,
+  currentBegan: '',
+  nextAttempt: '',
+  seriesBegan: '',
+  seriesCount: 0,
+  reason: '',
+  error: null,
 };
 
 /** The status of the job's current run at `now` (it runs: not paused, not deleted). */
@@ -408,8 +415,13 @@ export function logsForJob(
   // Microsoft's examples spell step types both ways (Import/Export, import/matching/export).
   const capital = job.seed % 2 === 1;
   const stepType = (t: string) => (capital ? t[0]!.toUpperCase() + t.slice(1) : t);
-  const step = (name: string, type: string, status: string, description: string) =>
-    ({ name, provisioningStepType: stepType(type), status, description, details: {} });
+  const step = (name: string, type: string, status: string, description: string) => ({
+    name,
+    provisioningStepType: stepType(type),
+    status,
+    description,
+    details: {},
+  });
   for (const [r, run] of job.runs.entries()) {
     const until = Math.min(now, run.endedAt ?? now);
     // Only cycles that can still hold retained entries (a long-lived job has thousands).

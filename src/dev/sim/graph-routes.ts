@@ -212,7 +212,10 @@ function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
   }
   const select = ctx.url.searchParams.get('$select');
   if (select !== null) {
-    const fields = select.split(',').map((f) => f.trim()).filter(Boolean);
+    const fields = select
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
     const unknown = fields.find((f) => items.length && !known.has(f));
     if (!fields.length || unknown !== undefined) {
       const why = `Could not find a property named '${unknown ?? ''}' on type 'microsoft.graph.applicationTemplate'.`;
@@ -240,7 +243,12 @@ function spOr404(st: SimState, ctx: SimContext, id: string, now: number, forWrit
   const sp = st.sps.get(id);
   if (!sp || sp.visibleAt > now) {
     if (forWrite && sp) {
-      sendGraphError(ctx, 400, 'Request_BadRequest', `The service principal ${id} does not reference a valid application object.`);
+      sendGraphError(
+        ctx,
+        400,
+        'Request_BadRequest',
+        `The service principal ${id} does not reference a valid application object.`,
+      );
     } else sendNotFound(ctx, id);
     return null;
   }
@@ -250,7 +258,12 @@ function spOr404(st: SimState, ctx: SimContext, id: string, now: number, forWrit
 function jobOr404(st: SimState, ctx: SimContext, sp: SimSp, jobId: string, now: number): SimJob | null {
   const job = st.jobs.get(jobId);
   if (!job || job.spId !== sp.id || job.visibleAt > now) {
-    sendGraphError(ctx, 404, 'NotFound', `The synchronization job '${jobId}' was not found on service principal ${sp.id}.`);
+    sendGraphError(
+      ctx,
+      404,
+      'NotFound',
+      `The synchronization job '${jobId}' was not found on service principal ${sp.id}.`,
+    );
     return null;
   }
   return job;
@@ -258,19 +271,62 @@ function jobOr404(st: SimState, ctx: SimContext, sp: SimSp, jobId: string, now: 
 
 /** Graph's synchronizationSecret enum: PUT secrets refuses any other key. */
 const SYNCHRONIZATION_SECRETS: ReadonlySet<string> = new Set([
-  'None', 'UserName', 'Password', 'SecretToken', 'AppKey', 'BaseAddress', 'ClientIdentifier', 'ClientSecret',
-  'SingleSignOnType', 'Sandbox', 'Url', 'Domain', 'ConsumerKey', 'ConsumerSecret', 'TokenKey', 'TokenExpiration',
-  'Oauth2AccessToken', 'Oauth2AccessTokenCreationTime', 'Oauth2RefreshToken', 'SyncAll', 'InstanceName',
-  'Oauth2ClientId', 'Oauth2ClientSecret', 'CompanyId', 'UpdateKeyOnSoftDelete', 'SynchronizationSchedule',
-  'SystemOfRecord', 'SandboxName', 'EnforceDomain', 'SyncNotificationSettings', 'SkipOutOfScopeDeletions',
-  'Oauth2AuthorizationCode', 'Oauth2RedirectUri', 'ApplicationTemplateIdentifier', 'Oauth2TokenExchangeUri',
-  'Oauth2AuthorizationUri', 'AuthenticationType', 'Server', 'PerformInboundEntitlementGrants', 'HardDeletesEnabled',
-  'SyncAgentCompatibilityKey', 'SyncAgentADContainer', 'ValidateDomain', 'TestReferences', 'ConnectionString',
+  'None',
+  'UserName',
+  'Password',
+  'SecretToken',
+  'AppKey',
+  'BaseAddress',
+  'ClientIdentifier',
+  'ClientSecret',
+  'SingleSignOnType',
+  'Sandbox',
+  'Url',
+  'Domain',
+  'ConsumerKey',
+  'ConsumerSecret',
+  'TokenKey',
+  'TokenExpiration',
+  'Oauth2AccessToken',
+  'Oauth2AccessTokenCreationTime',
+  'Oauth2RefreshToken',
+  'SyncAll',
+  'InstanceName',
+  'Oauth2ClientId',
+  'Oauth2ClientSecret',
+  'CompanyId',
+  'UpdateKeyOnSoftDelete',
+  'SynchronizationSchedule',
+  'SystemOfRecord',
+  'SandboxName',
+  'EnforceDomain',
+  'SyncNotificationSettings',
+  'SkipOutOfScopeDeletions',
+  'Oauth2AuthorizationCode',
+  'Oauth2RedirectUri',
+  'ApplicationTemplateIdentifier',
+  'Oauth2TokenExchangeUri',
+  'Oauth2AuthorizationUri',
+  'AuthenticationType',
+  'Server',
+  'PerformInboundEntitlementGrants',
+  'HardDeletesEnabled',
+  'SyncAgentCompatibilityKey',
+  'SyncAgentADContainer',
+  'ValidateDomain',
+  'TestReferences',
+  'ConnectionString',
 ]);
 
 /** The members of synchronizationJobRestartScope (a flags enum: comma-separated). */
 const RESET_SCOPES = new Set([
-  'None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes',
+  'None',
+  'ConnectorDataStore',
+  'Escrows',
+  'Watermark',
+  'QuarantineState',
+  'Full',
+  'ForceDeletes',
 ]);
 
 /** Why a restart body is refused, or null: `{criteria:{resetScope:"A, B"}}` with known flags only. */
@@ -326,7 +382,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   // /applicationTemplates
   if (seg[0] === 'applicationTemplates') {
     if (seg.length === 1 && method === 'GET') {
-      const items = filtered(ctx, CATALOGUE.map((c) => c.template));
+      const items = filtered(
+        ctx,
+        CATALOGUE.map((c) => c.template),
+      );
       const shaped = items && selectAndOrder(ctx, items);
       if (!shaped) return true;
       const idOf = (t: object) => String((t as { id?: unknown }).id);
@@ -350,7 +409,12 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
       }
       const displayName = (ctx.body as { displayName?: unknown } | undefined)?.displayName;
       if (typeof displayName !== 'string' || !displayName.trim()) {
-        sendGraphError(ctx, 400, 'Request_BadRequest', "Invalid value specified for property 'displayName' of resource 'Application'.");
+        sendGraphError(
+          ctx,
+          400,
+          'Request_BadRequest',
+          "Invalid value specified for property 'displayName' of resource 'Application'.",
+        );
         return true;
       }
       const { app, sp } = st.createApp(entry.template.id, displayName, now);
@@ -360,7 +424,13 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         if (fault === 'hang') {
           await st.sleep(s.instantiateHangMs);
           sendGraphError(ctx, 504, 'GatewayTimeout', 'The operation timed out.');
-        } else if (fault === '404') sendGraphError(ctx, 404, 'Request_ResourceNotFound', `Resource '${seg[1]}' does not exist or one of its queried reference-property objects are not present.`);
+        } else if (fault === '404')
+          sendGraphError(
+            ctx,
+            404,
+            'Request_ResourceNotFound',
+            `Resource '${seg[1]}' does not exist or one of its queried reference-property objects are not present.`,
+          );
         else if (fault === '500') sendGraphError(ctx, 500, 'InternalServerError', 'An internal server error occurred.');
         else sendGraphError(ctx, 504, 'GatewayTimeout', 'The operation timed out.');
         return true;
@@ -381,7 +451,9 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   if ((seg[0] === 'applications' || seg[0] === 'servicePrincipals') && seg.length <= 2 && method === 'GET') {
     const isApp = seg[0] === 'applications';
     if (seg.length === 1) {
-      const all: unknown[] = isApp ? [...st.apps.values()].filter((a) => a.visibleAt <= now).map(appView) : [...st.sps.values()].filter((x) => x.visibleAt <= now).map(spView);
+      const all: unknown[] = isApp
+        ? [...st.apps.values()].filter((a) => a.visibleAt <= now).map(appView)
+        : [...st.sps.values()].filter((x) => x.visibleAt <= now).map(spView);
       const items = filtered(ctx, all);
       if (!items) return true;
       const body = page(ctx, items as { id: string }[], s.listPageSize, 999, seg[0], (x) => x.id);
@@ -425,7 +497,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
           return true;
         }
         const pairs = value as { key: string; value?: unknown }[];
-        st.secrets.set(sp.id, pairs.map((v) => ({ key: v.key, value: String(v.value ?? '') })));
+        st.secrets.set(
+          sp.id,
+          pairs.map((v) => ({ key: v.key, value: String(v.value ?? '') })),
+        );
         sendGraph(ctx, 204);
         return true;
       }
@@ -438,14 +513,21 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (rest[0] === 'jobs') {
       const jobContext = `${ctxUrl}/jobs`;
       if (rest.length === 1 && method === 'GET') {
-        const jobs = [...st.jobs.values()].filter((j) => j.spId === sp.id && j.visibleAt <= now).map((j) => renderJob(j, s, now));
+        const jobs = [...st.jobs.values()]
+          .filter((j) => j.spId === sp.id && j.visibleAt <= now)
+          .map((j) => renderJob(j, s, now));
         sendGraph(ctx, 200, { '@odata.context': jobContext, value: jobs });
         return true;
       }
       if (rest.length === 1 && method === 'POST') {
         const templateId = (ctx.body as { templateId?: unknown } | undefined)?.templateId;
         if (typeof templateId !== 'string' || !syncTemplateFor(sp).some((t) => t.id === templateId)) {
-          sendGraphError(ctx, 400, 'BadRequest', `The synchronization template '${String(templateId)}' is not available for this application.`);
+          sendGraphError(
+            ctx,
+            400,
+            'BadRequest',
+            `The synchronization template '${String(templateId)}' is not available for this application.`,
+          );
           return true;
         }
         const job = st.createJob(sp, templateId, now);
@@ -472,9 +554,15 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
       const action = rest[2];
       if (rest.length !== 3) return false;
       if (method === 'POST' && action === 'validateCredentials') {
-        const body = (ctx.body ?? {}) as { useSavedCredentials?: boolean; credentials?: { key: string; value: string }[] };
+        const body = (ctx.body ?? {}) as {
+          useSavedCredentials?: boolean;
+          credentials?: { key: string; value: string }[];
+        };
         const creds = body.useSavedCredentials ? (st.secrets.get(sp.id) ?? []) : (body.credentials ?? []);
-        const problem = credentialProblem(sp.applicationTemplateId, creds.map((c) => ({ key: String(c.key), value: String(c.value ?? '') })));
+        const problem = credentialProblem(
+          sp.applicationTemplateId,
+          creds.map((c) => ({ key: String(c.key), value: String(c.value ?? '') })),
+        );
         if (problem) sendGraphError(ctx, 400, 'BadRequest', problem, { innerCode: 'CredentialValidationFailure' });
         else sendGraph(ctx, 204);
         return true;
@@ -502,7 +590,11 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         return true;
       }
       if (method === 'POST' && action === 'provisionOnDemand') {
-        sendGraph(ctx, 200, { '@odata.type': '#microsoft.graph.stringKeyStringValuePair', key: 'Status', value: 'Succeeded' });
+        sendGraph(ctx, 200, {
+          '@odata.type': '#microsoft.graph.stringKeyStringValuePair',
+          key: 'Status',
+          value: 'Succeeded',
+        });
         return true;
       }
     }

@@ -120,7 +120,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   /** The earliest moment a request read now can have arrived, and how long the loop stalled before it. */
   const earliestArrivalOf = (readAt: number): { earliest: number; stallMs: number } => {
     // Stalled inside this turn (timers have not run since): anything read now may be that old.
-    if (readAt - loopTurnedAt > LOOP_TICK_MS + STALL_MIN_MS) return { earliest: loopTurnedAt, stallMs: readAt - loopTurnedAt };
+    if (readAt - loopTurnedAt > LOOP_TICK_MS + STALL_MIN_MS)
+      return { earliest: loopTurnedAt, stallMs: readAt - loopTurnedAt };
     if (backlogOf) return { earliest: backlogOf.from, stallMs: backlogOf.to - backlogOf.from };
     return { earliest: readAt, stallMs: 0 };
   };
@@ -142,12 +143,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const code = String(renderJob(j, settings, now).status.code);
       jobsByCode[code] = (jobsByCode[code] ?? 0) + 1;
     }
-    return { ...structuredClone(state.stats), applications: state.apps.size, servicePrincipals: state.sps.size, jobsByCode };
+    return {
+      ...structuredClone(state.stats),
+      applications: state.apps.size,
+      servicePrincipals: state.sps.size,
+      jobsByCode,
+    };
   };
 
   async function entra(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const origin = url.origin;
-    const m = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/instance|discovery\/v2\.0\/keys)$/.exec(url.pathname);
+    const m =
+      /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/instance|discovery\/v2\.0\/keys)$/.exec(
+        url.pathname,
+      );
     if (!m) return false;
     const tenant = m[1]!;
     if (m[2]!.startsWith('v2.0/.well-known')) {
@@ -249,7 +258,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (assertion) {
       const payload = (() => {
         try {
-          return JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString()) as { iss?: string; sub?: string; exp?: number };
+          return JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString()) as {
+            iss?: string;
+            sub?: string;
+            exp?: number;
+          };
         } catch {
           return null;
         }
@@ -262,14 +275,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       (form.get('client_secret') ?? basicSecret) !== clientSecret ||
       (basicSecret !== null && form.get('client_secret') !== null)
     ) {
-      entraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+      entraError(
+        401,
+        'invalid_client',
+        7000215,
+        'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+      );
       return true;
     }
     const roles = settings.tokenRoles ?? SIM_TOKEN_ROLES;
     const token = simAccessToken({ tenantId, appId: clientId, roles, lifetimeSec: settings.tokenLifetimeSec });
     tokens.set(token, { appId: clientId, tenantId, expiresAt: Date.now() + settings.tokenLifetimeSec * 1000 });
     state.stats.tokensIssued++;
-    sendJson(res, 200, { token_type: 'Bearer', expires_in: settings.tokenLifetimeSec, ext_expires_in: settings.tokenLifetimeSec, access_token: token });
+    sendJson(res, 200, {
+      token_type: 'Bearer',
+      expires_in: settings.tokenLifetimeSec,
+      ext_expires_in: settings.tokenLifetimeSec,
+      access_token: token,
+    });
     return true;
   }
 
@@ -294,7 +317,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     sendJson(res, 404, { error: `unknown /_sim/${sub}` });
   }
 
-  async function graph(req: IncomingMessage, res: ServerResponse, url: URL, apiVersion: string, subPath: string): Promise<void> {
+  async function graph(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    apiVersion: string,
+    subPath: string,
+  ): Promise<void> {
     // Arrival is taken before anything else: the moment the caller's request reached us — as far
     // as this loop can tell. If the loop had not turned for a while, the request may have been
     // waiting in the socket since the last turn; Retry-After is judged on that earliest moment.
@@ -307,7 +336,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     let body: unknown;
     let bodyProblem: string | null = null;
     if (rawBody.trim()) {
-      const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const type = String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
       if (type !== 'application/json') bodyProblem = `Content-Type must be application/json (got '${type || 'none'}').`;
       else {
         try {
@@ -376,7 +408,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       s.retryAfterViolations++;
       s.violationsByKind[kind]++;
       if (s.violations.length < 50) {
-        s.violations.push({ route: cost.route, kind, sinceToldMs: v.sinceToldMs, untilFreeMs: v.untilFreeMs, clientRequestId: ctx.clientRequestId ?? null, who, toldWho: v.toldWho, simStallMs });
+        s.violations.push({
+          route: cost.route,
+          kind,
+          sinceToldMs: v.sinceToldMs,
+          untilFreeMs: v.untilFreeMs,
+          clientRequestId: ctx.clientRequestId ?? null,
+          who,
+          toldWho: v.toldWho,
+          simStallMs,
+        });
       }
     };
     const noteRefusal = (violation: boolean) => {
@@ -413,11 +454,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const id = quota.tellRequest(requestKey, at, retryAfterSec, who);
       res.once('finish', () => quota.deliveredRequest(requestKey, Date.now(), who, id));
       markSocket(id);
-      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', { headers: { 'Retry-After': String(retryAfterSec) } });
+      sendGraphError(ctx, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.', {
+        headers: { 'Retry-After': String(retryAfterSec) },
+      });
     };
     const decision = quota.admit({
-      appId: token.appId, tenantId: token.tenantId, now: ctx.arrivedAt, earliest: earliestArrival,
-      write: cost.write, ru: cost.ru, reports: cost.reports, who, sameConnectionTold: toldOnSocket,
+      appId: token.appId,
+      tenantId: token.tenantId,
+      now: ctx.arrivedAt,
+      earliest: earliestArrival,
+      write: cost.write,
+      ru: cost.ru,
+      reports: cost.reports,
+      who,
+      sameConnectionTold: toldOnSocket,
     });
     if (!decision.ok) {
       if (decision.violation && quota.lastViolation) recordViolation('tenant', quota.lastViolation);
@@ -440,7 +490,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     if (decision.ruPercent >= 80) ctx.extraHeaders['x-ms-throttle-limit-percentage'] = String(decision.ruPercent / 100);
 
-    const { latencyMs, transientFaultRate, throttle503Rate, throttle503RetryAfterSec, throttleStormRate, throttleStormRetryAfterSec } = settings;
+    const {
+      latencyMs,
+      transientFaultRate,
+      throttle503Rate,
+      throttle503RetryAfterSec,
+      throttleStormRate,
+      throttleStormRetryAfterSec,
+    } = settings;
     if (latencyMs.max > 0) await state.sleep(latencyMs.min + faults.next() * (latencyMs.max - latencyMs.min));
     // Faults happen before the request is applied (except the ambiguous instantiate, in the route).
     if (throttleStormRate > 0 && faults.next() < throttleStormRate) {
@@ -459,7 +516,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (transientFaultRate > 0 && faults.next() < transientFaultRate) {
       const status = [500, 502, 503, 504][Math.floor(faults.next() * 4)]!;
       s.faultsInjected[String(status)] = (s.faultsInjected[String(status)] ?? 0) + 1;
-      const code = { 500: 'InternalServerError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' }[status as 500] ?? 'InternalServerError';
+      const code =
+        { 500: 'InternalServerError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' }[
+          status as 500
+        ] ?? 'InternalServerError';
       sendGraphError(ctx, status, code, 'A transient error occurred. Retry the request.');
       return;
     }
@@ -469,30 +529,35 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     if (cost.write) s.writes++;
     const handled = await handleGraph(state, ctx);
-    if (!handled) sendGraphError(ctx, 400, 'BadRequest', `Resource not found for the segment '${subPath.split('/')[1] ?? ''}'.`);
+    if (!handled)
+      sendGraphError(ctx, 400, 'BadRequest', `Resource not found for the segment '${subPath.split('/')[1] ?? ''}'.`);
   }
 
-  const server = https.createServer({ key: tls.serverKeyPem, cert: tls.serverCertPem, keepAliveTimeout: 65_000 }, (req, res) => {
-    // Links (discovery, nextLink) follow the name the caller used: 127.0.0.1, or a compose service name.
-    const url = new URL(req.url ?? '/', req.headers.host ? `https://${req.headers.host}` : origin);
-    const run = async () => {
-      const controlPath = /^(?:\/(?:beta|v1\.0))?\/_sim\/(.*)$/.exec(url.pathname);
-      if (controlPath) {
-        if (control && isLoopback(req.socket.localAddress)) return simControl(req, res, controlPath[1]!);
-        if (control) return sendJson(res, 403, { error: '/_sim/* answers only on loopback connections' });
-      }
-      const m = /^\/(beta|v1\.0)(\/.*)?$/.exec(url.pathname);
-      if (m) {
-        const sub = m[2] ?? '/';
-        return graph(req, res, url, m[1]!, sub);
-      }
-      if (await entra(req, res, url)) return;
-      sendJson(res, 404, { error: 'not found' });
-    };
-    run().catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'InternalServerError', message: (err as Error).message } });
-    });
-  });
+  const server = https.createServer(
+    { key: tls.serverKeyPem, cert: tls.serverCertPem, keepAliveTimeout: 65_000 },
+    (req, res) => {
+      // Links (discovery, nextLink) follow the name the caller used: 127.0.0.1, or a compose service name.
+      const url = new URL(req.url ?? '/', req.headers.host ? `https://${req.headers.host}` : origin);
+      const run = async () => {
+        const controlPath = /^(?:\/(?:beta|v1\.0))?\/_sim\/(.*)$/.exec(url.pathname);
+        if (controlPath) {
+          if (control && isLoopback(req.socket.localAddress)) return simControl(req, res, controlPath[1]!);
+          if (control) return sendJson(res, 403, { error: '/_sim/* answers only on loopback connections' });
+        }
+        const m = /^\/(beta|v1\.0)(\/.*)?$/.exec(url.pathname);
+        if (m) {
+          const sub = m[2] ?? '/';
+          return graph(req, res, url, m[1]!, sub);
+        }
+        if (await entra(req, res, url)) return;
+        sendJson(res, 404, { error: 'not found' });
+      };
+      run().catch((err: unknown) => {
+        if (!res.headersSent)
+          sendJson(res, 500, { error: { code: 'InternalServerError', message: (err as Error).message } });
+      });
+    },
+  );
   server.headersTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -29,7 +29,11 @@ const sim = await runSimulate({
   control: values.control || env.PROVFLOW_SIM_CONTROL === '1',
   hostnames: env.PROVFLOW_SIM_HOSTNAMES ? env.PROVFLOW_SIM_HOSTNAMES.split(',') : undefined,
   caCertPath: env.PROVFLOW_SIM_CA_PATH,
-  identity: { tenantId: env.PROVFLOW_SIM_TENANT_ID, clientId: env.PROVFLOW_SIM_CLIENT_ID, clientSecret: env.PROVFLOW_SIM_CLIENT_SECRET },
+  identity: {
+    tenantId: env.PROVFLOW_SIM_TENANT_ID,
+    clientId: env.PROVFLOW_SIM_CLIENT_ID,
+    clientSecret: env.PROVFLOW_SIM_CLIENT_SECRET,
+  },
 });
 const stop = () => void sim.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);

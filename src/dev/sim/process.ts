@@ -40,8 +40,17 @@ export async function startSimProcess(args: {
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', path.join(ROOT, 'src/dev/sim/main.ts'), '--port', '0', '--profile', args.profile,
-      '--seed', String(args.seed), '--time-scale', String(args.timeScale),
+      '--import',
+      'tsx',
+      path.join(ROOT, 'src/dev/sim/main.ts'),
+      '--port',
+      '0',
+      '--profile',
+      args.profile,
+      '--seed',
+      String(args.seed),
+      '--time-scale',
+      String(args.timeScale),
       // Stats, configure and reset are how the benchmark and the reliability suite drive it.
       '--control',
     ],
@@ -54,10 +63,20 @@ export async function startSimProcess(args: {
       clearTimeout(timer);
       resolve(l);
     });
-    child.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before printing its connection line`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the simulator exited (${code}) before printing its connection line`)),
+    );
   });
   child.stdout!.resume(); // nothing more is expected; never let a full pipe block it
-  const LINE_KEYS = ['graphBaseUrl', 'authorityHost', 'tenantId', 'clientId', 'clientSecret', 'caCertPath', 'settings'] as const;
+  const LINE_KEYS = [
+    'graphBaseUrl',
+    'authorityHost',
+    'tenantId',
+    'clientId',
+    'clientSecret',
+    'caCertPath',
+    'settings',
+  ] as const;
   const info = JSON.parse(line) as Pick<SimulatorHandle, (typeof LINE_KEYS)[number]>;
   for (const k of LINE_KEYS) {
     if (!info[k]) throw new Error(`the simulator's JSON line has no ${k}: ${line.slice(0, 200)}`);
@@ -89,7 +108,10 @@ export async function startSimProcess(args: {
   const notHere = (what: string) => () => {
     throw new Error(`${what} is not available for a simulator in another process (use the SimProcess's async methods)`);
   };
-  const settings = args.overrides && Object.keys(args.overrides).length ? ((await control('POST', 'configure', args.overrides)) as SimulatorSettings) : info.settings;
+  const settings =
+    args.overrides && Object.keys(args.overrides).length
+      ? ((await control('POST', 'configure', args.overrides)) as SimulatorSettings)
+      : info.settings;
   const handle: SimulatorHandle = {
     graphBaseUrl: info.graphBaseUrl,
     authorityHost: info.authorityHost,

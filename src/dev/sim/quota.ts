@@ -16,10 +16,7 @@ import type { SimulatorSettings } from './settings.ts';
 /** What a throttle limits: the reports service, writes, resource units, or (a storm) everything. */
 export type BlockKind = 'reports' | 'write' | 'ru' | 'all';
 export type ThrottleInfo =
-  | 'WriteLimitExceeded'
-  | 'ResourceUnitLimitExceeded'
-  | 'ReportsLimitExceeded'
-  | 'CPULimitExceeded';
+  'WriteLimitExceeded' | 'ResourceUnitLimitExceeded' | 'ReportsLimitExceeded' | 'CPULimitExceeded';
 
 /** What the quota decided for one request. */
 export type QuotaDecision =

@@ -90,7 +90,6 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-
 /** Durations and rates in simulated time, before scaling. */
 const PROFILES: Record<SimProfile, SimulatorSettings> = {
   fast: {
@@ -207,7 +206,11 @@ export function resolveSettings(
 ): SimulatorSettings {
   if (!(timeScale > 0)) throw new Error(`timeScale must be > 0, got ${timeScale}`);
   const base = PROFILES[profile];
-  const s: SimulatorSettings = { ...base, latencyMs: { ...base.latencyMs }, replicationLagMs: { ...base.replicationLagMs } };
+  const s: SimulatorSettings = {
+    ...base,
+    latencyMs: { ...base.latencyMs },
+    replicationLagMs: { ...base.replicationLagMs },
+  };
   for (const k of DURATION_KEYS) s[k] = Math.max(1, Math.round(base[k] / timeScale));
   s.latencyMs = scaleRange(base.latencyMs, timeScale);
   s.replicationLagMs = scaleRange(base.replicationLagMs, timeScale);

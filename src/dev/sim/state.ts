@@ -124,8 +124,22 @@ export class SimState {
   createApp(templateId: string, displayName: string, now: number): { app: SimApp; sp: SimSp } {
     const appId = this.random.uuid();
     const lag = this.lag();
-    const app: SimApp = { id: this.random.uuid(), appId, displayName, applicationTemplateId: templateId, createdAt: now, visibleAt: now + lag };
-    const sp: SimSp = { id: this.random.uuid(), appId, displayName, applicationTemplateId: templateId, createdAt: now, visibleAt: now + lag + this.random.int(0, Math.round(lag / 4)) };
+    const app: SimApp = {
+      id: this.random.uuid(),
+      appId,
+      displayName,
+      applicationTemplateId: templateId,
+      createdAt: now,
+      visibleAt: now + lag,
+    };
+    const sp: SimSp = {
+      id: this.random.uuid(),
+      appId,
+      displayName,
+      applicationTemplateId: templateId,
+      createdAt: now,
+      visibleAt: now + lag + this.random.int(0, Math.round(lag / 4)),
+    };
     this.apps.set(app.id, app);
     this.sps.set(sp.id, sp);
     const n = (this.stats.instantiateByDisplayName[displayName] ?? 0) + 1;
