@@ -16,24 +16,16 @@ import type { z } from 'zod';
 import { redactString, silentLogger, type Logger } from '../logger.ts';
 import { describeZodError } from '../zod-error.ts';
 import { GraphError, RateLimitedError } from './errors.ts';
-import type { GraphApi, GraphResponseEvent, InstantiatedApp, ProvisioningLogPage, SecretPair } from './graph-api.ts';
+import type { GraphApi, GraphResponseEvent } from './graph-api.ts';
+import type { CallSpec, GraphTransport } from './call-spec.ts';
+import { applicationsEndpoints } from './endpoints/applications.ts';
+import { reportsEndpoints } from './endpoints/reports.ts';
+import { synchronizationEndpoints } from './endpoints/synchronization.ts';
 
 export type { GraphResponseEvent } from './graph-api.ts';
-import {
-  applicationSchema,
-  applicationTemplateSchema,
-  collectionSchema,
-  graphErrorBodySchema,
-  instantiateResponseSchema,
-  objectIdOf,
-  provisioningObjectSummarySchema,
-  servicePrincipalSchema,
-  synchronizationJobSchema,
-  synchronizationTemplateSchema,
-} from './schemas.ts';
-import { classifyGraphFailure, networkErrorKind, type FailureContext } from './classify-error.ts';
+import { collectionSchema, graphErrorBodySchema } from './schemas.ts';
+import { classifyGraphFailure, networkErrorKind } from './classify-error.ts';
 import type { CallCost, Grant, GraphLimiter } from './limiter.ts';
-import { and, buildQuery, eq, gtDateTime, segment } from './odata.ts';
 import { backoffMs } from './retry-after.ts';
 import { guardedDispatcher, notSentCause, RequestNotSentError } from './send-guard.ts';
 import type { TokenProvider } from './token-provider.ts';
@@ -62,37 +54,6 @@ export interface GraphClientOptions {
   /** Sent as User-Agent. Default `provflow (pid N)`: Graph's request logs then tell processes apart. */
   userAgent?: string;
 }
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-interface CallSpec<S extends z.ZodType | null> {
-  method: Method;
-  /** Path under graphBaseUrl (with query), or an absolute URL (a nextLink). */
-  path: string;
-  route: string;
-  cost: CallCost;
-  body?: unknown;
-  schema: S;
-  /** Statuses that mean success. */
-  ok: number[];
-  /** GET by id: 404 → null. */
-  notFoundIsNull?: boolean;
-  context?: FailureContext;
-  /** Values to scrub from messages and logs (credentials sent in this call). */
-  secrets?: string[];
-  /** The caller abandons the request (besides the timeout). */
-  signal?: AbortSignal;
-  /** Called when the request goes on the wire (after the limiter and the send guard). */
-  onSent?: () => void;
-  /** Epoch ms after which the request must not be sent any more (it fails unsent, throttled). */
-  sendBy?: number;
-}
-
-const WRITE: CallCost = { writes: 1, ru: 1, reports: 0 };
-const READ: CallCost = { writes: 0, ru: 1, reports: 0 };
-/** Microsoft prices listing applications / servicePrincipals (and users) at 2 RU. */
-const LIST_DIRECTORY: CallCost = { writes: 0, ru: 2, reports: 0 };
-const REPORTS: CallCost = { writes: 0, ru: 0, reports: 1 };
 
 const MIN_SCRUB_LENGTH = 4;
 /** Requests held back unsent in a row (the tenant paused) before the job is deferred instead. */
@@ -491,213 +452,11 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     return out;
   }
 
-  const sp = (id: string) => `/servicePrincipals/${segment(id)}`;
-  const job = (spId: string, jobId: string) => `${sp(spId)}/synchronization/jobs/${segment(jobId)}`;
-
-  const api: GraphApi = {
+  const t: GraphTransport = { call, listAll };
+  return {
     tenantId: opts.tenantId,
-
-    findApplicationTemplatesByName: (displayName) =>
-      listAll(
-        `/applicationTemplates${buildQuery({ $filter: eq('displayName', displayName) })}`,
-        '/applicationTemplates',
-        applicationTemplateSchema,
-        READ,
-      ),
-
-    getApplicationTemplate: (id) =>
-      call({
-        method: 'GET',
-        path: `/applicationTemplates/${segment(id)}`,
-        route: '/applicationTemplates/{id}',
-        cost: READ,
-        schema: applicationTemplateSchema,
-        ok: [200],
-        notFoundIsNull: true,
-      }),
-
-    async instantiateApplication(templateId, displayName, o = {}): Promise<InstantiatedApp> {
-      const res = await call({
-        ...(o.signal ? { signal: o.signal } : {}),
-        ...(o.onSent ? { onSent: o.onSent } : {}),
-        ...(o.sendWithinMs !== undefined ? { sendBy: Date.now() + o.sendWithinMs } : {}),
-        method: 'POST',
-        path: `/applicationTemplates/${segment(templateId)}/instantiate`,
-        route: '/applicationTemplates/{id}/instantiate',
-        cost: WRITE,
-        body: { displayName },
-        schema: instantiateResponseSchema,
-        ok: [200, 201],
-        // Graph documents a 404 here while the app was in fact created: ambiguous, so transient;
-        // the caller reconciles by query before any new POST.
-        context: { replicationWindow: true },
-      });
-      if (!res) throw new Error('unreachable: instantiate returned no body');
-      try {
-        return {
-          applicationObjectId: objectIdOf(res.application),
-          appId: res.application.appId,
-          servicePrincipalId: objectIdOf(res.servicePrincipal),
-          displayName: res.application.displayName ?? displayName,
-        };
-      } catch (err) {
-        throw new GraphError(`Graph instantiate response for "${displayName}" lacks ids: ${(err as Error).message}`, {
-          errorClass: 'permanent',
-          status: 201,
-          code: 'SchemaMismatch',
-          method: 'POST',
-          path: '/applicationTemplates/{id}/instantiate',
-          requestId: null,
-          clientRequestId: null,
-          retryAfterMs: null,
-        });
-      }
-    },
-
-    findApplications: ({ displayName, applicationTemplateId }) =>
-      listAll(
-        `/applications${buildQuery({ $filter: and(eq('displayName', displayName), applicationTemplateId && eq('applicationTemplateId', applicationTemplateId)) })}`,
-        '/applications',
-        applicationSchema,
-        LIST_DIRECTORY,
-      ),
-
-    findServicePrincipalsByAppId: (appId) =>
-      listAll(
-        `/servicePrincipals${buildQuery({ $filter: eq('appId', appId) })}`,
-        '/servicePrincipals',
-        servicePrincipalSchema,
-        LIST_DIRECTORY,
-      ),
-
-    getApplication: (id) =>
-      call({
-        method: 'GET',
-        path: `/applications/${segment(id)}`,
-        route: '/applications/{id}',
-        cost: READ,
-        schema: applicationSchema,
-        ok: [200],
-        notFoundIsNull: true,
-      }),
-
-    getServicePrincipal: (id) =>
-      call({
-        method: 'GET',
-        path: sp(id),
-        route: '/servicePrincipals/{id}',
-        cost: READ,
-        schema: servicePrincipalSchema,
-        ok: [200],
-        notFoundIsNull: true,
-      }),
-
-    listSynchronizationTemplates: (spId) =>
-      listAll(
-        `${sp(spId)}/synchronization/templates`,
-        '/servicePrincipals/{id}/synchronization/templates',
-        synchronizationTemplateSchema,
-        READ,
-      ),
-
-    listSynchronizationJobs: (spId) =>
-      listAll(
-        `${sp(spId)}/synchronization/jobs`,
-        '/servicePrincipals/{id}/synchronization/jobs',
-        synchronizationJobSchema,
-        READ,
-      ),
-
-    getSynchronizationJob: (spId, jobId) =>
-      call({
-        method: 'GET',
-        path: job(spId, jobId),
-        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}',
-        cost: READ,
-        schema: synchronizationJobSchema,
-        ok: [200],
-        notFoundIsNull: true,
-      }),
-
-    async createSynchronizationJob(spId, templateId, o = {}) {
-      const res = await call({
-        ...(o.sendWithinMs !== undefined ? { sendBy: Date.now() + o.sendWithinMs } : {}),
-        method: 'POST',
-        path: `${sp(spId)}/synchronization/jobs`,
-        route: '/servicePrincipals/{id}/synchronization/jobs',
-        cost: WRITE,
-        body: { templateId },
-        schema: synchronizationJobSchema,
-        ok: [200, 201],
-      });
-      if (!res) throw new Error('unreachable: createSynchronizationJob returned no body');
-      return res;
-    },
-
-    async validateCredentials(spId, jobId, credentials: SecretPair[], templateId?: string) {
-      await call({
-        method: 'POST',
-        path: `${job(spId, jobId)}/validateCredentials`,
-        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/validateCredentials',
-        cost: WRITE,
-        body: { useSavedCredentials: credentials.length === 0, credentials, ...(templateId ? { templateId } : {}) },
-        schema: null,
-        ok: [200, 204],
-        secrets: credentials.map((c) => c.value),
-      });
-    },
-
-    async saveSecrets(spId, secrets: SecretPair[]) {
-      await call({
-        method: 'PUT',
-        path: `${sp(spId)}/synchronization/secrets`,
-        route: '/servicePrincipals/{id}/synchronization/secrets',
-        cost: WRITE,
-        body: { value: secrets },
-        schema: null,
-        ok: [200, 204],
-        secrets: secrets.map((c) => c.value),
-      });
-    },
-
-    async startSynchronizationJob(spId, jobId) {
-      await call({
-        method: 'POST',
-        path: `${job(spId, jobId)}/start`,
-        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/start',
-        cost: WRITE,
-        schema: null,
-        ok: [200, 204],
-      });
-    },
-
-    async restartSynchronizationJob(spId, jobId, resetScope) {
-      await call({
-        method: 'POST',
-        path: `${job(spId, jobId)}/restart`,
-        route: '/servicePrincipals/{id}/synchronization/jobs/{jobId}/restart',
-        cost: WRITE,
-        body: { criteria: { resetScope } },
-        schema: null,
-        ok: [200, 204],
-      });
-    },
-
-    async listProvisioningLogs({ jobId, since, top, nextLink }): Promise<ProvisioningLogPage> {
-      const path = nextLink
-        ? nextLink
-        : `/auditLogs/provisioning${buildQuery({ $filter: and(eq('jobId', jobId), since && gtDateTime('activityDateTime', since)), $top: top })}`;
-      const res = await call({
-        method: 'GET',
-        path,
-        route: '/auditLogs/provisioning',
-        cost: REPORTS,
-        schema: collectionSchema(provisioningObjectSummarySchema),
-        ok: [200],
-      });
-      if (!res) throw new Error('unreachable: provisioning logs returned no body');
-      return { items: res.value, nextLink: res['@odata.nextLink'] ?? null };
-    },
+    ...applicationsEndpoints(t),
+    ...synchronizationEndpoints(t),
+    ...reportsEndpoints(t),
   };
-  return api;
 }
