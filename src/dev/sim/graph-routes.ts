@@ -198,7 +198,11 @@ export function page<T>(
  * `$orderby` (a property, asc|desc) and `$select` (properties kept; `id` always) on a list.
  * Returns null after answering 400 for an unknown property.
  */
-function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
+export function selectAndOrder(
+  ctx: SimContext,
+  items: object[],
+  type = 'microsoft.graph.applicationTemplate',
+): object[] | null {
   const known = new Set(items.length ? Object.keys(items[0]!) : []);
   let out = items;
   const order = ctx.url.searchParams.get('$orderby');
@@ -224,7 +228,7 @@ function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
       .filter(Boolean);
     const unknown = fields.find((f) => items.length && !known.has(f));
     if (!fields.length || unknown !== undefined) {
-      const why = `Could not find a property named '${unknown ?? ''}' on type 'microsoft.graph.applicationTemplate'.`;
+      const why = `Could not find a property named '${unknown ?? ''}' on type '${type}'.`;
       sendGraphError(ctx, 400, 'BadRequest', why);
       return null;
     }

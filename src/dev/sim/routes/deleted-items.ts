@@ -7,7 +7,7 @@
 import { iso, sendGraph, sendGraphError, sendNotFound, type SimContext } from '../http.ts';
 import type { SimApp, SimSp } from '../directory.ts';
 import type { DeletedObject } from '../deleted-items.ts';
-import { appView, filtered, page, spView } from '../graph-routes.ts';
+import { appView, filtered, page, selectAndOrder, spView } from '../graph-routes.ts';
 import type { SimState } from '../state.ts';
 
 const CASTS: Record<string, 'application' | 'servicePrincipal'> = {
@@ -36,11 +36,15 @@ export function handleDeletedItems(st: SimState, ctx: SimContext, seg: string[],
   const kind = CASTS[seg[2]!.toLowerCase()];
   if (seg.length === 3 && kind && method === 'GET') {
     const all = st.deleted.list(kind, simNow).map((d) => view(d, iso(d.deletedDate)));
-    const items = filtered(ctx, all);
+    const matched = filtered(ctx, all);
+    // $select, $orderby (displayName, deletedDateTime) and $count=true, as Microsoft's examples use them.
+    const items = matched && selectAndOrder(ctx, matched, `microsoft.graph.${kind}`);
     if (!items) return true;
-    const context = `${base}#${kind === 'application' ? 'applications' : 'servicePrincipals'}`;
+    const select = ctx.url.searchParams.get('$select');
+    const context = `${base}#${kind === 'application' ? 'applications' : 'servicePrincipals'}${select ? `(${select})` : ''}`;
+    const count = ctx.url.searchParams.get('$count') === 'true' ? { '@odata.count': items.length } : {};
     const body = page(ctx, items as { id: string }[], st.settings().listPageSize, 999, '', (x) => x.id);
-    if (body) sendGraph(ctx, 200, { ...body, '@odata.context': context });
+    if (body) sendGraph(ctx, 200, { ...body, '@odata.context': context, ...count });
     return true;
   }
   const id = seg[2]!;
