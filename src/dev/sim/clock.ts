@@ -16,6 +16,11 @@ interface Jump {
 export class SimClock {
   private jumps: Jump[] = [];
 
+  /** How many times the calendar was moved (a move can bring a date due). */
+  get moves(): number {
+    return this.jumps.length;
+  }
+
   constructor(
     readonly timeScale: number,
     private readonly startReal: number = Date.now(),

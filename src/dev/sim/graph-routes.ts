@@ -20,8 +20,9 @@ import {
 } from './directory.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
-import { settleWatched, watchSp } from './settle.ts';
+import { settleWatched, watchJob, watchSp } from './settle.ts';
 import { deletesAtStart } from './staged-deletes.ts';
+import { earliestExpiry } from './expiry.ts';
 import { handleLifecycle } from './routes/lifecycle.ts';
 import { handleDeletedItems } from './routes/deleted-items.ts';
 
@@ -382,7 +383,7 @@ function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, no
   job.runs.push(run);
   job.startedAt = now;
   job.pausedAt = null;
-  st.watched.add(job.id);
+  watchJob(st, job.id);
 }
 
 /** Handles one Graph request (after quota/fault/latency). Returns false when no route matched. */
@@ -516,7 +517,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
           sp.id,
           pairs.map((v) => ({ key: v.key, value: String(v.value ?? '') })),
         );
-        watchSp(st, sp.id);
+        // Only a saved expiry can change a running job at a later cycle.
+        if (earliestExpiry(st.secrets.get(sp.id)!)) watchSp(st, sp.id);
         sendGraph(ctx, 204);
         return true;
       }

@@ -11,18 +11,27 @@ import type { SimulatorSettings } from './settings.ts';
 import { stageOnRun } from './staged-deletes.ts';
 import type { SimState } from './state.ts';
 
+/** Look at a job at the next request (it started, or its deletions or secrets changed). */
+export function watchJob(st: SimState, jobId: string): void {
+  st.watched.set(jobId, { at: 0, moves: st.clock.moves });
+}
+
 /** Watch the jobs of a service principal (its secrets changed). */
 export function watchSp(st: SimState, spId: string): void {
-  for (const job of st.jobs.values()) if (job.spId === spId) st.watched.add(job.id);
+  for (const job of st.jobs.values()) if (job.spId === spId) watchJob(st, job.id);
 }
 
 /** Apply every due event of the watched jobs; a job with nothing pending is no longer watched. */
 export function settleWatched(st: SimState, now: number): void {
   if (!st.watched.size) return;
   const s = st.settings();
-  for (const id of [...st.watched]) {
+  const moves = st.clock.moves;
+  for (const [id, w] of [...st.watched]) {
+    if (w.at > now && w.moves === moves) continue;
     const job = st.jobs.get(id);
-    if (!job || !settleJob(st, job, s, now)) st.watched.delete(id);
+    const next = job ? settleJob(st, job, s, now) : null;
+    if (next === null) st.watched.delete(id);
+    else st.watched.set(id, { at: next, moves });
   }
 }
 
@@ -56,20 +65,21 @@ function splitAt(job: SimJob, run: SimRun, k: number, end: number, s: SimulatorS
   job.runs.push(next);
 }
 
-/** Apply what is due on one job; returns whether something is still pending. */
-function settleJob(st: SimState, job: SimJob, s: SimulatorSettings, now: number): boolean {
+/** Apply what is due on one job; returns when to look again (real ms), or null when nothing is pending. */
+function settleJob(st: SimState, job: SimJob, s: SimulatorSettings, now: number): number | null {
   for (let guard = 0; guard < 8; guard++) {
     const run = job.runs[job.runs.length - 1];
     // Paused, never started, or already quarantined: nothing happens until a start or restart.
-    if (!run || run.endedAt !== null || job.pausedAt !== null || run.cause) return false;
+    if (!run || run.endedAt !== null || job.pausedAt !== null || run.cause) return null;
     const expiring = earliestExpiry(st.secrets.get(job.spId) ?? []);
     const expiresAt = expiring ? st.clock.realTimeOf(expiring.at) : Infinity;
     const pending = job.pendingDeletes && !job.pendingDeletes.staged ? job.pendingDeletes : null;
     const deletesAt = pending ? Math.max(pending.since, run.startedAt) : Infinity;
-    if (expiresAt === Infinity && deletesAt === Infinity) return false;
+    if (expiresAt === Infinity && deletesAt === Infinity) return null;
     const eventAt = Math.min(expiresAt, deletesAt);
     const { k, end } = cycleAfter(run, s, eventAt);
-    if (end > now) return true;
+    // Not due before that cycle ends (an expiry still ahead can only come sooner if the calendar moves).
+    if (end > now) return eventAt > now ? Math.min(end, eventAt) : end;
     if (expiresAt <= deletesAt) {
       const saved = st.secrets.get(job.spId) ?? [];
       const problem = expiredProblem(saved, expiring!.at) ?? 'The saved credentials have expired.';
@@ -89,5 +99,5 @@ function settleJob(st: SimState, job: SimJob, s: SimulatorSettings, now: number)
       job.pendingDeletes = null;
     }
   }
-  return true;
+  return now;
 }

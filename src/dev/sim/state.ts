@@ -102,8 +102,11 @@ export class SimState {
   clock: SimClock;
   /** Soft-deleted applications and service principals (`/directory/deletedItems`). */
   deleted = new DeletedItems();
-  /** Jobs with something due at a future cycle (an expiring credential, staged deletions). */
-  readonly watched = new Set<string>();
+  /**
+   * Jobs that may have something due at a future cycle (an expiring credential, staged
+   * deletions), with the real ms before which nothing can be due unless the calendar moves.
+   */
+  readonly watched = new Map<string, { at: number; moves: number }>();
 
   constructor(
     readonly tenantId: string,

@@ -8,6 +8,7 @@ import { readBody, sendJson } from '../http.ts';
 import { DEFAULT_DELETE_THRESHOLD, pendingDeletesProblem } from '../staged-deletes.ts';
 import type { SimJob } from '../directory.ts';
 import type { SimState } from '../state.ts';
+import { watchJob } from '../settle.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -49,7 +50,7 @@ export function stageDeletes(st: SimState, body: Record<string, unknown>, now = 
   const count = body.count as number;
   const threshold = (body.threshold as number | undefined) ?? DEFAULT_DELETE_THRESHOLD;
   job.pendingDeletes = count > 0 ? { count, threshold, since: now, staged: false } : null;
-  st.watched.add(job.id);
+  watchJob(st, job.id);
   return { jobId: job.id, pendingDeletes: job.pendingDeletes };
 }
 
