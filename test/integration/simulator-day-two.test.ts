@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectionSchema, graphErrorBodySchema, provisioningObjectSummarySchema } from '../../src/graph/schemas.ts';
+import { startSimProcess } from '../../src/dev/sim/process.ts';
 import { startSimHttp, type SimHttp } from '../helpers/sim-http.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -124,6 +125,9 @@ describe('applications: soft delete, deleted items, restore, permanent delete', 
     expect((await x.call('POST', `/directory/deletedItems/${b.appId}/restore`)).status).toBe(404);
     const left = await x.call('GET', '/directory/deletedItems/microsoft.graph.application');
     expect((left.json as { value: unknown[] }).value).toEqual([]);
+    // Counted by route, not by object id.
+    expect(x.sim.stats().byRoute['DELETE /directory/deletedItems/{id}']).toBe(2);
+    expect(x.sim.stats().byRoute['POST /directory/deletedItems/{id}/restore']).toBe(2);
   });
 
   it('deleted items are kept 30 simulated days: moving the clock past that empties them', async () => {
@@ -287,5 +291,19 @@ describe('accidental deletions: the threshold', () => {
     expect(JSON.stringify(r1.json)).toMatch(/count/);
     const r2 = await x.control('POST', 'deletes', { displayName: 'Nobody', count: 1 });
     expect(r2.status).toBe(400);
+  });
+});
+
+describe('the knobs on a simulator in its own process', () => {
+  it('SimProcess.moveClock moves the calendar; stageDeletes naming nobody is refused', async () => {
+    const p = await startSimProcess({ profile: 'fast', seed: 5, timeScale: 1 });
+    try {
+      const before = Date.now();
+      const moved = await p.moveClock({ advanceDays: 3 });
+      expect(Date.parse(moved.now)).toBeGreaterThanOrEqual(before + 3 * DAY);
+      await expect(p.stageDeletes({ displayName: 'Nobody', count: 1 })).rejects.toThrow(/400/);
+    } finally {
+      await p.close();
+    }
   });
 });
