@@ -245,6 +245,7 @@ describe('accidental deletions: the threshold', () => {
     await until(async () => (await codeOf(x, spId, jobId)) === 'Quarantine');
     const job = await x.getJob(spId, jobId);
     expect(job.status?.quarantine?.reason).toBe('TooManyDeletes');
+    expect(job.synchronizationJobSettings).toContainEqual({ name: 'QuarantineTooManyDeletesThreshold', value: '3' });
     const stagedEntries = await logs(x, `jobId eq '${jobId}' and provisioningAction eq 'stagedDelete'`);
     expect(stagedEntries).toHaveLength(5);
     for (const e of stagedEntries) {

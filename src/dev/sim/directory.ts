@@ -86,6 +86,8 @@ export interface SimJob {
   seed: number;
   /** Deletions waiting for the next cycle (set through `/_sim/deletes`). */
   pendingDeletes?: PendingDeletes | null;
+  /** The accidental-deletions threshold the job shows and applies (`/_sim/deletes`; default 500). */
+  deleteThreshold?: number;
 }
 
 /** Sync template shape served by GET …/synchronization/templates (the gallery's, not the instance's, app id). */
@@ -363,7 +365,7 @@ export function renderJob(job: SimJob, s: SimulatorSettings, now: number) {
     id: job.id,
     templateId: job.templateId,
     synchronizationJobSettings: [
-      { name: 'QuarantineTooManyDeletesThreshold', value: '500' },
+      { name: 'QuarantineTooManyDeletesThreshold', value: String(job.deleteThreshold ?? 500) },
       { name: 'Domain', value: '{"DomainFqdn":"contoso.example","DomainNetBios":"contoso"}' },
     ],
   };

@@ -42,13 +42,17 @@ export function jobNamed(st: SimState, body: Record<string, unknown>): SimJob {
   return jobs[0]!;
 }
 
-/** Stage `count` deletions (0 clears) on a job for its next cycle, over `threshold` (default 500). */
+/**
+ * Stage `count` deletions (0 clears) on a job for its next cycle; `threshold` sets the job's
+ * threshold (shown as `QuarantineTooManyDeletesThreshold`; default 500) for this and later counts.
+ */
 export function stageDeletes(st: SimState, body: Record<string, unknown>, now = Date.now()) {
   const problem = pendingDeletesProblem(body.count, body.threshold);
   if (problem) throw new Error(problem);
   const job = jobNamed(st, body);
   const count = body.count as number;
-  const threshold = (body.threshold as number | undefined) ?? DEFAULT_DELETE_THRESHOLD;
+  if (typeof body.threshold === 'number') job.deleteThreshold = body.threshold;
+  const threshold = job.deleteThreshold ?? DEFAULT_DELETE_THRESHOLD;
   job.pendingDeletes = count > 0 ? { count, threshold, since: now, staged: false } : null;
   watchJob(st, job.id);
   return { jobId: job.id, pendingDeletes: job.pendingDeletes };
