@@ -6,7 +6,7 @@
 import type { SimApp, SimSp } from './directory.ts';
 
 /** Microsoft: "A recently deleted item will remain available for up to 30 days." */
-export const DELETED_ITEMS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const DELETED_ITEMS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export type DeletedKind = 'application' | 'servicePrincipal';
 

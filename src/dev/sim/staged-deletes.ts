@@ -32,9 +32,9 @@ export interface RunDeletes {
 }
 
 /** The quarantine's quarantine reason and error when the threshold is exceeded. */
-export const TOO_MANY_DELETES = 'TooManyDeletes';
+const TOO_MANY_DELETES = 'TooManyDeletes';
 
-export function tooManyDeletesCause(count: number, threshold: number): QuarantineCause {
+function tooManyDeletesCause(count: number, threshold: number): QuarantineCause {
   return {
     code: TOO_MANY_DELETES,
     message:

@@ -13,7 +13,7 @@ import { watchJob } from '../settle.ts';
 const DAY = 24 * 60 * 60 * 1000;
 
 /** Move the calendar as a body asks: `{advanceMs}`, `{advanceDays}` or `{set: ISO date}`. */
-export function moveClock(st: SimState, body: Record<string, unknown>): void {
+function moveClock(st: SimState, body: Record<string, unknown>): void {
   if (typeof body.set === 'string') {
     const at = Date.parse(body.set);
     if (!Number.isFinite(at)) throw new Error(`set must be an ISO date, got ${body.set}`);
@@ -25,7 +25,7 @@ export function moveClock(st: SimState, body: Record<string, unknown>): void {
 }
 
 /** The job a knob names: by `jobId`, or the only job of the service principal named by id or displayName. */
-export function jobNamed(st: SimState, body: Record<string, unknown>): SimJob {
+function jobNamed(st: SimState, body: Record<string, unknown>): SimJob {
   if (typeof body.jobId === 'string') {
     const job = st.jobs.get(body.jobId);
     if (!job) throw new Error(`no job ${body.jobId}`);

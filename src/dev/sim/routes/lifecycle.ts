@@ -9,7 +9,7 @@ import { sendGraph, sendNotFound, type SimContext } from '../http.ts';
 import type { SimState } from '../state.ts';
 
 /** Soft-delete a service principal: its jobs are deleted, its secrets dropped. */
-export function softDeleteSp(st: SimState, sp: SimSp, now: number): void {
+function softDeleteSp(st: SimState, sp: SimSp, now: number): void {
   for (const job of [...st.jobs.values()]) if (job.spId === sp.id) st.deleteJob(job, now);
   st.secrets.delete(sp.id);
   st.sps.delete(sp.id);
