@@ -45,7 +45,6 @@ export function batchIdFromFileName(filePath: string): string {
       .replace(/^-+|-+$/g, '')
       .slice(0, max)
       .replace(/-+$/, '');
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(stem)) {
     const hash = createHash('sha256').update(stem, 'utf8').digest('hex').slice(0, 8);
     return `${kept(64 - 9) || 'batch'}-${hash}`;

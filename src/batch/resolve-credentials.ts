@@ -117,8 +117,10 @@ async function readCredentialFile(path: string): Promise<FileRead> {
             "(relative paths start at the batch file's folder)",
         };
       case 'denied':
-        const denied = `file ${path} cannot be read (permission denied); let the user running provflow read it`;
-        return { ok: false, why: denied };
+        return {
+          ok: false,
+          why: `file ${path} cannot be read (permission denied); let the user running provflow read it`,
+        };
       case 'directory':
         return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
       case 'not-regular':

@@ -140,8 +140,8 @@ export function createMetricsRecorder(
     for (const [key, fields] of batch) for (const [field, by] of fields) pipe.hincrby(key, field, by);
     try {
       const results = (await pipe.exec()) ?? [];
-      const failed = results.find(([err]) => err);
-      if (failed) throw failed[0];
+      const failed = results.find(([err]) => err)?.[0];
+      if (failed) throw failed;
     } catch (err) {
       // Put the batch back (merged with anything recorded meanwhile) so nothing is lost.
       for (const [key, fields] of batch) for (const [field, by] of fields) merge(key, field, by);
