@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 
 /** Allowed characters and length. */
-export const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** What is wrong with `id` and how to fix it, or null when it is a valid batch id. */
 export function batchIdProblem(id: string): string | null {

@@ -79,7 +79,7 @@ function nameOf(cp: number): string | undefined {
 }
 
 /** `U+200B ZERO WIDTH SPACE`, or `U+E0041 (an invisible format character)` when unnamed here. */
-export function describeCodePoint(char: string): string {
+function describeCodePoint(char: string): string {
   const cp = char.codePointAt(0)!;
   const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
   const name = nameOf(cp);

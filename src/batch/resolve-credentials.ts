@@ -14,7 +14,7 @@ import type { PlannedCredential } from './validate-batch.ts';
 import type { RawProblem } from './zod-problems.ts';
 
 /** A credential file larger than this is almost certainly the wrong file. */
-export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
+const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
 
 /** The outcome for one reference; `problem` is null when it was already reported. */
 export type Resolution =

@@ -20,7 +20,7 @@ export interface HealthReport {
 }
 
 /** Queues that must have a worker for `status: ok` (the events queue's consumer is optional). */
-export const REQUIRED_WORKER_QUEUES: readonly string[] = [QUEUES.steps, QUEUES.poll];
+const REQUIRED_WORKER_QUEUES: readonly string[] = [QUEUES.steps, QUEUES.poll];
 
 /** Rejects after `ms` with a message naming what timed out. */
 export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -16,7 +16,7 @@ import { REDACTED } from '../logger.ts';
 export { REDACTED };
 
 /** Field names whose values are hidden wherever they occur in a payload. */
-export const SENSITIVE_KEY = /secret|token|password|credential|sealed|key$/i;
+const SENSITIVE_KEY = /secret|token|password|credential|sealed|key$/i;
 
 /**
  * Names that end in "key" but are identifiers operators need to see (DESIGN.md's job ids are

@@ -52,10 +52,10 @@ export class BoardStartError extends Error {
 export { isLoopbackHost };
 
 /** Shortest BOARD_PASSWORD accepted (in characters). */
-export const MIN_BOARD_PASSWORD_LENGTH = 12;
+const MIN_BOARD_PASSWORD_LENGTH = 12;
 
 /** Checks the options and returns the resolved host and credentials, or throws BoardStartError. */
-export function resolveBoardSecurity(opts: RunBoardOptions): {
+function resolveBoardSecurity(opts: RunBoardOptions): {
   host: string;
   auth: { username: string; password: string } | null;
 } {

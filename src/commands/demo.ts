@@ -57,7 +57,7 @@ export interface DemoSummary {
 }
 
 /** Demo instances: names with quotes and non-ASCII letters on purpose; outcomes by the simulator's credential conventions. */
-export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: number; badEvery: number }): Batch {
+function demoBatch(batchId: string, n: number, opts: { quarantineEvery: number; badEvery: number }): Batch {
   const instances: BatchInstance[] = [];
   for (let i = 0; i < n; i++) {
     const num = String(i + 1).padStart(3, '0');

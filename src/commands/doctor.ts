@@ -25,7 +25,7 @@ export interface Check {
 }
 
 /** Application permissions provflow's features need; a feature is covered by any one of its `anyOf`. */
-export const PERMISSIONS: { name: string; feature: string; anyOf: string[][] }[] = [
+const PERMISSIONS: { name: string; feature: string; anyOf: string[][] }[] = [
   {
     name: 'instantiate',
     feature: 'creating applications from gallery templates (instantiate)',
@@ -44,7 +44,7 @@ export const PERMISSIONS: { name: string; feature: string; anyOf: string[][] }[]
 ];
 
 /** Payload of a JWT, not verified (we only read what the token says about itself). */
-export function jwtPayload(token: string): Record<string, unknown> | null {
+function jwtPayload(token: string): Record<string, unknown> | null {
   const part = token.split('.')[1];
   if (!part) return null;
   try {
@@ -56,7 +56,7 @@ export function jwtPayload(token: string): Record<string, unknown> | null {
 }
 
 /** One check per feature: which permission is missing and how to grant it. */
-export function permissionChecks(roles: readonly string[], clientId: string): Check[] {
+function permissionChecks(roles: readonly string[], clientId: string): Check[] {
   return PERMISSIONS.map(({ name: short, feature, anyOf }) => {
     const name = `permission: ${short}`;
     const met = anyOf.find((set) => set.every((r) => roles.includes(r)));

@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** True when a Redis at `url` answers PING within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -156,7 +156,7 @@ async function dockerAnswers(): Promise<boolean> {
   return dockerSucceeds(['info', '--format', '{{.ServerVersion}}']);
 }
 
-export const HOW_TO_GET_REDIS = [
+const HOW_TO_GET_REDIS = [
   'provflow needs Redis (>= 6.2) and found none:',
   '  - set REDIS_URL to a reachable Redis, or',
   '  - install redis-server:  sudo apt-get install -y redis-server   |   brew install redis',

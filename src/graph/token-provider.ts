@@ -25,7 +25,7 @@ import { GraphError, type ErrorClass } from './errors.ts';
 import { classifyTokenFailure, networkErrorKind } from './classify-error.ts';
 
 /** The Graph scope; the same against the simulator (it issues tokens for this audience). */
-export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 /** Supplies bearer tokens for one tenant. */
 export interface TokenProvider {
@@ -80,7 +80,7 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
  * but replaces anything else with a bare `network_error`), keeping the socket error as `cause`
  * so the classifier can still see ECONNRESET, TLS trust failures, timeouts.
  */
-export function createMsalNetworkClient(opts: {
+function createMsalNetworkClient(opts: {
   dispatcher: Dispatcher;
   timeoutMs: number;
   /** Sees every network failure: MSAL swallows those during discovery (see createTokenProvider). */

@@ -197,7 +197,7 @@ export function createMetricsReader(redis: Redis, prefix: string): MetricsSource
 const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v) || 0);
 
 /** Reads every counter hash in one round trip and sums nothing: Redis already holds the totals. */
-export async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapshot> {
+async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapshot> {
   const keys = metricsKeys(prefix);
   const pipe = redis.pipeline();
   for (const key of [keys.graphCount, keys.graphMs, keys.throttle, keys.steps, keys.instances]) pipe.hgetall(key);

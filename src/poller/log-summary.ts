@@ -57,7 +57,7 @@ interface StatusInfoLike {
   recommendedAction?: string | null;
 }
 
-export const DEFAULT_ID_WINDOW = 500;
+const DEFAULT_ID_WINDOW = 500;
 export const NO_ERROR_CODE = '(no error code)';
 const MAX_TEXT = 500;
 

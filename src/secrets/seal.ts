@@ -17,9 +17,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import type { SecretPair } from '../graph/graph-api.ts';
 
 /** The environment variable holding the current key. */
-export const SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY';
+const SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY';
 /** The environment variable holding the previous key during a rotation (optional). */
-export const PREVIOUS_SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY_PREVIOUS';
+const PREVIOUS_SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY_PREVIOUS';
 
 const VERSION = 'v1';
 const IV_BYTES = 12; // GCM's standard nonce size

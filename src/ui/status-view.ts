@@ -49,7 +49,7 @@ const quarantineText = (r: InstanceRecord) =>
     : '';
 
 /** Over this many instances, tables show counts by state and only the instances needing attention. */
-export const CONDENSE_OVER = 50;
+const CONDENSE_OVER = 50;
 
 /** End states a person has to act on (a smoke-test failure will join them). */
 const ATTENTION_STATES: ReadonlySet<string> = new Set(['failed', 'quarantined', 'timed-out']);
@@ -124,7 +124,7 @@ function instanceColumns(opts: StatusViewOptions): Column<InstanceRecord>[] {
 }
 
 /** Instances by state, most numerous first, with a bar each. */
-export function renderStateCounts(rows: readonly InstanceRecord[], opts: { width?: number } = {}): string {
+function renderStateCounts(rows: readonly InstanceRecord[], opts: { width?: number } = {}): string {
   const counts = Object.entries(summarise(rows).byState).sort((a, b) => b[1] - a[1]);
   const total = rows.length;
   return renderTable(
