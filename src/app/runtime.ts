@@ -137,7 +137,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   if (opts.withGraph) {
     if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID)
       throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
-    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 }); // ≥ the requests 100 concurrent jobs have in flight: none waits for a socket
+    // 128 sockets ≥ the requests 100 concurrent jobs have in flight: none waits for a socket.
+    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 });
     closers.push(() => dispatcher.close());
     const tokenProvider = createTokenProvider({
       tenantId: cfg.AZURE_TENANT_ID,

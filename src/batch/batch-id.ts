@@ -12,7 +12,10 @@ const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export function batchIdProblem(id: string): string | null {
   if (id.length === 0) return 'is empty; use letters, digits, "-" and "_", e.g. "aws-rollout-2026-11"';
   if (id.includes(':')) {
-    return 'must not contain ":" (BullMQ uses it to separate Redis key parts); use "-" instead, e.g. "aws-rollout-2026-11"';
+    return (
+      'must not contain ":" (BullMQ uses it to separate Redis key parts); ' +
+      'use "-" instead, e.g. "aws-rollout-2026-11"'
+    );
   }
   if (id.includes('.')) {
     return 'must not contain "." (job ids are batchId.instanceKey.step and are split on "."); use "-" instead';

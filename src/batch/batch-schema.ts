@@ -152,11 +152,14 @@ const syncTemplateIdSchema = z
   })
   .regex(SYNC_TEMPLATE_ID_PATTERN, {
     error:
-      'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; leave it out to use the app\'s default',
+      'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; ' +
+      "leave it out to use the app's default",
   });
 
 const expectSchema = z.enum(EXPECTED_OUTCOMES, {
-  error: `must be one of ${EXPECTED_OUTCOMES.map((o) => `"${o}"`).join(', ')} (the end state a simulator run should reach)`,
+  error:
+    `must be one of ${EXPECTED_OUTCOMES.map((o) => `"${o}"`).join(', ')} ` +
+    '(the end state a simulator run should reach)',
 });
 
 /** `batchId` in the file. */

@@ -10,7 +10,10 @@ import { QUEUE_STATES } from '../metrics/prometheus.ts';
 
 /** The /healthz body. No job data: probes are unauthenticated. */
 export interface HealthReport {
-  /** ok: Redis answers and every required queue has a worker; degraded: Redis answers, workers missing; down: no Redis. */
+  /**
+   * ok: Redis answers and every required queue has a worker; degraded: Redis answers, workers missing;
+   * down: no Redis.
+   */
   status: 'ok' | 'degraded' | 'down';
   redis: { ok: boolean; latencyMs: number | null; error?: string };
   /** True when every queue in `requiredWorkers` has at least one worker. */

@@ -255,7 +255,8 @@ function judge(f: Facts, ctx: ClassifyContext): Verdict {
     const what =
       f.code === 'NotConfigured'
         ? 'Job is NotConfigured (no credentials saved?)'
-        : `Job ${f.code === 'Paused' ? 'paused' : 'disabled'} (code ${f.code ?? '?'}, schedule ${f.scheduleState ?? '?'}) after provflow started it`;
+        : `Job ${f.code === 'Paused' ? 'paused' : 'disabled'} (code ${f.code ?? '?'}, ` +
+          `schedule ${f.scheduleState ?? '?'}) after provflow started it`;
     const was = f.quarantine ? ` (was quarantined: ${f.quarantine.reason ?? 'reason not given'})` : '';
     return { state: 'failed', detail: withErr(`${what}${was}`) };
   }

@@ -35,7 +35,10 @@ export function summaryLine(batchId: string, s: BatchSummary): string {
     .filter(([k]) => !['steady', 'quarantined', 'failed', 'timed-out'].includes(k))
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `batch ${batchId}: ${s.instances} instances — steady ${s.steady}, quarantined ${s.quarantined}, failed ${s.failed}, timed-out ${s.timedOut}${others ? `, in flight: ${others}` : ''}`;
+  return (
+    `batch ${batchId}: ${s.instances} instances — steady ${s.steady}, quarantined ${s.quarantined}, ` +
+    `failed ${s.failed}, timed-out ${s.timedOut}${others ? `, in flight: ${others}` : ''}`
+  );
 }
 
 function topFailures(r: InstanceRecord): string {
