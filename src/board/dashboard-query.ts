@@ -12,7 +12,8 @@ export const quarantineText = (r: InstanceRecord) =>
     ? `${r.quarantineReason}${r.quarantineNextAttempt ? ` (next attempt ${r.quarantineNextAttempt})` : ''}`
     : '';
 
-export type SortKey = 'instance' | 'state' | 'jobCode' | 'lastExecution' | 'quarantine' | 'failures' | 'started' | 'index';
+export type SortKey =
+  'instance' | 'state' | 'jobCode' | 'lastExecution' | 'quarantine' | 'failures' | 'started' | 'index';
 const SORTS: Record<SortKey, (r: InstanceRecord) => string | number> = {
   index: (r) => r.index,
   instance: (r) => r.displayName.toLowerCase(),

@@ -19,8 +19,8 @@ export { REDACTED };
 const SENSITIVE_KEY = /secret|token|password|credential|sealed|key$/i;
 
 /**
- * Names that end in "key" but are identifiers operators need to see (DESIGN.md's job ids are
- * built from `instanceKey`). Lower-cased; compared exactly.
+ * Names that end in "key" but are identifiers operators need to see (job ids are built from
+ * `instanceKey`). Lower-cased; compared exactly.
  */
 const IDENTIFIER_KEYS = new Set([
   'instancekey',

@@ -1,5 +1,5 @@
 /**
- * Finding or starting a Redis for the demo, the tests and the benchmark, in DESIGN.md's order:
+ * Finding or starting a Redis for the demo, the tests and the benchmark, in this order:
  * REDIS_URL if it answers; else a `redis-server` spawned on a free port in a temp dir; else
  * testcontainers when a Docker engine answers; else a message saying how to get Redis.
  * PROVFLOW_TEST_REDIS=container skips the first two: every Redis is a container.
