@@ -10,7 +10,7 @@ import { startLocalStack } from '../dev/local-stack.ts';
 import type { Batch, BatchInstance, ExpectedOutcome } from '../batch/batch-types.ts';
 import { instanceKeyOf } from '../batch/instance-key.ts';
 import { enqueueBatch } from '../flow/enqueue-batch.ts';
-import { startStepsWorker } from '../flow/steps-worker.ts';
+import { startStepsWorker } from '../app/steps-worker.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
