@@ -1,5 +1,5 @@
 /**
- * The baseline: Microsoft's procedure (shared/seeds/000_english.md) scripted plainly, one
+ * The baseline: Microsoft's documented procedure for Graph-configured provisioning, scripted plainly, one
  * instance after another, the way an identity engineer's script does it today:
  *   GET template → instantiate → GET servicePrincipal until it exists → GET sync templates →
  *   POST job → validateCredentials → PUT secrets → POST start → GET job until steady.

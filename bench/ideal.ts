@@ -26,7 +26,7 @@ export interface Ideal {
   /** Which quota binds. */
   binding: 'writes' | 'resource units';
   firstCycleSeconds: number;
-  /** The binding bound plus the last instance's first cycle: the earliest "all steady" (DESIGN.md's ideal). */
+  /** The binding bound plus the last instance's first cycle: the earliest "all steady": the ideal. */
   seconds: number;
   instancesPerMinute: number;
   /**

@@ -68,7 +68,12 @@ if (dir) {
       at: Date.now(),
       since: firstAt,
       eventLoopUtilization: elu.utilization,
-      eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6, mean: loop.mean / 1e6 },
+      eventLoopDelayMs: {
+        p50: loop.percentile(50) / 1e6,
+        p99: loop.percentile(99) / 1e6,
+        max: loop.max / 1e6,
+        mean: loop.mean / 1e6,
+      },
       httpRequests: requests,
       httpMs: { p50: pct(http, 50), p95: pct(http, 95), p99: pct(http, 99), max: pct(http, 100) },
       servedRequests: servedCount,

@@ -498,7 +498,7 @@ try {
     results.scale = { enqueue: e, poller: p };
   }
 
-  // ── goals (issue 7) ─────────────────────────────────────────────────────────────────────────
+  // ── goals ─────────────────────────────────────────────────────────────────────────────────
   const pf = results.provflow;
   const bl = results.baseline;
   const sc = results.scale;

@@ -25,8 +25,8 @@ export const DEFAULTS = {
   GRAPH_LIMIT_SAFETY: 0.95,
   GRAPH_REQUEST_TIMEOUT_MS: 30_000,
   /**
-   * Most step jobs wait on Graph latency, replication or the limiter, not on CPU: at 50 the
-   * benchmark kept ~200 ready jobs waiting for a slot with the worker's event loop half idle.
+   * Most step jobs wait on Graph latency, replication or the limiter, not on CPU, so one worker
+   * runs many at once (figures: docs/adr/0004-measurements-lint.md).
    */
   WORKER_CONCURRENCY: 100,
   POLLER_CONCURRENCY: 20,

@@ -17,7 +17,7 @@ export const REDACTED = '[REDACTED]';
  * Field paths whose values never reach a log line. Top-level and one level down (`*.x`)
  * because call sites log either `{ token }` or `{ req: { headers } }`-shaped objects.
  */
-export const REDACT_PATHS: readonly string[] = [
+const REDACT_PATHS: readonly string[] = [
   'token',
   'accessToken',
   'access_token',

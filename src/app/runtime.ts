@@ -20,7 +20,7 @@ import { createShareLimiter } from './share-limiter.ts';
 import { createVault, type Vault } from '../secrets/vault.ts';
 
 /** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
-export function workerRedisOptions(): RedisOptions {
+function workerRedisOptions(): RedisOptions {
   return { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
 }
 
@@ -62,7 +62,7 @@ export class RedisUnreachableError extends Error {
 }
 
 /** The URL with any password masked, fit for messages. */
-export function redactRedisUrl(url: string): string {
+function redactRedisUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -102,7 +102,7 @@ function waitForReady(redis: Redis, timeoutMs: number, url: string): Promise<voi
   });
 }
 
-export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> = {}): StepSettings {
+function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> = {}): StepSettings {
   return {
     replicationReadsInARow: 2,
     replicationPollMs: cfg.REPLICATION_POLL_MS,
@@ -137,7 +137,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   if (opts.withGraph) {
     if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID)
       throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
-    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 }); // ≥ the requests 100 concurrent jobs have in flight: none waits for a socket
+    // 128 sockets ≥ the requests 100 concurrent jobs have in flight: none waits for a socket.
+    const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 });
     closers.push(() => dispatcher.close());
     const tokenProvider = createTokenProvider({
       tenantId: cfg.AZURE_TENANT_ID,

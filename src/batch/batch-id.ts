@@ -6,13 +6,16 @@ import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 
 /** Allowed characters and length. */
-export const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** What is wrong with `id` and how to fix it, or null when it is a valid batch id. */
 export function batchIdProblem(id: string): string | null {
   if (id.length === 0) return 'is empty; use letters, digits, "-" and "_", e.g. "aws-rollout-2026-11"';
   if (id.includes(':')) {
-    return 'must not contain ":" (BullMQ uses it to separate Redis key parts); use "-" instead, e.g. "aws-rollout-2026-11"';
+    return (
+      'must not contain ":" (BullMQ uses it to separate Redis key parts); ' +
+      'use "-" instead, e.g. "aws-rollout-2026-11"'
+    );
   }
   if (id.includes('.')) {
     return 'must not contain "." (job ids are batchId.instanceKey.step and are split on "."); use "-" instead';
@@ -45,7 +48,6 @@ export function batchIdFromFileName(filePath: string): string {
       .replace(/^-+|-+$/g, '')
       .slice(0, max)
       .replace(/-+$/, '');
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(stem)) {
     const hash = createHash('sha256').update(stem, 'utf8').digest('hex').slice(0, 8);
     return `${kept(64 - 9) || 'batch'}-${hash}`;

@@ -18,17 +18,17 @@ export const DEFAULT_MAX_INSTANCES = 10_000;
 export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Environment variable names a credential may reference. */
-export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Synchronization template ids (`aws`, `scim`, `AWSSingleSignOn`…): no '.', which Graph uses inside job ids. */
-export const SYNC_TEMPLATE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const SYNC_TEMPLATE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Field names, used for "did you mean" hints on misspelt fields. */
 export const ROOT_FIELDS = ['$schema', 'description', 'batchId', 'defaults', 'instances'] as const;
 export const DEFAULTS_FIELDS = ['applicationTemplate', 'synchronizationTemplateId', 'credentials', 'expect'] as const;
 export const INSTANCE_FIELDS = ['displayName', ...DEFAULTS_FIELDS] as const;
 export const CREDENTIAL_REF_FIELDS = ['value', 'env', 'file'] as const;
-export const EXPECTED_OUTCOMES = ['steady', 'started', 'quarantined', 'failed'] as const;
+const EXPECTED_OUTCOMES = ['steady', 'started', 'quarantined', 'failed'] as const;
 
 /** "a number", "null", "an array"… — the type of a value, never the value itself. */
 export function describeValue(value: unknown): string {
@@ -152,11 +152,14 @@ const syncTemplateIdSchema = z
   })
   .regex(SYNC_TEMPLATE_ID_PATTERN, {
     error:
-      'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; leave it out to use the app\'s default',
+      'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; ' +
+      "leave it out to use the app's default",
   });
 
 const expectSchema = z.enum(EXPECTED_OUTCOMES, {
-  error: `must be one of ${EXPECTED_OUTCOMES.map((o) => `"${o}"`).join(', ')} (the end state a simulator run should reach)`,
+  error:
+    `must be one of ${EXPECTED_OUTCOMES.map((o) => `"${o}"`).join(', ')} ` +
+    '(the end state a simulator run should reach)',
 });
 
 /** `batchId` in the file. */
@@ -195,7 +198,6 @@ export const instanceSchema = z.strictObject(
 );
 
 /** Parsed instance entry. */
-export type InstanceInput = z.infer<typeof instanceSchema>;
 
 /**
  * The top level, checked only for its own fields: the parts are parsed one by one (see

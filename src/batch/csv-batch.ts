@@ -105,7 +105,9 @@ export function csvToDocument(input: string | Uint8Array): CsvDocument {
     if (!seen.has(required)) {
       out.problems.push({
         path: `line ${header.line}`,
-        message: `the header has no ${required} column; the first line must name the columns, e.g. displayName,applicationTemplate,SecretToken`,
+        message:
+          `the header has no ${required} column; ` +
+          'the first line must name the columns, e.g. displayName,applicationTemplate,SecretToken',
       });
       missingRequired = true;
     }
@@ -117,7 +119,9 @@ export function csvToDocument(input: string | Uint8Array): CsvDocument {
     if (row.fields.length !== columns.length) {
       out.problems.push({
         path: `line ${row.line}`,
-        message: `has ${row.fields.length} fields but the header has ${columns.length}; quote cells that contain commas ("a, b") and check for missing or extra commas`,
+        message:
+          `has ${row.fields.length} fields but the header has ${columns.length}; ` +
+          'quote cells that contain commas ("a, b") and check for missing or extra commas',
       });
       continue;
     }

@@ -195,7 +195,7 @@ function longRow(bytes: Buffer, start: number, line: number): Failure {
     parse(bytes.subarray(start), {
       ...OPTIONS,
       to: 1,
-      // Per-cell hook only here: csv-parse builds a context object for each call (~9 µs a cell).
+      // Per-cell hook only here: csv-parse builds a context object for each call (cost: ADR 0004).
       cast: (value, context) => {
         if (value.length > MAX_INLINE_VALUE_CHARS) throw new CellTooLong(Number(context.column) + 1, line + breaks);
         breaks += lineBreaks(value);

@@ -79,7 +79,7 @@ function nameOf(cp: number): string | undefined {
 }
 
 /** `U+200B ZERO WIDTH SPACE`, or `U+E0041 (an invisible format character)` when unnamed here. */
-export function describeCodePoint(char: string): string {
+function describeCodePoint(char: string): string {
   const cp = char.codePointAt(0)!;
   const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
   const name = nameOf(cp);
@@ -102,7 +102,10 @@ export function displayNameProblem(name: string): string | null {
   const control = CONTROL.exec(name);
   if (control) {
     const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `contains the control character U+${code} at position ${control.index + 1}; remove it (display names must be printable text)`;
+    return (
+      `contains the control character U+${code} at position ${control.index + 1}; ` +
+      'remove it (display names must be printable text)'
+    );
   }
   if (LONE_SURROGATE.test(name)) {
     return 'contains invalid Unicode (a lone surrogate); re-type the name or save the file as UTF-8';
@@ -115,7 +118,10 @@ export function displayNameProblem(name: string): string | null {
     );
   }
   if (name.trim() !== name) {
-    return 'has leading or trailing spaces; remove them (Entra would trim them, so the name would not match later look-ups)';
+    return (
+      'has leading or trailing spaces; ' +
+      'remove them (Entra would trim them, so the name would not match later look-ups)'
+    );
   }
   if (/^[\p{M}\s]+$/u.test(name)) {
     return (

@@ -16,7 +16,7 @@ function secretLikeRun(run: string): boolean {
 }
 
 /** True when any separator-free part of `text` looks like a credential. */
-export function hasSecretLikeRun(text: string): boolean {
+function hasSecretLikeRun(text: string): boolean {
   return text.split(/[^A-Za-z0-9]+/).some(secretLikeRun);
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 /** Longest slug part; with '-' and 10 hex the key stays ≤ 43 chars. */
-export const INSTANCE_SLUG_MAX = 32;
+const INSTANCE_SLUG_MAX = 32;
 
 /** Matches every key `instanceKeyOf` can produce. */
 export const INSTANCE_KEY_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{10}$/;

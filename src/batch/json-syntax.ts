@@ -88,7 +88,8 @@ class Scanner {
     if (this.i < this.s.length) {
       throw new Stop(
         this.i,
-        `unexpected ${show(this.s[this.i])} after the end of the JSON document; remove it (or add a missing '[' / '{' earlier)`,
+        `unexpected ${show(this.s[this.i])} after the end of the JSON document; ` +
+          "remove it (or add a missing '[' / '{' earlier)",
       );
     }
   }
@@ -118,7 +119,8 @@ class Scanner {
     if (c === undefined) throw new Stop(this.i, 'the file ends where a value was expected; it looks cut off');
     throw new Stop(
       this.i,
-      `expected a value (a "string", number, object, array, true, false or null) but found ${show(c)}; quote text values`,
+      'expected a value (a "string", number, object, array, true, false or null) ' +
+        `but found ${show(c)}; quote text values`,
     );
   }
 
@@ -136,7 +138,8 @@ class Scanner {
       if (c !== '"') {
         throw new Stop(
           this.i,
-          `expected a property name in double quotes but found ${show(c)}${c === undefined ? '; the file looks cut off' : ''}`,
+          `expected a property name in double quotes but found ${show(c)}` +
+            (c === undefined ? '; the file looks cut off' : ''),
         );
       }
       this.string();

@@ -23,7 +23,7 @@ import type { SecretPair } from '../graph/graph-api.ts';
 export type { Batch, BatchInstance, BatchProblem, CredentialSource, LoadResult } from './batch-types.ts';
 
 /** Batch files above this size are refused before reading (≈ 50× a 10,000-instance file). */
-export const MAX_BATCH_FILE_BYTES = 256 * 1024 * 1024;
+const MAX_BATCH_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Problems listed at most; the rest are counted in one last row (a table people can read). */
 export const MAX_REPORTED_PROBLEMS = 500;

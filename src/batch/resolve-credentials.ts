@@ -14,7 +14,7 @@ import type { PlannedCredential } from './validate-batch.ts';
 import type { RawProblem } from './zod-problems.ts';
 
 /** A credential file larger than this is almost certainly the wrong file. */
-export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
+const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
 
 /** The outcome for one reference; `problem` is null when it was already reported. */
 export type Resolution =
@@ -117,8 +117,10 @@ async function readCredentialFile(path: string): Promise<FileRead> {
             "(relative paths start at the batch file's folder)",
         };
       case 'denied':
-        const denied = `file ${path} cannot be read (permission denied); let the user running provflow read it`;
-        return { ok: false, why: denied };
+        return {
+          ok: false,
+          why: `file ${path} cannot be read (permission denied); let the user running provflow read it`,
+        };
       case 'directory':
         return { ok: false, why: `${path} is a directory; point to the file that holds the value` };
       case 'not-regular':

@@ -82,7 +82,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       path: [],
       message: Array.isArray(doc)
         ? 'the file holds a JSON array; a batch file is an object: wrap the list as {"instances": [ … ]}'
-        : `the file holds ${describeValue(doc)}; a batch file is a JSON object such as {"defaults": {…}, "instances": [{…}, …]}`,
+        : `the file holds ${describeValue(doc)}; ` +
+          'a batch file is a JSON object such as {"defaults": {…}, "instances": [{…}, …]}',
     });
     return outcome;
   }
@@ -132,7 +133,9 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
     // Checked before any per-instance work so an oversized file costs little.
     problems.push({
       path: ['instances'],
-      message: `has ${rawInstances.length} instances; the limit is ${options.maxInstances} per batch: split the file into several batches (or raise the configured maximum)`,
+      message:
+        `has ${rawInstances.length} instances; the limit is ${options.maxInstances} per batch: ` +
+        'split the file into several batches (or raise the configured maximum)',
     });
     return outcome;
   }
@@ -158,7 +161,9 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       ) {
         problems.push({
           path: [...base, 'applicationTemplate'],
-          message: `is required: ${templateHint}, with the gallery app name (e.g. "Amazon Web Services (AWS)") or its template id`,
+          message:
+            `is required: ${templateHint}, ` +
+            'with the gallery app name (e.g. "Amazon Web Services (AWS)") or its template id',
         });
       }
       const name = raw.displayName;
@@ -193,7 +198,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
             problems.push({
               path: [...base, 'displayName'],
               message: (render) =>
-                `maps to the same instance key as ${render(['instances', clash, 'displayName'])}; change either name slightly`,
+                `maps to the same instance key as ${render(['instances', clash, 'displayName'])}; ` +
+                'change either name slightly',
             });
           } else if (look === undefined) firstByKey.set(key, index);
         }

@@ -50,9 +50,16 @@ const quoteKey = (key: string): string => (keyLooksLikeValue(key) ? `a key ${hid
 function unknownSecretKeyMessage(key: string): string {
   const suggestion = suggestSecretKey(key);
   const hint = suggestion !== null ? ` Did you mean '${suggestion}'?` : '';
-  return `${quoteKey(key)} is not a synchronizationSecret key Graph accepts.${hint} Fix the spelling (keys are case-sensitive) or remove it; docs/batch-format.md lists all 45 keys`;
+  return (
+    `${quoteKey(key)} is not a synchronizationSecret key Graph accepts.${hint} ` +
+    'Fix the spelling (keys are case-sensitive) or remove it; docs/batch-format.md lists all 45 keys'
+  );
 }
 
 function unknownFieldMessage(key: string, fields: readonly string[]): string {
-  return `unknown field ${keyLooksLikeValue(key) ? hidden(key) : `'${key}'`}.${didYouMean(key, fields)} Fix the spelling (field names are case-sensitive) or remove it; allowed here: ${fields.join(', ')}`;
+  const named = keyLooksLikeValue(key) ? hidden(key) : `'${key}'`;
+  return (
+    `unknown field ${named}.${didYouMean(key, fields)} ` +
+    `Fix the spelling (field names are case-sensitive) or remove it; allowed here: ${fields.join(', ')}`
+  );
 }

@@ -60,7 +60,7 @@ export interface BoardApp {
 }
 
 /** Default text pointing operators from a job to provflow's per-instance view. */
-export const DEFAULT_STATUS_HINT = 'Per-instance state, ids and quarantine reasons: `provflow status <batchId>`.';
+const DEFAULT_STATUS_HINT = 'Per-instance state, ids and quarantine reasons: `provflow status <batchId>`.';
 
 function boardMode(opts: Pick<CreateBoardAppOptions, 'readOnly' | 'allowRetries'>): BoardMode {
   if (opts.allowRetries) return 'retries';

@@ -10,7 +10,10 @@ import { QUEUE_STATES } from '../metrics/prometheus.ts';
 
 /** The /healthz body. No job data: probes are unauthenticated. */
 export interface HealthReport {
-  /** ok: Redis answers and every required queue has a worker; degraded: Redis answers, workers missing; down: no Redis. */
+  /**
+   * ok: Redis answers and every required queue has a worker; degraded: Redis answers, workers missing;
+   * down: no Redis.
+   */
   status: 'ok' | 'degraded' | 'down';
   redis: { ok: boolean; latencyMs: number | null; error?: string };
   /** True when every queue in `requiredWorkers` has at least one worker. */
@@ -20,7 +23,7 @@ export interface HealthReport {
 }
 
 /** Queues that must have a worker for `status: ok` (the events queue's consumer is optional). */
-export const REQUIRED_WORKER_QUEUES: readonly string[] = [QUEUES.steps, QUEUES.poll];
+const REQUIRED_WORKER_QUEUES: readonly string[] = [QUEUES.steps, QUEUES.poll];
 
 /** Rejects after `ms` with a message naming what timed out. */
 export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -16,11 +16,11 @@ import { REDACTED } from '../logger.ts';
 export { REDACTED };
 
 /** Field names whose values are hidden wherever they occur in a payload. */
-export const SENSITIVE_KEY = /secret|token|password|credential|sealed|key$/i;
+const SENSITIVE_KEY = /secret|token|password|credential|sealed|key$/i;
 
 /**
- * Names that end in "key" but are identifiers operators need to see (DESIGN.md's job ids are
- * built from `instanceKey`). Lower-cased; compared exactly.
+ * Names that end in "key" but are identifiers operators need to see (job ids are built from
+ * `instanceKey`). Lower-cased; compared exactly.
  */
 const IDENTIFIER_KEYS = new Set([
   'instancekey',

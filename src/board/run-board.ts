@@ -52,10 +52,10 @@ export class BoardStartError extends Error {
 export { isLoopbackHost };
 
 /** Shortest BOARD_PASSWORD accepted (in characters). */
-export const MIN_BOARD_PASSWORD_LENGTH = 12;
+const MIN_BOARD_PASSWORD_LENGTH = 12;
 
 /** Checks the options and returns the resolved host and credentials, or throws BoardStartError. */
-export function resolveBoardSecurity(opts: RunBoardOptions): {
+function resolveBoardSecurity(opts: RunBoardOptions): {
   host: string;
   auth: { username: string; password: string } | null;
 } {
@@ -63,7 +63,8 @@ export function resolveBoardSecurity(opts: RunBoardOptions): {
     const host = opts.host ?? '127.0.0.1';
     if (!isLoopbackHost(host)) {
       throw new BoardStartError(
-        `--insecure-no-auth serves the board without authentication, so it binds to loopback only; refusing host '${host}'. ` +
+        '--insecure-no-auth serves the board without authentication, so it binds to loopback only; ' +
+          `refusing host '${host}'. ` +
           'Use 127.0.0.1 (and an SSH tunnel to reach it remotely), or set BOARD_USERNAME and BOARD_PASSWORD.',
       );
     }
@@ -72,8 +73,10 @@ export function resolveBoardSecurity(opts: RunBoardOptions): {
   const missing = [!opts.username && 'BOARD_USERNAME', !opts.password && 'BOARD_PASSWORD'].filter(Boolean);
   if (missing.length > 0) {
     throw new BoardStartError(
-      `refusing to start the board without authentication: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. ` +
-        'Set BOARD_USERNAME and BOARD_PASSWORD, or pass --insecure-no-auth to serve it unauthenticated on 127.0.0.1 only.',
+      'refusing to start the board without authentication: ' +
+        `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. ` +
+        'Set BOARD_USERNAME and BOARD_PASSWORD, ' +
+        'or pass --insecure-no-auth to serve it unauthenticated on 127.0.0.1 only.',
     );
   }
   if (opts.username!.includes(':'))

@@ -26,7 +26,7 @@ function isLoopbackV4(h: string): boolean {
 }
 
 /** The host name of a `Host` header (`name`, `name:port`, `[v6]`, `[v6]:port`); null when malformed. */
-export function hostOfHeader(header: string | undefined): string | null {
+function hostOfHeader(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^(\[[0-9a-f:.]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/i.exec(header.trim());
   return m?.[1] ?? null;

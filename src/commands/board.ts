@@ -25,7 +25,8 @@ export async function runBoardCommand(o: {
       handleSignals: true,
     });
     err(
-      `board: ${board.url} (${o.allowRetries ? 'retries allowed' : 'read-only'}; /healthz and /metrics on the same port)`,
+      `board: ${board.url} (${o.allowRetries ? 'retries allowed' : 'read-only'}; ` +
+        '/healthz and /metrics on the same port)',
     );
   } catch (e) {
     if (e instanceof BoardStartError) throw new CliExit(e.message, EXIT.badInput);

@@ -44,7 +44,7 @@ export const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `$
  * Resolves once what was written to `stream` so far has reached the OS. Writes to a pipe are
  * asynchronous once its 64 KiB buffer is full: exiting before this would cut the output.
  */
-export function flushed(stream: NodeJS.WritableStream & { writable: boolean }): Promise<void> {
+function flushed(stream: NodeJS.WritableStream & { writable: boolean }): Promise<void> {
   return new Promise((resolve) => {
     if (!stream.writable) return resolve();
     stream.write('', () => resolve());

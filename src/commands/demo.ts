@@ -10,7 +10,7 @@ import { startLocalStack } from '../dev/local-stack.ts';
 import type { Batch, BatchInstance, ExpectedOutcome } from '../batch/batch-types.ts';
 import { instanceKeyOf } from '../batch/instance-key.ts';
 import { enqueueBatch } from '../flow/enqueue-batch.ts';
-import { startStepsWorker } from '../flow/steps-worker.ts';
+import { startStepsWorker } from '../app/steps-worker.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { startPoller } from '../poller/start-poller.ts';
@@ -56,8 +56,11 @@ export interface DemoSummary {
   seed: number;
 }
 
-/** Demo instances: names with quotes and non-ASCII letters on purpose; outcomes by the simulator's credential conventions. */
-export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: number; badEvery: number }): Batch {
+/**
+ * Demo instances: names with quotes and non-ASCII letters on purpose; outcomes by the simulator's
+ * credential conventions.
+ */
+function demoBatch(batchId: string, n: number, opts: { quarantineEvery: number; badEvery: number }): Batch {
   const instances: BatchInstance[] = [];
   for (let i = 0; i < n; i++) {
     const num = String(i + 1).padStart(3, '0');
@@ -114,7 +117,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   });
   const { sim, cfg, prefix } = stack;
   say(
-    `simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · redis ${stack.redis.url}`,
+    `simulator ${sim.graphBaseUrl} (profile ${o.profile}, time ×${o.timeScale}, seed ${o.seed}) · ` +
+      `redis ${stack.redis.url}`,
   );
   const logFile = live ? liveLogDestination(live) : null;
   const logger = logFile
@@ -163,7 +167,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         live.update(progressFrame(counts, meter, live.width));
       } else if (!o.json && Date.now() - lastLine > 5000) {
         err(
-          `${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`,
+          `${bar('started', sum.started + sum.failed, sum.instances)}  ${bar('ended', ended, sum.instances)}  ` +
+            `steady ${sum.steady} · quarantined ${sum.quarantined} · failed ${sum.failed}`,
         );
         lastLine = Date.now();
       }
@@ -205,7 +210,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       out(fit(summaryLine(batch.batchId, sum)));
       out(
         fit(
-          `simulator: ${stats.requests} requests, ${stats.throttled} throttled (429), ${stats.retryAfterViolations} Retry-After violations, ${stats.duplicateApplications} duplicate applications · ${(summary.durationMs / 1000).toFixed(1)} s`,
+          `simulator: ${stats.requests} requests, ${stats.throttled} throttled (429), ` +
+            `${stats.retryAfterViolations} Retry-After violations, ` +
+            `${stats.duplicateApplications} duplicate applications · ${(summary.durationMs / 1000).toFixed(1)} s`,
         ),
       );
       for (const u of unexpected) {

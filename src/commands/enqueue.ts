@@ -48,7 +48,8 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
     else {
       const resumed = result.resumed ? ` (${result.resumed} left without a flow by an interrupted enqueue)` : '';
       err(
-        `batch ${result.batchId}: ${result.added} added${resumed}, ${result.retried} failed instances retried, ${result.skipped} already enqueued (${result.durationMs} ms)`,
+        `batch ${result.batchId}: ${result.added} added${resumed}, ${result.retried} failed instances retried, ` +
+          `${result.skipped} already enqueued (${result.durationMs} ms)`,
       );
       out(result.batchId);
     }

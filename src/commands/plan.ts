@@ -52,7 +52,11 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
               displayName: inst.displayName,
               action: 'create',
               template: t,
-              detail: `new app + provisioning job${inst.credentials.length ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}` : ''}`,
+              detail:
+                'new app + provisioning job' +
+                (inst.credentials.length
+                  ? `, credentials ${inst.credentialSources.map((c) => `${c.key} (${c.source})`).join(', ')}`
+                  : ''),
             },
         sync,
       );
@@ -121,7 +125,8 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       ]),
     );
     out(
-      `plan for batch ${batch.batchId}: ${count('create')} to create, ${count('adopt')} to adopt, ${count('skip')} to skip, ${count('error')} with errors (nothing was written)`,
+      `plan for batch ${batch.batchId}: ${count('create')} to create, ${count('adopt')} to adopt, ` +
+        `${count('skip')} to skip, ${count('error')} with errors (nothing was written)`,
     );
   }
   return count('error') ? EXIT.failed : EXIT.ok;

@@ -4,7 +4,7 @@
  * are returned to the queue by BullMQ's close, nothing is left stalled on purpose.
  */
 import { createRuntime } from '../app/runtime.ts';
-import { startStepsWorker } from '../flow/steps-worker.ts';
+import { startStepsWorker } from '../app/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
 import { configFor, processLogger } from './common.ts';
 

@@ -58,7 +58,8 @@ export async function runRestart(batchId: string, opts: { instance?: string; sco
   try {
     const { restarted, skipped } = await restartInstances(rt, batchId, opts);
     out(
-      `restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; the poller watches them again (provflow status ${batchId} --watch)`,
+      `restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; ` +
+        `the poller watches them again (provflow status ${batchId} --watch)`,
     );
     for (const s of skipped) out(`skipped: ${s}`);
     return EXIT.ok;

@@ -1,5 +1,5 @@
 /**
- * Finding or starting a Redis for the demo, the tests and the benchmark, in DESIGN.md's order:
+ * Finding or starting a Redis for the demo, the tests and the benchmark, in this order:
  * REDIS_URL if it answers; else a `redis-server` spawned on a free port in a temp dir; else
  * testcontainers when a Docker engine answers; else a message saying how to get Redis.
  * PROVFLOW_TEST_REDIS=container skips the first two: every Redis is a container.
@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** True when a Redis at `url` answers PING within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -156,7 +156,7 @@ async function dockerAnswers(): Promise<boolean> {
   return dockerSucceeds(['info', '--format', '{{.ServerVersion}}']);
 }
 
-export const HOW_TO_GET_REDIS = [
+const HOW_TO_GET_REDIS = [
   'provflow needs Redis (>= 6.2) and found none:',
   '  - set REDIS_URL to a reachable Redis, or',
   '  - install redis-server:  sudo apt-get install -y redis-server   |   brew install redis',

@@ -110,7 +110,7 @@ export function webhookEventId(event: WebhookEvent): string {
 }
 
 /** The variable that carries a receiver's credentials, since the URL may not. */
-export const WEBHOOK_AUTH_ENV = 'PROVFLOW_WEBHOOK_AUTHORIZATION';
+const WEBHOOK_AUTH_ENV = 'PROVFLOW_WEBHOOK_AUTHORIZATION';
 
 /**
  * Why `raw` cannot be a webhook URL, or null when it can. Never quotes the URL: it may carry a

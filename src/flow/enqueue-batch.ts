@@ -37,7 +37,7 @@ export interface EnqueueResult {
   durationMs: number;
 }
 
-export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
+function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
   return {
     batchId,
     instanceKey: inst.instanceKey,

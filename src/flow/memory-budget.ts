@@ -3,7 +3,7 @@
  *
  * Why: each chunk of flows is alive across Redis round trips, so V8's scavenger promotes it to
  * the old generation, and V8 lets that generation grow to several times the live set before a
- * full collection (measured: ~60 MB live, 175 MB heap, 345 MB RSS). A full collection when the
+ * full collection (figures: docs/adr/0004-measurements-lint.md). A full collection when the
  * heap passes a threshold keeps the process near its live set, at the cost of a few collections.
  *
  * `gc` is not exposed without `--expose-gc`; V8 allows turning the flag on at run time and a new

@@ -18,7 +18,7 @@ import { instanceIdsSchema, type InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
 import { stepJobDataSchema } from './job-data.ts';
-import { enqueueEvent } from '../events/enqueue-event.ts';
+import { enqueueEvent } from './enqueue-event.ts';
 import { addWatchJob } from './watch-job.ts';
 
 /** Hooks for metrics; all optional. */

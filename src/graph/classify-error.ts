@@ -1,7 +1,7 @@
 /**
- * THE one place that decides whether a failed call is throttled, transient or permanent
- * (DESIGN.md "Errors, in exactly three classes"): Graph calls, token requests, webhook
- * deliveries, and a step's context (the replication window). Everything else reads `errorClass`.
+ * THE one place that decides whether a failed call is throttled, transient or permanent: Graph
+ * calls, token requests, webhook deliveries, and a step's context (the replication window).
+ * Everything else reads `errorClass`.
  *
  * Decisions use the HTTP status, the `Retry-After` header, Graph's `error.code` and the network
  * error's `code` — never a message text, which Microsoft rewords and localises.

@@ -1,5 +1,5 @@
 /**
- * The three error classes of DESIGN.md. `classifyGraphFailure` (classify-error.ts) is the one
+ * The three error classes. `classifyGraphFailure` (classify-error.ts) is the one
  * place that decides which class a Graph answer belongs to; everything else reads `errorClass`.
  */
 

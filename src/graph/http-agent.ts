@@ -56,9 +56,9 @@ export function trustedCertificates(
  * A keep-alive undici Agent trusting Node's roots plus the extra CA. Share one per process.
  *
  * The trust store is parsed once, into one TLS SecureContext: passing `ca` instead makes every
- * new connection parse ~145 PEM certificates on the main thread (27 ms each, measured) — a burst
- * of 100 new connections then stalls the event loop for seconds, long enough for BullMQ job
- * locks to lapse.
+ * new connection parse the whole bundle (~145 PEM certificates) on the main thread — a burst of
+ * 100 new connections then stalls the event loop long enough for BullMQ job locks to lapse
+ * (docs/adr/0004-measurements-lint.md).
  */
 export function createHttpAgent(opts: HttpAgentOptions = {}): Agent {
   return new Agent({

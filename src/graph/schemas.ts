@@ -9,9 +9,6 @@
  */
 import { z } from 'zod';
 
-/** `0001-01-01T00:00:00Z` is Graph's "never". */
-export const NEVER_DATE = '0001-01-01T00:00:00Z';
-
 const nullableString = z.string().nullish();
 
 export const graphErrorBodySchema = z.looseObject({
@@ -22,7 +19,6 @@ export const graphErrorBodySchema = z.looseObject({
     innererror: z.looseObject({}).nullish(),
   }),
 });
-export type GraphErrorBody = z.infer<typeof graphErrorBodySchema>;
 
 export const applicationTemplateSchema = z.looseObject({
   id: z.string(),
@@ -67,7 +63,6 @@ export const instantiateResponseSchema = z.looseObject({
   application: applicationSchema,
   servicePrincipal: servicePrincipalSchema,
 });
-export type InstantiateResponse = z.infer<typeof instantiateResponseSchema>;
 
 /** The id of an application or servicePrincipal, whichever spelling Graph used. */
 export function objectIdOf(o: { id?: string | null; objectId?: string | null }): string {
@@ -76,7 +71,7 @@ export function objectIdOf(o: { id?: string | null; objectId?: string | null }):
   return id;
 }
 
-export const keyValueSchema = z.looseObject({ key: z.string(), value: z.string().nullish() });
+const keyValueSchema = z.looseObject({ key: z.string(), value: z.string().nullish() });
 
 export const synchronizationTemplateSchema = z.looseObject({
   id: z.string(),
@@ -90,13 +85,13 @@ export const synchronizationTemplateSchema = z.looseObject({
 });
 export type SynchronizationTemplate = z.infer<typeof synchronizationTemplateSchema>;
 
-export const synchronizationErrorSchema = z.looseObject({
+const synchronizationErrorSchema = z.looseObject({
   code: nullableString,
   message: nullableString,
   tenantActionable: z.boolean().nullish(),
 });
 
-export const synchronizationTaskExecutionSchema = z.looseObject({
+const synchronizationTaskExecutionSchema = z.looseObject({
   activityIdentifier: nullableString,
   countEntitled: z.number().nullish(),
   countEntitledForProvisioning: z.number().nullish(),
@@ -112,20 +107,8 @@ export const synchronizationTaskExecutionSchema = z.looseObject({
   timeBegan: nullableString,
   timeEnded: nullableString,
 });
-export type SynchronizationTaskExecution = z.infer<typeof synchronizationTaskExecutionSchema>;
 
-export const quarantineReasons = [
-  'EncounteredBaseEscrowThreshold',
-  'EncounteredTotalEscrowThreshold',
-  'EncounteredEscrowProportionThreshold',
-  'EncounteredQuarantineException',
-  'Unknown',
-  'QuarantinedOnDemand',
-  'TooManyDeletes',
-  'IngestionInterrupted',
-] as const;
-
-export const synchronizationQuarantineSchema = z.looseObject({
+const synchronizationQuarantineSchema = z.looseObject({
   currentBegan: nullableString,
   nextAttempt: nullableString,
   seriesBegan: nullableString,
@@ -134,11 +117,8 @@ export const synchronizationQuarantineSchema = z.looseObject({
   reason: nullableString,
   error: synchronizationErrorSchema.nullish(),
 });
-export type SynchronizationQuarantine = z.infer<typeof synchronizationQuarantineSchema>;
 
-export const jobStatusCodes = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
-
-export const synchronizationStatusSchema = z.looseObject({
+const synchronizationStatusSchema = z.looseObject({
   code: z.string(),
   countSuccessiveCompleteFailures: z.number().nullish(),
   escrowsPruned: z.boolean().nullish(),
@@ -152,9 +132,8 @@ export const synchronizationStatusSchema = z.looseObject({
   synchronizedEntryCountByType: z.array(keyValueSchema.or(z.looseObject({}))).nullish(),
   troubleshootingUrl: nullableString,
 });
-export type SynchronizationStatus = z.infer<typeof synchronizationStatusSchema>;
 
-export const synchronizationScheduleSchema = z.looseObject({
+const synchronizationScheduleSchema = z.looseObject({
   expiration: nullableString,
   interval: nullableString,
   state: nullableString,

@@ -25,7 +25,7 @@ import { GraphError, type ErrorClass } from './errors.ts';
 import { classifyTokenFailure, networkErrorKind } from './classify-error.ts';
 
 /** The Graph scope; the same against the simulator (it issues tokens for this audience). */
-export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 /** Supplies bearer tokens for one tenant. */
 export interface TokenProvider {
@@ -80,7 +80,7 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
  * but replaces anything else with a bare `network_error`), keeping the socket error as `cause`
  * so the classifier can still see ECONNRESET, TLS trust failures, timeouts.
  */
-export function createMsalNetworkClient(opts: {
+function createMsalNetworkClient(opts: {
   dispatcher: Dispatcher;
   timeoutMs: number;
   /** Sees every network failure: MSAL swallows those during discovery (see createTokenProvider). */
@@ -195,7 +195,8 @@ export function loadClientCertificateFile(src: {
     key = createPrivateKey({ key: keyMatch[0], format: 'pem', passphrase: src.passphrase });
   } catch {
     throw new Error(
-      `client certificate ${label}: private key cannot be read${keyMatch[1]?.startsWith('ENCRYPTED') ? ' (encrypted: set AZURE_CLIENT_CERTIFICATE_PASSWORD)' : ''}`,
+      `client certificate ${label}: private key cannot be read` +
+        (keyMatch[1]?.startsWith('ENCRYPTED') ? ' (encrypted: set AZURE_CLIENT_CERTIFICATE_PASSWORD)' : ''),
     );
   }
   const leaf = new X509Certificate(certs[0] ?? '');
@@ -221,7 +222,8 @@ export function buildMsalConfiguration(
   const credentialCount = [opts.clientSecret, opts.certificatePath, opts.certificatePem].filter(Boolean).length;
   if (credentialCount !== 1) {
     throw new GraphError(
-      `token provider for tenant ${opts.tenantId}: give exactly one of a client secret (AZURE_CLIENT_SECRET) or a certificate (AZURE_CLIENT_CERTIFICATE_PATH)`,
+      `token provider for tenant ${opts.tenantId}: give exactly one of a client secret (AZURE_CLIENT_SECRET) ` +
+        'or a certificate (AZURE_CLIENT_CERTIFICATE_PATH)',
       tokenDetails(opts.tenantId, 'permanent', null, 'invalid_configuration'),
     );
   }
@@ -322,7 +324,8 @@ function toTokenError(err: unknown, opts: TokenProviderOptions, networkFailure: 
         ? ' (the login server certificate is not trusted: set NODE_EXTRA_CA_CERTS to its CA)'
         : '';
   return new GraphError(
-    `token request for tenant ${opts.tenantId}, client ${opts.clientId} failed: ${code ?? e?.name ?? 'error'}: ${text}${cause}${hint}`,
+    `token request for tenant ${opts.tenantId}, client ${opts.clientId} failed: ` +
+      `${code ?? e?.name ?? 'error'}: ${text}${cause}${hint}`,
     tokenDetails(opts.tenantId, errorClass, status, code),
   );
 }

@@ -91,7 +91,8 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
     ).inc(s.throttledWaitMs / 1000);
     const held = counter(
       'provflow_graph_requests_held_total',
-      'Requests held back before sending: the tenant was paused after the limiter said yes (paused), the yes had gone stale (stale_grant), or it was too old to send into a nearly full quota window (late_grant).',
+      'Requests held back before sending: the tenant was paused after the limiter said yes (paused), ' +
+        'the yes had gone stale (stale_grant), or it was too old to send into a nearly full quota window (late_grant).',
       ['why'],
     );
     held.inc({ why: 'paused' }, s.heldBack?.paused ?? 0);

@@ -140,8 +140,8 @@ export function createMetricsRecorder(
     for (const [key, fields] of batch) for (const [field, by] of fields) pipe.hincrby(key, field, by);
     try {
       const results = (await pipe.exec()) ?? [];
-      const failed = results.find(([err]) => err);
-      if (failed) throw failed[0];
+      const failed = results.find(([err]) => err)?.[0];
+      if (failed) throw failed;
     } catch (err) {
       // Put the batch back (merged with anything recorded meanwhile) so nothing is lost.
       for (const [key, fields] of batch) for (const [field, by] of fields) merge(key, field, by);
@@ -197,7 +197,7 @@ export function createMetricsReader(redis: Redis, prefix: string): MetricsSource
 const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v) || 0);
 
 /** Reads every counter hash in one round trip and sums nothing: Redis already holds the totals. */
-export async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapshot> {
+async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapshot> {
   const keys = metricsKeys(prefix);
   const pipe = redis.pipeline();
   for (const key of [keys.graphCount, keys.graphMs, keys.throttle, keys.steps, keys.instances]) pipe.hgetall(key);

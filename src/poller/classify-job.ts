@@ -3,8 +3,7 @@
  *
  * Pure: no I/O, no clock (the caller passes `now`), so the same function serves the poller
  * worker, `provflow status` and the tests over Microsoft's published job examples
- * (test/fixtures/sync-jobs). Rules come from issue 4 and graph-api.md; the non-obvious ones
- * are Microsoft's own quirks:
+ * (test/fixtures/sync-jobs). The non-obvious rules are Microsoft's own quirks:
  * - `0001-01-01T00:00:00Z`, null, '' (and anything unparsable) mean "never".
  * - A NotRun job carries a *placeholder* `lastExecution` (`state: Failed`, never-dates,
  *   error code `None`): that is "no execution yet", not a failure.
@@ -154,7 +153,7 @@ export function readQuarantine(q: RawQuarantine | null | undefined): QuarantineI
   };
 }
 
-/** What to do about a quarantine, by reason (restart scopes from graph-api.md). */
+/** What to do about a quarantine, by reason (scopes are Graph's `resetScope` values for a restart). */
 function quarantineHint(reason: string | null): string {
   if (reason === 'TooManyDeletes') return 'review the deletions, then `provflow restart --scope ForceDeletes`';
   if (reason === 'QuarantinedOnDemand')
@@ -255,7 +254,8 @@ function judge(f: Facts, ctx: ClassifyContext): Verdict {
     const what =
       f.code === 'NotConfigured'
         ? 'Job is NotConfigured (no credentials saved?)'
-        : `Job ${f.code === 'Paused' ? 'paused' : 'disabled'} (code ${f.code ?? '?'}, schedule ${f.scheduleState ?? '?'}) after provflow started it`;
+        : `Job ${f.code === 'Paused' ? 'paused' : 'disabled'} (code ${f.code ?? '?'}, ` +
+          `schedule ${f.scheduleState ?? '?'}) after provflow started it`;
     const was = f.quarantine ? ` (was quarantined: ${f.quarantine.reason ?? 'reason not given'})` : '';
     return { state: 'failed', detail: withErr(`${what}${was}`) };
   }

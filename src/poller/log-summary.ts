@@ -57,7 +57,7 @@ interface StatusInfoLike {
   recommendedAction?: string | null;
 }
 
-export const DEFAULT_ID_WINDOW = 500;
+const DEFAULT_ID_WINDOW = 500;
 export const NO_ERROR_CODE = '(no error code)';
 const MAX_TEXT = 500;
 
@@ -211,7 +211,10 @@ export function compactSummary(summary: LogSummary): LogSummary {
   return rest;
 }
 
-/** `SystemForCrossDomainIdentityManagementBadResponse×3, EntrySynchronizationError×1 (+2 more)`; '' when no failures. */
+/**
+ * `SystemForCrossDomainIdentityManagementBadResponse×3, EntrySynchronizationError×1 (+2 more)`;
+ * '' when no failures.
+ */
 export function formatTopErrors(summary: LogSummary, n = 3): string {
   const ranked = Object.entries(summary.byErrorCode).sort(
     ([ca, a], [cb, b]) => b.count - a.count || ca.localeCompare(cb),

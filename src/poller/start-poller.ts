@@ -6,7 +6,7 @@ import { pollShareCapacity } from './poll-interval.ts';
 import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
 import { createWebhookNotifier, type WebhookEvent } from '../events/webhook.ts';
 
-export function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings> = {}): WatchSettings {
+function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings> = {}): WatchSettings {
   const c = rt.cfg;
   return {
     poll: {

@@ -22,7 +22,7 @@ import { classifyJob, type JobAssessment, type JobState } from './classify-job.t
 import { addPage, compactSummary, emptySummary, type LogSummary } from './log-summary.ts';
 import { nextPollDelay, type FleetBudget, type PollSettings } from './poll-interval.ts';
 import type { WebhookEvent } from '../events/webhook.ts';
-import { enqueueEvent } from '../events/enqueue-event.ts';
+import { enqueueEvent } from '../flow/enqueue-event.ts';
 
 /** Poller tunables (scaled down in tests and the demo). */
 export interface WatchSettings {

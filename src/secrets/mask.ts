@@ -3,6 +3,7 @@
  * `[redacted]`, plain settings stay readable.
  */
 import type { SecretPair } from '../graph/graph-api.ts';
+import type { BatchInstance } from '../batch/batch-types.ts';
 import { isSecretValuedKey, isSynchronizationSecretKey } from '../batch/secret-keys.ts';
 
 /** What a masked value is replaced with. */
@@ -14,4 +15,9 @@ export function maskSecretPairs(pairs: readonly SecretPair[], options: { maskAll
     key,
     value: options.maskAll || !isSynchronizationSecretKey(key) || isSecretValuedKey(key) ? REDACTED : value,
   }));
+}
+
+/** A loggable copy of a batch instance: credential values masked, everything else kept. */
+export function redactInstance(instance: BatchInstance): BatchInstance {
+  return { ...instance, credentials: maskSecretPairs(instance.credentials) };
 }

@@ -17,9 +17,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import type { SecretPair } from '../graph/graph-api.ts';
 
 /** The environment variable holding the current key. */
-export const SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY';
+const SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY';
 /** The environment variable holding the previous key during a rotation (optional). */
-export const PREVIOUS_SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY_PREVIOUS';
+const PREVIOUS_SECRET_KEY_ENV = 'PROVFLOW_SECRET_KEY_PREVIOUS';
 
 const VERSION = 'v1';
 const IV_BYTES = 12; // GCM's standard nonce size
@@ -72,7 +72,8 @@ export function loadSecretKeys(env: Readonly<Record<string, string | undefined>>
   const current = env[SECRET_KEY_ENV];
   if (current === undefined || current.trim() === '') {
     throw new SecretKeyError(
-      `${SECRET_KEY_ENV} is not set: provflow seals credentials with it before they reach Redis; ${HOW_TO_GENERATE} and export ${SECRET_KEY_ENV}=<that value>`,
+      `${SECRET_KEY_ENV} is not set: provflow seals credentials with it before they reach Redis; ` +
+        `${HOW_TO_GENERATE} and export ${SECRET_KEY_ENV}=<that value>`,
     );
   }
   const keys = [parseSecretKey(current, SECRET_KEY_ENV)];
@@ -129,7 +130,8 @@ export function openSealed(keys: SecretKey | readonly SecretKey[], sealed: strin
   if (!key) {
     const known = list.map((k) => k.id).join(', ') || 'none';
     throw new SealedValueError(
-      `sealed with key ${keyId}, which is not configured (configured: ${known}); during a key rotation set ${PREVIOUS_SECRET_KEY_ENV} to the old key until in-flight jobs drain`,
+      `sealed with key ${keyId}, which is not configured (configured: ${known}); ` +
+        `during a key rotation set ${PREVIOUS_SECRET_KEY_ENV} to the old key until in-flight jobs drain`,
     );
   }
   const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(ivText, 'base64url'), {
@@ -141,7 +143,8 @@ export function openSealed(keys: SecretKey | readonly SecretKey[], sealed: strin
     return Buffer.concat([decipher.update(Buffer.from(ctText, 'base64url')), decipher.final()]).toString('utf8');
   } catch {
     throw new SealedValueError(
-      `sealed value failed authentication with key ${keyId}: it was altered, or it belongs to a different context (batch/instance) than the one given`,
+      `sealed value failed authentication with key ${keyId}: it was altered, ` +
+        'or it belongs to a different context (batch/instance) than the one given',
     );
   }
 }

@@ -3,7 +3,6 @@
  * still accepted while in-flight jobs drain after a rotation). The additional authenticated data
  * binds a sealed blob to its batch and instance, so a blob copied to another instance won't open.
  */
-import type { Config } from '../config.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
 import { loadSecretKeys, openSecretPairs, sealSecretPairs, type SecretKey } from './seal.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
@@ -15,7 +14,10 @@ export interface Vault extends CredentialVault {
 
 const aadOf = (i: InstanceSpec) => `${i.batchId}/${i.instanceKey}`;
 
-export function createVault(cfg: Pick<Config, 'PROVFLOW_SECRET_KEY' | 'PROVFLOW_SECRET_KEY_PREVIOUS'>): Vault {
+/** The two configuration values the vault reads (a structural type: secrets/ sits below config.ts). */
+type VaultKeys = { PROVFLOW_SECRET_KEY?: string | undefined; PROVFLOW_SECRET_KEY_PREVIOUS?: string | undefined };
+
+export function createVault(cfg: VaultKeys): Vault {
   let keys: SecretKey[] | null = null;
   // Read on first use: a process that never seals or opens credentials needs no key.
   const load = (): SecretKey[] => (keys ??= loadSecretKeys(cfg));

@@ -19,7 +19,9 @@ export async function awaitReplication(deps: StepDeps, input: StepInput): Promis
   const waited = deps.now() - since;
   if (waited > deps.settings.replicationTimeoutMs) {
     throw new PermanentError(
-      `The application ${appObjectId} / servicePrincipal ${spId} was still not readable after ${Math.round(waited / 1000)} s of waiting for Graph replication. Retry the instance later (provflow re-uses the created app) or raise REPLICATION_TIMEOUT_MS.`,
+      `The application ${appObjectId} / servicePrincipal ${spId} was still not readable after ` +
+        `${Math.round(waited / 1000)} s of waiting for Graph replication. ` +
+        'Retry the instance later (provflow re-uses the created app) or raise REPLICATION_TIMEOUT_MS.',
     );
   }
   throw new StepWait(

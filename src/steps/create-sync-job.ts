@@ -31,8 +31,11 @@ export async function createSyncJob(deps: StepDeps, input: StepInput): Promise<I
       if (!pick) {
         throw new PermanentError(
           templates.length === 0
-            ? `The app '${instance.displayName}' offers no provisioning (synchronization) template: this gallery app does not support automatic provisioning.`
-            : `The app offers ${templates.length} synchronization templates (${templates.map((t) => t.id).join(', ')}) and none is the default: set synchronizationTemplateId in the batch file.`,
+            ? `The app '${instance.displayName}' offers no provisioning (synchronization) template: ` +
+                'this gallery app does not support automatic provisioning.'
+            : `The app offers ${templates.length} synchronization templates ` +
+                `(${templates.map((t) => t.id).join(', ')}) and none is the default: ` +
+                'set synchronizationTemplateId in the batch file.',
         );
       }
       syncTemplateId = pick.id;

@@ -60,7 +60,9 @@ async function adopt(
     adopted: how,
     ...(sorted.length > 1
       ? {
-          warning: `${sorted.length} applications named '${input.instance.displayName}' exist; adopted ${ids.applicationObjectId}`,
+          warning:
+            `${sorted.length} applications named '${input.instance.displayName}' exist; ` +
+            `adopted ${ids.applicationObjectId}`,
         }
       : {}),
   });
@@ -101,7 +103,8 @@ export async function instantiateApp(deps: StepDeps, input: StepInput): Promise<
     const age = deps.now() - intent.at;
     const left = reconcileLeft(deps, intent);
     if (left > 0) {
-      // An earlier POST may have created the app (or still be in flight); replication hides it for a while. Look again later.
+      // An earlier POST may have created the app (or still be in flight); replication hides it for a while.
+      // Look again later.
       throw new StepWait(
         Math.min(deps.settings.replicationPollMs, left),
         { ...input.state, reconciling: true },

@@ -7,7 +7,8 @@ export async function openCredentials(deps: StepDeps, instance: InstanceSpec): P
   const sealed = await deps.store.getSealedCredentials(instance);
   if (!sealed) {
     throw new PermanentError(
-      `No credentials are stored for '${instance.displayName}' (they expire after a week unused, or were never given). Add credentials to the batch file and enqueue it again.`,
+      `No credentials are stored for '${instance.displayName}' (they expire after a week unused, ` +
+        'or were never given). Add credentials to the batch file and enqueue it again.',
     );
   }
   return deps.vault.open(sealed, instance);

@@ -13,7 +13,8 @@ export async function resolveTemplate(deps: StepDeps, { instance }: StepInput): 
     const t = await deps.graph.getApplicationTemplate(id);
     if (!t) {
       throw new PermanentError(
-        `Application template ${id} does not exist in the gallery. Check the id (GET /applicationTemplates lists them) or give the template's display name instead.`,
+        `Application template ${id} does not exist in the gallery. ` +
+          "Check the id (GET /applicationTemplates lists them) or give the template's display name instead.",
       );
     }
     await deps.store.setBatchCache(instance.batchId, cacheKey, t.id);
@@ -28,12 +29,14 @@ export async function resolveTemplate(deps: StepDeps, { instance }: StepInput): 
   const candidates = exact.length ? exact : found;
   if (candidates.length === 0) {
     throw new PermanentError(
-      `No gallery application template is named '${displayName}'. Check the spelling against the Entra gallery, or give the template id (applicationTemplate: "<guid>").`,
+      `No gallery application template is named '${displayName}'. ` +
+        'Check the spelling against the Entra gallery, or give the template id (applicationTemplate: "<guid>").',
     );
   }
   if (candidates.length > 1) {
     throw new PermanentError(
-      `${candidates.length} gallery templates are named '${displayName}' (${candidates.map((t) => t.id).join(', ')}). Give the template id instead of its name.`,
+      `${candidates.length} gallery templates are named '${displayName}' ` +
+        `(${candidates.map((t) => t.id).join(', ')}). Give the template id instead of its name.`,
     );
   }
   const templateId = candidates[0]!.id;

@@ -35,7 +35,10 @@ export function summaryLine(batchId: string, s: BatchSummary): string {
     .filter(([k]) => !['steady', 'quarantined', 'failed', 'timed-out'].includes(k))
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `batch ${batchId}: ${s.instances} instances — steady ${s.steady}, quarantined ${s.quarantined}, failed ${s.failed}, timed-out ${s.timedOut}${others ? `, in flight: ${others}` : ''}`;
+  return (
+    `batch ${batchId}: ${s.instances} instances — steady ${s.steady}, quarantined ${s.quarantined}, ` +
+    `failed ${s.failed}, timed-out ${s.timedOut}${others ? `, in flight: ${others}` : ''}`
+  );
 }
 
 function topFailures(r: InstanceRecord): string {
@@ -49,7 +52,7 @@ const quarantineText = (r: InstanceRecord) =>
     : '';
 
 /** Over this many instances, tables show counts by state and only the instances needing attention. */
-export const CONDENSE_OVER = 50;
+const CONDENSE_OVER = 50;
 
 /** End states a person has to act on (a smoke-test failure will join them). */
 const ATTENTION_STATES: ReadonlySet<string> = new Set(['failed', 'quarantined', 'timed-out']);
@@ -124,7 +127,7 @@ function instanceColumns(opts: StatusViewOptions): Column<InstanceRecord>[] {
 }
 
 /** Instances by state, most numerous first, with a bar each. */
-export function renderStateCounts(rows: readonly InstanceRecord[], opts: { width?: number } = {}): string {
+function renderStateCounts(rows: readonly InstanceRecord[], opts: { width?: number } = {}): string {
   const counts = Object.entries(summarise(rows).byState).sort((a, b) => b[1] - a[1]);
   const total = rows.length;
   return renderTable(

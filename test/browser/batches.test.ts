@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
-import { startStepsWorker } from '../../src/flow/steps-worker.ts';
+import { startStepsWorker } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller } from '../../src/poller/start-poller.ts';
 import { batchOf, instance } from '../helpers/batches.ts';

@@ -11,14 +11,14 @@ import { createBoardApp, type BoardApp, type CreateBoardAppOptions } from '../..
 import { QUEUES } from '../../src/flow/queues.ts';
 
 /** Every value that must never reach a board response or page. */
-export const PLANTED = {
+const PLANTED = {
   clientSecret: 's3cr3t-PLANT',
   sealed: 'v1.abcd1234.x.y.z',
   /** Prefix of every planted bearer token / JWT-ish value. */
   bearer: 'eyJplant',
 } as const;
 
-export const PLANTED_VALUES: readonly string[] = Object.values(PLANTED);
+const PLANTED_VALUES: readonly string[] = Object.values(PLANTED);
 
 /** Returns the planted values that occur in `text` (empty when clean). */
 export function plantedIn(text: string): string[] {

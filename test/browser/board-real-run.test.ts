@@ -12,7 +12,7 @@ import type { Runtime } from '../../src/app/runtime.ts';
 import { stepJobId } from '../../src/flow/build-flow.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
-import { startStepsWorker } from '../../src/flow/steps-worker.ts';
+import { startStepsWorker } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller } from '../../src/poller/start-poller.ts';
 import { batchOf, instance } from '../helpers/batches.ts';

@@ -10,7 +10,7 @@ export const BASE_IMAGE = process.env.PROVFLOW_BASE_IMAGE ?? 'provflow-base:loca
 export const IMAGE = process.env.PROVFLOW_IMAGE ?? 'provflow:local';
 
 /** null when the engine answers and the images are there; otherwise why the tests cannot run. */
-export function whyNoEngine(images: string[] = [BASE_IMAGE]): string | null {
+function whyNoEngine(images: string[] = [BASE_IMAGE]): string | null {
   const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 10_000 });
   if (info.error) return `no docker CLI (${info.error.message})`;
   if (info.status !== 0) return `no Docker engine answers: ${(info.stderr || info.stdout).trim().split('\n')[0]}`;

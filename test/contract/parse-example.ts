@@ -9,7 +9,7 @@ import { parseLenientJson } from '../../src/dev/sim/lenient-json.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Directory of the verbatim examples. */
-export const EXAMPLES_DIR = path.resolve(here, '../fixtures/graph-examples');
+const EXAMPLES_DIR = path.resolve(here, '../fixtures/graph-examples');
 
 /** The raw text of an example file. */
 export function exampleText(name: string): string {
@@ -17,7 +17,7 @@ export function exampleText(name: string): string {
 }
 
 /** The closers an unbalanced JSON-ish text needs (`]`/`}` for every bracket left open). */
-export function missingClosers(text: string): string {
+function missingClosers(text: string): string {
   const stack: string[] = [];
   let quote: string | null = null;
   for (let i = 0; i < text.length; i++) {

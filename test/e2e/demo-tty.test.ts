@@ -45,7 +45,7 @@ describe.skipIf(!HAS_SCRIPT)('demo on a terminal', () => {
     expect(tooWide).toEqual([]);
     expect(rows.filter((l) => l.includes('{"level"'))).toEqual([]);
     // The live area was redrawn in place (cursor moved up), with the rate-based ETA.
-    expect(r.stdout).toMatch(/\x1b\[\d+A/); // eslint-disable-line no-control-regex
+    expect(r.stdout).toMatch(/\x1b\[\d+A/);
     expect(rows.some((l) => /ETA \d/.test(l))).toBe(true);
     // Counts by state and only the instances needing attention (120 > 50).
     expect(rows.some((l) => /^steady\s+\d+/.test(l))).toBe(true);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
-import { startStepsWorker } from '../../src/flow/steps-worker.ts';
+import { startStepsWorker } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller, type PollerHandle } from '../../src/poller/start-poller.ts';
 import type { Worker } from 'bullmq';

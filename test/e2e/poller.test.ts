@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
-import { startStepsWorker } from '../../src/flow/steps-worker.ts';
+import { startStepsWorker } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller } from '../../src/poller/start-poller.ts';
 import { startSimProcess } from '../../src/dev/sim/process.ts';

@@ -66,9 +66,8 @@ describe.skipIf(!HAS_SCRIPT)('status --watch on a terminal', () => {
     } finally {
       child.kill();
     }
-    // eslint-disable-next-line no-control-regex
     expect(raw).not.toContain('\x1b[2J'); // no clear-screen
-    expect(raw).toMatch(/\x1b\[\d+A/); // eslint-disable-line no-control-regex
+    expect(raw).toMatch(/\x1b\[\d+A/);
     const rows = screenRows(raw);
     expect(rows.filter((l) => displayWidth(l) > 100)).toEqual([]);
     // The last frame: counts by state and the one instance needing attention.

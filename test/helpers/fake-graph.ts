@@ -186,7 +186,7 @@ export class FakeGraph implements GraphApi {
 }
 
 /** The InstanceStore contract over a Map (the Redis ledger is tested in integration tests). */
-export class MemoryStore implements InstanceStore {
+class MemoryStore implements InstanceStore {
   data = new Map<string, Map<string, string>>();
   cache = new Map<string, string>();
   sealed = new Map<string, string>();

@@ -14,7 +14,7 @@ export const HAS_SCRIPT = (() => {
 /** What a terminal shows, row by row: every cursor move or erase starts a new row. */
 export function screenRows(raw: string): string[] {
   return raw
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n') // eslint-disable-line no-control-regex
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n')
     .split(/\r\n|\r|\n/)
     .filter((l) => l.length > 0);
 }

@@ -40,7 +40,9 @@ function parseYamlSubset(text: string): Yaml {
       try {
         const arr = JSON.parse(s) as unknown[];
         if (arr.every((x) => typeof x === 'string')) return arr as string[];
-      } catch {}
+      } catch {
+        // Not JSON: fall through to the error below.
+      }
       throw new Error(`line ${n}: flow lists must hold double-quoted strings only`);
     }
     if (s.startsWith('"')) return JSON.parse(s) as string;

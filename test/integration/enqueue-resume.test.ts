@@ -96,7 +96,7 @@ describe('re-enqueue after an interrupted enqueue', () => {
     const keys = batch.instances.map((i) => i.instanceKey);
     await enqueue(batch);
     await failAll('resume-b', keys);
-    const [a, b, c, d] = keys as [string, string, string, string];
+    const [, b, c, d] = keys as [string, string, string, string];
     // a: nothing done yet. b: root tree removed, ledger still failed.
     await (await rt.stepsQueue.getJob(stepJobId('resume-b', b, ROOT)))!.remove({ removeChildren: true });
     // c: ledger reset to queued, old jobs removed, new flow not added (killed before addBulk).

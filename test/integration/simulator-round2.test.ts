@@ -325,7 +325,7 @@ describe('items 8-11: provisioning logs', () => {
     const r = await call('GET', `/auditLogs/provisioning?$filter=${q("startswith(jobId,'aws')")}`);
     expect(graphErrorBodySchema.parse(r.json).error.code).toBe('BadRequest');
     const upper = o.jobId.toUpperCase();
-    expect(await await start2Logs(call, `contains(jobId,'${upper.slice(0, 8)}')`)).toHaveLength(0);
+    expect(await start2Logs(call, `contains(jobId,'${upper.slice(0, 8)}')`)).toHaveLength(0);
     expect((await start2Logs(call, `contains(jobId,'${o.jobId.slice(0, 8)}')`)).length).toBeGreaterThan(0);
     expect(await start2Logs(call, `jobId eq '${upper}'`)).toHaveLength(0);
     expect((await start2Logs(call, 'activityDateTime gt 2020-01-01T00:00:00Z')).length).toBeGreaterThan(0);

@@ -55,7 +55,7 @@ const FAST_TAKEOVER = {
   POLLER_DEADLINE_MS: '120000',
 };
 
-export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -213,7 +213,7 @@ const writeSamples = new Map<string, { t: number; writes: number }[]>();
  * How close the writes came to the quota: the mean rate from the first write to the last one
  * (vs the quota's rate, and the 95 % the limiter paces at) and the busiest window seen.
  */
-export function throughput(samples: { t: number; writes: number }[], windowMs: number, limit: number): string {
+function throughput(samples: { t: number; writes: number }[], windowMs: number, limit: number): string {
   const moving = samples.filter((s, i) => i === 0 || s.writes !== samples[i - 1]!.writes);
   if (moving.length < 2) return 'too few writes to measure';
   const first = samples.find((s) => s.writes > 0) ?? moving[0]!;

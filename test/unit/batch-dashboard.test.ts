@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { h, lineChart, parseQuery, selectRows, startedSteadyChart } from '../../src/board/batch-dashboard.ts';
+import { lineChart, startedSteadyChart } from '../../src/board/dashboard-charts.ts';
+import { parseQuery, selectRows } from '../../src/board/dashboard-query.ts';
+import { h } from '../../src/board/html.ts';
 import { startGraphSampler } from '../../src/board/graph-sampler.ts';
 import type { InstanceRecord } from '../../src/ledger/ledger.ts';
 import type { MetricsSnapshot } from '../../src/metrics/redis-counters.ts';

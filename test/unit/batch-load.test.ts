@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBatchFile, type Batch, type LoadResult } from '../../src/batch/load-batch.ts';
 import { instanceKeyOf } from '../../src/batch/instance-key.ts';
-import { redactInstance } from '../../src/batch/redact-instance.ts';
+import { redactInstance } from '../../src/secrets/mask.ts';
 
 const dir = join(import.meta.dirname, '../fixtures/good-batches');
 /** The variables example.env defines (the good batches' `{env}` references). */

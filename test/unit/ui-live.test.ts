@@ -12,7 +12,6 @@ function fakeTerm(columns = 0, rows = 0) {
   return { isTTY: true, columns, rows, writes, write: (s: string) => writes.push(s) };
 }
 
-// eslint-disable-next-line no-control-regex
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
 describe('live progress on a terminal', () => {

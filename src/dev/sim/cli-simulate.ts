@@ -1,5 +1,5 @@
 /** `provflow simulate`: start the simulator and print one JSON line of connection details. */
-import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorOptions } from './index.ts';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from './index.ts';
 
 export async function runSimulate(opts: SimulatorOptions): Promise<SimulatorHandle> {
   // Started for someone's trial: the token-less /_sim/* control endpoints only when asked for.

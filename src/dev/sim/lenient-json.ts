@@ -95,7 +95,7 @@ class LenientParser {
   private key(): string {
     const c = this.s[this.i];
     if (c === '"' || c === "'") return this.string();
-    const m = /^[A-Za-z_$@][\w$@.\-]*/.exec(this.s.slice(this.i, this.i + 256));
+    const m = /^[A-Za-z_$@][\w$@.-]*/.exec(this.s.slice(this.i, this.i + 256));
     if (!m) this.fail('expected a key');
     this.i += m[0].length;
     return m[0];

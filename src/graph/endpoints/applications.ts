@@ -80,7 +80,12 @@ export function applicationsEndpoints(
     },
     findApplications: ({ displayName, applicationTemplateId }) =>
       t.listAll(
-        `/applications${buildQuery({ $filter: and(eq('displayName', displayName), applicationTemplateId && eq('applicationTemplateId', applicationTemplateId)) })}`,
+        `/applications${buildQuery({
+          $filter: and(
+            eq('displayName', displayName),
+            applicationTemplateId && eq('applicationTemplateId', applicationTemplateId),
+          ),
+        })}`,
         '/applications',
         applicationSchema,
         LIST_DIRECTORY,

@@ -9,7 +9,10 @@ export function reportsEndpoints(t: GraphTransport): Pick<GraphApi, 'listProvisi
     async listProvisioningLogs({ jobId, since, top, nextLink }): Promise<ProvisioningLogPage> {
       const path = nextLink
         ? nextLink
-        : `/auditLogs/provisioning${buildQuery({ $filter: and(eq('jobId', jobId), since && gtDateTime('activityDateTime', since)), $top: top })}`;
+        : `/auditLogs/provisioning${buildQuery({
+            $filter: and(eq('jobId', jobId), since && gtDateTime('activityDateTime', since)),
+            $top: top,
+          })}`;
       const res = await t.call({
         method: 'GET',
         path,

@@ -1,8 +1,8 @@
 /** Starts the BullMQ worker of the steps queue over a runtime (composition root). */
 import { Queue, Worker } from 'bullmq';
-import type { Runtime } from '../app/runtime.ts';
-import { QUEUES } from './queues.ts';
-import { createStepProcessor } from './processor.ts';
+import type { Runtime } from './runtime.ts';
+import { QUEUES } from '../flow/queues.ts';
+import { createStepProcessor } from '../flow/processor.ts';
 
 export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
   if (!rt.graph) throw new Error('the steps worker needs a Graph client (createRuntime withGraph)');
