@@ -183,6 +183,8 @@ describe('app role assignments', () => {
     expect((await s.call('DELETE', `${url}/${listed.value[0]!.id}`)).status).toBe(404);
     expect(((await s.call('GET', url)).json as { value: unknown[] }).value).toHaveLength(1);
     expect(s.sim.stats()).toMatchObject({ appRoleAssignments: 2, appRoleAssignmentsRefused: 1 });
+    // Routes are counted by shape, not by id.
+    expect(s.sim.stats().byRoute['DELETE /servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}']).toBe(2);
   });
 
   it("AWS: the imported IAM roles appear in appRoles only after the job's first cycle, and only then are assignable", async () => {

@@ -40,9 +40,10 @@ const isWrite = (m: string) => m === 'POST' || m === 'PUT' || m === 'PATCH' || m
 
 export function costOf(method: string, path: string): RouteCost {
   const route = path
-    .replace(/^\/(applicationTemplates|applications|servicePrincipals)\/[^/]+/, '/$1/{id}')
-    .replace(/\/jobs\/[^/]+/, '/jobs/{jobId}');
-  const list = /^\/(applications|servicePrincipals)$/.test(path);
+    .replace(/^\/(applicationTemplates|applications|servicePrincipals|users|groups)\/[^/]+/, '/$1/{id}')
+    .replace(/\/jobs\/[^/]+/, '/jobs/{jobId}')
+    .replace(/\/appRoleAssignedTo\/[^/]+/, '/appRoleAssignedTo/{assignmentId}');
+  const list = /^\/(applications|servicePrincipals|users|groups)$/.test(path);
   const reports = path.startsWith('/auditLogs/provisioning');
   return { write: isWrite(method), ru: reports ? 0 : list ? 2 : 1, reports, route: `${method} ${route}` };
 }
