@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCIM_TEMPLATE_ID } from '../../src/dev/sim/catalogue.ts';
 import { SIM_GROUPS, SIM_USERS } from '../../src/dev/sim/index.ts';
 import { graphErrorBodySchema } from '../../src/graph/schemas.ts';
-import { instanceWithJob, startSimHttp, type SimHttp } from '../helpers/sim-http.ts';
+import { startSimHttp, type SimHttp } from '../helpers/sim-http.ts';
+import { instanceWithJob } from '../helpers/sim-onboarding.ts';
 import { exampleText, parseExample } from './parse-example.ts';
 
 type Json = Record<string, unknown>;
@@ -88,11 +89,7 @@ describe("the simulator answers the onboarding calls in Microsoft's shapes", () 
   it('the job schema has every field of the GET example; the shortened PUT example is refused, naming what is missing', async () => {
     const schema = await h.call('GET', `${base()}/schema`);
     expect(missingKeys(parseExample('synchronization-schema-get.json'), schema.json)).toEqual([]);
-    const put = await h.callRaw(
-      'PUT',
-      `${base()}/schema`,
-      JSON.stringify(parseExample('synchronization-schema-put.request.json')),
-    );
+    const put = await h.call('PUT', `${base()}/schema`, parseExample('synchronization-schema-put.request.json'));
     expect(put.status).toBe(400);
     expect(graphErrorBodySchema.parse(put.json).error.message).toMatch(/target object 'User' is not defined/);
   });

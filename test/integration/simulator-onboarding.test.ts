@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AWS_TEMPLATE_ID, SCIM_TEMPLATE_ID } from '../../src/dev/sim/catalogue.ts';
 import { DEFAULT_ACCESS_ROLE_ID, SIM_GROUPS, SIM_USERS, type SimulatorOptions } from '../../src/dev/sim/index.ts';
 import { graphErrorBodySchema } from '../../src/graph/schemas.ts';
-import { instanceWithJob, startSimHttp, type SimHttp } from '../helpers/sim-http.ts';
+import { startSimHttp, type SimHttp } from '../helpers/sim-http.ts';
+import { instanceWithJob } from '../helpers/sim-onboarding.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 type Json = Record<string, unknown>;
