@@ -19,7 +19,7 @@ import {
 } from './directory.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
-import { jobOr404, spOr404 } from './routes/lookup.ts';
+import { jobOr404, onboardingShape, spOr404 } from './routes/lookup.ts';
 import { appRolesOf, jobsBySp, type SimAppRole } from './app-roles.ts';
 import { handleDirectoryObjectRoutes } from './routes/directory-objects.ts';
 import { handleSchemaRoutes } from './routes/schema.ts';
@@ -40,12 +40,12 @@ const isWrite = (m: string) => m === 'POST' || m === 'PUT' || m === 'PATCH' || m
 
 export function costOf(method: string, path: string): RouteCost {
   const route = path
-    .replace(/^\/(applicationTemplates|applications|servicePrincipals|users|groups)\/[^/]+/, '/$1/{id}')
-    .replace(/\/jobs\/[^/]+/, '/jobs/{jobId}')
-    .replace(/\/appRoleAssignedTo\/[^/]+/, '/appRoleAssignedTo/{assignmentId}');
-  const list = /^\/(applications|servicePrincipals|users|groups)$/.test(path);
+    .replace(/^\/(applicationTemplates|applications|servicePrincipals)\/[^/]+/, '/$1/{id}')
+    .replace(/\/jobs\/[^/]+/, '/jobs/{jobId}');
+  const list = /^\/(applications|servicePrincipals)$/.test(path);
   const reports = path.startsWith('/auditLogs/provisioning');
-  return { write: isWrite(method), ru: reports ? 0 : list ? 2 : 1, reports, route: `${method} ${route}` };
+  const { shape, isList } = onboardingShape(route, path);
+  return { write: isWrite(method), ru: reports ? 0 : list || isList ? 2 : 1, reports, route: `${method} ${shape}` };
 }
 
 const appView = (a: SimApp) => ({
