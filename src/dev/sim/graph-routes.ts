@@ -19,7 +19,7 @@ import {
 } from './directory.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
-import { jobOr404, onboardingShape, spOr404 } from './routes/lookup.ts';
+import { jobOr404, spOr404 } from './routes/lookup.ts';
 import { appRolesOf, jobsBySp, type SimAppRole } from './app-roles.ts';
 import { handleDirectoryObjectRoutes } from './routes/directory-objects.ts';
 import { handleSchemaRoutes } from './routes/schema.ts';
@@ -27,6 +27,7 @@ import { handleAssignmentRoutes } from './routes/assignments.ts';
 import { handleOnDemandRoutes } from './routes/on-demand.ts';
 import { noteRunStart, readBackSecrets } from './sync-scope.ts';
 import { onboardingLogs } from './onboarding-logs.ts';
+import { onboardingShape } from './routes/route-shape.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
 export interface RouteCost {
