@@ -14,7 +14,7 @@ import { isAssigned } from './sync-scope.ts';
 
 type Json = Record<string, unknown>;
 
-export type ProvisioningResult = 'Success' | 'Skipped' | 'Failure';
+type ProvisioningResult = 'Success' | 'Skipped' | 'Failure';
 
 export interface Outcome {
   result: ProvisioningResult;
