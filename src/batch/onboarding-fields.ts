@@ -32,6 +32,7 @@ const text = (what: string) =>
     .min(1, { error: `is empty; ${what}` })
     .max(1024, { error: 'is longer than 1,024 characters' });
 
+const THRESHOLD = 'must be a whole number of deletions (1 or more) that pauses the job, or false to turn it off';
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 export const settingsSchema = z.strictObject(
@@ -42,9 +43,13 @@ export const settingsSchema = z.strictObject(
       })
       .optional(),
     deletionThreshold: z
-      .union([z.number().int().min(1).max(1_000_000), z.literal(false)], {
-        error: 'must be a whole number of deletions (1 or more) that pauses the job, or false to turn it off',
-      })
+      .union(
+        [
+          z.number().int({ error: THRESHOLD }).min(1, { error: THRESHOLD }).max(1_000_000, { error: THRESHOLD }),
+          z.literal(false),
+        ],
+        { error: THRESHOLD },
+      )
       .optional(),
     notificationEmail: z
       .string({ error: 'must be an email address in quotes, e.g. "idm-team@contoso.com"' })
@@ -73,7 +78,10 @@ const clauseSchema = z.strictObject(
   {
     attribute: text('name the source attribute, e.g. "department"'),
     operator: text('name a filter operator, e.g. "EQUALS" (Graph lists them in …/schema/filterOperators)'),
-    values: z.array(z.string(), { error: 'must be an array of strings, e.g. ["Sales"]' }).max(100).optional(),
+    values: z
+      .array(z.string(), { error: 'must be an array of strings, e.g. ["Sales"]' })
+      .max(100, { error: 'has more than 100 values' })
+      .optional(),
   },
   { error: 'must be an object, e.g. {"attribute": "department", "operator": "EQUALS", "values": ["Sales"]}' },
 );
