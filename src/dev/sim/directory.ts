@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { catalogueEntry } from './catalogue.ts';
+import { templateSchema } from './sync-schema.ts';
 import { iso } from './http.ts';
 import type { SimulatorSettings } from './settings.ts';
 
@@ -100,7 +101,7 @@ export function syncTemplateFor(sp: SimSp) {
           value: JSON.stringify(c.requiredCredentials.map((name) => ({ name, required: true }))),
         },
       ],
-      schema: { directories: [], synchronizationRules: [] },
+      schema: templateSchema(c.syncTemplateId),
     },
   ];
 }

@@ -19,6 +19,11 @@ import {
 } from './directory.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
+import { jobOr404, spOr404 } from './routes/lookup.ts';
+import { appRolesOf, jobsBySp, type SimAppRole } from './app-roles.ts';
+import { handleDirectoryObjectRoutes } from './routes/directory-objects.ts';
+import { handleSchemaRoutes } from './routes/schema.ts';
+import { handleAssignmentRoutes } from './routes/assignments.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
 export interface RouteCost {
@@ -50,13 +55,14 @@ const appView = (a: SimApp) => ({
   web: { redirectUris: [], homePageUrl: catalogueEntry(a.applicationTemplateId)?.template.homePageUrl ?? null },
 });
 
-const spView = (s: SimSp) => ({
+const spView = (s: SimSp, appRoles: SimAppRole[]) => ({
   id: s.id,
   appId: s.appId,
   appDisplayName: s.displayName,
   displayName: s.displayName,
   applicationTemplateId: s.applicationTemplateId,
   appRoleAssignmentRequired: true,
+  appRoles,
   servicePrincipalNames: [s.appId],
   servicePrincipalType: 'Application',
   tags: ['WindowsAzureActiveDirectoryIntegratedApp', 'WindowsAzureActiveDirectoryGalleryApplicationNonPrimaryV1'],
@@ -239,36 +245,6 @@ function filtered<T>(ctx: SimContext, items: T[], dialect: FilterDialect = 'dire
   }
 }
 
-function spOr404(st: SimState, ctx: SimContext, id: string, now: number, forWrite = false): SimSp | null {
-  const sp = st.sps.get(id);
-  if (!sp || sp.visibleAt > now) {
-    if (forWrite && sp) {
-      sendGraphError(
-        ctx,
-        400,
-        'Request_BadRequest',
-        `The service principal ${id} does not reference a valid application object.`,
-      );
-    } else sendNotFound(ctx, id);
-    return null;
-  }
-  return sp;
-}
-
-function jobOr404(st: SimState, ctx: SimContext, sp: SimSp, jobId: string, now: number): SimJob | null {
-  const job = st.jobs.get(jobId);
-  if (!job || job.spId !== sp.id || job.visibleAt > now) {
-    sendGraphError(
-      ctx,
-      404,
-      'NotFound',
-      `The synchronization job '${jobId}' was not found on service principal ${sp.id}.`,
-    );
-    return null;
-  }
-  return job;
-}
-
 /** Graph's synchronizationSecret enum: PUT secrets refuses any other key. */
 const SYNCHRONIZATION_SECRETS: ReadonlySet<string> = new Set([
   'None',
@@ -378,6 +354,9 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   const now = Date.now();
   const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
   const s = st.settings();
+  if (handleDirectoryObjectRoutes(ctx)) return true;
+  if (handleSchemaRoutes(st, ctx)) return true;
+  if (handleAssignmentRoutes(st, ctx)) return true;
 
   // /applicationTemplates
   if (seg[0] === 'applicationTemplates') {
@@ -438,7 +417,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
       // Each version's shape: v1.0 returns `id`, beta `objectId` and the older AAD Graph-style keys.
       const context = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#microsoft.graph.applicationServicePrincipal`;
       if (ctx.apiVersion === 'v1.0') {
-        sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal: spView(sp) });
+        const servicePrincipal = spView(sp, appRolesOf(sp, [], s, now));
+        sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal });
         return true;
       }
       const servicePrincipal = betaSpView(sp, st.tenantId);
@@ -453,7 +433,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (seg.length === 1) {
       const all: unknown[] = isApp
         ? [...st.apps.values()].filter((a) => a.visibleAt <= now).map(appView)
-        : [...st.sps.values()].filter((x) => x.visibleAt <= now).map(spView);
+        : ((bySp) =>
+            [...st.sps.values()]
+              .filter((x) => x.visibleAt <= now)
+              .map((x) => spView(x, appRolesOf(x, bySp.get(x.id) ?? [], s, now))))(jobsBySp(st.logJobs.values()));
       const items = filtered(ctx, all);
       if (!items) return true;
       const body = page(ctx, items as { id: string }[], s.listPageSize, 999, seg[0], (x) => x.id);
@@ -464,7 +447,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (!obj || obj.visibleAt > now) sendNotFound(ctx, seg[1]!);
     else {
       const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`;
-      const view = isApp ? appView(obj as SimApp) : spView(obj as SimSp);
+      const roles = () => appRolesOf(obj as SimSp, jobsBySp(st.logJobs.values()).get(obj.id) ?? [], s, now);
+      const view = isApp ? appView(obj as SimApp) : spView(obj as SimSp, roles());
       sendGraph(ctx, 200, { '@odata.context': odataContext, ...view });
     }
     return true;
