@@ -35,6 +35,10 @@ export interface InstanceRecord {
   endedAt: number | null;
   enqueuedAt: number | null;
   warning: string | null;
+  /** Smoke test outcome as recorded by the smoke-test step, e.g. "Success" or "Failure (code: reason)". */
+  smokeTest?: string | null;
+  /** App role assignments present after assign-groups (null: the instance asks for none). */
+  assignments?: number | null;
 }
 
 /** Batch metadata. */
@@ -249,5 +253,7 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     endedAt: numOrNull(h.endedAt),
     enqueuedAt: numOrNull(h.enqueuedAt),
     warning: str(h.warning),
+    smokeTest: str(h.smokeTest),
+    assignments: numOrNull(h.assignments),
   };
 }
