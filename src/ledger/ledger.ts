@@ -39,6 +39,10 @@ export interface InstanceRecord {
   smokeTest?: string | null;
   /** App role assignments present after assign-groups (null: the instance asks for none). */
   assignments?: number | null;
+  /** Whether the smoke test passed (null: none ran). */
+  smokeTestPassed?: boolean | null;
+  /** Epoch ms when update-schema confirmed the schema edits by read-back. */
+  schemaUpdatedAt?: number | null;
 }
 
 /** Batch metadata. */
@@ -255,5 +259,7 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     warning: str(h.warning),
     smokeTest: str(h.smokeTest),
     assignments: numOrNull(h.assignments),
+    smokeTestPassed: h.smokeTestPassed === undefined ? null : h.smokeTestPassed === '1',
+    schemaUpdatedAt: numOrNull(h.schemaUpdatedAt),
   };
 }

@@ -27,7 +27,7 @@ export async function updateSchema(deps: StepDeps, input: StepInput): Promise<In
     };
     const edited = applySchemaEdits(current, edits, vocab);
     if (edited.problems.length) throw new PermanentError(`cannot edit ${what}: ${edited.problems.join('; ')}`);
-    if (edited.changes.length === 0) return { ...prev, schemaUpdatedAt: deps.now() };
+    if (edited.changes.length === 0) return await updated(deps, input);
     await deps.graph.putSynchronizationSchema(spId, jobId, edited.schema);
     const readBack = await deps.graph.getSynchronizationSchema(spId, jobId);
     const left = readBack ? applySchemaEdits(readBack, edits, vocab).changes : ['nothing read back'];
@@ -37,7 +37,14 @@ export async function updateSchema(deps: StepDeps, input: StepInput): Promise<In
     throw refusedBy(err, `Graph refused the edits of ${what}`);
   }
   deps.logger.info({ instanceKey: instance.instanceKey }, 'job schema updated');
-  return { ...prev, schemaUpdatedAt: deps.now() };
+  return updated(deps, input);
+}
+
+/** Records the confirmed schema in the ledger (status and the demo read it) and the ids. */
+async function updated(deps: StepDeps, { instance, prev }: StepInput): Promise<InstanceIds> {
+  const at = deps.now();
+  await deps.store.set(instance, { schemaUpdatedAt: at });
+  return { ...prev, schemaUpdatedAt: at };
 }
 
 export const updateSchemaStep = defineStep({
