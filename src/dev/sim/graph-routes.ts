@@ -24,6 +24,9 @@ import { appRolesOf, jobsBySp, type SimAppRole } from './app-roles.ts';
 import { handleDirectoryObjectRoutes } from './routes/directory-objects.ts';
 import { handleSchemaRoutes } from './routes/schema.ts';
 import { handleAssignmentRoutes } from './routes/assignments.ts';
+import { handleOnDemandRoutes } from './routes/on-demand.ts';
+import { noteRunStart, readBackSecrets } from './sync-scope.ts';
+import { onboardingLogs } from './onboarding-logs.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
 export interface RouteCost {
@@ -346,6 +349,7 @@ function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, no
   });
   job.startedAt = now;
   job.pausedAt = null;
+  noteRunStart(st, job);
 }
 
 /** Handles one Graph request (after quota/fault/latency). Returns false when no route matched. */
@@ -357,6 +361,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   if (handleDirectoryObjectRoutes(ctx)) return true;
   if (handleSchemaRoutes(st, ctx)) return true;
   if (handleAssignmentRoutes(st, ctx)) return true;
+  if (handleOnDemandRoutes(st, ctx)) return true;
 
   // /applicationTemplates
   if (seg[0] === 'applicationTemplates') {
@@ -489,7 +494,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         return true;
       }
       if (method === 'GET') {
-        const masked = (st.secrets.get(sp.id) ?? []).map((v) => ({ key: v.key, value: '*' }));
+        const masked = readBackSecrets(st.secrets.get(sp.id) ?? []);
         sendGraph(ctx, 200, { '@odata.context': `${ctxUrl}/secrets`, value: masked });
         return true;
       }
@@ -573,14 +578,6 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         sendGraph(ctx, 204);
         return true;
       }
-      if (method === 'POST' && action === 'provisionOnDemand') {
-        sendGraph(ctx, 200, {
-          '@odata.type': '#microsoft.graph.stringKeyStringValuePair',
-          key: 'Status',
-          value: 'Succeeded',
-        });
-        return true;
-      }
     }
   }
 
@@ -600,7 +597,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     const jobs = byJob ? (named ? [named] : []) : [...st.logJobs.values()];
     const retainFrom = now - s.logRetentionMs;
     type Entry = { id: string; activityDateTime: string };
-    const all = jobs.flatMap((j) => logsForJob(j, s, st.tenantId, now, retainFrom)) as Entry[];
+    const all = jobs.flatMap((j) => [
+      ...logsForJob(j, s, st.tenantId, now, retainFrom),
+      ...onboardingLogs(st, j, s, now, retainFrom),
+    ]) as Entry[];
     const entries = filtered(ctx, all, 'reports');
     if (!entries) return true;
     const desc = om[1] !== 'asc';
