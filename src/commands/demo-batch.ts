@@ -1,8 +1,8 @@
 /**
  * The batch `provflow demo` generates: AWS instances with names that exercise quoting and
- * non-ASCII, a SCIM-style instance every sixth with a schema edit and a scoping filter, and the
- * onboarding fields on every instance — settings, group assignments (an AWS role every fifth,
- * imported only by the first cycle), a smoke test with the simulator's canary user. A few are
+ * non-ASCII, a SCIM-style instance every third with a schema edit, a scoping filter and a smoke
+ * test with the simulator's canary user, and settings and group assignments on every instance
+ * (an AWS role every fifth, imported only by the first cycle). A few are
  * configured to fail (bad credentials, a canary the target app rejects, a group that does not
  * exist) and a few to quarantine; each instance's `expect` is what it must end as.
  */
@@ -30,7 +30,7 @@ export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: n
   const instances: BatchInstance[] = [];
   for (let i = 0; i < n; i++) {
     const num = String(i + 1).padStart(3, '0');
-    const scim = i % 6 === 1;
+    const scim = i % 3 === 1;
     const displayName = scim
       ? `SCIM Demo ${num}`
       : i % 17 === 4
@@ -40,10 +40,11 @@ export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: n
           : `AWS Demo ${num}`;
     let token = `demo-token-${randomBytes(6).toString('hex')}`;
     let expect: ExpectedOutcome = 'steady';
+    // AWS provisioning only imports roles (no user to provision): only SCIM instances are smoke-tested.
     const onboarding: OnboardingInput = {
       settings: { ...SETTINGS },
       assignments: [{ group: 'Sales', role: scim ? 'default' : 'msiam_access' }],
-      smokeTest: { subject: DEMO_CANARY, type: 'User' },
+      ...(scim ? { smokeTest: { subject: DEMO_CANARY, type: 'User' as const } } : {}),
     };
     if (opts.quarantineEvery > 0 && i % opts.quarantineEvery === opts.quarantineEvery - 3) {
       token = `quarantine-${token}`;
@@ -53,10 +54,10 @@ export function demoBatch(batchId: string, n: number, opts: { quarantineEvery: n
     } else if (opts.badEvery > 0 && i % opts.badEvery === opts.badEvery - 1) {
       token = `bad-${token}`;
       expect = 'failed';
-    } else if (i % 23 === 11) {
+    } else if (scim && i % 24 === 10) {
       onboarding.smokeTest = { subject: DEMO_FAILING_USER, type: 'User' }; // the target app rejects this user
       expect = 'failed';
-    } else if (i % 29 === 19) {
+    } else if (!scim && i % 25 === 12) {
       onboarding.assignments = [{ group: 'Demo Group That Does Not Exist' }];
       expect = 'failed';
     } else if (i % 10 === 3) {

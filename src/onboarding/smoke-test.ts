@@ -18,13 +18,15 @@ export interface SmokeOutcome {
 
 /**
  * The rule to run: the first rule with an object mapping whose source is `type` (User or
- * Group) — Microsoft's example sends the schema's synchronizationRule id. Null when none.
+ * Group) — Microsoft's example sends the schema's synchronizationRule id. Null when none: an
+ * import-only job (AWS Single-Account Access imports roles from AWS) provisions no users, so it
+ * has nothing to prove on demand.
  */
 export function ruleIdFor(schema: SynchronizationSchema, type: 'User' | 'Group'): string | null {
   for (const rule of schema.synchronizationRules ?? [])
     if ((rule.objectMappings ?? []).some((o) => o.sourceObjectName.toLowerCase() === type.toLowerCase()))
       return rule.id;
-  return schema.synchronizationRules?.[0]?.id ?? null;
+  return null;
 }
 
 function json(s: string | null | undefined): Record<string, unknown> | null {

@@ -29,7 +29,11 @@ export async function smokeTest(deps: StepDeps, input: StepInput): Promise<Insta
     const schema = await deps.graph.getSynchronizationSchema(spId, jobId);
     if (!schema) throw new StepWait(deps.settings.replicationPollMs, input.state, 'job schema not yet readable');
     const ruleId = ruleIdFor(schema, type);
-    if (!ruleId) throw new PermanentError(`the job schema of '${instance.displayName}' has no synchronization rule`);
+    if (!ruleId)
+      throw new PermanentError(
+        `the job schema of '${instance.displayName}' has no rule that provisions ${type} objects ` +
+          '(an import-only app such as AWS Single-Account Access cannot be smoke-tested): remove "smokeTest"',
+      );
     const answer = await deps.graph.provisionOnDemand(spId, jobId, {
       ruleId,
       subject: test.subject,
