@@ -124,7 +124,9 @@ const mappingSchema = z
     if (set.length !== 1)
       ctx.addIssue({
         code: 'custom',
-        message: `sets ${set.length ? set.join(' and ') : 'no source'}; give exactly one of "source", "expression" or "constant"`,
+        message:
+          `sets ${set.length ? set.join(' and ') : 'no source'}; ` +
+          'give exactly one of "source", "expression" or "constant"',
       });
   });
 
