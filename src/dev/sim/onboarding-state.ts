@@ -16,14 +16,14 @@ export interface SimAssignment {
 }
 
 /** A job's schema once read or written: its body and version. */
-export interface StoredSchema {
+interface StoredSchema {
   body: Record<string, unknown>;
   version: number;
   updatedAt: number;
 }
 
 /** One provisioning-log entry written by an on-demand run (already in Graph's shape). */
-export type OnDemandLogEntry = Record<string, unknown> & { id: string; activityDateTime: string; jobId: string };
+type OnDemandLogEntry = Record<string, unknown> & { id: string; activityDateTime: string; jobId: string };
 
 export class OnboardingState {
   /** Assignments by resource service principal id. */

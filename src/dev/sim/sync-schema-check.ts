@@ -143,9 +143,21 @@ function scopeProblem(scope: unknown, attrs: Map<string, string>): string | null
       if (op.arity === 'Binary' && (!Array.isArray(values) || !values.length)) {
         return `scoping filter operator '${op.name}' needs a value (targetOperand.values).`;
       }
+      if (op.name.endsWith('REGEX MATCH') && !(values as unknown[]).every((v) => isRegex(String(v)))) {
+        return `scoping filter operator '${op.name}' needs a valid regular expression.`;
+      }
     }
   }
   return null;
+}
+
+function isRegex(v: string): boolean {
+  try {
+    new RegExp(v);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether an object with these attribute values is in a mapping's scope (no filter: everyone). */

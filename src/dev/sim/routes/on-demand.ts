@@ -90,7 +90,7 @@ function report(job: SimJob, subject: Subject, out: Outcome, entry: Json, starte
     status: String(x.status).replace(/^./, (c) => c.toUpperCase()),
     description: x.description,
     timestamp: iso(now),
-    details: {},
+    details: x.details,
   }));
   return {
     action: out.action,
