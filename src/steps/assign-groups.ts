@@ -79,9 +79,9 @@ async function waitForRoles(
   const timeout = deps.settings.roleImportTimeoutMs ?? DEFAULT_ROLE_IMPORT_TIMEOUT_MS;
   const job = await deps.graph.getSynchronizationJob(spId, jobId);
   const s = job?.status;
-  const cycleDone =
-    !!s?.lastSuccessfulExecution?.timeEnded ||
-    (!!s?.steadyStateFirstAchievedTime && s.steadyStateFirstAchievedTime !== NEVER_DATE);
+  // Graph writes 0001-01-01T00:00:00Z for "never".
+  const happened = (t: string | null | undefined) => !!t && t !== NEVER_DATE;
+  const cycleDone = happened(s?.lastSuccessfulExecution?.timeEnded) || happened(s?.steadyStateFirstAchievedTime);
   // A cycle that ended between our read of the roles and of the job: read the roles once more.
   const confirmed = cycleDone && input.state.cycleSeen === true;
   if (confirmed || deps.now() - since >= timeout) {

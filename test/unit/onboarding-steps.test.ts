@@ -221,6 +221,21 @@ describe('assign-groups', () => {
     expect(String(err)).toMatch(/app role 'Admin' is not among the 0 app roles.*after the first provisioning cycle/);
   });
 
+  it('a job whose dates say "never" (0001-01-01) has not completed a cycle: it keeps waiting', async () => {
+    const t = setup({ assignments: [{ group: 'AWS Admins', role: 'Admin' }] });
+    t.graph.jobs.get('sp-1')![0]!.status = {
+      code: 'Active',
+      lastSuccessfulExecution: { timeEnded: '0001-01-01T00:00:00Z' },
+      steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z',
+    };
+    let state: Record<string, unknown> = {};
+    for (let i = 0; i < 3; i++) {
+      const wait = (await rejection(assignGroups(t.deps, t.input(state)))) as StepWait;
+      expect(wait).toBeInstanceOf(StepWait);
+      state = wait.state;
+    }
+  });
+
   it('fails naming the role at the deadline', async () => {
     const t = setup({ assignments: [{ group: 'AWS Admins', role: 'Admin' }] });
     t.deps.settings.roleImportTimeoutMs = 10_000;
