@@ -80,7 +80,7 @@ export function outcomeFor(
   const { cause } = runBehaviour(sp.applicationTemplateId, st.secrets.get(sp.id) ?? []);
   if (cause) return { result: 'Failure', errorCode: cause.code, reason: cause.message, action: 'Other' };
   if (!mapping || mapping.enabled === false) {
-    const why = `The ${subject.type} '${d.reportable}' will be skipped: the object mapping for ${subject.type} is disabled.`;
+    const why = `The ${subject.type} '${d.reportable}' will be skipped: its object mapping is disabled.`;
     return skipped('ObjectMappingDisabled', why);
   }
   if (!o.syncAll && !isAssigned(st, sp.id, subject.id)) {

@@ -137,7 +137,8 @@ function scopeProblem(scope: unknown, attrs: Map<string, string>): string | null
       const type = attrs.get(str(c.sourceOperandName) ?? '');
       if (!type) return `scoping filter attribute '${String(c.sourceOperandName)}' is not defined.`;
       if (!(op.supportedAttributeTypes as readonly string[]).includes(type)) {
-        return `scoping filter operator '${op.name}' does not apply to ${type} attribute '${String(c.sourceOperandName)}'.`;
+        const name = String(c.sourceOperandName);
+        return `scoping filter operator '${op.name}' does not apply to ${type} attribute '${name}'.`;
       }
       const values = (c.targetOperand as { values?: unknown } | null | undefined)?.values;
       if (op.arity === 'Binary' && (!Array.isArray(values) || !values.length)) {
