@@ -96,6 +96,20 @@ describe('onboarding fields in a batch file', () => {
     expect(problems(r)).toContainEqual({ path, message: expect.stringContaining(hint) });
   });
 
+  it('refuses a setting and a credential that name the same secret key', async () => {
+    const r = await loadBatchFile(
+      base({ credentials: { SecretToken: { value: 'x' }, SyncAll: { value: 'true' } } }, [
+        { displayName: 'A', settings: { scope: 'assigned' } },
+      ]),
+    );
+    expect(problems(r)).toEqual([
+      {
+        path: 'instances[0].settings.scope',
+        message: expect.stringContaining('same secret key as credentials.SyncAll'),
+      },
+    ]);
+  });
+
   it('refuses bad values with the fix, in defaults too', async () => {
     const r = await loadBatchFile(
       base({ settings: { scope: 'everyone', deletionThreshold: 0 } }, [
