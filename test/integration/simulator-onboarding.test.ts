@@ -188,6 +188,22 @@ describe('app role assignments', () => {
     expect(s.sim.stats().byRoute['DELETE /servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}']).toBe(2);
   });
 
+  it('a new assignment may be missing from the list for a while (replication), yet a second POST is refused', async () => {
+    const s = await start();
+    const { spId } = await instanceWithJob(s, SCIM_TEMPLATE_ID, 'Assign lag');
+    s.sim.configure({ replicationLagMs: { min: 5000, max: 5000 } });
+    const url = `/servicePrincipals/${spId}/appRoleAssignedTo`;
+    const body = { principalId: SIM_GROUPS.engineering, resourceId: spId, appRoleId: DEFAULT_ACCESS_ROLE_ID };
+    expect((await s.call('POST', url, body)).status).toBe(201);
+    // Read at once, the list may not show it; a retry that trusted the list is refused, not doubled.
+    const listed = async () => ((await s.call('GET', url)).json as { value: unknown[] }).value.length;
+    expect(await listed()).toBe(0);
+    const again = await s.call('POST', url, body);
+    expect(again.status).toBe(400);
+    expect(errorOf(again.json).message).toBe('Permission being assigned already exists on the object.');
+    await waitFor('the assignment to replicate', async () => (await listed()) === 1, 30_000);
+  });
+
   it("AWS: the imported IAM roles appear in appRoles only after the job's first cycle, and only then are assignable", async () => {
     const s = await start();
     const { spId, jobId } = await instanceWithJob(s, AWS_TEMPLATE_ID, 'AWS roles');

@@ -13,6 +13,8 @@ export interface SimAssignment {
   principalDisplayName: string;
   appRoleId: string;
   createdAt: number;
+  /** Lists show it from then on (Microsoft: the list "might have replication delays"). */
+  visibleAt: number;
 }
 
 /** A job's schema once read or written: its body and version. */
