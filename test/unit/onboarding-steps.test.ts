@@ -190,6 +190,50 @@ describe('assign-groups', () => {
     expect((await assignGroups(t.deps, t.input())).assignments).toBe(1);
   });
 
+  it('a duplicate refused while the list does not show it yet (replication): waits, looks again, no second POST', async () => {
+    const t = setup({ assignments: [{ group: 'AWS Admins' }] });
+    t.graph.assignments.set('sp-1', [
+      { id: 'x', principalId: G_ADMINS, appRoleId: '00000000-0000-0000-0000-000000000000', resourceId: 'sp-1' },
+    ]);
+    const real = t.graph.listAppRoleAssignedTo.bind(t.graph);
+    let lagging = 2; // the first two reads miss it
+    t.graph.listAppRoleAssignedTo = async (sp: string) => (lagging-- > 0 ? [] : real(sp));
+    const wait = (await rejection(assignGroups(t.deps, t.input()))) as StepWait;
+    expect(wait).toBeInstanceOf(StepWait);
+    expect(wait.reason).toMatch(/looking again/);
+    t.deps.advance(wait.delayMs);
+    expect((await assignGroups(t.deps, t.input(wait.state))).assignments).toBe(1);
+    expect(t.graph.count('assignAppRole')).toBe(1);
+  });
+
+  it("a refusal that is not a duplicate fails with Graph's reason once the look-again window is over", async () => {
+    const t = setup({ assignments: [{ group: 'AWS Admins' }] });
+    t.graph.failNext.set('assignAppRole', {
+      err: graphError(
+        400,
+        'permanent',
+        'Request_BadRequest',
+        'Permission being assigned was not found on application.',
+      ),
+      afterEffect: false,
+    });
+    const wait = (await rejection(assignGroups(t.deps, t.input()))) as StepWait;
+    expect(wait).toBeInstanceOf(StepWait);
+    t.deps.advance(t.deps.settings.reconcileWindowMs);
+    t.graph.failNext.set('assignAppRole', {
+      err: graphError(
+        400,
+        'permanent',
+        'Request_BadRequest',
+        'Permission being assigned was not found on application.',
+      ),
+      afterEffect: false,
+    });
+    const err = await rejection(assignGroups(t.deps, t.input(wait.state)));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(String(err)).toMatch(/refused to assign group 'AWS Admins'.*not found on application/);
+  });
+
   it('fails the instance naming an unknown group', async () => {
     const t = setup({ assignments: [{ group: 'No Such Group' }] });
     const err = await rejection(assignGroups(t.deps, t.input()));
