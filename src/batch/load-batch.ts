@@ -119,6 +119,7 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
       credentials,
       credentialSources,
       expect: planned.expect,
+      ...(planned.onboarding ? { onboarding: planned.onboarding } : {}),
     });
   }
 

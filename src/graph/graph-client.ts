@@ -20,6 +20,8 @@ import type { GraphApi, GraphResponseEvent } from './graph-api.ts';
 import type { CallSpec, GraphTransport } from './call-spec.ts';
 import { applicationsEndpoints } from './endpoints/applications.ts';
 import { reportsEndpoints } from './endpoints/reports.ts';
+import { onboardingEndpoints } from './endpoints/onboarding.ts';
+import { directoryEndpoints } from './endpoints/directory.ts';
 import { synchronizationEndpoints } from './endpoints/synchronization.ts';
 
 export type { GraphResponseEvent } from './graph-api.ts';
@@ -458,5 +460,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     ...applicationsEndpoints(t),
     ...synchronizationEndpoints(t),
     ...reportsEndpoints(t),
+    ...onboardingEndpoints(t),
+    ...directoryEndpoints(t),
   };
 }

@@ -9,6 +9,9 @@
  */
 import { z } from 'zod';
 
+/** `0001-01-01T00:00:00Z` is Graph's "never". */
+export const NEVER_DATE = '0001-01-01T00:00:00Z';
+
 const nullableString = z.string().nullish();
 
 export const graphErrorBodySchema = z.looseObject({
@@ -47,6 +50,16 @@ export const applicationSchema = z.looseObject({
 });
 export type Application = z.infer<typeof applicationSchema>;
 
+/** An app role on a service principal (AWS imports its IAM roles as these after the first cycle). */
+export const appRoleSchema = z.looseObject({
+  id: z.string(),
+  value: nullableString,
+  displayName: nullableString,
+  isEnabled: z.boolean().nullish(),
+  allowedMemberTypes: z.array(z.string()).nullish(),
+});
+export type AppRole = z.infer<typeof appRoleSchema>;
+
 export const servicePrincipalSchema = z.looseObject({
   ...withObjectId,
   // Microsoft's beta instantiate example omits the servicePrincipal's appId (it equals the application's).
@@ -56,6 +69,7 @@ export const servicePrincipalSchema = z.looseObject({
   applicationTemplateId: nullableString,
   servicePrincipalNames: z.array(z.string()).nullish(),
   tags: z.array(z.string()).nullish(),
+  appRoles: z.array(appRoleSchema).nullish(),
 });
 export type ServicePrincipal = z.infer<typeof servicePrincipalSchema>;
 
@@ -71,7 +85,7 @@ export function objectIdOf(o: { id?: string | null; objectId?: string | null }):
   return id;
 }
 
-const keyValueSchema = z.looseObject({ key: z.string(), value: z.string().nullish() });
+export const keyValueSchema = z.looseObject({ key: z.string(), value: z.string().nullish() });
 
 export const synchronizationTemplateSchema = z.looseObject({
   id: z.string(),

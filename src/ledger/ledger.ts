@@ -35,6 +35,14 @@ export interface InstanceRecord {
   endedAt: number | null;
   enqueuedAt: number | null;
   warning: string | null;
+  /** Smoke test outcome as recorded by the smoke-test step, e.g. "Success" or "Failure (code: reason)". */
+  smokeTest?: string | null;
+  /** App role assignments present after assign-groups (null: the instance asks for none). */
+  assignments?: number | null;
+  /** Whether the smoke test passed (null: none ran). */
+  smokeTestPassed?: boolean | null;
+  /** Epoch ms when update-schema confirmed the schema edits by read-back. */
+  schemaUpdatedAt?: number | null;
 }
 
 /** Batch metadata. */
@@ -249,5 +257,9 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     endedAt: numOrNull(h.endedAt),
     enqueuedAt: numOrNull(h.enqueuedAt),
     warning: str(h.warning),
+    smokeTest: str(h.smokeTest),
+    assignments: numOrNull(h.assignments),
+    smokeTestPassed: h.smokeTestPassed === undefined ? null : h.smokeTestPassed === '1',
+    schemaUpdatedAt: numOrNull(h.schemaUpdatedAt),
   };
 }
