@@ -75,7 +75,7 @@ function fakeLimiter(log: string[]) {
       broadcastsHeard: 0,
       released: released.length,
     }),
-    close() {},
+    async close() {},
   };
   return {
     limiter,

@@ -90,9 +90,8 @@ export function bottleneckEngine(connection: Redis): PacingEngine {
     async close() {
       await Promise.allSettled([...reservoirs.values()].map((r) => r.limiter.disconnect(false)));
       reservoirs.clear();
-      const c = conn as unknown as { subscriber?: Redis };
-      c.subscriber?.disconnect();
-      client.disconnect();
+      // The client is our duplicate: quit it and bottleneck's subscriber once their replies are in.
+      await conn.disconnect(true).catch(() => undefined);
     },
   };
 }

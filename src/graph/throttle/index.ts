@@ -41,7 +41,7 @@ export interface Throttle {
    * times held back, so a request that can never be sent defers its job.
    */
   admit(tenantId: string, request: ThrottledRequest): Promise<Permit>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface ThrottleOptions {

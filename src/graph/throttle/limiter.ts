@@ -87,8 +87,8 @@ export interface GraphLimiter {
   /** Remaining pause in Redis (0 when not paused). */
   pausedForMs(tenantId: string): Promise<number>;
   stats(): LimiterStats;
-  /** Rejects inline waiters and closes the broadcast subscription; the main Redis connection is the caller's. */
-  close(): void;
+  /** Rejects inline waiters, closes the broadcast subscription and the engine; the main connection is the caller's. */
+  close(): Promise<void>;
 }
 
 /** Options for `createGraphLimiter`. */
@@ -297,7 +297,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       return pttl > 0 ? pttl : 0;
     },
     stats: () => ({ ...counters }),
-    close() {
+    async close() {
       closed = true;
       for (const s of sleepers) {
         clearTimeout(s.timer);
@@ -306,7 +306,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
       sleepers.clear();
       subscriber?.disconnect();
       subscriber = null;
-      void engine.close();
+      await engine.close();
     },
   };
 }
