@@ -12,9 +12,9 @@ const CHECK = script('check');
 const PAUSE = script('pause');
 
 /** What `acquire.lua` answers: `[0, 0, tight]` when recorded, else `[waitMs, index]`. */
-export type AcquireAnswer = [number, number, number?];
+type AcquireAnswer = [number, number, number?];
 
-export type ThrottleRedis = Redis & {
+type ThrottleRedis = Redis & {
   provflowThrottleAcquire(...keysThenArgs: (string | number)[]): Promise<AcquireAnswer>;
   provflowThrottleCheck(pauseKey: string, holdKey: string): Promise<[number, number]>;
   provflowThrottlePause(key: string, ms: number, reason: string, channel: string, what: string): Promise<number>;

@@ -21,7 +21,7 @@ export type HeldBackReason = 'paused' | 'late-grant' | 'lease-yield';
 const MAX_HELD_BACK = 20;
 
 /** What a permit needs from its throttle (one per request, made by `createThrottle`). */
-export interface PermitContext {
+interface PermitContext {
   tenantId: string;
   limiter: GraphLimiter;
   grant: Grant;

@@ -21,7 +21,7 @@ export interface CallCost {
 }
 
 /** The windows, in the order acquire.lua takes them; `share` is a process group's own RU log. */
-export const WINDOWS = ['write', 'ru', 'reports', 'share'] as const;
+const WINDOWS = ['write', 'ru', 'reports', 'share'] as const;
 export type WindowName = (typeof WINDOWS)[number];
 export type Charged = { bucket: WindowName; count: number };
 
