@@ -13,6 +13,8 @@
  *   --scale-instances N  size of both scale runs (10000)
  *   --poller-warmup S    seconds the poller watches the unchanged jobs before they change (60)
  *   --workers N          steps-worker processes (1)
+ *   --throttle-engine E  native (default) or bottleneck: which engine keeps the pacing windows
+ *                        (PROVFLOW_THROTTLE_ENGINE for the worker and poller processes)
  *   --env KEY=VALUE      extra environment for the worker and poller processes, repeatable
  *                        (tuning experiments, e.g. --env WORKER_CONCURRENCY=150)
  *   --timeline           keep every finished step job and print where an instance's time goes, step
@@ -57,6 +59,7 @@ const { values } = parseArgs({
     timeline: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
+    'throttle-engine': { type: 'string' },
   },
 });
 const N = Number(values.instances);
@@ -78,6 +81,14 @@ for (const kv of values.env ?? []) {
     process.exit(2);
   }
   EXTRA_ENV[kv.slice(0, i)] = kv.slice(i + 1);
+}
+const ENGINE = values['throttle-engine'];
+if (ENGINE !== undefined) {
+  if (ENGINE !== 'native' && ENGINE !== 'bottleneck') {
+    process.stderr.write(`--throttle-engine wants native or bottleneck, got ${ENGINE}\n`);
+    process.exit(2);
+  }
+  EXTRA_ENV.PROVFLOW_THROTTLE_ENGINE = ENGINE;
 }
 for (const [k, v] of Object.entries({
   workers: WORKERS,

@@ -23,6 +23,8 @@ export const DEFAULTS = {
   GRAPH_REPORTS_WINDOW_MS: MICROSOFT_LIMITS.reportsWindowMs,
   /** Pace at this share of every quota, leaving head-room for clock skew and other callers. */
   GRAPH_LIMIT_SAFETY: 0.95,
+  /** Which engine keeps the pacing windows: native sliding-window logs, or bottleneck (measured, docs/adr). */
+  PROVFLOW_THROTTLE_ENGINE: 'native',
   GRAPH_REQUEST_TIMEOUT_MS: 30_000,
   /**
    * Most step jobs wait on Graph latency, replication or the limiter, not on CPU, so one worker
@@ -89,6 +91,9 @@ const schema = z.object({
   GRAPH_REPORTS_LIMIT: num(1).default(DEFAULTS.GRAPH_REPORTS_LIMIT),
   GRAPH_REPORTS_WINDOW_MS: num(1).default(DEFAULTS.GRAPH_REPORTS_WINDOW_MS),
   GRAPH_LIMIT_SAFETY: num(0.1, 1).default(DEFAULTS.GRAPH_LIMIT_SAFETY),
+  PROVFLOW_THROTTLE_ENGINE: z
+    .enum(['native', 'bottleneck'], { message: 'use native (the default) or bottleneck' })
+    .default(DEFAULTS.PROVFLOW_THROTTLE_ENGINE),
   GRAPH_REQUEST_TIMEOUT_MS: num(100).default(DEFAULTS.GRAPH_REQUEST_TIMEOUT_MS),
   WORKER_CONCURRENCY: num(1, 1000).default(DEFAULTS.WORKER_CONCURRENCY),
   POLLER_CONCURRENCY: num(1, 1000).default(DEFAULTS.POLLER_CONCURRENCY),

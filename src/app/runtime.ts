@@ -1,6 +1,6 @@
 /**
  * The composition root: everything long-lived (Redis connections, the HTTP agent, MSAL, the
- * Graph client, the shared limiter, the ledger) is built here once and passed down.
+ * Graph client, the throttle, the ledger) is built here once and passed down.
  */
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -8,15 +8,14 @@ import type { Config } from '../config.ts';
 import { QUEUES } from '../flow/queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import { createGraphClient } from '../graph/graph-client.ts';
-import { resolveHoldSecret } from '../graph/hold-secret.ts';
+import { resolveHoldSecret } from '../graph/throttle/hold-secret.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
-import { createGraphLimiter } from '../graph/limiter.ts';
+import { createRedisThrottle } from '../graph/throttle/index.ts';
 import { createTokenProvider } from '../graph/token-provider.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { createMetricsRecorder } from '../metrics/redis-counters.ts';
 import type { StepSettings } from '../steps/types.ts';
-import { createShareLimiter } from './share-limiter.ts';
 import { createVault, type Vault } from '../secrets/vault.ts';
 
 /** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
@@ -160,33 +159,29 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     };
     // One hold key for every process of the deployment, so a 503's hold binds them all.
     const holdSecret = await resolveHoldSecret({ redis, prefix, secretKey: cfg.PROVFLOW_SECRET_KEY, logger });
-    const safety = cfg.GRAPH_LIMIT_SAFETY;
-    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety, holdSecret, logger });
     const share = opts.ruShare ?? 1;
-    const limiter =
-      share < 1
-        ? createShareLimiter({
-            main: tenantLimiter,
-            redis,
-            prefix,
-            group: 'poller',
-            limits,
-            share,
-            safety: cfg.GRAPH_LIMIT_SAFETY,
-            logger,
-          })
-        : tenantLimiter;
-    closers.push(async () => limiter.close());
+    const throttle = createRedisThrottle({
+      redis,
+      prefix,
+      limits,
+      safety: cfg.GRAPH_LIMIT_SAFETY,
+      holdSecret,
+      engine: cfg.PROVFLOW_THROTTLE_ENGINE,
+      // The poller keeps to its share of the tenant's resource units in a log of its own.
+      ...(share < 1 ? { share: { group: 'poller', ru: share } } : {}),
+      onHeldBack: (why) => metrics.heldBack(why),
+      logger,
+    });
+    closers.push(async () => throttle.close());
     graph = createGraphClient({
       tenantId: cfg.AZURE_TENANT_ID,
       graphBaseUrl: cfg.GRAPH_BASE_URL,
       tokenProvider,
-      limiter,
+      throttle,
       dispatcher,
       logger,
       requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
       onResponse: (e) => metrics.graphResponse(e),
-      onHeldBack: (why) => metrics.heldBack(why),
     });
   }
 

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { FailureContext } from './classify-error.ts';
-import type { CallCost } from './limiter.ts';
+import type { CallCost } from './throttle/index.ts';
 import { segment } from './odata.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

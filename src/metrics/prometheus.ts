@@ -96,7 +96,7 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
       ['why'],
     );
     held.inc({ why: 'paused' }, s.heldBack?.paused ?? 0);
-    held.inc({ why: 'stale_grant' }, s.heldBack?.staleGrant ?? 0);
+    held.inc({ why: 'lease_yield' }, s.heldBack?.leaseYield ?? 0);
     held.inc({ why: 'late_grant' }, s.heldBack?.lateGrant ?? 0);
 
     const ended = counter('provflow_instances_ended_total', 'Instances by the state they ended in.', ['state']);

@@ -14,6 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { GraphResponseEvent } from '../graph/graph-api.ts';
+import type { HeldBackReason } from '../graph/throttle/index.ts';
 
 /** How a step job ended (one count per finished attempt that moved the job to that state). */
 export type StepOutcome = 'completed' | 'failed';
@@ -36,11 +37,12 @@ export interface MetricsSnapshot {
   /** Time callers spent waiting because the tenant was throttled (ms, summed over callers). */
   throttledWaitMs: number;
   /**
-   * Requests held back before sending: `paused` — the tenant was paused after the limiter's yes
-   * (by this process or, broadcast, another); `staleGrant` — the yes had aged past its lease;
-   * `lateGrant` — the quota window was nearly full and the yes too old to send safely.
+   * Grants not sent as they were (throttle/permit.ts): `paused` — held back, the tenant was paused
+   * after the grant (here or, broadcast, elsewhere); `leaseYield` — the grant had aged past its
+   * lease, so pending I/O was let in first; `lateGrant` — the grant was too old to send safely
+   * (its window nearly full): released unsent and asked for again.
    */
-  heldBack: { paused: number; staleGrant: number; lateGrant: number };
+  heldBack: { paused: number; leaseYield: number; lateGrant: number };
   steps: Array<{ step: string; outcome: StepOutcome; count: number }>;
   /** Instances by the state they ended in (`steady`, `quarantined`, `failed`, …). */
   instances: Array<{ state: string; count: number }>;
@@ -57,7 +59,7 @@ export interface MetricsRecorder extends MetricsSource {
   graphResponse(event: Omit<GraphResponseEvent, 'requestId'>): void;
   throttledWait(ms: number): void;
   /** A request held back before sending (see `MetricsSnapshot.heldBack`). */
-  heldBack(why: 'paused' | 'stale-grant' | 'late-grant'): void;
+  heldBack(why: HeldBackReason): void;
   stepOutcome(step: string, outcome: StepOutcome): void;
   instanceEnd(state: string): void;
   /** Writes buffered increments now (resolves once Redis has them). */
@@ -237,7 +239,7 @@ async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapsho
     throttledWaitMs: num(throttle['wait-ms']),
     heldBack: {
       paused: num(throttle['held-paused']),
-      staleGrant: num(throttle['held-stale-grant']),
+      leaseYield: num(throttle['held-lease-yield']),
       lateGrant: num(throttle['held-late-grant']),
     },
     steps: stepCounts.sort(by((s) => `${s.step}:${s.outcome}`)),

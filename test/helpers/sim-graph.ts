@@ -7,10 +7,11 @@ import type { Agent } from 'undici';
 import type { GraphApi } from '../../src/graph/graph-api.ts';
 import { createGraphClient, type GraphResponseEvent } from '../../src/graph/graph-client.ts';
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
-import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
+import { createGraphLimiter, type GraphLimiter } from '../../src/graph/throttle/limiter.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
 import { startSimulator } from '../../src/dev/sim/index.ts';
 import { testRedis } from './redis.ts';
+import { createThrottle } from '../../src/graph/throttle/index.ts';
 
 export interface SimGraph {
   sim: Awaited<ReturnType<typeof startSimulator>>;
@@ -48,7 +49,7 @@ export async function startSimGraph(prefix: string, events: GraphResponseEvent[]
     tenantId: sim.tenantId,
     graphBaseUrl: sim.graphBaseUrl,
     tokenProvider,
-    limiter,
+    throttle: createThrottle({ limiter }),
     dispatcher,
     onResponse: (e) => events.push(e),
   });

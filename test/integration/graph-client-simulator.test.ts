@@ -10,7 +10,8 @@ import { GraphError, RateLimitedError } from '../../src/graph/errors.ts';
 import type { GraphApi } from '../../src/graph/graph-api.ts';
 import { createGraphClient, type GraphResponseEvent } from '../../src/graph/graph-client.ts';
 import { createHttpAgent } from '../../src/graph/http-agent.ts';
-import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
+import { createThrottle } from '../../src/graph/throttle/index.ts';
+import { createGraphLimiter, pauseKey, type GraphLimiter } from '../../src/graph/throttle/limiter.ts';
 import { createTokenProvider } from '../../src/graph/token-provider.ts';
 import { startSimulator } from '../../src/dev/sim/index.ts';
 import { SeededRandom } from '../../src/dev/sim/prng.ts';
@@ -26,10 +27,11 @@ let redis: Redis;
 let dispatcher: Agent;
 let limiter: GraphLimiter;
 let graph: GraphApi;
+const prefix = testPrefix('graph-sim');
 const events: GraphResponseEvent[] = [];
 
 beforeAll(async () => {
-  sg = await startSimGraph(testPrefix('graph-sim'), events);
+  sg = await startSimGraph(prefix, events);
   ({ sim, redis, dispatcher, limiter, graph } = sg);
 });
 
@@ -157,7 +159,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
           o.forceRefresh ? real.getToken(o) : 'revoked-token'
         ),
       },
-      limiter,
+      throttle: createThrottle({ limiter }),
       dispatcher,
     });
     const templates = await client.findApplicationTemplatesByName('AWS Single-Account Access');
@@ -182,7 +184,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
       expect(g.status).toBe(429);
       expect(g.details.retryAfterMs).toBeGreaterThan(0);
       expect(g.details.requestId).toBeTruthy();
-      const pttl = await redis.pttl(limiter.pauseKey(sim.tenantId));
+      const pttl = await redis.pttl(pauseKey(prefix, sim.tenantId));
       expect(pttl).toBeGreaterThan(0);
       expect(pttl).toBeLessThanOrEqual(g.details.retryAfterMs!);
       expect(g.message).toContain('retry after');
@@ -197,7 +199,7 @@ describe('GraphApi against the simulator (fast profile)', () => {
       expect(sim.stats().retryAfterViolations).toBe(0);
     } finally {
       sim.configure({ writeLimit: 1_000_000 });
-      await redis.del(limiter.pauseKey(sim.tenantId));
+      await redis.del(pauseKey(prefix, sim.tenantId));
     }
   });
 });
@@ -234,7 +236,7 @@ describe('instantiate that hangs after creating the app (real client, simulator)
           authorityHost: hsim.authorityHost,
           dispatcher: hagent,
         }),
-        limiter: hlimiter,
+        throttle: createThrottle({ limiter: hlimiter }),
         dispatcher: hagent,
       });
       // A display name whose first instantiate the simulator (seed 7) turns into a hang (the key counts this instantiate as attempt 1).

@@ -17,9 +17,10 @@ import {
   holdSecretKeys,
   randomHoldSecret,
   resolveHoldSecret,
-} from '../../src/graph/hold-secret.ts';
-import { createGraphLimiter, type GraphLimiter } from '../../src/graph/limiter.ts';
+} from '../../src/graph/throttle/hold-secret.ts';
+import { createGraphLimiter, type GraphLimiter } from '../../src/graph/throttle/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+import { createThrottle } from '../../src/graph/throttle/index.ts';
 
 const ORIGIN = 'https://graph.test';
 const TENANT = 'tenant-h';
@@ -75,7 +76,7 @@ function processWith(prefix: string, holdSecret: Buffer) {
     tenantId: TENANT,
     graphBaseUrl: `${ORIGIN}/beta`,
     tokenProvider: { getToken: async () => 'tok' },
-    limiter,
+    throttle: createThrottle({ limiter }),
     dispatcher: agent,
   });
   return { graph, sent };
@@ -160,7 +161,7 @@ describe('503 hold names', () => {
 
   it('two real processes without PROVFLOW_SECRET_KEY resolve the same key (holds bind across them)', async () => {
     const prefix = testPrefix('hold-proc');
-    const modulePath = path.resolve('src/graph/hold-secret.ts');
+    const modulePath = path.resolve('src/graph/throttle/hold-secret.ts');
     const code = `
       import { Redis } from 'ioredis';
       import { holdSecretFingerprint, resolveHoldSecret } from ${JSON.stringify(modulePath)};

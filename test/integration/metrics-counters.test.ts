@@ -58,7 +58,7 @@ describe('redis counters', () => {
     b.throttledWait(750);
     a.heldBack('paused');
     b.heldBack('paused');
-    b.heldBack('stale-grant');
+    b.heldBack('lease-yield');
     b.heldBack('late-grant');
     a.stepOutcome('save-secrets', 'completed');
     b.stepOutcome('save-secrets', 'completed');
@@ -81,7 +81,7 @@ describe('redis counters', () => {
       ],
       throttledResponses: 1,
       throttledWaitMs: 1000,
-      heldBack: { paused: 2, staleGrant: 1, lateGrant: 1 },
+      heldBack: { paused: 2, leaseYield: 1, lateGrant: 1 },
       steps: [
         { step: 'save-secrets', outcome: 'completed', count: 2 },
         { step: 'start-job', outcome: 'failed', count: 1 },
@@ -151,7 +151,7 @@ describe('redis counters', () => {
         graphRequests: [],
         throttledResponses: 0,
         throttledWaitMs: 0,
-        heldBack: { paused: 3, staleGrant: 0, lateGrant: 2 },
+        heldBack: { paused: 3, leaseYield: 0, lateGrant: 2 },
         steps: [],
         instances: [],
       },

@@ -12,9 +12,10 @@ import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../src/graph/errors.ts';
 import { createGraphClient } from '../../src/graph/graph-client.ts';
-import { createGraphLimiter, type GraphLimiter, type GraphLimits } from '../../src/graph/limiter.ts';
-import { guardedDispatcher, notSentCause, RequestNotSentError } from '../../src/graph/send-guard.ts';
+import { createGraphLimiter, type GraphLimiter, type GraphLimits } from '../../src/graph/throttle/limiter.ts';
+import { guardedDispatcher, notSentCause, RequestNotSentError } from '../../src/graph/throttle/send-guard.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
+import { createThrottle } from '../../src/graph/throttle/index.ts';
 
 interface Arrival {
   path: string;
@@ -81,7 +82,6 @@ function proc(prefix: string, o: { sendLeaseMs?: number; connections?: number } 
     redis,
     prefix,
     limits: LIMITS,
-    sendLeaseMs: o.sendLeaseMs,
     maxInlineWaitMs: 5000,
   });
   limiters.push(limiter);
@@ -92,9 +92,8 @@ function proc(prefix: string, o: { sendLeaseMs?: number; connections?: number } 
     tenantId: 't',
     graphBaseUrl: base,
     tokenProvider: { getToken: async () => 'tok' },
-    limiter,
+    throttle: createThrottle({ limiter, sendLeaseMs: o.sendLeaseMs, onHeldBack: (why) => heldBack.push(why) }),
     dispatcher: agent,
-    onHeldBack: (why) => heldBack.push(why),
   });
   return { graph, limiter, heldBack };
 }
@@ -190,7 +189,7 @@ describe('the Graph client with the guard', () => {
       return p;
     };
     expect(await b.graph.getServicePrincipal('busy-1')).toMatchObject({ id: 'busy-1' });
-    expect(b.heldBack.slice(0, 2)).toEqual(['stale-grant', 'paused']);
+    expect(b.heldBack.slice(0, 2)).toEqual(['lease-yield', 'paused']);
     expect(arrivalOf('busy-1')!.at - pausedAt).toBeGreaterThanOrEqual(950);
   });
 

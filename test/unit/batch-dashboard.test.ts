@@ -88,7 +88,7 @@ describe('batch dashboard pieces', () => {
       graphRequests: [{ method: 'GET', route: '/x', status: '200', count: requests, totalDurationMs: duration }],
       throttledResponses: throttled,
       throttledWaitMs: 0,
-      heldBack: { paused: 0, staleGrant: 0, lateGrant: 0 },
+      heldBack: { paused: 0, leaseYield: 0, lateGrant: 0 },
       steps: [],
       instances: [],
     });

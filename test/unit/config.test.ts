@@ -31,9 +31,15 @@ describe('config', () => {
     ['GRAPH_LIMIT_SAFETY', '1.5', /GRAPH_LIMIT_SAFETY/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['BULLMQ_PREFIX', 'a:b', /BULLMQ_PREFIX: no colons/],
+    ['PROVFLOW_THROTTLE_ENGINE', 'redis-cell', /PROVFLOW_THROTTLE_ENGINE: use native \(the default\) or bottleneck/],
   ])('a malformed %s is named', (name, value, msg) => {
     expect(() => loadConfig({ [name]: value })).toThrow(msg);
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  });
+
+  it('selects the throttle engine (native unless told otherwise)', () => {
+    expect(loadConfig({}).PROVFLOW_THROTTLE_ENGINE).toBe('native');
+    expect(loadConfig({ PROVFLOW_THROTTLE_ENGINE: 'bottleneck' }).PROVFLOW_THROTTLE_ENGINE).toBe('bottleneck');
   });
 
   it('treats empty strings as unset (compose files produce them)', () => {

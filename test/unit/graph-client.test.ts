@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
 import { GraphError, RateLimitedError } from '../../src/graph/errors.ts';
 import { createGraphClient, type GraphResponseEvent } from '../../src/graph/graph-client.ts';
-import type { CallCost, GraphLimiter } from '../../src/graph/limiter.ts';
+import type { CallCost, GraphLimiter } from '../../src/graph/throttle/limiter.ts';
 import type { TokenProvider } from '../../src/graph/token-provider.ts';
+import { createThrottle } from '../../src/graph/throttle/index.ts';
 
 const ORIGIN = 'https://graph.test';
 const BASE = `${ORIGIN}/beta`;
@@ -66,8 +67,6 @@ function fakeLimiter(log: string[]) {
     localPauseMs: () => 0,
     // Holds this process recorded (hold) or heard of from others (heldElsewhere), as the limiter keeps them.
     localHoldMs: (_t, k) => Math.max(heldElsewhere.get(k) ?? 0, (holdUntil.get(k) ?? 0) - Date.now(), 0),
-    sendLeaseMs: 60_000,
-    pauseKey: (t) => `p:${t}`,
     stats: () => ({
       waitedMs: 0,
       acquired: acquired.length,
@@ -76,7 +75,7 @@ function fakeLimiter(log: string[]) {
       broadcastsHeard: 0,
       released: released.length,
     }),
-    close() {},
+    async close() {},
   };
   return {
     limiter,
@@ -163,7 +162,7 @@ function client(extra: { requestTimeoutMs?: number } = {}) {
     tenantId: TENANT,
     graphBaseUrl: BASE,
     tokenProvider: t.provider,
-    limiter: l.limiter,
+    throttle: createThrottle({ limiter: l.limiter, sendLeaseMs: 60_000 }),
     dispatcher: agent,
     onResponse: (e) => events.push(e),
     ...extra,

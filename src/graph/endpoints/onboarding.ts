@@ -3,7 +3,7 @@
  * back), the job schema with its filter operators and functions, and provisionOnDemand.
  */
 import { job, READ, sp, WRITE, type GraphTransport } from '../call-spec.ts';
-import type { CallCost } from '../limiter.ts';
+import type { CallCost } from '../throttle/index.ts';
 import {
   filterOperatorSchema,
   mappingFunctionSchema,

@@ -18,8 +18,8 @@
  */
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger.ts';
-import { parseSecretKey } from '../secrets/seal.ts';
+import type { Logger } from '../../logger.ts';
+import { parseSecretKey } from '../../secrets/seal.ts';
 
 const HKDF_INFO = 'provflow limiter request-hold key v1';
 

@@ -2,12 +2,12 @@
  * The last moment before a Graph request reaches the wire, and the first moment its answer is
  * known — the two places where honouring Retry-After across processes is won or lost.
  *
- * Why not just the limiter: the limiter's yes comes from Redis; after it, the request may wait
+ * Why not just the grant: the grant comes from Redis; after it, the request may wait
  * for a free connection (or a TLS handshake) while another process is told to back off and
  * broadcasts the pause. A request sent then arrives inside Graph's Retry-After window. So,
  * right before undici writes the request (`onConnect`: synchronous, nothing sent yet), the
  * guard asks again from memory whether the tenant is paused; if so the request is aborted
- * unsent (`RequestNotSentError`) and the client asks the limiter again. Nothing was sent, so
+ * unsent (`RequestNotSentError`) and the throttle admits it again. Nothing was sent, so
  * this is safe even for the non-idempotent instantiate. (Aborting there costs the connection;
  * it happens only while a pause begins.)
  *
@@ -17,15 +17,15 @@
 import type { Dispatcher } from 'undici';
 
 /**
- * A request stopped before any byte of it was sent: the tenant was paused, this very request
- * was held by a 503 that another call of it received meanwhile, it was too late to
- * send it (its caller's send window had passed), or its limiter grant was too old to be sent
- * without risking Graph's quota (`stale`; see `Grant.sendWithinMs`). Always safe to retry.
+ * A request stopped before any byte of it was sent: the tenant was `paused`, this very request
+ * was `held` by a 503 that another call of it received meanwhile, its `send-deadline` had passed,
+ * or its grant had aged past the window's tolerance (`late-grant`; see `Grant.sendWithinMs`).
+ * Always safe to admit again.
  */
 export class RequestNotSentError extends Error {
   override readonly name = 'RequestNotSentError';
   constructor(
-    readonly why: 'paused' | 'held' | 'late' | 'stale',
+    readonly why: 'paused' | 'held' | 'send-deadline' | 'late-grant',
     /** For `paused`: how long the tenant stays paused; for `held`: how long this request is held. */
     readonly waitMs: number,
   ) {
@@ -34,9 +34,9 @@ export class RequestNotSentError extends Error {
         ? `request held back: tenant paused for ${waitMs} ms`
         : why === 'held'
           ? `request held back: Graph asked for it to be repeated only in ${waitMs} ms`
-          : why === 'stale'
-            ? "request held back: its limiter grant aged past the quota window's tolerance"
-            : 'request not sent: its send window had passed',
+          : why === 'late-grant'
+            ? "request held back: its grant aged past the quota window's tolerance"
+            : 'request not sent: its send deadline had passed',
     );
   }
 }
