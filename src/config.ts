@@ -68,6 +68,8 @@ const schema = z.object({
   AZURE_CLIENT_SECRET: optionalNonEmpty,
   AZURE_CLIENT_CERTIFICATE_PATH: optionalNonEmpty,
   AZURE_AUTHORITY_HOST: z.url().default(DEFAULTS.AZURE_AUTHORITY_HOST),
+  /** A tenants file (many tenants, src/tenants/): when set, the AZURE_* identity is not used. */
+  PROVFLOW_TENANTS: optionalNonEmpty,
   GRAPH_BASE_URL: z.url().default(DEFAULTS.GRAPH_BASE_URL),
   PROVFLOW_SECRET_KEY: optionalNonEmpty,
   PROVFLOW_SECRET_KEY_PREVIOUS: optionalNonEmpty,
@@ -128,7 +130,7 @@ export type Requirement = 'redis' | 'graph' | 'secretKey' | 'board';
 
 const HOW: Record<string, string> = {
   REDIS_URL: 'set it to your Redis, e.g. REDIS_URL=redis://127.0.0.1:6379',
-  AZURE_TENANT_ID: 'the directory (tenant) id of your Entra tenant',
+  AZURE_TENANT_ID: 'the directory (tenant) id of your Entra tenant (or, for many tenants, PROVFLOW_TENANTS=tenants.json)',
   AZURE_CLIENT_ID: "the application (client) id of provflow's app registration",
   AZURE_CLIENT_SECRET: 'a client secret of that app (or set AZURE_CLIENT_CERTIFICATE_PATH)',
   PROVFLOW_SECRET_KEY: 'a 32-byte key for sealing credentials: PROVFLOW_SECRET_KEY=$(openssl rand -base64 32)',
@@ -169,7 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requir
     if (!cfg || cfg[name] === undefined) problems.push(`${name} is not set: ${HOW[name] ?? 'set it'}`);
   };
   if (require.includes('redis')) need('REDIS_URL');
-  if (require.includes('graph')) {
+  if (require.includes('graph') && !cfg?.PROVFLOW_TENANTS) {
     need('AZURE_TENANT_ID');
     need('AZURE_CLIENT_ID');
     if (cfg && !cfg.AZURE_CLIENT_SECRET && !cfg.AZURE_CLIENT_CERTIFICATE_PATH) need('AZURE_CLIENT_SECRET');

@@ -1,23 +1,22 @@
 /**
  * The composition root: everything long-lived (Redis connections, the HTTP agent, MSAL, the
- * Graph client, the shared limiter, the ledger) is built here once and passed down.
+ * per-tenant Graph clients and limiters, the ledger) is built here once and passed down.
  */
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.ts';
 import { QUEUES } from '../flow/queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
-import { createGraphClient } from '../graph/graph-client.ts';
 import { resolveHoldSecret } from '../graph/hold-secret.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
-import { createGraphLimiter } from '../graph/limiter.ts';
-import { createTokenProvider } from '../graph/token-provider.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { createMetricsRecorder } from '../metrics/redis-counters.ts';
 import type { StepSettings } from '../steps/types.ts';
-import { createShareLimiter } from './share-limiter.ts';
 import { createVault, type Vault } from '../secrets/vault.ts';
+import { createTenantRegistry, defaultTenantFromEnv, type TenantRegistry } from '../tenants/tenant-registry.ts';
+import { DEFAULT_TENANT, type TenantConfig } from '../tenants/tenant-schema.ts';
+import { tenantsOf } from '../tenants/tenants-config.ts';
 
 /** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
 export function workerRedisOptions(): RedisOptions {
@@ -33,6 +32,8 @@ export interface Runtime {
   ledger: Ledger;
   vault: Vault;
   graph: GraphApi | null;
+  /** Every tenant's Graph client (withGraph); steps and the poller pick the instance's tenant's. */
+  tenants: TenantRegistry | null;
   pollQueue: Queue;
   stepsQueue: Queue;
   metrics: ReturnType<typeof createMetricsRecorder>;
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
   /** Share of the tenant's RU quota this process may use (the poller's cap), 1 = full. */
   ruShare?: number;
   stepSettings?: Partial<StepSettings>;
+  /** The tenants (already loaded); unset, PROVFLOW_TENANTS is read, or the AZURE_* tenant is `default`. */
+  tenants?: TenantConfig[] | null;
   /**
    * One-shot commands: fail with RedisUnreachableError when Redis is not ready within this long
    * (and stay quiet while trying). Unset, the runtime retries for ever, as long-running processes must.
@@ -133,60 +136,30 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const metrics = createMetricsRecorder(redis, prefix);
   const closers: (() => Promise<unknown>)[] = [];
 
-  let graph: GraphApi | null = null;
+  let tenants: TenantRegistry | null = null;
   if (opts.withGraph) {
-    if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID)
-      throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
     const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 }); // ≥ the requests 100 concurrent jobs have in flight: none waits for a socket
     closers.push(() => dispatcher.close());
-    const tokenProvider = createTokenProvider({
-      tenantId: cfg.AZURE_TENANT_ID,
-      clientId: cfg.AZURE_CLIENT_ID,
-      clientSecret: cfg.AZURE_CLIENT_SECRET,
-      certificatePath: cfg.AZURE_CLIENT_CERTIFICATE_PATH,
-      authorityHost: cfg.AZURE_AUTHORITY_HOST,
-      dispatcher,
-      logger,
-    });
-    const limits = {
-      writeLimit: cfg.GRAPH_WRITE_LIMIT,
-      writeWindowMs: cfg.GRAPH_WRITE_WINDOW_MS,
-      ruLimit: cfg.GRAPH_RU_LIMIT,
-      ruWindowMs: cfg.GRAPH_RU_WINDOW_MS,
-      reportsLimit: cfg.GRAPH_REPORTS_LIMIT,
-      reportsWindowMs: cfg.GRAPH_REPORTS_WINDOW_MS,
-    };
     // One hold key for every process of the deployment, so a 503's hold binds them all.
     const holdSecret = await resolveHoldSecret({ redis, prefix, secretKey: cfg.PROVFLOW_SECRET_KEY, logger });
-    const safety = cfg.GRAPH_LIMIT_SAFETY;
-    const tenantLimiter = createGraphLimiter({ redis, prefix, limits, safety, holdSecret, logger });
-    const share = opts.ruShare ?? 1;
-    const limiter =
-      share < 1
-        ? createShareLimiter({
-            main: tenantLimiter,
-            redis,
-            prefix,
-            group: 'poller',
-            limits,
-            share,
-            safety: cfg.GRAPH_LIMIT_SAFETY,
-            logger,
-          })
-        : tenantLimiter;
-    closers.push(async () => limiter.close());
-    graph = createGraphClient({
-      tenantId: cfg.AZURE_TENANT_ID,
-      graphBaseUrl: cfg.GRAPH_BASE_URL,
-      tokenProvider,
-      limiter,
+    const fromFile = opts.tenants !== undefined ? opts.tenants : await tenantsOf(cfg);
+    tenants = createTenantRegistry({
+      cfg,
+      tenants: fromFile ?? [defaultTenantFromEnv(cfg)],
+      redis,
+      prefix,
+      holdSecret,
       dispatcher,
       logger,
-      requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
-      onResponse: (e) => metrics.graphResponse(e),
+      ruShare: opts.ruShare ?? 1,
+      onResponse: (tenant, e) => metrics.graphResponse(e, tenant),
       onHeldBack: (why) => metrics.heldBack(why),
     });
+    const registry = tenants;
+    closers.push(async () => registry.close());
   }
+  // The default tenant's client (single-tenant commands: plan, restart); with many tenants, the first.
+  const graph = tenants ? tenants.graphFor(tenants.has(DEFAULT_TENANT) ? DEFAULT_TENANT : tenants.names()[0]!) : null;
 
   const connection = redis;
   // BullMQ's event streams default to 10,000 entries per queue (~2 MB): the ledger and the
@@ -205,6 +178,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     ledger,
     vault,
     graph,
+    tenants,
     pollQueue,
     stepsQueue,
     metrics,

@@ -25,7 +25,13 @@ export const SYNC_TEMPLATE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Field names, used for "did you mean" hints on misspelt fields. */
 export const ROOT_FIELDS = ['$schema', 'description', 'batchId', 'defaults', 'instances'] as const;
-export const DEFAULTS_FIELDS = ['applicationTemplate', 'synchronizationTemplateId', 'credentials', 'expect'] as const;
+export const DEFAULTS_FIELDS = [
+  'applicationTemplate',
+  'synchronizationTemplateId',
+  'credentials',
+  'expect',
+  'tenant',
+] as const;
 export const INSTANCE_FIELDS = ['displayName', ...DEFAULTS_FIELDS] as const;
 export const CREDENTIAL_REF_FIELDS = ['value', 'env', 'file'] as const;
 export const EXPECTED_OUTCOMES = ['steady', 'started', 'quarantined', 'failed'] as const;
@@ -155,6 +161,11 @@ const syncTemplateIdSchema = z
       'must be a synchronization template id (1–128 letters, digits, "-" or "_"), e.g. "aws"; leave it out to use the app\'s default',
   });
 
+/** A tenant's name from the tenants file (checked against the file in validate-batch.ts). */
+const tenantSchema = z
+  .string({ error: typeError('a string', 'name a tenant of the tenants file, e.g. "tenant": "contoso"') })
+  .min(1, { error: 'is empty; name a tenant of the tenants file, or leave it out' });
+
 const expectSchema = z.enum(EXPECTED_OUTCOMES, {
   error: `must be one of ${EXPECTED_OUTCOMES.map((o) => `"${o}"`).join(', ')} (the end state a simulator run should reach)`,
 });
@@ -174,6 +185,7 @@ export const defaultsSchema = z.strictObject(
     synchronizationTemplateId: syncTemplateIdSchema.optional(),
     credentials: defaultsCredentialsSchema.optional(),
     expect: expectSchema.optional(),
+    tenant: tenantSchema.optional(),
   },
   { error: typeError('an object', 'e.g. "defaults": {"applicationTemplate": "Amazon Web Services (AWS)"}') },
 );
@@ -190,6 +202,7 @@ export const instanceSchema = z.strictObject(
     synchronizationTemplateId: syncTemplateIdSchema.nullable().optional(),
     credentials: instanceCredentialsSchema.optional(),
     expect: expectSchema.optional(),
+    tenant: tenantSchema.optional(),
   },
   { error: typeError('an object', 'write each instance as {"displayName": "…", …}') },
 );

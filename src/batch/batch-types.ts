@@ -42,6 +42,8 @@ export interface BatchInstance {
   credentialSources: CredentialSource[];
   /** Expected end state for simulator runs, when the file says so. */
   expect: ExpectedOutcome | null;
+  /** The tenant (a name from the tenants file); absent means `default`. */
+  tenant?: string;
 }
 
 /** A validated batch, ready to enqueue. */

@@ -36,6 +36,8 @@ export interface LoadBatchOptions {
   maxInstances?: number;
   /** Batch id chosen by the caller (e.g. a CLI flag); wins over the file's `batchId` and name. */
   batchIdOverride?: string;
+  /** Tenant names instances may name (the tenants file's); default `default` only. */
+  tenants?: readonly string[];
 }
 
 /** Loads and validates a batch file. Resolves with problems rather than throwing on bad input. */
@@ -86,7 +88,11 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
 
   const raw: RawProblem[] = [];
   if (structure) for (const p of structureProblems(structure)) raw.push(p);
-  const validation = validateBatchDocument(document, { maxInstances, format: csv ? 'csv' : 'json' });
+  const validation = validateBatchDocument(document, {
+    maxInstances,
+    format: csv ? 'csv' : 'json',
+    tenants: options.tenants,
+  });
   // A loop, not push(...spread): a spread of 100,000+ problems overflows the stack.
   for (const p of validation.problems) raw.push(p);
 
@@ -119,6 +125,7 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
       credentials,
       credentialSources,
       expect: planned.expect,
+      tenant: planned.tenant,
     });
   }
 

@@ -23,6 +23,8 @@ import { displayNameCompareKey, displayNameLookAlikeKey, displayNameProblem, loo
 import { instanceKeyOf } from './instance-key.ts';
 import type { PathSegment } from './problem-path.ts';
 import { salvage } from './salvage.ts';
+import { didYouMean } from './edit-distance.ts';
+import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../tenants/tenant-schema.ts';
 import { issuesToProblems, type KnownFields, type RawProblem } from './zod-problems.ts';
 
 /** A credential to resolve: its key, reference and where the reference is written. */
@@ -41,6 +43,7 @@ export interface PlannedInstance {
   applicationTemplate: TemplateRef;
   synchronizationTemplateId: string | null;
   expect: ExpectedOutcome | null;
+  tenant: string;
   credentials: PlannedCredential[];
 }
 
@@ -49,6 +52,8 @@ export interface ValidateOptions {
   maxInstances: number;
   /** Words messages in terms of the file format the user wrote (CSV has no `defaults`). */
   format: 'json' | 'csv';
+  /** Tenant names a batch may use (the tenants file's); default: `default` only. */
+  tenants?: readonly string[];
 }
 
 /** Problems found, the batch id written in the document (if valid) and the planned instances. */
@@ -115,6 +120,10 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       defaultsCredentialsUnknown = parsed.error.issues.some((i) => i.path[0] === 'credentials');
     }
   }
+
+  const tenants = options.tenants ?? [DEFAULT_TENANT];
+  if (defaults.tenant !== undefined && !tenants.includes(defaults.tenant))
+    problems.push({ path: ['defaults', 'tenant'], message: unknownTenantMessage(defaults.tenant, tenants) });
 
   const rawInstances = doc.instances;
   if (!Array.isArray(rawInstances)) return outcome; // already reported by rootSchema
@@ -202,6 +211,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
 
     const inst = parsed.success ? parsed.data : salvage(instanceSchema, raw, parsed.error.issues);
     if (inst === null) return;
+    if (inst.tenant !== undefined && !tenants.includes(inst.tenant))
+      problems.push({ path: [...base, 'tenant'], message: unknownTenantMessage(inst.tenant, tenants) });
     const template = inst.applicationTemplate ?? defaults.applicationTemplate;
     if (template === undefined) return;
     const credentials = mergeCredentials(defaults, inst.credentials, base);
@@ -229,10 +240,20 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
           ? (defaults.synchronizationTemplateId ?? null)
           : inst.synchronizationTemplateId,
       expect: inst.expect ?? defaults.expect ?? null,
+      tenant: inst.tenant ?? defaults.tenant ?? DEFAULT_TENANT,
       credentials,
     });
   });
   return outcome;
+}
+
+function unknownTenantMessage(name: string, tenants: readonly string[]): string {
+  const shown = TENANT_NAME_PATTERN.test(name) ? `'${name}'` : 'a tenant';
+  const where =
+    tenants.length === 1 && tenants[0] === DEFAULT_TENANT
+      ? 'no tenants file is configured (PROVFLOW_TENANTS), so the only tenant is "default"'
+      : `the tenants file (PROVFLOW_TENANTS) lists ${tenants.join(', ')}`;
+  return `names ${shown}, which is not a known tenant:${didYouMean(name, tenants)} ${where}; fix the name or add the tenant`;
 }
 
 function mergeCredentials(

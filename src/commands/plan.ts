@@ -4,7 +4,10 @@
  * template, or skip because this batch already handles it.
  */
 import { renderTable } from '../ui/table.ts';
-import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
+import { ConfigError } from '../config.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { tenantNames, tenantsOf } from '../tenants/tenants-config.ts';
+import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 import { loadOrExit } from './enqueue.ts';
 import { checkExistingSyncTemplates, syncTemplateAtRunTime, withSyncTemplate } from './plan-sync-templates.ts';
 
@@ -17,15 +20,21 @@ interface PlanRow {
 
 export async function runPlan(file: string, opts: { batchId?: string; json?: boolean }): Promise<number> {
   const cfg0 = await configFor([]);
-  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES });
+  const tenants = await tenantsOf(cfg0).catch((e: unknown) => {
+    throw e instanceof ConfigError ? new CliExit(e.message, EXIT.badInput) : e;
+  });
+  const maxInstances = cfg0.MAX_BATCH_INSTANCES;
+  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances, tenants: tenantNames(tenants) });
   const cfg = await configFor(['redis', 'graph']);
-  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true });
-  const graph = rt.graph!;
+  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true, tenants });
+  // Each instance is read through its own tenant's client (its identity, its quota).
+  const graphOf = (inst: { tenant?: string }) => rt.tenants!.graphFor(inst.tenant ?? DEFAULT_TENANT);
   const rows: PlanRow[] = [];
   const templateIds = new Map<string, string | Error>();
   try {
     /** One instance's row: skip (already in the batch), adopt or create, with its sync template checked. */
     const planInstance = async (inst: (typeof batch.instances)[number], t: string): Promise<PlanRow> => {
+      const graph = graphOf(inst);
       const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
       if (state && state !== 'failed') {
         return {
@@ -59,6 +68,7 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
     };
     for (const inst of batch.instances) {
       const tKey = inst.applicationTemplate.id ?? inst.applicationTemplate.displayName ?? '';
+      const graph = graphOf(inst);
       if (!templateIds.has(tKey)) {
         try {
           if (inst.applicationTemplate.id) {

@@ -21,6 +21,7 @@ import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import { ROOT_STEP, STEPS } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 import type { Vault } from '../secrets/vault.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import { collectGarbageAbove } from './memory-budget.ts';
 import { buildInstanceFlow, stepJobId } from './build-flow.ts';
 import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
@@ -44,6 +45,8 @@ export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
     displayName: inst.displayName,
     applicationTemplate: inst.applicationTemplate,
     synchronizationTemplateId: inst.synchronizationTemplateId,
+    // Absent for `default`: the same job payload (and job ids) as a single-tenant deployment.
+    ...(inst.tenant && inst.tenant !== DEFAULT_TENANT ? { tenant: inst.tenant } : {}),
   };
 }
 
@@ -161,6 +164,7 @@ export async function enqueueBatch(
           index: inst.index,
           displayName: inst.displayName,
           sealedCredentials: sealed[j] ?? null,
+          tenant: inst.tenant,
         })),
       );
       if (toAdd.length)

@@ -3,21 +3,43 @@ import { Queue, Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from './queues.ts';
 import { createStepProcessor } from './processor.ts';
+import type { StepDeps } from '../steps/types.ts';
+
+/** Share of a worker's slots one tenant may hold when it serves several (the rest stay free for the others). */
+export const TENANT_SLOT_SHARE = 0.5;
+
+export function tenantSlotCap(tenants: number, concurrency: number): number | undefined {
+  return tenants > 1 ? Math.max(1, Math.ceil(concurrency * TENANT_SLOT_SHARE)) : undefined;
+}
 
 export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
   if (!rt.graph) throw new Error('the steps worker needs a Graph client (createRuntime withGraph)');
   const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL
     ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix })
     : null;
+  const base = {
+    graph: rt.graph,
+    store: rt.ledger,
+    vault: rt.vault,
+    settings: rt.stepSettings,
+    logger: rt.logger,
+    now: Date.now,
+  };
+  // One deps object per tenant, built once: its Graph client carries that tenant's identity and quota.
+  const byTenant = new Map<string, StepDeps>();
+  const tenants = rt.tenants;
+  const stepsFor = (tenant: string): StepDeps => {
+    let deps = byTenant.get(tenant);
+    if (!deps) {
+      const graph = tenants ? tenants.graphFor(tenant) : base.graph;
+      byTenant.set(tenant, (deps = { ...base, graph, logger: rt.logger.child({ tenant }) }));
+    }
+    return deps;
+  };
   const processor = createStepProcessor({
-    steps: {
-      graph: rt.graph,
-      store: rt.ledger,
-      vault: rt.vault,
-      settings: rt.stepSettings,
-      logger: rt.logger,
-      now: Date.now,
-    },
+    steps: base,
+    stepsFor,
+    tenantSlots: tenantSlotCap(rt.tenants?.names().length ?? 1, opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY),
     ledger: rt.ledger,
     pollQueue: rt.pollQueue,
     eventsQueue,
@@ -25,7 +47,7 @@ export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {
     hooks: {
       stepOutcome: (step, outcome) => rt.metrics.stepOutcome(step, outcome),
       throttledWait: (ms) => rt.metrics.throttledWait(ms),
-      instanceEnd: (state) => rt.metrics.instanceEnd(state),
+      instanceEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
     },
   });
   // A connection of its own; BullMQ does not close connections it was given, so we do.

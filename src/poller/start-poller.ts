@@ -3,6 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { pollShareCapacity } from './poll-interval.ts';
+import { limitsFor } from '../tenants/tenant-registry.ts';
 import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
 import { createWebhookNotifier, type WebhookEvent } from '../events/webhook.ts';
 
@@ -40,12 +41,16 @@ export function startPoller(
   // The fleet: every watch job not yet ended, counted across all poller processes (they share
   // the quota share, so each schedules as if it served the whole fleet alone, and together they
   // stay inside it). Refreshed every 2 s; a stale count only shifts delays a little.
+  // Many tenants: each has its own share of its own quota, so the fleet's capacity is their sum
+  // (the schedule assumes watch jobs spread over the tenants as their quotas do).
+  const tenants = rt.tenants;
+  const limits = tenants ? tenants.names().map((n) => tenants.info(n).limits) : [limitsFor(rt.cfg, null)];
   const pollsPerSecond =
-    pollShareCapacity({
-      ruLimit: rt.cfg.GRAPH_RU_LIMIT,
-      ruWindowMs: rt.cfg.GRAPH_RU_WINDOW_MS,
-      share: rt.cfg.POLLER_QUOTA_SHARE,
-    }) * rt.cfg.GRAPH_LIMIT_SAFETY;
+    limits.reduce(
+      (sum, l) =>
+        sum + pollShareCapacity({ ruLimit: l.ruLimit, ruWindowMs: l.ruWindowMs, share: rt.cfg.POLLER_QUOTA_SHARE }),
+      0,
+    ) * rt.cfg.GRAPH_LIMIT_SAFETY;
   let activeJobs = 0;
   const countFleet = async () => {
     const c = await rt.pollQueue.getJobCounts('active', 'wait', 'delayed', 'prioritized');
@@ -56,11 +61,12 @@ export function startPoller(
   void countFleet().catch(() => {});
   const processor = createWatchProcessor({
     graph: rt.graph,
+    graphFor: tenants ? (tenant) => tenants.graphFor(tenant) : undefined,
     ledger: rt.ledger,
     logger: rt.logger,
     settings: watchSettingsFrom(rt, opts.settings),
     eventsQueue,
-    onEnd: (state) => rt.metrics.instanceEnd(state),
+    onEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
     // Aim at half the share for jobs that may change soon: quick detection, room for bursts.
     fleet: () => ({ activeJobs, pollsPerSecond, targetUse: 0.5 }),
   });

@@ -3,6 +3,7 @@
  * its type is inferred from it, so what job data is checked against and what steps see cannot drift.
  */
 import { z } from 'zod';
+import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../tenants/tenant-schema.ts';
 
 /** The instance as stored in job data (no secrets: those are sealed in the ledger). */
 export const instanceSpecSchema = z.object({
@@ -17,8 +18,13 @@ export const instanceSpecSchema = z.object({
     .object({ id: z.string().optional(), displayName: z.string().optional() })
     .refine((t) => t.id || t.displayName, 'applicationTemplate needs an id or a displayName'),
   synchronizationTemplateId: z.string().nullable(),
+  /** The tenants file's name of the instance's tenant; absent in jobs enqueued before tenants existed. */
+  tenant: z.string().regex(TENANT_NAME_PATTERN, 'tenant must be a tenant name').optional(),
 });
 export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
+
+/** The instance's tenant: old payloads (no tenant) belong to the single-tenant deployment's `default`. */
+export const tenantOf = (spec: Pick<InstanceSpec, 'tenant'>): string => spec.tenant ?? DEFAULT_TENANT;
 
 /** Ids accumulated along the chain (small, and safe to show on the board): each step adds its own. */
 export const instanceIdsSchema = z.object({

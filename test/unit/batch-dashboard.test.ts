@@ -11,6 +11,7 @@ function rec(i: number, over: Partial<InstanceRecord>): InstanceRecord {
     instanceKey: `k${i}`,
     index: i,
     displayName: `AWS ${i}`,
+    tenant: 'default',
     state: 'steady',
     step: null,
     templateId: null,
