@@ -21,19 +21,30 @@ async function snapshot(rt: Runtime, batchId: string) {
 
 export async function runStatus(
   batchId: string,
-  opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; intervalMs?: number },
+  opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; tenant?: string; intervalMs?: number },
 ): Promise<number> {
   const cfg = await configFor(['redis']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'status', 'warn') });
   const live = opts.watch && !opts.json && process.stdout.isTTY ? createLiveArea(process.stdout) : null;
   try {
     for (;;) {
-      const { rows, summary } = await snapshot(rt, batchId);
+      const snap = await snapshot(rt, batchId);
+      // --tenant: that tenant's instances only, in the table, the summary and the exit code.
+      const rows = opts.tenant === undefined ? snap.rows : snap.rows.filter((r) => r.tenant === opts.tenant);
+      const summary = opts.tenant === undefined ? snap.summary : summarise(rows);
+      if (opts.tenant !== undefined && rows.length === 0) {
+        const known = [...new Set(snap.rows.map((r) => r.tenant))].join(', ');
+        throw new CliExit(
+          `batch '${batchId}' has no instance of tenant '${opts.tenant}' (its tenants: ${known})`,
+          EXIT.badInput,
+        );
+      }
       if (opts.json) {
         out(JSON.stringify({ batchId, summary, instances: rows }));
       } else {
         const text = [
-          renderStatusTable(rows, { wide: opts.wide, all: opts.all }),
+          // The tenant column stays when filtered, so the table says whose instances it shows.
+          renderStatusTable(snap.rows, { wide: opts.wide, all: opts.all, tenant: opts.tenant }),
           fitLines(summaryLine(batchId, summary), terminalWidth()),
           fitLines(
             `(ids: provflow status ${batchId} --wide · machine-readable: --json · board: provflow board)`,

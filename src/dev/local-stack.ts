@@ -13,6 +13,9 @@ import type { Logger } from '../logger.ts';
 import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from './redis-server.ts';
 import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from './sim/index.ts';
 import { createRuntime, type Runtime } from '../app/runtime.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { tenantsOf } from '../tenants/tenants-config.ts';
+import { writeSimTenantsFile } from './sim-tenants.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,6 +32,12 @@ export interface LocalStackOptions {
   prefix?: string;
   /** Extra environment (overrides the derived one). */
   env?: Record<string, string>;
+  /**
+   * Tenants the simulator hosts (default 1: the single-tenant environment). More writes a tenants
+   * file (`t1`…`tN`, size S) and sets PROVFLOW_TENANTS; `tenantOverrides[i]` are tenant i's settings.
+   */
+  tenants?: number;
+  tenantOverrides?: Partial<SimulatorSettings>[];
 }
 
 export interface LocalStack {
@@ -38,6 +47,8 @@ export interface LocalStack {
   /** Environment for provflow processes (also what `cfg` was parsed from). */
   env: Record<string, string>;
   cfg: Config;
+  /** The tenants file's names (`t1`…) when the stack hosts several tenants, else `['default']`. */
+  tenantNames: string[];
   /** An in-process runtime with a Graph client trusting the simulator's CA. */
   runtime(logger: Logger, opts?: { ruShare?: number }): Promise<Runtime>;
   /** A real child process: `provflow worker` or `provflow poller` (stdout/stderr piped and always drained). */
@@ -83,7 +94,16 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
   const timeScale = o.timeScale ?? 20;
   const sim =
     o.sim ??
-    (await startSimulator({ profile: o.profile ?? 'fast', seed: o.seed ?? 1, timeScale, overrides: o.overrides }));
+    (await startSimulator({
+      profile: o.profile ?? 'fast',
+      seed: o.seed ?? 1,
+      timeScale,
+      overrides: o.overrides,
+      tenants: Array.from({ length: Math.max(0, (o.tenants ?? 1) - 1) }, (_, i) => ({
+        overrides: o.tenantOverrides?.[i + 1],
+      })),
+    }));
+  const tenantsFile = (o.tenants ?? 1) > 1 ? writeSimTenantsFile(sim) : null;
   const redis = await obtainRedis({ preferSpawn: o.ownRedis, spawn: o.redisSpawn });
   const prefix = o.prefix ?? `{pf-${randomBytes(3).toString('hex')}}`;
   const env: Record<string, string> = {
@@ -92,6 +112,7 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
     PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
     ...scaledEnv(sim, timeScale),
+    ...(tenantsFile ? { PROVFLOW_TENANTS: tenantsFile.path, ...tenantsFile.env } : {}),
     ...o.env,
   };
   const cfg = loadConfig({ ...env });
@@ -103,8 +124,10 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
     prefix,
     env,
     cfg,
-    runtime: (logger, opts = {}) =>
+    tenantNames: tenantsFile?.names ?? [DEFAULT_TENANT],
+    runtime: async (logger, opts = {}) =>
       createRuntime(cfg, {
+        tenants: await tenantsOf(cfg, env),
         logger,
         withGraph: true,
         extraCaPem: sim.caCertPem,

@@ -72,8 +72,9 @@ export const tenantEntrySchema = z
       authorityHost: httpsUrl('https://login.microsoftonline.com').optional(),
       graphBaseUrl: httpsUrl('https://graph.microsoft.com/beta').optional(),
       size: z.enum(['S', 'M', 'L'], {
-        error:
-          'must be "S", "M" or "L": the tenant\'s size tier, which sets its resource-unit quota ' +
+        error: (issue) =>
+          `${issue.input === undefined ? 'is required' : 'must be "S", "M" or "L"'}: the tenant's size tier, ` +
+          'which sets its resource-unit quota ' +
           '(S: fewer than 50 users, 3,500 RU per 10 s; M: 50–500, 5,000; L: more than 500, 8,000)',
       }),
     },
