@@ -17,6 +17,7 @@ import { readBounded } from './read-bounded.ts';
 import { CredentialResolver } from './resolve-credentials.ts';
 import { decodeUtf8 } from './utf8.ts';
 import { validateBatchDocument } from './validate-batch.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import type { RawProblem } from './zod-problems.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
 
@@ -125,7 +126,8 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
       credentials,
       credentialSources,
       expect: planned.expect,
-      tenant: planned.tenant,
+      // Only when the file names a tenant: a single-tenant batch is what it was before tenants.
+      ...(planned.tenant !== DEFAULT_TENANT ? { tenant: planned.tenant } : {}),
     });
   }
 

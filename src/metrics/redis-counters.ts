@@ -268,6 +268,9 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<Metrics
     instances: Object.entries(instances)
       .map(([state, count]) => ({ state, count: num(count) }))
       .sort(by((i) => i.state)),
-    tenants: { graphRequests: perTenant(tReq, 'status'), instances: perTenant(tInst, 'state') },
+    // Only once something was recorded per tenant: single-tenant snapshots keep their shape.
+    ...(Object.keys(tReq).length + Object.keys(tInst).length > 0
+      ? { tenants: { graphRequests: perTenant(tReq, 'status'), instances: perTenant(tInst, 'state') } }
+      : {}),
   };
 }

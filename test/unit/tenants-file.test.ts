@@ -110,7 +110,7 @@ describe('batch files name a tenant', () => {
     const res = await loadBatchFile(p, { tenants: ['contoso', 'fabrikam'] });
     expect(res.ok && res.batch.instances.map((i) => i.tenant)).toEqual(['contoso', 'fabrikam']);
     const single = await loadBatchFile(batch({ defaults: { applicationTemplate: 'AWS' }, instances: [inst('A')] }));
-    expect(single.ok && single.batch.instances[0]!.tenant).toBe('default');
+    expect(single.ok && single.batch.instances[0]!.tenant).toBeUndefined(); // default, as before tenants
   });
 
   it('an unknown tenant is named, with a suggestion, and nothing loads', async () => {
