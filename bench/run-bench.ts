@@ -19,6 +19,8 @@
  *                        by step (the Redis-per-instance figure is then not the default retention's)
  *   --debug-logs DIR     worker and poller at LOG_LEVEL=debug, their output in DIR; implies --timeline
  *                        (diagnosis: logging costs CPU, figures not comparable)
+ *   --tenants N          only the multi-tenant run: N simulated tenants sharing --instances, the last
+ *                        under a 429 storm (--storm-rate, 0.05); merged into results.json as multiTenant
  */
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -56,8 +58,22 @@ const { values } = parseArgs({
     timeline: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
+    tenants: { type: 'string', default: '1' },
+    'storm-rate': { type: 'string', default: '0.05' },
   },
 });
+if (Number(values.tenants) > 1) {
+  const { runMultiTenantCli } = await import('./multi-tenant-cli.ts');
+  await runMultiTenantCli({
+    tenants: Number(values.tenants),
+    instances: Number(values.instances),
+    timeScale: Number(values['time-scale']),
+    seed: Number(values.seed),
+    stormRate: Number(values['storm-rate']),
+    results: path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json'),
+  });
+  process.exit(0);
+}
 const N = Number(values.instances);
 const NB = Number(values.baseline);
 const SCALE = Number(values['time-scale']);
