@@ -16,7 +16,7 @@ import type { MetricsSource } from '../metrics/redis-counters.ts';
 import { Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
 import { terminalSafe } from '../ui/terminal-safe.ts';
-import { attentionReason, runningLongAfterMs, summarise } from '../ui/status-view.ts';
+import { attentionReason, hasTenants, runningLongAfterMs, summarise } from '../ui/status-view.ts';
 import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
 
 /** HTML-escaped, control characters shown escaped too. */
@@ -225,6 +225,8 @@ export interface TableQuery {
   state: string;
   q: string;
   attention: boolean;
+  /** Only this tenant's instances ('' = all). */
+  tenant: string;
 }
 
 export function parseQuery(qs: Record<string, unknown>): TableQuery {
@@ -236,6 +238,7 @@ export function parseQuery(qs: Record<string, unknown>): TableQuery {
     state: str(qs.state),
     q: str(qs.q).slice(0, 200),
     attention: str(qs.attention) === '1',
+    tenant: str(qs.tenant).slice(0, 64),
   };
 }
 
@@ -246,6 +249,7 @@ export function selectRows(rows: readonly InstanceRecord[], q: TableQuery, now =
   const picked = rows.filter(
     (r) =>
       (!q.state || r.state === q.state) &&
+      (!q.tenant || r.tenant === q.tenant) &&
       (!q.attention || attentionReason(r, now, longMs) !== null) &&
       (!needle ||
         [r.displayName, r.lastError, r.warning, r.quarantineReason, r.jobCode, failuresText(r)].some((v) =>
@@ -277,6 +281,7 @@ function batchPage(
       ...(p.state ? { state: p.state } : {}),
       ...(p.q ? { q: p.q } : {}),
       ...(p.attention ? { attention: '1' } : {}),
+      ...(p.tenant ? { tenant: p.tenant } : {}),
     });
     return `${base}?${params.toString()}`;
   };
@@ -290,12 +295,19 @@ function batchPage(
   };
   const states = Object.keys(summarise(rows).byState).sort();
   const stateOptions = states.map((s) => `<option${s === q.state ? ' selected' : ''}>${h(s)}</option>`).join('');
+  // Many tenants: a tenant column and filter (a single-tenant batch keeps its table).
+  const tenants = hasTenants(rows) ? [...new Set(rows.map((r) => r.tenant))].sort() : [];
+  const tenantCell = (r: InstanceRecord) => (tenants.length ? `<td class="tenant">${h(r.tenant)}</td>` : '');
+  const tenantOptions = tenants.map((t) => `<option${t === q.tenant ? ' selected' : ''}>${h(t)}</option>`).join('');
+  const tenantFilter = tenants.length
+    ? `<label>tenant <select name="tenant"><option value="">all</option>${tenantOptions}</select></label>`
+    : '';
   const body = selected
     .map((r) => {
       const jobId = stepJobId(meta.batchId, r.instanceKey, ROOT_STEP);
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
-<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
+<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>${tenantCell(r)}
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
 <td>${h(quarantineText(r))}</td>
 <td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : r.warning)}</td>
@@ -313,13 +325,13 @@ ${graphCharts(rows, sampler)}
 <input type="hidden" name="dir" value="${h(q.dir)}">
 <label>state <select name="state">
 <option value="">all</option>${stateOptions}</select>
-</label>
+</label>${tenantFilter}
 <label>text <input name="q" value="${h(q.q)}" placeholder="name, error, code"></label>
 <label><input type="checkbox" name="attention" value="1"${q.attention ? ' checked' : ''}> needing attention only</label>
 <button type="submit">Filter</button></form>
 <p class="muted" id="shown">${selected.length} of ${rows.length} instances shown</p>
 <table id="instances"><thead>
-<tr>${th('instance', 'instance')}
+<tr>${th('instance', 'instance')}${tenants.length ? '<th>tenant</th>' : ''}
 ${th('state', 'state')}
 ${th('jobCode', 'job code')}
 ${th('lastExecution', 'last execution')}

@@ -67,6 +67,12 @@ describe('batch dashboard pieces', () => {
     expect(parseQuery({ sort: 'constructor', dir: 'sideways' })).toMatchObject({ sort: 'index', dir: 'asc' });
   });
 
+  it('filters by tenant when a batch spans tenants', () => {
+    const rows = [rec(0, { displayName: 'A', tenant: 'contoso' }), rec(1, { displayName: 'B', tenant: 'fabrikam' })];
+    expect(selectRows(rows, parseQuery({ tenant: 'fabrikam' })).map((r) => r.displayName)).toEqual(['B']);
+    expect(selectRows(rows, parseQuery({})).map((r) => r.displayName)).toEqual(['A', 'B']);
+  });
+
   it('the started/steady chart counts what happened, and says so when nothing has started', () => {
     const rows = [rec(0, {}), rec(1, {}), rec(2, { state: 'failed', startedAt: null })];
     const svg = startedSteadyChart(rows);
