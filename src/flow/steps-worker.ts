@@ -5,11 +5,14 @@ import { QUEUES } from './queues.ts';
 import { createStepProcessor } from './processor.ts';
 import type { StepDeps } from '../steps/types.ts';
 
-/** Share of a worker's slots one tenant may hold when it serves several (the rest stay free for the others). */
-export const TENANT_SLOT_SHARE = 0.5;
-
+/**
+ * Most slots one tenant may hold when a worker serves several: twice its even share (tenants with
+ * no work leave theirs idle), never more than half, so a throttled, slow or huge tenant can never
+ * take every slot from the others' ready work.
+ */
 export function tenantSlotCap(tenants: number, concurrency: number): number | undefined {
-  return tenants > 1 ? Math.max(1, Math.ceil(concurrency * TENANT_SLOT_SHARE)) : undefined;
+  if (tenants <= 1) return undefined;
+  return Math.max(1, Math.min(Math.ceil(concurrency / 2), Math.ceil((2 * concurrency) / tenants)));
 }
 
 export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
