@@ -111,7 +111,7 @@ export async function runMultiTenantBench(o: {
       `  enqueued ${total} in ${Date.now() - t0} ms; each tenant's quota-bound ideal ≈ ${ideal.seconds.toFixed(1)} s`,
     );
     const keys = batch.instances.map((i) => rt.ledger.keys.instance('bench-mt', i.instanceKey));
-    const timeoutMs = Math.max(600_000, 20 * ideal.seconds * 1000);
+    const timeoutMs = Math.max(600_000, 8 * ideal.seconds * 1000);
     let lastSay = 0;
     for (;;) {
       const why = exited();
