@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from './flow/queues.ts';
+import { DEFAULT_TENANT, hasHashTag, tenantNameProblem } from './redis-keys.ts';
 import { MICROSOFT_LIMITS } from './graph/microsoft-quotas.ts';
 import { webhookUrlProblem } from './events/webhook.ts';
 
@@ -63,6 +64,24 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must look like redis://host:6379')
     .optional(),
+  /** REDIS_URL is one node of a Redis Cluster (its credentials and TLS apply to every node). */
+  REDIS_CLUSTER: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .optional(),
+  /** More cluster seed nodes, `host:port,host:port` (implies REDIS_CLUSTER). */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'must look like 10.0.0.1:7000,10.0.0.2:7000')
+    .optional(),
+  /** The tenant whose queues this process serves and whose keys it writes (`default` without tenants). */
+  PROVFLOW_TENANT: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = tenantNameProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(DEFAULT_TENANT),
   AZURE_TENANT_ID: optionalNonEmpty,
   AZURE_CLIENT_ID: optionalNonEmpty,
   AZURE_CLIENT_SECRET: optionalNonEmpty,
@@ -169,6 +188,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requir
     if (!cfg || cfg[name] === undefined) problems.push(`${name} is not set: ${HOW[name] ?? 'set it'}`);
   };
   if (require.includes('redis')) need('REDIS_URL');
+  // On a cluster BullMQ needs every key of a queue in one slot: only a `{hash tag}` prefix gives that.
+  if (cfg && redisIsCluster(cfg) && !hasHashTag(cfg.BULLMQ_PREFIX))
+    problems.push(
+      `BULLMQ_PREFIX: on Redis Cluster it must start with a hash tag in braces, e.g. {provflow}` +
+        shownValue('BULLMQ_PREFIX', cfg.BULLMQ_PREFIX),
+    );
   if (require.includes('graph')) {
     need('AZURE_TENANT_ID');
     need('AZURE_CLIENT_ID');
@@ -183,6 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requir
     throw new ConfigError(`provflow cannot start, the environment needs fixing:\n  - ${problems.join('\n  - ')}`);
   }
   return cfg;
+}
+
+/** True when the deployment's Redis is a Redis Cluster (REDIS_CLUSTER or REDIS_CLUSTER_NODES set). */
+export function redisIsCluster(cfg: Pick<Config, 'REDIS_CLUSTER' | 'REDIS_CLUSTER_NODES'>): boolean {
+  return cfg.REDIS_CLUSTER === true || (cfg.REDIS_CLUSTER !== false && !!cfg.REDIS_CLUSTER_NODES);
 }
 
 /** Loads `.env` from the working directory (if any) without overriding the real environment. */
