@@ -34,6 +34,8 @@ export const DEFAULTS = {
   /** A crashed worker's jobs are taken over after their lock expires (checked every stalled interval). */
   WORKER_LOCK_DURATION_MS: 30_000,
   WORKER_STALLED_INTERVAL_MS: 15_000,
+  /** A worker idle for 3 of these looks while its queue has ready jobs exits for a restart. */
+  WORKER_FETCH_WATCHDOG_MS: 20_000,
   /** How long an instance may wait for Graph replication before its step fails. */
   REPLICATION_TIMEOUT_MS: 600_000,
   /** After an ambiguous instantiate, how long to keep looking for the app before creating it again. */
@@ -111,6 +113,7 @@ const schema = z.object({
   POLLER_CONCURRENCY: num(1, 1000).default(DEFAULTS.POLLER_CONCURRENCY),
   WORKER_LOCK_DURATION_MS: num(1000).default(DEFAULTS.WORKER_LOCK_DURATION_MS),
   WORKER_STALLED_INTERVAL_MS: num(500).default(DEFAULTS.WORKER_STALLED_INTERVAL_MS),
+  WORKER_FETCH_WATCHDOG_MS: num(1000).default(DEFAULTS.WORKER_FETCH_WATCHDOG_MS),
   REPLICATION_TIMEOUT_MS: num(0).default(DEFAULTS.REPLICATION_TIMEOUT_MS),
   RECONCILE_WINDOW_MS: num(0).default(DEFAULTS.RECONCILE_WINDOW_MS),
   REPLICATION_POLL_MS: num(1).default(DEFAULTS.REPLICATION_POLL_MS),

@@ -82,6 +82,7 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
       WORKER_LOCK_DURATION_MS: '2000',
       WORKER_STALLED_INTERVAL_MS: '1000',
       POLLER_DEADLINE_MS: '120000',
+      WORKER_FETCH_WATCHDOG_MS: '3000',
       GRAPH_WRITE_LIMIT: share(s.writeLimit),
       GRAPH_RU_LIMIT: share(s.ruLimit),
       GRAPH_REPORTS_LIMIT: share(s.reportsLimit),
@@ -91,6 +92,8 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
   const perTenant = Math.ceil(o.instances / tenants.length);
   const expected = new Map<string, string>();
   let failoverMs = 0;
+  let finishing = false;
+  const restarts: string[] = [];
   let killed = 0;
   try {
     for (const tenant of tenants) {
@@ -104,10 +107,21 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
       for (const i of insts) expected.set(`${tenant}/${i.instanceKey}`, i.expect ?? 'steady');
       await enqueueBatch(rt, batchOf(batchId, insts));
     }
-    for (const tenant of tenants) {
-      procs.push(stack.spawnProcess('worker', { PROVFLOW_TENANT: tenant }));
-      procs.push(stack.spawnProcess('poller', { PROVFLOW_TENANT: tenant }));
-    }
+    // A supervisor, as compose's `restart: unless-stopped`: a process that exits is started again.
+    const supervise = (slot: number, kind: 'worker' | 'poller', tenant: string) => {
+      const child = stack.spawnProcess(kind, { PROVFLOW_TENANT: tenant });
+      procs[slot] = child;
+      child.once('exit', (code) => {
+        if (finishing) return;
+        restarts.push(`${kind} ${tenant} exit ${code}`);
+        o.log?.(`  cluster-failover: ${kind} of ${tenant} exited (${code}); restarting it`);
+        supervise(slot, kind, tenant);
+      });
+    };
+    tenants.forEach((tenant, i) => {
+      supervise(2 * i, 'worker', tenant);
+      supervise(2 * i + 1, 'poller', tenant);
+    });
     const rows = async () =>
       (
         await Promise.all(
@@ -197,11 +211,13 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
       wallMs: Date.now() - t0,
       notes:
         `${tenants.length} tenants, a worker and a poller process each; keys on ${mastersUsed} of 3 masters; ` +
-        `SIGKILL of a master serving ${killed} tenant(s), replica promoted in ${(failoverMs / 1000).toFixed(1)} s`,
+        `SIGKILL of a master serving ${killed} tenant(s), replica promoted in ${(failoverMs / 1000).toFixed(1)} s` +
+        (restarts.length ? `; restarted by the fetch watchdog: ${restarts.join(', ')}` : ''),
       lateReadsExcused: stats.lateReadsExcused ?? 0,
       spread: sp,
     };
   } finally {
+    finishing = true;
     await Promise.all(procs.map((c) => kill(c)));
     for (const rt of runtimes.values()) await rt.close().catch(() => {});
     await stack.close();
