@@ -3,9 +3,9 @@
  * per-tenant Graph clients and limiters, the ledger) is built here once and passed down.
  */
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { QUEUES } from '../flow/queues.ts';
+import { queuesFor } from '../flow/tenant-queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import { resolveHoldSecret } from '../graph/hold-secret.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
@@ -17,18 +17,21 @@ import { createVault, type Vault } from '../secrets/vault.ts';
 import { createTenantRegistry, defaultTenantFromEnv, type TenantRegistry } from '../tenants/tenant-registry.ts';
 import { DEFAULT_TENANT, type TenantConfig } from '../tenants/tenant-schema.ts';
 import { tenantsOf } from '../tenants/tenants-config.ts';
+import { connectRedis, workerRedisOptions } from './redis-connection.ts';
 
-/** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
-export function workerRedisOptions(): RedisOptions {
-  return { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
-}
+export { workerRedisOptions };
 
 export interface Runtime {
   cfg: Config;
   logger: Logger;
   /** For BullMQ workers/queues (blocking commands live on their own duplicated connections). */
   redis: Redis;
+  /** The tenant whose queues and keys this runtime reaches (`default` without tenants). */
+  tenant: string;
+  /** The tenant's prefix: its queues, ledger and limiter windows (one Redis Cluster slot). */
   prefix: string;
+  /** The deployment's prefix (BULLMQ_PREFIX): deployment-wide keys (metrics, hold key, tenant registry). */
+  basePrefix: string;
   ledger: Ledger;
   vault: Vault;
   graph: GraphApi | null;
@@ -57,6 +60,8 @@ export interface RuntimeOptions {
    * (and stay quiet while trying). Unset, the runtime retries for ever, as long-running processes must.
    */
   connectTimeoutMs?: number;
+  /** The tenant to serve; default: PROVFLOW_TENANT (`default`). */
+  tenant?: string;
 }
 
 /** Redis did not answer within the connect timeout of a one-shot command. */
@@ -120,7 +125,7 @@ export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> =
 export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { logger } = opts;
   if (!cfg.REDIS_URL) throw new Error('REDIS_URL is not set');
-  const redis = new Redis(cfg.REDIS_URL, workerRedisOptions());
+  const redis = connectRedis(cfg);
   // A one-shot command reports an unreachable Redis once, as its error, not as a warning every retry.
   let quiet = opts.connectTimeoutMs !== undefined;
   redis.on('error', (err) => {
@@ -130,10 +135,13 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     await waitForReady(redis, opts.connectTimeoutMs, cfg.REDIS_URL);
     quiet = false;
   }
-  const prefix = cfg.BULLMQ_PREFIX;
+  const basePrefix = cfg.BULLMQ_PREFIX;
+  const tenant = opts.tenant ?? cfg.PROVFLOW_TENANT;
+  const queues = queuesFor(tenant, basePrefix);
+  const prefix = queues.prefix;
   const ledger = new Ledger(redis, prefix);
   const vault = createVault(cfg);
-  const metrics = createMetricsRecorder(redis, prefix);
+  const metrics = createMetricsRecorder(redis, basePrefix);
   const closers: (() => Promise<unknown>)[] = [];
 
   let tenants: TenantRegistry | null = null;
@@ -141,13 +149,19 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 }); // ≥ the requests 100 concurrent jobs have in flight: none waits for a socket
     closers.push(() => dispatcher.close());
     // One hold key for every process of the deployment, so a 503's hold binds them all.
-    const holdSecret = await resolveHoldSecret({ redis, prefix, secretKey: cfg.PROVFLOW_SECRET_KEY, logger });
+    const holdSecret = await resolveHoldSecret({
+      redis,
+      prefix: basePrefix,
+      secretKey: cfg.PROVFLOW_SECRET_KEY,
+      logger,
+    });
     const fromFile = opts.tenants !== undefined ? opts.tenants : await tenantsOf(cfg);
     tenants = createTenantRegistry({
       cfg,
       tenants: fromFile ?? [defaultTenantFromEnv(cfg)],
       redis,
-      prefix,
+      // Each tenant's limiter windows under its own hash tag (its own Redis Cluster slot).
+      prefixFor: (name) => queuesFor(name, basePrefix).prefix,
       holdSecret,
       dispatcher,
       logger,
@@ -158,15 +172,16 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     const registry = tenants;
     closers.push(async () => registry.close());
   }
-  // The default tenant's client (single-tenant commands: plan, restart); with many tenants, the first.
-  const graph = tenants ? tenants.graphFor(tenants.has(DEFAULT_TENANT) ? DEFAULT_TENANT : tenants.names()[0]!) : null;
+  // The runtime's tenant's client (single-tenant commands: plan, restart), else default's, else the first.
+  const own = tenants && [tenant, DEFAULT_TENANT, ...tenants.names()].find((n) => tenants!.has(n));
+  const graph = tenants && own ? tenants.graphFor(own) : null;
 
   const connection = redis;
   // BullMQ's event streams default to 10,000 entries per queue (~2 MB): the ledger and the
   // metrics are the record, so a short stream is enough for the board's live updates.
   const streams = { events: { maxLen: 1000 } };
-  const pollQueue = new Queue(QUEUES.poll, { connection, prefix, streams });
-  const stepsQueue = new Queue(QUEUES.steps, { connection, prefix, streams });
+  const pollQueue = new Queue(queues.poll, { connection, prefix, streams });
+  const stepsQueue = new Queue(queues.steps, { connection, prefix, streams });
   // Connection errors while Redis restarts are expected and retried: log them, don't crash on them.
   for (const q of [pollQueue, stepsQueue])
     q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
@@ -174,7 +189,9 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     cfg,
     logger,
     redis,
+    tenant,
     prefix,
+    basePrefix,
     ledger,
     vault,
     graph,

@@ -1,22 +1,24 @@
 /** `provflow status BATCH [--json] [--watch] [--wide] [--all]`: where every instance stands. */
 import type { Runtime } from '../app/runtime.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
+import { batchAcrossTenants, batchIdsAcrossTenants } from '../ledger/tenant-ledgers.ts';
 import { createLiveArea } from '../ui/live.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { fitLines, terminalWidth } from '../ui/table.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
+/** Every tenant's part of the batch, each read from its own slot (src/ledger/tenant-ledgers.ts). */
 async function snapshot(rt: Runtime, batchId: string) {
-  const meta = await rt.ledger.getBatch(batchId);
-  if (!meta) {
-    const known = (await rt.ledger.listBatches()).map((b) => b.batchId);
+  const parts = await batchAcrossTenants(rt.redis, rt.basePrefix, batchId);
+  if (!parts.length) {
+    const known = await batchIdsAcrossTenants(rt.redis, rt.basePrefix);
     throw new CliExit(
-      `No batch '${batchId}' in this Redis (prefix ${rt.prefix}). Known batches: ${known.join(', ') || 'none'}.`,
+      `No batch '${batchId}' in this Redis (prefix ${rt.basePrefix}). Known batches: ${known.join(', ') || 'none'}.`,
       EXIT.badInput,
     );
   }
-  const rows = await rt.ledger.listInstances(batchId);
-  return { meta, rows, summary: summarise(rows) };
+  const rows = parts.flatMap((p) => p.rows);
+  return { meta: parts[0]!.meta, rows, summary: summarise(rows) };
 }
 
 export async function runStatus(

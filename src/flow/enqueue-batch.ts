@@ -25,6 +25,7 @@ import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import { collectGarbageAbove } from './memory-budget.ts';
 import { buildInstanceFlow, stepJobId } from './build-flow.ts';
 import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
+import { registerTenants } from './tenant-queues.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {
@@ -85,6 +86,9 @@ export interface EnqueueTarget {
   ledger: Ledger;
   vault: Vault;
   stepsQueue: Queue;
+  /** The tenant whose queues `prefix` names, recorded in the deployment's registry for cross-tenant views. */
+  tenant?: string;
+  basePrefix?: string;
 }
 
 export async function enqueueBatch(
@@ -99,6 +103,7 @@ export async function enqueueBatch(
   const jobKey = (inst: BatchInstance, step: string) =>
     target.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
   try {
+    if (target.tenant && target.basePrefix) await registerTenants(target.redis, target.basePrefix, [target.tenant]);
     const existing = await ledger.getBatch(batch.batchId);
     // Checked before anything is written: a default batch id must not merge two files' batches.
     if (existing && !sameSource(existing, batch)) throw new BatchSourceConflictError(batch, existing);

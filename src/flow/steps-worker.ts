@@ -3,6 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from './queues.ts';
 import { createStepProcessor } from './processor.ts';
+import { countingProcessor, watchFetching, type StuckWorker } from './fetch-watchdog.ts';
 import type { StepDeps } from '../steps/types.ts';
 
 /**
@@ -15,7 +16,10 @@ export function tenantSlotCap(tenants: number, concurrency: number): number | un
   return Math.max(1, Math.min(Math.ceil(concurrency / 2), Math.ceil((2 * concurrency) / tenants)));
 }
 
-export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
+export function startStepsWorker(
+  rt: Runtime,
+  opts: { concurrency?: number; onStuck?: (why: StuckWorker) => void } = {},
+): Worker {
   if (!rt.graph) throw new Error('the steps worker needs a Graph client (createRuntime withGraph)');
   const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL
     ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix })
@@ -39,26 +43,29 @@ export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {
     }
     return deps;
   };
-  const processor = createStepProcessor({
-    steps: base,
-    stepsFor,
-    tenantSlots: tenantSlotCap(rt.tenants?.names().length ?? 1, opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY),
-    ledger: rt.ledger,
-    pollQueue: rt.pollQueue,
-    eventsQueue,
-    logger: rt.logger,
-    hooks: {
-      stepOutcome: (step, outcome) => rt.metrics.stepOutcome(step, outcome),
-      throttledWait: (ms) => rt.metrics.throttledWait(ms),
-      instanceEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
-    },
-  });
+  const counted = countingProcessor(
+    createStepProcessor({
+      steps: base,
+      stepsFor,
+      tenantSlots: tenantSlotCap(rt.tenants?.names().length ?? 1, opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY),
+      ledger: rt.ledger,
+      pollQueue: rt.pollQueue,
+      eventsQueue,
+      logger: rt.logger,
+      hooks: {
+        stepOutcome: (step, outcome) => rt.metrics.stepOutcome(step, outcome),
+        throttledWait: (ms) => rt.metrics.throttledWait(ms),
+        instanceEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
+      },
+    }),
+  );
   // A connection of its own; BullMQ does not close connections it was given, so we do.
   const connection = rt.redis.duplicate();
-  const worker = new Worker(QUEUES.steps, processor, {
+  const concurrency = opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY;
+  const worker = new Worker(QUEUES.steps, counted.processor, {
     connection,
     prefix: rt.prefix,
-    concurrency: opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
+    concurrency,
     // Crash-restarts are expected (SIGKILL, deploys): a job may stall several times and still be safe
     // to re-run, because every step looks before it acts.
     maxStalledCount: 10,
@@ -66,7 +73,17 @@ export function startStepsWorker(rt: Runtime, opts: { concurrency?: number } = {
     lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
   worker.on('error', (err) => rt.logger.error({ err: err.message }, 'steps worker error'));
+  const { onStuck } = opts;
+  const stopWatchdog = onStuck
+    ? watchFetching(worker, rt.stepsQueue, {
+        intervalMs: rt.cfg.WORKER_FETCH_WATCHDOG_MS,
+        concurrency,
+        counts: counted,
+        onStuck,
+      })
+    : () => {};
   worker.on('closed', () => {
+    stopWatchdog();
     connection.disconnect();
     void eventsQueue?.close();
   });

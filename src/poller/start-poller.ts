@@ -4,6 +4,7 @@ import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { pollShareCapacity } from './poll-interval.ts';
 import { limitsFor } from '../tenants/tenant-registry.ts';
+import { countingProcessor, watchFetching, type StuckWorker } from '../flow/fetch-watchdog.ts';
 import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
 import { createWebhookNotifier, type WebhookEvent } from '../events/webhook.ts';
 
@@ -33,7 +34,7 @@ export interface PollerHandle {
 
 export function startPoller(
   rt: Runtime,
-  opts: { concurrency?: number; settings?: Partial<WatchSettings> } = {},
+  opts: { concurrency?: number; settings?: Partial<WatchSettings>; onStuck?: (why: StuckWorker) => void } = {},
 ): PollerHandle {
   if (!rt.graph) throw new Error('the poller needs a Graph client (createRuntime withGraph)');
   const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
@@ -59,27 +60,39 @@ export function startPoller(
   const fleetTimer = setInterval(() => void countFleet().catch(() => {}), 2000);
   fleetTimer.unref();
   void countFleet().catch(() => {});
-  const processor = createWatchProcessor({
-    graph: rt.graph,
-    graphFor: tenants ? (tenant) => tenants.graphFor(tenant) : undefined,
-    ledger: rt.ledger,
-    logger: rt.logger,
-    settings: watchSettingsFrom(rt, opts.settings),
-    eventsQueue,
-    onEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
-    // Aim at half the share for jobs that may change soon: quick detection, room for bursts.
-    fleet: () => ({ activeJobs, pollsPerSecond, targetUse: 0.5 }),
-  });
+  const counted = countingProcessor(
+    createWatchProcessor({
+      graph: rt.graph,
+      graphFor: tenants ? (tenant) => tenants.graphFor(tenant) : undefined,
+      ledger: rt.ledger,
+      logger: rt.logger,
+      settings: watchSettingsFrom(rt, opts.settings),
+      eventsQueue,
+      onEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
+      // Aim at half the share for jobs that may change soon: quick detection, room for bursts.
+      fleet: () => ({ activeJobs, pollsPerSecond, targetUse: 0.5 }),
+    }),
+  );
   const connections = [rt.redis.duplicate()];
-  const watchWorker = new Worker(QUEUES.poll, processor, {
+  const concurrency = opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY;
+  const watchWorker = new Worker(QUEUES.poll, counted.processor, {
     connection: connections[0]!,
     prefix: rt.prefix,
-    concurrency: opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY,
+    concurrency,
     maxStalledCount: 10,
     stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
     lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
   watchWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'poller worker error'));
+  const { onStuck } = opts;
+  const stopWatchdog = onStuck
+    ? watchFetching(watchWorker, rt.pollQueue, {
+        intervalMs: rt.cfg.WORKER_FETCH_WATCHDOG_MS,
+        concurrency,
+        counts: counted,
+        onStuck,
+      })
+    : () => {};
 
   let eventsWorker: Worker | null = null;
   if (webhookUrl) {
@@ -102,6 +115,7 @@ export function startPoller(
     eventsWorker,
     async close() {
       clearInterval(fleetTimer);
+      stopWatchdog();
       await Promise.allSettled([watchWorker.close(), eventsWorker?.close(), eventsQueue?.close()]);
       // BullMQ does not close connections it was given.
       for (const c of connections) c.disconnect();

@@ -82,7 +82,8 @@ export interface TenantRegistryOptions {
   cfg: Config;
   tenants: readonly RegistryTenant[];
   redis: Redis;
-  prefix: string;
+  /** The key prefix of a tenant's limiter windows (its hash tag: see src/redis-keys.ts). */
+  prefixFor: (tenant: string) => string;
   holdSecret: Buffer;
   dispatcher: Dispatcher;
   logger: Logger;
@@ -93,7 +94,7 @@ export interface TenantRegistryOptions {
 }
 
 export function createTenantRegistry(o: TenantRegistryOptions): TenantRegistry {
-  const { cfg, redis, prefix, logger } = o;
+  const { cfg, redis, logger } = o;
   const byName = new Map<string, { graph: GraphApi; limiter: GraphLimiter; info: TenantInfo }>();
   for (const t of o.tenants) {
     const size = t.size ?? null;
@@ -110,6 +111,7 @@ export function createTenantRegistry(o: TenantRegistryOptions): TenantRegistry {
       logger: log,
     });
     const safety = cfg.GRAPH_LIMIT_SAFETY;
+    const prefix = o.prefixFor(t.name);
     const main = createGraphLimiter({ redis, prefix, limits, safety, holdSecret: o.holdSecret, logger: log });
     const limiter =
       o.ruShare < 1

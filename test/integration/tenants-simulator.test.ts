@@ -13,6 +13,7 @@ import { writeSimTenantsFile } from '../../src/dev/sim-tenants.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { loadTenantsFile } from '../../src/tenants/load-tenants.ts';
 import { UnknownTenantError } from '../../src/tenants/tenant-registry.ts';
+import { queuesFor } from '../../src/flow/tenant-queues.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 let sim: SimulatorHandle;
@@ -62,10 +63,11 @@ describe('two tenants on one simulator', () => {
     expect(sim.statsOf(b!.tenantId).applications).toBe(0);
     // The limiter's windows are keyed by each tenant id (their own quotas), nothing shared.
     const r = new (await import('ioredis')).Redis(redis.url);
-    const keys = await r.keys(`${prefix}:limiter:*`);
+    const keys = await r.keys(`*:limiter:*`);
     r.disconnect();
-    expect(keys.some((k) => k.includes(`:limiter:${a!.tenantId}:`))).toBe(true);
-    expect(keys.some((k) => k.includes(`:limiter:${b!.tenantId}:`))).toBe(true);
+    // …each under its tenant's own hash tag (its own Redis Cluster slot).
+    expect(keys.some((k) => k.startsWith(`${queuesFor('t1', prefix).prefix}:limiter:${a!.tenantId}:`))).toBe(true);
+    expect(keys.some((k) => k.startsWith(`${queuesFor('t2', prefix).prefix}:limiter:${b!.tenantId}:`))).toBe(true);
   });
 
   it("a tenant entry carrying another tenant's secret is refused by that tenant's endpoint", async () => {
@@ -113,7 +115,7 @@ describe('two tenants on one simulator', () => {
     // Pause tenant one through the shared limiter keys (what a 429 does), then call tenant two.
     const { Redis } = await import('ioredis');
     const r = new Redis(redis.url);
-    await r.set(`${prefix}:limiter:${a!.tenantId}:pause`, '1', 'PX', 60_000);
+    await r.set(`${queuesFor('t1', prefix).prefix}:limiter:${a!.tenantId}:pause`, '1', 'PX', 60_000);
     const before = sim.statsOf(b!.tenantId).requests;
     await t2.findApplicationTemplatesByName('AWS Single-Account Access');
     expect(sim.statsOf(b!.tenantId).requests).toBe(before + 1);
