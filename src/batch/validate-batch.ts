@@ -253,7 +253,8 @@ function unknownTenantMessage(name: string, tenants: readonly string[]): string 
     tenants.length === 1 && tenants[0] === DEFAULT_TENANT
       ? 'no tenants file is configured (PROVFLOW_TENANTS), so the only tenant is "default"'
       : `the tenants file (PROVFLOW_TENANTS) lists ${tenants.join(', ')}`;
-  return `names ${shown}, which is not a known tenant:${didYouMean(name, tenants)} ${where}; fix the name or add the tenant`;
+  const hint = didYouMean(name, tenants);
+  return `names ${shown}, which is not a known tenant:${hint} ${where}; fix the name or add the tenant`;
 }
 
 function mergeCredentials(
