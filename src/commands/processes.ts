@@ -3,6 +3,7 @@
  * the worker, and close gracefully on SIGTERM/SIGINT within a deadline — active jobs finish or
  * are returned to the queue by BullMQ's close, nothing is left stalled on purpose.
  */
+import { tenantsOf } from '../tenants/tenants-config.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startStepsWorker } from '../flow/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
@@ -52,7 +53,9 @@ function exitWhenStuck(logger: Logger) {
 export async function runWorker(opts: { concurrency?: number }): Promise<void> {
   const cfg = await configFor(['redis', 'graph', 'secretKey']);
   const logger = processLogger(cfg, 'worker');
-  const rt = await createRuntime(cfg, { logger, withGraph: true });
+  // The tenants file is checked before Redis is reached: a broken one exits 2 at once.
+  const tenants = await tenantsOf(cfg);
+  const rt = await createRuntime(cfg, { logger, withGraph: true, tenants });
   const worker = startStepsWorker(rt, { ...opts, onStuck: exitWhenStuck(logger) });
   await worker.waitUntilReady();
   logger.info({ concurrency: worker.opts.concurrency, prefix: rt.prefix }, 'steps worker ready');
@@ -65,7 +68,8 @@ export async function runWorker(opts: { concurrency?: number }): Promise<void> {
 export async function runPoller(opts: { concurrency?: number }): Promise<void> {
   const cfg = await configFor(['redis', 'graph']);
   const logger = processLogger(cfg, 'poller');
-  const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE });
+  const tenants = await tenantsOf(cfg);
+  const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE, tenants });
   const poller = startPoller(rt, { ...opts, onStuck: exitWhenStuck(logger) });
   await poller.watchWorker.waitUntilReady();
   logger.info({ prefix: rt.prefix }, 'poller ready');

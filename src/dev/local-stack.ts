@@ -37,7 +37,8 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /**
    * Tenants the simulator hosts (default 1: the single-tenant environment). More writes a tenants
-   * file (`t1`…`tN`, size S) and sets PROVFLOW_TENANTS; `tenantOverrides[i]` are tenant i's settings.
+   * file (`t1`…`tN`, size S) and sets PROVFLOW_TENANTS; `tenantOverrides[i]` (i ≥ 1) are tenant i's own
+   * settings (the first tenant's are `overrides`).
    */
   tenants?: number;
   tenantOverrides?: Partial<SimulatorSettings>[];
