@@ -130,3 +130,27 @@ describe('batch files name a tenant', () => {
     expect(!noFile.ok && noFile.problems[0]!.message).toMatch(/no tenants file is configured/);
   });
 });
+
+describe('job payloads across deploys', () => {
+  it('a step job written before tenants existed still parses, and belongs to the default tenant', async () => {
+    const { stepJobDataSchema } = await import('../../src/flow/job-data.ts');
+    const { tenantOf } = await import('../../src/steps/instance.ts');
+    const old = {
+      v: 1,
+      instance: {
+        batchId: 'b',
+        instanceKey: 'aws-a-0123456789',
+        displayName: 'AWS A',
+        applicationTemplate: { displayName: 'AWS Single-Account Access' },
+        synchronizationTemplateId: 'aws',
+      },
+    };
+    const parsed = stepJobDataSchema.parse(old);
+    expect(tenantOf(parsed.instance)).toBe('default');
+    const now = stepJobDataSchema.parse({ ...old, instance: { ...old.instance, tenant: 'contoso' } });
+    expect(tenantOf(now.instance)).toBe('contoso');
+    expect(stepJobDataSchema.safeParse({ ...old, instance: { ...old.instance, tenant: 'Bad Name' } }).success).toBe(
+      false,
+    );
+  });
+});
