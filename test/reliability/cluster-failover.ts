@@ -135,7 +135,7 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
       return all.length ? all.filter((r) => END_STATES.has(r.state)).length / all.length : 0;
     };
     // Mid-batch: kill the master that serves the most tenants' slots.
-    const until = Date.now() + 120_000;
+    const until = Date.now() + 300_000;
     while (Date.now() < until && (await progress()) < 0.3) await sleep(100);
     const masters = await cluster.masters();
     const load = (port: number) =>
