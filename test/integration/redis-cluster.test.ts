@@ -11,6 +11,8 @@ import type { Runtime } from '../../src/app/runtime.ts';
 import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import { clusterToolsAvailable, startRedisCluster, type RedisClusterHandle } from '../../src/dev/redis-cluster.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
+import { connectRedis } from '../../src/app/redis-connection.ts';
+import { runBoard } from '../../src/board/run-board.ts';
 import { startStepsWorker } from '../../src/flow/steps-worker.ts';
 import { knownTenants } from '../../src/flow/tenant-queues.ts';
 import { batchAcrossTenants } from '../../src/ledger/tenant-ledgers.ts';
@@ -102,5 +104,29 @@ describe.skipIf(!available)('Redis Cluster', () => {
     const mastersWithKeys = [...keysPerMaster].filter(([, n]) => n > 0).map(([p]) => p);
     expect(new Set(mastersWithKeys)).toEqual(tenantMasters);
     expect(tenantMasters.size).toBeGreaterThan(1);
+  });
+
+  it('serves the board on the cluster: /healthz sees the workers, /metrics the counters', async () => {
+    const board = await runBoard({
+      redisUrl: cluster.url,
+      connect: (options) => connectRedis(stack.cfg, options),
+      prefix: stack.prefix,
+      port: 0,
+      insecureNoAuth: true,
+    });
+    try {
+      const origin = new URL(board.url).origin;
+      const health = (await (await fetch(`${origin}/healthz`)).json()) as { status: string; redis: { ok: boolean } };
+      expect(health).toMatchObject({ status: 'ok', redis: { ok: true } });
+      // Every tenant's processes count into the deployment's metrics hashes (one slot, one pipeline):
+      // 9 steady is 3 per tenant.
+      const metrics = await waitFor('metrics of all three tenants', async () => {
+        const text = await (await fetch(`${origin}/metrics`)).text();
+        return /^provflow_instances_ended_total\{state="steady"\} 9$/m.test(text) ? text : null;
+      });
+      expect(metrics).toMatch(/^provflow_redis_up 1$/m);
+    } finally {
+      await board.close();
+    }
   });
 });
