@@ -1,10 +1,10 @@
 /**
  * A BullMQ worker that stops fetching while its queue has ready jobs is a worker that can never
- * recover by itself. Seen after a Redis Cluster failover: a worker whose blocking connection was on
- * the master that died sometimes parks its fetch loop for good (BullMQ 6.7, ioredis Cluster), with
- * jobs waiting and the process otherwise healthy. Crash-only recovery: the process exits and its
- * supervisor (compose `restart: unless-stopped`, Kubernetes) starts a fresh one; every step is safe
- * to re-run, and jobs it held are taken over when their locks expire.
+ * recover by itself. Seen after a Redis Cluster failover (BullMQ 6.7, ioredis Cluster): a worker
+ * sometimes never fetches again, with jobs ready and the process otherwise healthy. Crash-only
+ * recovery: the process exits and its supervisor (compose `restart: unless-stopped`, Kubernetes)
+ * starts a fresh one; every step is safe to re-run, and jobs it held are taken over when their
+ * locks expire.
  */
 import type { Job, Queue, Worker } from 'bullmq';
 

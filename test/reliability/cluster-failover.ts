@@ -94,7 +94,7 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
   let failoverMs = 0;
   let finishing = false;
   const restarts: string[] = [];
-  let killed = 0;
+  let killed: string[] = [];
   try {
     for (const tenant of tenants) {
       const rt = await stack.runtime(silentLogger(), { tenant });
@@ -135,7 +135,7 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
       return all.length ? all.filter((r) => END_STATES.has(r.state)).length / all.length : 0;
     };
     // Mid-batch: kill the master that serves the most tenants' slots.
-    const until = Date.now() + 120_000;
+    const until = Date.now() + 300_000;
     while (Date.now() < until && (await progress()) < 0.3) await sleep(100);
     const masters = await cluster.masters();
     const load = (port: number) =>
@@ -148,11 +148,14 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
           }),
       ).length;
     const victim = [...masters].sort((a, b) => load(b.port) - load(a.port))[0]!.port;
-    killed = load(victim);
+    killed = tenants.filter((t) => {
+      const slot = keySlot(runtimes.get(t)!.prefix);
+      return masters.find((m) => m.port === victim)!.slots.some(([a, b]) => slot >= a && slot <= b);
+    });
     const tKill = Date.now();
     await cluster.kill(victim);
     o.log?.(
-      `  cluster-failover: SIGKILL master :${victim} (${killed} tenant(s)) at ${((await progress()) * 100).toFixed(0)} %`,
+      `  cluster-failover: SIGKILL master :${victim} (serving ${killed.join(', ')}) at ${((await progress()) * 100).toFixed(0)} %`,
     );
     await cluster.waitHealthy(60_000);
     failoverMs = Date.now() - tKill;
@@ -211,7 +214,7 @@ export async function clusterFailoverScenario(o: ScenarioOptions): Promise<Scena
       wallMs: Date.now() - t0,
       notes:
         `${tenants.length} tenants, a worker and a poller process each; keys on ${mastersUsed} of 3 masters; ` +
-        `SIGKILL of a master serving ${killed} tenant(s), replica promoted in ${(failoverMs / 1000).toFixed(1)} s` +
+        `SIGKILL of the master serving ${killed.join(', ')}, replica promoted in ${(failoverMs / 1000).toFixed(1)} s` +
         (restarts.length ? `; restarted by the fetch watchdog: ${restarts.join(', ')}` : ''),
       lateReadsExcused: stats.lateReadsExcused ?? 0,
       spread: sp,
