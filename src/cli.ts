@@ -112,9 +112,11 @@ program
   .option('--watch', 'refresh until every instance has ended')
   .option('--wide', 'show Graph ids too')
   .option('--all', 'list every instance (over 50, only those needing attention are listed)')
+  .option('--tenant <name>', "only this tenant's instances (a name from the tenants file)")
   .action(async (batch: string, o) => {
     const { runStatus } = await import('./commands/status.ts');
-    process.exitCode = await runStatus(batch, { json: !!o.json, watch: !!o.watch, wide: !!o.wide, all: !!o.all });
+    const flags = { json: !!o.json, watch: !!o.watch, wide: !!o.wide, all: !!o.all, tenant: o.tenant as string };
+    process.exitCode = await runStatus(batch, flags);
   });
 
 program

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from './flow/queues.ts';
+import { DEFAULT_TENANT, hasHashTag, tenantNameProblem } from './redis-keys.ts';
 import { MICROSOFT_LIMITS } from './graph/microsoft-quotas.ts';
 import { webhookUrlProblem } from './events/webhook.ts';
 
@@ -35,6 +36,8 @@ export const DEFAULTS = {
   /** A crashed worker's jobs are taken over after their lock expires (checked every stalled interval). */
   WORKER_LOCK_DURATION_MS: 30_000,
   WORKER_STALLED_INTERVAL_MS: 15_000,
+  /** A worker idle for 3 of these looks while its queue has ready jobs exits for a restart. */
+  WORKER_FETCH_WATCHDOG_MS: 20_000,
   /** How long an instance may wait for Graph replication before its step fails. */
   REPLICATION_TIMEOUT_MS: 600_000,
   /** After an ambiguous instantiate, how long to keep looking for the app before creating it again. */
@@ -67,11 +70,31 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must look like redis://host:6379')
     .optional(),
+  /** REDIS_URL is one node of a Redis Cluster (its credentials and TLS apply to every node). */
+  REDIS_CLUSTER: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .optional(),
+  /** More cluster seed nodes, `host:port,host:port` (implies REDIS_CLUSTER). */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'must look like 10.0.0.1:7000,10.0.0.2:7000')
+    .optional(),
+  /** The tenant whose queues this process serves and whose keys it writes (`default` without tenants). */
+  PROVFLOW_TENANT: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = tenantNameProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(DEFAULT_TENANT),
   AZURE_TENANT_ID: optionalNonEmpty,
   AZURE_CLIENT_ID: optionalNonEmpty,
   AZURE_CLIENT_SECRET: optionalNonEmpty,
   AZURE_CLIENT_CERTIFICATE_PATH: optionalNonEmpty,
   AZURE_AUTHORITY_HOST: z.url().default(DEFAULTS.AZURE_AUTHORITY_HOST),
+  /** A tenants file (many tenants, src/tenants/): when set, the AZURE_* identity is not used. */
+  PROVFLOW_TENANTS: optionalNonEmpty,
   GRAPH_BASE_URL: z.url().default(DEFAULTS.GRAPH_BASE_URL),
   PROVFLOW_SECRET_KEY: optionalNonEmpty,
   PROVFLOW_SECRET_KEY_PREVIOUS: optionalNonEmpty,
@@ -99,6 +122,7 @@ const schema = z.object({
   POLLER_CONCURRENCY: num(1, 1000).default(DEFAULTS.POLLER_CONCURRENCY),
   WORKER_LOCK_DURATION_MS: num(1000).default(DEFAULTS.WORKER_LOCK_DURATION_MS),
   WORKER_STALLED_INTERVAL_MS: num(500).default(DEFAULTS.WORKER_STALLED_INTERVAL_MS),
+  WORKER_FETCH_WATCHDOG_MS: num(1000).default(DEFAULTS.WORKER_FETCH_WATCHDOG_MS),
   REPLICATION_TIMEOUT_MS: num(0).default(DEFAULTS.REPLICATION_TIMEOUT_MS),
   RECONCILE_WINDOW_MS: num(0).default(DEFAULTS.RECONCILE_WINDOW_MS),
   REPLICATION_POLL_MS: num(1).default(DEFAULTS.REPLICATION_POLL_MS),
@@ -136,7 +160,8 @@ export type Requirement = 'redis' | 'graph' | 'secretKey' | 'board';
 
 const HOW: Record<string, string> = {
   REDIS_URL: 'set it to your Redis, e.g. REDIS_URL=redis://127.0.0.1:6379',
-  AZURE_TENANT_ID: 'the directory (tenant) id of your Entra tenant',
+  AZURE_TENANT_ID:
+    'the directory (tenant) id of your Entra tenant (or, for many tenants, PROVFLOW_TENANTS=tenants.json)',
   AZURE_CLIENT_ID: "the application (client) id of provflow's app registration",
   AZURE_CLIENT_SECRET: 'a client secret of that app (or set AZURE_CLIENT_CERTIFICATE_PATH)',
   PROVFLOW_SECRET_KEY: 'a 32-byte key for sealing credentials: PROVFLOW_SECRET_KEY=$(openssl rand -base64 32)',
@@ -177,7 +202,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requir
     if (!cfg || cfg[name] === undefined) problems.push(`${name} is not set: ${HOW[name] ?? 'set it'}`);
   };
   if (require.includes('redis')) need('REDIS_URL');
-  if (require.includes('graph')) {
+  // On a cluster BullMQ needs every key of a queue in one slot: only a `{hash tag}` prefix gives that.
+  if (cfg && redisIsCluster(cfg) && !hasHashTag(cfg.BULLMQ_PREFIX))
+    problems.push(
+      `BULLMQ_PREFIX: on Redis Cluster it must start with a hash tag in braces, e.g. {provflow}` +
+        shownValue('BULLMQ_PREFIX', cfg.BULLMQ_PREFIX),
+    );
+  if (require.includes('graph') && !cfg?.PROVFLOW_TENANTS) {
     need('AZURE_TENANT_ID');
     need('AZURE_CLIENT_ID');
     if (cfg && !cfg.AZURE_CLIENT_SECRET && !cfg.AZURE_CLIENT_CERTIFICATE_PATH) need('AZURE_CLIENT_SECRET');
@@ -191,6 +222,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, require: Requir
     throw new ConfigError(`provflow cannot start, the environment needs fixing:\n  - ${problems.join('\n  - ')}`);
   }
   return cfg;
+}
+
+/** True when the deployment's Redis is a Redis Cluster (REDIS_CLUSTER or REDIS_CLUSTER_NODES set). */
+export function redisIsCluster(cfg: Pick<Config, 'REDIS_CLUSTER' | 'REDIS_CLUSTER_NODES'>): boolean {
+  return cfg.REDIS_CLUSTER === true || (cfg.REDIS_CLUSTER !== false && !!cfg.REDIS_CLUSTER_NODES);
 }
 
 /** Loads `.env` from the working directory (if any) without overriding the real environment. */

@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { BoardStartError, runBoard } from '../src/board/run-board.ts';
-import { ConfigError, loadConfig, loadDotEnv } from '../src/config.ts';
+import { connectRedis } from '../src/app/redis-connection.ts';
+import { ConfigError, loadConfig, loadDotEnv, redisIsCluster } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 
 const { values } = parseArgs({
@@ -26,6 +27,7 @@ try {
     throw new BoardStartError(`--port must be 0–65535, got '${portText}'`);
   await runBoard({
     redisUrl: cfg.REDIS_URL!,
+    connect: redisIsCluster(cfg) ? (options) => connectRedis(cfg, options) : undefined,
     prefix: cfg.BULLMQ_PREFIX,
     port,
     host: values.host,

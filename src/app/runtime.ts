@@ -1,37 +1,42 @@
 /**
  * The composition root: everything long-lived (Redis connections, the HTTP agent, MSAL, the
- * Graph client, the throttle, the ledger) is built here once and passed down.
+ * per-tenant Graph clients and throttles, the ledger) is built here once and passed down.
  */
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { QUEUES } from '../flow/queues.ts';
+import { queuesFor } from '../flow/tenant-queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
-import { createGraphClient } from '../graph/graph-client.ts';
 import { resolveHoldSecret } from '../graph/throttle/hold-secret.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
-import { createRedisThrottle } from '../graph/throttle/index.ts';
-import { createTokenProvider } from '../graph/token-provider.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { createMetricsRecorder } from '../metrics/redis-counters.ts';
 import type { StepSettings } from '../steps/types.ts';
 import { createVault, type Vault } from '../secrets/vault.ts';
+import { createTenantRegistry, defaultTenantFromEnv, type TenantRegistry } from '../tenants/tenant-registry.ts';
+import { DEFAULT_TENANT, type TenantConfig } from '../tenants/tenant-schema.ts';
+import { tenantsOf } from '../tenants/tenants-config.ts';
+import { connectRedis, workerRedisOptions } from './redis-connection.ts';
 
-/** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
-function workerRedisOptions(): RedisOptions {
-  return { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
-}
+export { workerRedisOptions };
 
 export interface Runtime {
   cfg: Config;
   logger: Logger;
   /** For BullMQ workers/queues (blocking commands live on their own duplicated connections). */
   redis: Redis;
+  /** The tenant whose queues and keys this runtime reaches (`default` without tenants). */
+  tenant: string;
+  /** The tenant's prefix: its queues, ledger and limiter windows (one Redis Cluster slot). */
   prefix: string;
+  /** The deployment's prefix (BULLMQ_PREFIX): deployment-wide keys (metrics, hold key, tenant registry). */
+  basePrefix: string;
   ledger: Ledger;
   vault: Vault;
   graph: GraphApi | null;
+  /** Every tenant's Graph client (withGraph); steps and the poller pick the instance's tenant's. */
+  tenants: TenantRegistry | null;
   pollQueue: Queue;
   stepsQueue: Queue;
   metrics: ReturnType<typeof createMetricsRecorder>;
@@ -48,11 +53,15 @@ export interface RuntimeOptions {
   /** Share of the tenant's RU quota this process may use (the poller's cap), 1 = full. */
   ruShare?: number;
   stepSettings?: Partial<StepSettings>;
+  /** The tenants (already loaded); unset, PROVFLOW_TENANTS is read, or the AZURE_* tenant is `default`. */
+  tenants?: TenantConfig[] | null;
   /**
    * One-shot commands: fail with RedisUnreachableError when Redis is not ready within this long
    * (and stay quiet while trying). Unset, the runtime retries for ever, as long-running processes must.
    */
   connectTimeoutMs?: number;
+  /** The tenant to serve; default: PROVFLOW_TENANT (`default`). */
+  tenant?: string;
 }
 
 /** Redis did not answer within the connect timeout of a one-shot command. */
@@ -117,7 +126,7 @@ function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> = {}): S
 export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { logger } = opts;
   if (!cfg.REDIS_URL) throw new Error('REDIS_URL is not set');
-  const redis = new Redis(cfg.REDIS_URL, workerRedisOptions());
+  const redis = connectRedis(cfg);
   // A one-shot command reports an unreachable Redis once, as its error, not as a warning every retry.
   let quiet = opts.connectTimeoutMs !== undefined;
   redis.on('error', (err) => {
@@ -127,70 +136,54 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     await waitForReady(redis, opts.connectTimeoutMs, cfg.REDIS_URL);
     quiet = false;
   }
-  const prefix = cfg.BULLMQ_PREFIX;
+  const basePrefix = cfg.BULLMQ_PREFIX;
+  const tenant = opts.tenant ?? cfg.PROVFLOW_TENANT;
+  const queues = queuesFor(tenant, basePrefix);
+  const prefix = queues.prefix;
   const ledger = new Ledger(redis, prefix);
   const vault = createVault(cfg);
-  const metrics = createMetricsRecorder(redis, prefix);
+  const metrics = createMetricsRecorder(redis, basePrefix);
   const closers: (() => Promise<unknown>)[] = [];
 
-  let graph: GraphApi | null = null;
+  let tenants: TenantRegistry | null = null;
   if (opts.withGraph) {
-    if (!cfg.AZURE_TENANT_ID || !cfg.AZURE_CLIENT_ID)
-      throw new Error('AZURE_TENANT_ID and AZURE_CLIENT_ID are required');
     // 128 sockets ≥ the requests 100 concurrent jobs have in flight: none waits for a socket.
     const dispatcher = createHttpAgent({ extraCaPem: opts.extraCaPem, logger, connectionsPerOrigin: 128 });
     closers.push(() => dispatcher.close());
-    const tokenProvider = createTokenProvider({
-      tenantId: cfg.AZURE_TENANT_ID,
-      clientId: cfg.AZURE_CLIENT_ID,
-      clientSecret: cfg.AZURE_CLIENT_SECRET,
-      certificatePath: cfg.AZURE_CLIENT_CERTIFICATE_PATH,
-      authorityHost: cfg.AZURE_AUTHORITY_HOST,
-      dispatcher,
-      logger,
-    });
-    const limits = {
-      writeLimit: cfg.GRAPH_WRITE_LIMIT,
-      writeWindowMs: cfg.GRAPH_WRITE_WINDOW_MS,
-      ruLimit: cfg.GRAPH_RU_LIMIT,
-      ruWindowMs: cfg.GRAPH_RU_WINDOW_MS,
-      reportsLimit: cfg.GRAPH_REPORTS_LIMIT,
-      reportsWindowMs: cfg.GRAPH_REPORTS_WINDOW_MS,
-    };
     // One hold key for every process of the deployment, so a 503's hold binds them all.
-    const holdSecret = await resolveHoldSecret({ redis, prefix, secretKey: cfg.PROVFLOW_SECRET_KEY, logger });
-    const share = opts.ruShare ?? 1;
-    const throttle = createRedisThrottle({
+    const holdSecret = await resolveHoldSecret({
       redis,
-      prefix,
-      limits,
-      safety: cfg.GRAPH_LIMIT_SAFETY,
-      holdSecret,
-      engine: cfg.PROVFLOW_THROTTLE_ENGINE,
-      // The poller keeps to its share of the tenant's resource units in a log of its own.
-      ...(share < 1 ? { share: { group: 'poller', ru: share } } : {}),
-      onHeldBack: (why) => metrics.heldBack(why),
+      prefix: basePrefix,
+      secretKey: cfg.PROVFLOW_SECRET_KEY,
       logger,
     });
-    closers.push(async () => throttle.close());
-    graph = createGraphClient({
-      tenantId: cfg.AZURE_TENANT_ID,
-      graphBaseUrl: cfg.GRAPH_BASE_URL,
-      tokenProvider,
-      throttle,
+    const fromFile = opts.tenants !== undefined ? opts.tenants : await tenantsOf(cfg);
+    tenants = createTenantRegistry({
+      cfg,
+      tenants: fromFile ?? [defaultTenantFromEnv(cfg)],
+      redis,
+      // Each tenant's limiter windows under its own hash tag (its own Redis Cluster slot).
+      prefixFor: (name) => queuesFor(name, basePrefix).prefix,
+      holdSecret,
       dispatcher,
       logger,
-      requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
-      onResponse: (e) => metrics.graphResponse(e),
+      ruShare: opts.ruShare ?? 1,
+      onResponse: (tenant, e) => metrics.graphResponse(e, tenant),
+      onHeldBack: (why) => metrics.heldBack(why),
     });
+    const registry = tenants;
+    closers.push(async () => registry.close());
   }
+  // The runtime's tenant's client (single-tenant commands: plan, restart), else default's, else the first.
+  const own = tenants && [tenant, DEFAULT_TENANT, ...tenants.names()].find((n) => tenants!.has(n));
+  const graph = tenants && own ? tenants.graphFor(own) : null;
 
   const connection = redis;
   // BullMQ's event streams default to 10,000 entries per queue (~2 MB): the ledger and the
   // metrics are the record, so a short stream is enough for the board's live updates.
   const streams = { events: { maxLen: 1000 } };
-  const pollQueue = new Queue(QUEUES.poll, { connection, prefix, streams });
-  const stepsQueue = new Queue(QUEUES.steps, { connection, prefix, streams });
+  const pollQueue = new Queue(queues.poll, { connection, prefix, streams });
+  const stepsQueue = new Queue(queues.steps, { connection, prefix, streams });
   // Connection errors while Redis restarts are expected and retried: log them, don't crash on them.
   for (const q of [pollQueue, stepsQueue])
     q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
@@ -198,10 +191,13 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     cfg,
     logger,
     redis,
+    tenant,
     prefix,
+    basePrefix,
     ledger,
     vault,
     graph,
+    tenants,
     pollQueue,
     stepsQueue,
     metrics,

@@ -32,6 +32,7 @@ export const DEFAULTS_FIELDS = [
   'credentials',
   'expect',
   ...ONBOARDING_FIELDS,
+  'tenant',
 ] as const;
 export const INSTANCE_FIELDS = ['displayName', ...DEFAULTS_FIELDS] as const;
 export const CREDENTIAL_REF_FIELDS = ['value', 'env', 'file'] as const;
@@ -163,6 +164,11 @@ const syncTemplateIdSchema = z
       "leave it out to use the app's default",
   });
 
+/** A tenant's name from the tenants file (checked against the file in validate-batch.ts). */
+const tenantSchema = z
+  .string({ error: typeError('a string', 'name a tenant of the tenants file, e.g. "tenant": "contoso"') })
+  .min(1, { error: 'is empty; name a tenant of the tenants file, or leave it out' });
+
 const expectSchema = z.enum(EXPECTED_OUTCOMES, {
   error:
     `must be one of ${EXPECTED_OUTCOMES.map((o) => `"${o}"`).join(', ')} ` +
@@ -185,6 +191,7 @@ export const defaultsSchema = z.strictObject(
     credentials: defaultsCredentialsSchema.optional(),
     expect: expectSchema.optional(),
     ...onboardingShape,
+    tenant: tenantSchema.optional(),
   },
   { error: typeError('an object', 'e.g. "defaults": {"applicationTemplate": "Amazon Web Services (AWS)"}') },
 );
@@ -202,6 +209,7 @@ export const instanceSchema = z.strictObject(
     credentials: instanceCredentialsSchema.optional(),
     expect: expectSchema.optional(),
     ...onboardingShape,
+    tenant: tenantSchema.optional(),
   },
   { error: typeError('an object', 'write each instance as {"displayName": "…", …}') },
 );

@@ -45,6 +45,8 @@ export interface BatchInstance {
   expect: ExpectedOutcome | null;
   /** settings / assignments / schema / smokeTest (defaults applied); null or absent when none. */
   onboarding?: OnboardingInput | null;
+  /** The tenant (a name from the tenants file); absent means `default`. */
+  tenant?: string;
 }
 
 /** A validated batch, ready to enqueue. */

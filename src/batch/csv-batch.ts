@@ -1,7 +1,7 @@
 /**
  * CSV batch files: a header row naming the columns, then one row per instance.
  * `displayName` and `applicationTemplate` are required columns; `synchronizationTemplateId`
- * and `expect` are optional; every other column is a synchronizationSecret key whose cells are
+ * `expect` and `tenant` are optional; every other column is a synchronizationSecret key whose cells are
  * `env:NAME`, `file:path`, `value:text` or plain text (an empty cell = not set). The rows become
  * the same document a JSON file would give, so both formats share one validator; problems
  * are reported by line and column instead of JSON paths.
@@ -13,7 +13,7 @@ import { hidden, looksLikeCredentialReference, mayEchoColumnName } from './echo-
 import { formatPath, type PathSegment } from './problem-path.ts';
 import { isSynchronizationSecretKey, SYNCHRONIZATION_SECRET_KEYS } from './secret-keys.ts';
 
-const FIELD_COLUMNS = ['displayName', 'applicationTemplate', 'synchronizationTemplateId', 'expect'] as const;
+const FIELD_COLUMNS = ['displayName', 'applicationTemplate', 'synchronizationTemplateId', 'expect', 'tenant'] as const;
 const REQUIRED_COLUMNS = ['displayName', 'applicationTemplate'] as const;
 
 /** A CSV file as a batch document, the line of each data row, and header/row problems. */

@@ -17,6 +17,7 @@ import { readBounded } from './read-bounded.ts';
 import { CredentialResolver } from './resolve-credentials.ts';
 import { decodeUtf8 } from './utf8.ts';
 import { validateBatchDocument } from './validate-batch.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import type { RawProblem } from './zod-problems.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
 
@@ -36,6 +37,8 @@ export interface LoadBatchOptions {
   maxInstances?: number;
   /** Batch id chosen by the caller (e.g. a CLI flag); wins over the file's `batchId` and name. */
   batchIdOverride?: string;
+  /** Tenant names instances may name (the tenants file's); default `default` only. */
+  tenants?: readonly string[];
 }
 
 /** Loads and validates a batch file. Resolves with problems rather than throwing on bad input. */
@@ -86,7 +89,11 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
 
   const raw: RawProblem[] = [];
   if (structure) for (const p of structureProblems(structure)) raw.push(p);
-  const validation = validateBatchDocument(document, { maxInstances, format: csv ? 'csv' : 'json' });
+  const validation = validateBatchDocument(document, {
+    maxInstances,
+    format: csv ? 'csv' : 'json',
+    tenants: options.tenants,
+  });
   // A loop, not push(...spread): a spread of 100,000+ problems overflows the stack.
   for (const p of validation.problems) raw.push(p);
 
@@ -120,6 +127,8 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
       credentialSources,
       expect: planned.expect,
       ...(planned.onboarding ? { onboarding: planned.onboarding } : {}),
+      // Only when the file names a tenant: a single-tenant batch is what it was before tenants.
+      ...(planned.tenant !== DEFAULT_TENANT ? { tenant: planned.tenant } : {}),
     });
   }
 

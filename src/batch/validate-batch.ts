@@ -29,6 +29,8 @@ import {
 } from './onboarding-fields.ts';
 import type { PathSegment } from './problem-path.ts';
 import { salvage } from './salvage.ts';
+import { didYouMean } from './edit-distance.ts';
+import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../tenants/tenant-schema.ts';
 import { issuesToProblems, type KnownFields, type RawProblem } from './zod-problems.ts';
 
 /** A credential to resolve: its key, reference and where the reference is written. */
@@ -47,6 +49,7 @@ export interface PlannedInstance {
   applicationTemplate: TemplateRef;
   synchronizationTemplateId: string | null;
   expect: ExpectedOutcome | null;
+  tenant: string;
   credentials: PlannedCredential[];
   /** settings / assignments / schema / smokeTest, defaults applied; null when none. */
   onboarding: OnboardingInput | null;
@@ -57,6 +60,8 @@ export interface ValidateOptions {
   maxInstances: number;
   /** Words messages in terms of the file format the user wrote (CSV has no `defaults`). */
   format: 'json' | 'csv';
+  /** Tenant names a batch may use (the tenants file's); default: `default` only. */
+  tenants?: readonly string[];
 }
 
 /** Problems found, the batch id written in the document (if valid) and the planned instances. */
@@ -128,6 +133,10 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       defaultsCredentialsUnknown = parsed.error.issues.some((i) => i.path[0] === 'credentials');
     }
   }
+
+  const tenants = options.tenants ?? [DEFAULT_TENANT];
+  if (defaults.tenant !== undefined && !tenants.includes(defaults.tenant))
+    problems.push({ path: ['defaults', 'tenant'], message: unknownTenantMessage(defaults.tenant, tenants) });
 
   const rawInstances = doc.instances;
   if (!Array.isArray(rawInstances)) return outcome; // already reported by rootSchema
@@ -220,6 +229,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
 
     const inst = parsed.success ? parsed.data : salvage(instanceSchema, raw, parsed.error.issues);
     if (inst === null) return;
+    if (inst.tenant !== undefined && !tenants.includes(inst.tenant))
+      problems.push({ path: [...base, 'tenant'], message: unknownTenantMessage(inst.tenant, tenants) });
     const template = inst.applicationTemplate ?? defaults.applicationTemplate;
     if (template === undefined) return;
     const credentials = mergeCredentials(defaults, inst.credentials, base);
@@ -257,11 +268,22 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
           ? (defaults.synchronizationTemplateId ?? null)
           : inst.synchronizationTemplateId,
       expect: inst.expect ?? defaults.expect ?? null,
+      tenant: inst.tenant ?? defaults.tenant ?? DEFAULT_TENANT,
       credentials,
       onboarding,
     });
   });
   return outcome;
+}
+
+function unknownTenantMessage(name: string, tenants: readonly string[]): string {
+  const shown = TENANT_NAME_PATTERN.test(name) ? `'${name}'` : 'a tenant';
+  const where =
+    tenants.length === 1 && tenants[0] === DEFAULT_TENANT
+      ? 'no tenants file is configured (PROVFLOW_TENANTS), so the only tenant is "default"'
+      : `the tenants file (PROVFLOW_TENANTS) lists ${tenants.join(', ')}`;
+  const hint = didYouMean(name, tenants);
+  return `names ${shown}, which is not a known tenant:${hint} ${where}; fix the name or add the tenant`;
 }
 
 function mergeCredentials(

@@ -15,7 +15,7 @@ import { ROOT_STEP } from '../steps/index.ts';
 import type { MetricsSource } from '../metrics/redis-counters.ts';
 import { Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
-import { summarise } from '../ui/status-view.ts';
+import { hasTenants, summarise } from '../ui/status-view.ts';
 import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
 import { graphCharts, startedSteadyChart } from './dashboard-charts.ts';
 import {
@@ -89,6 +89,7 @@ function batchPage(
       ...(p.state ? { state: p.state } : {}),
       ...(p.q ? { q: p.q } : {}),
       ...(p.attention ? { attention: '1' } : {}),
+      ...(p.tenant ? { tenant: p.tenant } : {}),
     });
     return `${base}?${params.toString()}`;
   };
@@ -102,6 +103,13 @@ function batchPage(
   };
   const states = Object.keys(summarise(rows).byState).sort();
   const stateOptions = states.map((s) => `<option${s === q.state ? ' selected' : ''}>${h(s)}</option>`).join('');
+  // Many tenants: a tenant column and filter (a single-tenant batch keeps its table).
+  const tenants = hasTenants(rows) ? [...new Set(rows.map((r) => r.tenant))].sort() : [];
+  const tenantCell = (r: InstanceRecord) => (tenants.length ? `<td class="tenant">${h(r.tenant)}</td>` : '');
+  const tenantOptions = tenants.map((t) => `<option${t === q.tenant ? ' selected' : ''}>${h(t)}</option>`).join('');
+  const tenantFilter = tenants.length
+    ? `<label>tenant <select name="tenant"><option value="">all</option>${tenantOptions}</select></label>`
+    : '';
   const body = selected
     .map((r) => {
       const jobId = stepJobId(meta.batchId, r.instanceKey, ROOT_STEP);
@@ -110,7 +118,7 @@ function batchPage(
         x.state === 'failed' ? x.lastError : (x.warning ?? (x.smokeTest ? `smoke test: ${x.smokeTest}` : null));
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
-<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
+<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>${tenantCell(r)}
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
 <td>${h(quarantineText(r))}</td>
 <td>${h(failuresText(r))}</td><td class="reason">${h(reasonText(r))}</td>
@@ -128,13 +136,13 @@ ${graphCharts(rows, sampler)}
 <input type="hidden" name="dir" value="${h(q.dir)}">
 <label>state <select name="state">
 <option value="">all</option>${stateOptions}</select>
-</label>
+</label>${tenantFilter}
 <label>text <input name="q" value="${h(q.q)}" placeholder="name, error, code"></label>
 <label><input type="checkbox" name="attention" value="1"${q.attention ? ' checked' : ''}> needing attention only</label>
 <button type="submit">Filter</button></form>
 <p class="muted" id="shown">${selected.length} of ${rows.length} instances shown</p>
 <table id="instances"><thead>
-<tr>${th('instance', 'instance')}
+<tr>${th('instance', 'instance')}${tenants.length ? '<th>tenant</th>' : ''}
 ${th('state', 'state')}
 ${th('jobCode', 'job code')}
 ${th('lastExecution', 'last execution')}

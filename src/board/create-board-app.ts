@@ -27,6 +27,8 @@ export const BOARD_BASE_PATH = '/board';
 export interface CreateBoardAppOptions {
   /** Redis URL (`redis://…`, `rediss://…`) or ioredis options. */
   redis: string | RedisOptions;
+  /** Builds the connection instead (a Redis Cluster: src/app/redis-connection.ts), given the board's options. */
+  connect?: (options: RedisOptions) => Redis;
   /** The BullMQ prefix the workers use (`BULLMQ_PREFIX`, default `{provflow}`). */
   prefix: string;
   /** No changes from the board (default true). Ignored when `allowRetries` is set. */
@@ -75,8 +77,11 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
   // One connection for every queue and probe. No offline queue: when Redis is down, probes
   // must fail at once (503) rather than queue commands until the orchestrator gives up.
   const connection: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5000 };
-  const redis =
-    typeof opts.redis === 'string' ? new Redis(opts.redis, connection) : new Redis({ ...opts.redis, ...connection });
+  const redis = opts.connect
+    ? opts.connect(connection)
+    : typeof opts.redis === 'string'
+      ? new Redis(opts.redis, connection)
+      : new Redis({ ...opts.redis, ...connection });
   let lastRedisError = '';
   redis.on('error', (err: Error) => {
     // ioredis repeats the same error on every reconnect attempt; log each distinct one once.

@@ -31,6 +31,8 @@ export interface TableQuery {
   state: string;
   q: string;
   attention: boolean;
+  /** Only this tenant's instances ('' = all). */
+  tenant: string;
 }
 
 export function parseQuery(qs: Record<string, unknown>): TableQuery {
@@ -42,6 +44,7 @@ export function parseQuery(qs: Record<string, unknown>): TableQuery {
     state: str(qs.state),
     q: str(qs.q).slice(0, 200),
     attention: str(qs.attention) === '1',
+    tenant: str(qs.tenant).slice(0, 64),
   };
 }
 
@@ -52,6 +55,7 @@ export function selectRows(rows: readonly InstanceRecord[], q: TableQuery, now =
   const picked = rows.filter(
     (r) =>
       (!q.state || r.state === q.state) &&
+      (!q.tenant || r.tenant === q.tenant) &&
       (!q.attention || attentionReason(r, now, longMs) !== null) &&
       (!needle ||
         [r.displayName, r.lastError, r.warning, r.quarantineReason, r.jobCode, failuresText(r)].some((v) =>

@@ -6,13 +6,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_PREFIX } from '../flow/queues.ts';
 import { silentLogger, type Logger } from '../logger.ts';
-import { BOARD_BASE_PATH, createBoardApp } from './create-board-app.ts';
+import { BOARD_BASE_PATH, createBoardApp, type CreateBoardAppOptions } from './create-board-app.ts';
 import { isLoopbackHost } from './security.ts';
 
 /** Options for `runBoard` (the CLI maps flags and config onto these). */
 export interface RunBoardOptions {
   /** `REDIS_URL`. */
   redisUrl: string;
+  /** Connects to a Redis Cluster instead (see `CreateBoardAppOptions.connect`). */
+  connect?: CreateBoardAppOptions['connect'];
   /** `BULLMQ_PREFIX` (default `{provflow}`). */
   prefix?: string;
   /** Default 3000; 0 picks a free port. */
@@ -115,6 +117,7 @@ export async function runBoard(opts: RunBoardOptions): Promise<RunningBoard> {
 
   const board = createBoardApp({
     redis: opts.redisUrl,
+    connect: opts.connect,
     prefix: opts.prefix ?? DEFAULT_PREFIX,
     allowRetries: opts.allowRetries ?? false,
     readOnly: true,

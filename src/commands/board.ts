@@ -1,5 +1,7 @@
 /** `provflow board`: Bull Board, /healthz and /metrics, authentication on by default. */
 import { BoardStartError, runBoard } from '../board/run-board.ts';
+import { connectRedis } from '../app/redis-connection.ts';
+import { redisIsCluster } from '../config.ts';
 import { CliExit, configFor, EXIT, err, processLogger } from './common.ts';
 
 export async function runBoardCommand(o: {
@@ -13,6 +15,7 @@ export async function runBoardCommand(o: {
   try {
     const board = await runBoard({
       redisUrl: cfg.REDIS_URL!,
+      connect: redisIsCluster(cfg) ? (options) => connectRedis(cfg, options) : undefined,
       prefix: cfg.BULLMQ_PREFIX,
       port: o.port,
       // Loopback unless asked: --host, else BOARD_HOST (e.g. 0.0.0.0 inside a container).

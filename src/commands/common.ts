@@ -77,6 +77,11 @@ export async function reportAndExit(e: unknown): Promise<never> {
     err(e.message);
     return exitWhenFlushed(e.code);
   }
+  // A broken tenants file found while a process starts (worker, poller): bad input, exit 2.
+  if (e instanceof ConfigError) {
+    err(e.message);
+    return exitWhenFlushed(EXIT.badInput);
+  }
   err(`provflow: ${(e as Error)?.stack ?? String(e)}`);
   return exitWhenFlushed(EXIT.failed);
 }

@@ -4,7 +4,13 @@ import type { Batch, BatchProblem } from '../batch/batch-types.ts';
 import { BatchSourceConflictError, enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
 import { renderTable } from '../ui/table.ts';
 import { terminalSafe } from '../ui/terminal-safe.ts';
+import { ConfigError } from '../config.ts';
+import { tenantNames, tenantsOf } from '../tenants/tenants-config.ts';
 import { CliExit, cliLogger, configFor, err, EXIT, oneShotRuntime, out } from './common.ts';
+
+const exit2 = (e: unknown): never => {
+  throw e instanceof ConfigError ? new CliExit(e.message, EXIT.badInput) : e;
+};
 
 export function problemsReport(file: string, problems: BatchProblem[], total = problems.length): string {
   return [
@@ -17,11 +23,15 @@ export function problemsReport(file: string, problems: BatchProblem[], total = p
 }
 
 /** Loads and validates a batch file, or throws CliExit(2) listing every problem. */
-export async function loadOrExit(file: string, opts: { batchId?: string; maxInstances: number }): Promise<Batch> {
+export async function loadOrExit(
+  file: string,
+  opts: { batchId?: string; maxInstances: number; tenants?: readonly string[] },
+): Promise<Batch> {
   const res = await loadBatchFile(file, {
     env: process.env,
     maxInstances: opts.maxInstances,
     batchIdOverride: opts.batchId,
+    tenants: opts.tenants,
   });
   if (!res.ok) throw new CliExit(problemsReport(file, res.problems, res.total), EXIT.badInput);
   return res.batch;
@@ -29,7 +39,9 @@ export async function loadOrExit(file: string, opts: { batchId?: string; maxInst
 
 export async function runEnqueue(file: string, opts: { batchId?: string; json?: boolean }): Promise<EnqueueResult> {
   const cfg0 = await configFor(['redis']);
-  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES });
+  // The tenants file's names (its secrets stay unread: enqueueing never talks to Graph).
+  const tenants = tenantNames(await tenantsOf(cfg0, process.env, { resolveSecrets: false }).catch(exit2));
+  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES, tenants });
   const needsKey = batch.instances.some((i) => i.credentials.length > 0);
   const cfg = needsKey ? await configFor(['redis', 'secretKey']) : cfg0;
   const logger = cliLogger(cfg, 'enqueue', 'warn');

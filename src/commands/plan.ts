@@ -4,7 +4,10 @@
  * template, or skip because this batch already handles it.
  */
 import { renderTable } from '../ui/table.ts';
-import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
+import { ConfigError } from '../config.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { tenantNames, tenantsOf } from '../tenants/tenants-config.ts';
+import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 import { loadOrExit } from './enqueue.ts';
 import { checkExistingSyncTemplates, syncTemplateAtRunTime, withSyncTemplate } from './plan-sync-templates.ts';
 import { planGroups, planOnboarding, type BatchGroups } from './plan-onboarding.ts';
@@ -20,18 +23,27 @@ interface PlanRow {
 
 export async function runPlan(file: string, opts: { batchId?: string; json?: boolean }): Promise<number> {
   const cfg0 = await configFor([]);
-  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances: cfg0.MAX_BATCH_INSTANCES });
+  const tenants = await tenantsOf(cfg0).catch((e: unknown) => {
+    throw e instanceof ConfigError ? new CliExit(e.message, EXIT.badInput) : e;
+  });
+  const maxInstances = cfg0.MAX_BATCH_INSTANCES;
+  const batch = await loadOrExit(file, { batchId: opts.batchId, maxInstances, tenants: tenantNames(tenants) });
   const cfg = await configFor(['redis', 'graph']);
-  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true });
-  const graph = rt.graph!;
+  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'plan', 'warn'), withGraph: true, tenants });
+  // Each instance is read through its own tenant's client (its identity, its quota).
+  const graphOf = (inst: { tenant?: string }) => rt.tenants!.graphFor(inst.tenant ?? DEFAULT_TENANT);
   const rows: PlanRow[] = [];
   const templateIds = new Map<string, string | Error>();
-  let groups: BatchGroups = new Map();
+  const groupsByTenant = new Map<string, BatchGroups>();
   try {
-    // Groups are resolved once for the whole batch, as the run resolves them once per batch.
-    groups = await planGroups(graph, batch.instances);
+    // Groups are resolved once per batch and tenant, as the run resolves them (a name is per tenant).
+    for (const tenant of new Set(batch.instances.map((i) => i.tenant ?? DEFAULT_TENANT))) {
+      const insts = batch.instances.filter((i) => (i.tenant ?? DEFAULT_TENANT) === tenant);
+      groupsByTenant.set(tenant, await planGroups(graphOf(insts[0]!), insts));
+    }
     /** One instance's row: skip (already in the batch), adopt or create, with its sync template checked. */
     const planInstance = async (inst: (typeof batch.instances)[number], t: string): Promise<PlanRow> => {
+      const graph = graphOf(inst);
       const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
       if (state && state !== 'failed') {
         return {
@@ -46,6 +58,7 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       const sync = apps.length
         ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId)
         : syncTemplateAtRunTime(inst.synchronizationTemplateId);
+      const groups = groupsByTenant.get(inst.tenant ?? DEFAULT_TENANT) ?? new Map();
       const onboarding = await planOnboarding(graph, inst, apps, groups);
       if (!onboarding.ok)
         return { displayName: inst.displayName, action: 'error', template: t, detail: onboarding.lines.join('; ') };
@@ -73,6 +86,7 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
     };
     for (const inst of batch.instances) {
       const tKey = inst.applicationTemplate.id ?? inst.applicationTemplate.displayName ?? '';
+      const graph = graphOf(inst);
       if (!templateIds.has(tKey)) {
         try {
           if (inst.applicationTemplate.id) {

@@ -3,10 +3,13 @@
  * the worker, and close gracefully on SIGTERM/SIGINT within a deadline — active jobs finish or
  * are returned to the queue by BullMQ's close, nothing is left stalled on purpose.
  */
+import { tenantsOf } from '../tenants/tenants-config.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startStepsWorker } from '../app/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
 import { configFor, processLogger } from './common.ts';
+import type { StuckWorker } from '../flow/fetch-watchdog.ts';
+import type { Logger } from '../logger.ts';
 
 /** How long a graceful close may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
@@ -37,11 +40,23 @@ function onSignals(
   process.on('SIGINT', () => handler('SIGINT'));
 }
 
+/** Exit code of a process whose worker stopped fetching: its supervisor starts a fresh one. */
+const EXIT_STUCK = 3;
+
+function exitWhenStuck(logger: Logger) {
+  return (why: StuckWorker) => {
+    logger.error(why, 'worker fetches nothing while jobs are ready; exiting so the supervisor restarts it');
+    process.exit(EXIT_STUCK);
+  };
+}
+
 export async function runWorker(opts: { concurrency?: number }): Promise<void> {
   const cfg = await configFor(['redis', 'graph', 'secretKey']);
   const logger = processLogger(cfg, 'worker');
-  const rt = await createRuntime(cfg, { logger, withGraph: true });
-  const worker = startStepsWorker(rt, opts);
+  // The tenants file is checked before Redis is reached: a broken one exits 2 at once.
+  const tenants = await tenantsOf(cfg);
+  const rt = await createRuntime(cfg, { logger, withGraph: true, tenants });
+  const worker = startStepsWorker(rt, { ...opts, onStuck: exitWhenStuck(logger) });
   await worker.waitUntilReady();
   logger.info({ concurrency: worker.opts.concurrency, prefix: rt.prefix }, 'steps worker ready');
   onSignals(async () => {
@@ -53,8 +68,9 @@ export async function runWorker(opts: { concurrency?: number }): Promise<void> {
 export async function runPoller(opts: { concurrency?: number }): Promise<void> {
   const cfg = await configFor(['redis', 'graph']);
   const logger = processLogger(cfg, 'poller');
-  const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE });
-  const poller = startPoller(rt, opts);
+  const tenants = await tenantsOf(cfg);
+  const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE, tenants });
+  const poller = startPoller(rt, { ...opts, onStuck: exitWhenStuck(logger) });
   await poller.watchWorker.waitUntilReady();
   logger.info({ prefix: rt.prefix }, 'poller ready');
   onSignals(async () => {

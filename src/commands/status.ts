@@ -1,39 +1,52 @@
 /** `provflow status BATCH [--json] [--watch] [--wide] [--all]`: where every instance stands. */
 import type { Runtime } from '../app/runtime.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
+import { batchAcrossTenants, batchIdsAcrossTenants } from '../ledger/tenant-ledgers.ts';
 import { createLiveArea } from '../ui/live.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { fitLines, terminalWidth } from '../ui/table.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
+/** Every tenant's part of the batch, each read from its own slot (src/ledger/tenant-ledgers.ts). */
 async function snapshot(rt: Runtime, batchId: string) {
-  const meta = await rt.ledger.getBatch(batchId);
-  if (!meta) {
-    const known = (await rt.ledger.listBatches()).map((b) => b.batchId);
+  const parts = await batchAcrossTenants(rt.redis, rt.basePrefix, batchId);
+  if (!parts.length) {
+    const known = await batchIdsAcrossTenants(rt.redis, rt.basePrefix);
     throw new CliExit(
-      `No batch '${batchId}' in this Redis (prefix ${rt.prefix}). Known batches: ${known.join(', ') || 'none'}.`,
+      `No batch '${batchId}' in this Redis (prefix ${rt.basePrefix}). Known batches: ${known.join(', ') || 'none'}.`,
       EXIT.badInput,
     );
   }
-  const rows = await rt.ledger.listInstances(batchId);
-  return { meta, rows, summary: summarise(rows) };
+  const rows = parts.flatMap((p) => p.rows);
+  return { meta: parts[0]!.meta, rows, summary: summarise(rows) };
 }
 
 export async function runStatus(
   batchId: string,
-  opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; intervalMs?: number },
+  opts: { json?: boolean; watch?: boolean; wide?: boolean; all?: boolean; tenant?: string; intervalMs?: number },
 ): Promise<number> {
   const cfg = await configFor(['redis']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'status', 'warn') });
   const live = opts.watch && !opts.json && process.stdout.isTTY ? createLiveArea(process.stdout) : null;
   try {
     for (;;) {
-      const { rows, summary } = await snapshot(rt, batchId);
+      const snap = await snapshot(rt, batchId);
+      // --tenant: that tenant's instances only, in the table, the summary and the exit code.
+      const rows = opts.tenant === undefined ? snap.rows : snap.rows.filter((r) => r.tenant === opts.tenant);
+      const summary = opts.tenant === undefined ? snap.summary : summarise(rows);
+      if (opts.tenant !== undefined && rows.length === 0) {
+        const known = [...new Set(snap.rows.map((r) => r.tenant))].join(', ');
+        throw new CliExit(
+          `batch '${batchId}' has no instance of tenant '${opts.tenant}' (its tenants: ${known})`,
+          EXIT.badInput,
+        );
+      }
       if (opts.json) {
         out(JSON.stringify({ batchId, summary, instances: rows }));
       } else {
         const text = [
-          renderStatusTable(rows, { wide: opts.wide, all: opts.all }),
+          // The tenant column stays when filtered, so the table says whose instances it shows.
+          renderStatusTable(snap.rows, { wide: opts.wide, all: opts.all, tenant: opts.tenant }),
           fitLines(summaryLine(batchId, summary), terminalWidth()),
           fitLines(
             `(ids: provflow status ${batchId} --wide · machine-readable: --json · board: provflow board)`,

@@ -11,8 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from './redis-server.ts';
+import type { RedisClusterHandle } from './redis-cluster.ts';
 import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from './sim/index.ts';
 import { createRuntime, type Runtime } from '../app/runtime.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { tenantsOf } from '../tenants/tenants-config.ts';
+import { writeSimTenantsFile } from './sim-tenants.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,9 +30,18 @@ export interface LocalStackOptions {
   /** Spawn a private redis-server even when REDIS_URL is set (tests that kill or restart Redis). */
   ownRedis?: boolean;
   redisSpawn?: SpawnRedisOptions;
+  /** Run on this Redis Cluster (the caller starts and closes it) instead of a single Redis. */
+  cluster?: RedisClusterHandle;
   prefix?: string;
   /** Extra environment (overrides the derived one). */
   env?: Record<string, string>;
+  /**
+   * Tenants the simulator hosts (default 1: the single-tenant environment). More writes a tenants
+   * file (`t1`…`tN`, size S) and sets PROVFLOW_TENANTS; `tenantOverrides[i]` (i ≥ 1) are tenant i's own
+   * settings (the first tenant's are `overrides`).
+   */
+  tenants?: number;
+  tenantOverrides?: Partial<SimulatorSettings>[];
 }
 
 export interface LocalStack {
@@ -38,8 +51,10 @@ export interface LocalStack {
   /** Environment for provflow processes (also what `cfg` was parsed from). */
   env: Record<string, string>;
   cfg: Config;
+  /** The tenants file's names (`t1`…) when the stack hosts several tenants, else `['default']`. */
+  tenantNames: string[];
   /** An in-process runtime with a Graph client trusting the simulator's CA. */
-  runtime(logger: Logger, opts?: { ruShare?: number }): Promise<Runtime>;
+  runtime(logger: Logger, opts?: { ruShare?: number; tenant?: string }): Promise<Runtime>;
   /** A real child process: `provflow worker` or `provflow poller` (stdout/stderr piped and always drained). */
   spawnProcess(kind: 'worker' | 'poller', extraEnv?: Record<string, string>): ChildProcess;
   /** The last lines (up to 200) a child from `spawnProcess` wrote. */
@@ -80,19 +95,46 @@ export function scaledEnv(sim: SimulatorHandle, timeScale: number): Record<strin
   };
 }
 
+/** A cluster seen through the single-Redis handle: its owner stops and closes it, not the stack. */
+function clusterAsHandle(cluster: RedisClusterHandle): RedisHandle {
+  const unsupported = () => Promise.reject(new Error('stop/restart a cluster node through the cluster handle'));
+  return {
+    url: cluster.url,
+    port: null,
+    dir: null,
+    child: null,
+    stop: unsupported,
+    restart: unsupported,
+    close: async () => {},
+  };
+}
+
 export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = o.timeScale ?? 20;
   const sim =
     o.sim ??
-    (await startSimulator({ profile: o.profile ?? 'fast', seed: o.seed ?? 1, timeScale, overrides: o.overrides }));
-  const redis = await obtainRedis({ preferSpawn: o.ownRedis, spawn: o.redisSpawn });
+    (await startSimulator({
+      profile: o.profile ?? 'fast',
+      seed: o.seed ?? 1,
+      timeScale,
+      overrides: o.overrides,
+      tenants: Array.from({ length: Math.max(0, (o.tenants ?? 1) - 1) }, (_, i) => ({
+        overrides: o.tenantOverrides?.[i + 1],
+      })),
+    }));
+  const tenantsFile = (o.tenants ?? 1) > 1 ? writeSimTenantsFile(sim) : null;
+  const redis = o.cluster
+    ? clusterAsHandle(o.cluster)
+    : await obtainRedis({ preferSpawn: o.ownRedis, spawn: o.redisSpawn });
   const prefix = o.prefix ?? `{pf-${randomBytes(3).toString('hex')}}`;
   const env: Record<string, string> = {
     REDIS_URL: redis.url,
+    ...(o.cluster ? { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: o.cluster.seeds } : {}),
     BULLMQ_PREFIX: prefix,
     PROVFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
     ...scaledEnv(sim, timeScale),
+    ...(tenantsFile ? { PROVFLOW_TENANTS: tenantsFile.path, ...tenantsFile.env } : {}),
     ...o.env,
   };
   const cfg = loadConfig({ ...env });
@@ -104,12 +146,15 @@ export async function startLocalStack(o: LocalStackOptions = {}): Promise<LocalS
     prefix,
     env,
     cfg,
-    runtime: (logger, opts = {}) =>
+    tenantNames: tenantsFile?.names ?? [DEFAULT_TENANT],
+    runtime: async (logger, opts = {}) =>
       createRuntime(cfg, {
+        tenants: await tenantsOf(cfg, env),
         logger,
         withGraph: true,
         extraCaPem: sim.caCertPem,
         ruShare: opts.ruShare,
+        tenant: opts.tenant,
         stepSettings: { replicationPollMs: Number(env.REPLICATION_POLL_MS) },
       }),
     outputOf: (child) => [...(outputTails.get(child) ?? [])],

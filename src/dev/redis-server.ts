@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** True when a Redis at `url` answers PING within `timeoutMs`. */
-async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,

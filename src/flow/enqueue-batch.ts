@@ -21,9 +21,11 @@ import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import { ROOT_STEP, STEPS } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 import type { Vault } from '../secrets/vault.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import { collectGarbageAbove } from './memory-budget.ts';
 import { buildInstanceFlow, stepJobId } from './build-flow.ts';
 import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
+import { registerTenants } from './tenant-queues.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {
@@ -46,6 +48,8 @@ function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
     synchronizationTemplateId: inst.synchronizationTemplateId,
     // Only when asked for: instances without onboarding fields keep the job data they always had.
     ...(inst.onboarding ? { onboarding: inst.onboarding } : {}),
+    // Absent for `default`: the same job payload (and job ids) as a single-tenant deployment.
+    ...(inst.tenant && inst.tenant !== DEFAULT_TENANT ? { tenant: inst.tenant } : {}),
   };
 }
 
@@ -84,6 +88,9 @@ export interface EnqueueTarget {
   ledger: Ledger;
   vault: Vault;
   stepsQueue: Queue;
+  /** The tenant whose queues `prefix` names, recorded in the deployment's registry for cross-tenant views. */
+  tenant?: string;
+  basePrefix?: string;
 }
 
 export async function enqueueBatch(
@@ -98,6 +105,7 @@ export async function enqueueBatch(
   const jobKey = (inst: BatchInstance, step: string) =>
     target.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
   try {
+    if (target.tenant && target.basePrefix) await registerTenants(target.redis, target.basePrefix, [target.tenant]);
     const existing = await ledger.getBatch(batch.batchId);
     // Checked before anything is written: a default batch id must not merge two files' batches.
     if (existing && !sameSource(existing, batch)) throw new BatchSourceConflictError(batch, existing);
@@ -163,6 +171,7 @@ export async function enqueueBatch(
           index: inst.index,
           displayName: inst.displayName,
           sealedCredentials: sealed[j] ?? null,
+          tenant: inst.tenant,
         })),
       );
       if (toAdd.length)

@@ -14,7 +14,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { STARTED } from '../ledger/instance-state.ts';
 import { ROOT_STEP, STEP_BY_NAME } from '../steps/index.ts';
-import { instanceIdsSchema, type InstanceIds } from '../steps/instance.ts';
+import { instanceIdsSchema, tenantOf, type InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
 import { stepJobDataSchema } from './job-data.ts';
@@ -25,11 +25,18 @@ import { addWatchJob } from './watch-job.ts';
 export interface ProcessorHooks {
   stepOutcome?(step: string, outcome: 'completed' | 'failed'): void;
   throttledWait?(ms: number): void;
-  instanceEnd?(state: string): void;
+  instanceEnd?(state: string, tenant?: string): void;
 }
 
 export interface StepProcessorDeps {
   steps: StepDeps;
+  /** The deps for an instance's tenant (its Graph client); unset, `steps` serves every instance. */
+  stepsFor?: (tenant: string) => StepDeps;
+  /**
+   * Most jobs of one tenant this process runs at once (many tenants): a throttled, slow or huge
+   * tenant then cannot hold every worker slot while the others have ready work. Unset: no cap.
+   */
+  tenantSlots?: number;
   ledger: Ledger;
   pollQueue: Queue;
   /** Operator events (webhooks); null when no webhook is configured. */
@@ -50,6 +57,29 @@ function reasonOf(err: unknown): string {
 }
 
 export function createStepProcessor(d: StepProcessorDeps) {
+  const step = createTenantStepProcessor(d);
+  const cap = d.tenantSlots;
+  if (cap === undefined) return step;
+  const active = new Map<string, number>();
+  return async function processCapped(job: Job, token?: string): Promise<InstanceIds> {
+    const raw = (job.data as { instance?: { tenant?: unknown } } | null)?.instance?.tenant;
+    const tenant = typeof raw === 'string' ? raw : tenantOf({});
+    const n = active.get(tenant) ?? 0;
+    if (n >= cap) {
+      // Back in line shortly, no attempt spent: the slot goes to another tenant's ready job.
+      await job.moveToDelayed(Date.now() + jitter(250), token);
+      throw new DelayedError();
+    }
+    active.set(tenant, n + 1);
+    try {
+      return await step(job, token);
+    } finally {
+      active.set(tenant, (active.get(tenant) ?? 1) - 1);
+    }
+  };
+}
+
+function createTenantStepProcessor(d: StepProcessorDeps) {
   return async function processStep(job: Job, token?: string): Promise<InstanceIds> {
     const entry = STEP_BY_NAME.get(job.name);
     if (!entry)
@@ -68,6 +98,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
       Object.assign(prev, ids.data);
     }
     const log = d.logger.child({
+      tenant: tenantOf(instance),
       batchId: instance.batchId,
       instanceKey: instance.instanceKey,
       step: job.name,
@@ -78,7 +109,8 @@ export function createStepProcessor(d: StepProcessorDeps) {
     let out: InstanceIds;
     try {
       for (const key of entry.needs) need(prev, key);
-      out = await entry.run(d.steps, { instance, prev, state: state ?? {} });
+      const deps = d.stepsFor ? d.stepsFor(tenantOf(instance)) : d.steps;
+      out = await entry.run(deps, { instance, prev, state: state ?? {} });
     } catch (err) {
       if (err instanceof StepWait) {
         log.debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
@@ -108,7 +140,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
           endedAt: Date.now(),
         });
         d.hooks?.stepOutcome?.(job.name, 'failed');
-        d.hooks?.instanceEnd?.('failed');
+        d.hooks?.instanceEnd?.('failed', tenantOf(instance));
         if (d.eventsQueue) {
           const ids = await d.ledger.getInstance(instance.batchId, instance.instanceKey);
           await enqueueEvent(

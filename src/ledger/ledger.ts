@@ -3,6 +3,7 @@
  * consult to look before they act. One hash per instance, so concurrent writers (steps, the
  * poller) merge fields instead of overwriting each other's JSON.
  */
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import type { Redis } from 'ioredis';
 import type { InstanceSpec, InstanceStore } from '../steps/types.ts';
 import { PAST_PIPELINE_STATES, QUEUED } from './instance-state.ts';
@@ -13,6 +14,8 @@ export interface InstanceRecord {
   instanceKey: string;
   index: number;
   displayName: string;
+  /** The tenant's name (`default` for single-tenant batches). */
+  tenant: string;
   state: string;
   step: string | null;
   templateId: string | null;
@@ -151,7 +154,13 @@ export class Ledger implements InstanceStore {
    */
   async registerBatch(
     meta: BatchMeta,
-    instances: { instanceKey: string; index: number; displayName: string; sealedCredentials: string | null }[],
+    instances: {
+      instanceKey: string;
+      index: number;
+      displayName: string;
+      sealedCredentials: string | null;
+      tenant?: string;
+    }[],
   ): Promise<{ added: number }> {
     const p = this.redis.pipeline();
     p.zadd(this.keys.batches, 'NX', meta.createdAt, meta.batchId);
@@ -167,6 +176,7 @@ export class Ledger implements InstanceStore {
       const key = this.keys.instance(meta.batchId, inst.instanceKey);
       p.hsetnx(key, 'displayName', inst.displayName);
       p.hsetnx(key, 'index', String(inst.index));
+      if (inst.tenant && inst.tenant !== DEFAULT_TENANT) p.hsetnx(key, 'tenant', inst.tenant);
       p.hsetnx(key, 'state', QUEUED);
       p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
       // Overwrite: callers pass only instances with no flow yet, so nothing has read these credentials,
@@ -235,6 +245,7 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     instanceKey,
     index: Number(h.index ?? 0),
     displayName: h.displayName ?? instanceKey,
+    tenant: h.tenant ?? DEFAULT_TENANT,
     state: h.state ?? 'unknown',
     step: str(h.step),
     templateId: str(h.templateId),

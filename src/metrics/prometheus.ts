@@ -101,6 +101,16 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
 
     const ended = counter('provflow_instances_ended_total', 'Instances by the state they ended in.', ['state']);
     for (const { state, count } of s.instances) ended.inc({ state }, count);
+    if (s.tenants) {
+      const help = 'Microsoft Graph requests per tenant (name in the tenants file, or default), by HTTP status.';
+      const tenantRequests = counter('provflow_tenant_graph_requests_total', help, ['tenant', 'status']);
+      for (const g of s.tenants.graphRequests) tenantRequests.inc({ tenant: g.tenant, status: g.status }, g.count);
+      const tenantEnded = counter('provflow_tenant_instances_ended_total', 'Instances per tenant by end state.', [
+        'tenant',
+        'state',
+      ]);
+      for (const i of s.tenants.instances) tenantEnded.inc({ tenant: i.tenant, state: i.state }, i.count);
+    }
   }
   return registers[0]!.metrics();
 }

@@ -46,6 +46,11 @@ export interface MetricsSnapshot {
   steps: Array<{ step: string; outcome: StepOutcome; count: number }>;
   /** Instances by the state they ended in (`steady`, `quarantined`, `failed`, …). */
   instances: Array<{ state: string; count: number }>;
+  /** The same per tenant (label `tenant`): Graph answers by status, instances by end state. */
+  tenants?: {
+    graphRequests: Array<{ tenant: string; status: string; count: number }>;
+    instances: Array<{ tenant: string; state: string; count: number }>;
+  };
 }
 
 /** The read side of the counters: what the board needs to serve /metrics. */
@@ -56,12 +61,12 @@ export interface MetricsSource {
 /** The write side, used by worker and poller processes; also readable. */
 export interface MetricsRecorder extends MetricsSource {
   /** The recorder needs no request id: counts are per method, route and status. */
-  graphResponse(event: Omit<GraphResponseEvent, 'requestId'>): void;
+  graphResponse(event: Omit<GraphResponseEvent, 'requestId'>, tenant?: string): void;
   throttledWait(ms: number): void;
   /** A request held back before sending (see `MetricsSnapshot.heldBack`). */
   heldBack(why: HeldBackReason): void;
   stepOutcome(step: string, outcome: StepOutcome): void;
-  instanceEnd(state: string): void;
+  instanceEnd(state: string, tenant?: string): void;
   /** Writes buffered increments now (resolves once Redis has them). */
   flush(): Promise<void>;
   /** Stops the timer and flushes what is left. Does not close the Redis connection. */
@@ -81,6 +86,8 @@ const H = {
   throttle: 'throttle',
   steps: 'steps',
   instances: 'instances',
+  tenantRequests: 'tenant-requests',
+  tenantInstances: 'tenant-instances',
 } as const;
 type HashName = (typeof H)[keyof typeof H];
 
@@ -93,6 +100,8 @@ export function metricsKeys(prefix: string): Record<keyof typeof H, string> {
     throttle: k(H.throttle),
     steps: k(H.steps),
     instances: k(H.instances),
+    tenantRequests: k(H.tenantRequests),
+    tenantInstances: k(H.tenantInstances),
   };
 }
 
@@ -161,8 +170,9 @@ export function createMetricsRecorder(
   timer?.unref();
 
   return {
-    graphResponse({ method, route, status, throttled, durationMs }) {
+    graphResponse({ method, route, status, throttled, durationMs }, tenant) {
       if (closed) return;
+      if (tenant) add(keys.tenantRequests, `${tenant} ${status ?? 'network_error'}`, 1);
       const field = `${method.toUpperCase()} ${normalizeRoute(route)} ${status ?? 'network_error'}`;
       add(keys.graphCount, field, 1);
       // Integers only: HINCRBY is exact where HINCRBYFLOAT would drift over millions of calls.
@@ -178,8 +188,10 @@ export function createMetricsRecorder(
     stepOutcome(step, outcome) {
       if (!closed) add(keys.steps, `${step}:${outcome}`, 1);
     },
-    instanceEnd(state) {
-      if (!closed) add(keys.instances, state, 1);
+    instanceEnd(state, tenant) {
+      if (closed) return;
+      add(keys.instances, state, 1);
+      if (tenant) add(keys.tenantInstances, `${tenant} ${state}`, 1);
     },
     flush,
     async close() {
@@ -202,13 +214,25 @@ const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v) 
 async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapshot> {
   const keys = metricsKeys(prefix);
   const pipe = redis.pipeline();
-  for (const key of [keys.graphCount, keys.graphMs, keys.throttle, keys.steps, keys.instances]) pipe.hgetall(key);
+  const all = [keys.graphCount, keys.graphMs, keys.throttle, keys.steps, keys.instances];
+  for (const key of [...all, keys.tenantRequests, keys.tenantInstances]) pipe.hgetall(key);
   const results = (await pipe.exec()) ?? [];
   const hashes = results.map(([err, value]) => {
     if (err) throw err;
     return (value ?? {}) as Record<string, string>;
   });
-  const [graphCount = {}, graphMs = {}, throttle = {}, steps = {}, instances = {}] = hashes;
+  const [graphCount = {}, graphMs = {}, throttle = {}, steps = {}, instances = {}, tReq = {}, tInst = {}] = hashes;
+  // `tenant value`: tenant names have no spaces (src/tenants/tenant-schema.ts).
+  const perTenant = <K extends string>(h: Record<string, string>, k: K) =>
+    Object.entries(h)
+      .map(([field, count]) => {
+        const at = field.indexOf(' ');
+        return { tenant: field.slice(0, at), [k]: field.slice(at + 1), count: num(count) } as {
+          tenant: string;
+          count: number;
+        } & Record<K, string>;
+      })
+      .sort((a, b) => `${a.tenant} ${a[k]}`.localeCompare(`${b.tenant} ${b[k]}`));
 
   const graphRequests: GraphRequestCount[] = Object.entries(graphCount).map(([field, count]) => {
     // `METHOD route status`; the route has no spaces (normalizeRoute replaces them).
@@ -246,5 +270,9 @@ async function readMetrics(redis: Redis, prefix: string): Promise<MetricsSnapsho
     instances: Object.entries(instances)
       .map(([state, count]) => ({ state, count: num(count) }))
       .sort(by((i) => i.state)),
+    // Only once something was recorded per tenant: single-tenant snapshots keep their shape.
+    ...(Object.keys(tReq).length + Object.keys(tInst).length > 0
+      ? { tenants: { graphRequests: perTenant(tReq, 'status'), instances: perTenant(tInst, 'state') } }
+      : {}),
   };
 }

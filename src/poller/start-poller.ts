@@ -3,6 +3,8 @@ import { Queue, Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { pollShareCapacity } from './poll-interval.ts';
+import { limitsFor } from '../tenants/tenant-registry.ts';
+import { countingProcessor, watchFetching, type StuckWorker } from '../flow/fetch-watchdog.ts';
 import { createWatchProcessor, type WatchSettings } from './watch-processor.ts';
 import { createWebhookNotifier, type WebhookEvent } from '../events/webhook.ts';
 
@@ -32,7 +34,7 @@ export interface PollerHandle {
 
 export function startPoller(
   rt: Runtime,
-  opts: { concurrency?: number; settings?: Partial<WatchSettings> } = {},
+  opts: { concurrency?: number; settings?: Partial<WatchSettings>; onStuck?: (why: StuckWorker) => void } = {},
 ): PollerHandle {
   if (!rt.graph) throw new Error('the poller needs a Graph client (createRuntime withGraph)');
   const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
@@ -40,12 +42,16 @@ export function startPoller(
   // The fleet: every watch job not yet ended, counted across all poller processes (they share
   // the quota share, so each schedules as if it served the whole fleet alone, and together they
   // stay inside it). Refreshed every 2 s; a stale count only shifts delays a little.
+  // Many tenants: each has its own share of its own quota, so the fleet's capacity is their sum
+  // (the schedule assumes watch jobs spread over the tenants as their quotas do).
+  const tenants = rt.tenants;
+  const limits = tenants ? tenants.names().map((n) => tenants.info(n).limits) : [limitsFor(rt.cfg, null)];
   const pollsPerSecond =
-    pollShareCapacity({
-      ruLimit: rt.cfg.GRAPH_RU_LIMIT,
-      ruWindowMs: rt.cfg.GRAPH_RU_WINDOW_MS,
-      share: rt.cfg.POLLER_QUOTA_SHARE,
-    }) * rt.cfg.GRAPH_LIMIT_SAFETY;
+    limits.reduce(
+      (sum, l) =>
+        sum + pollShareCapacity({ ruLimit: l.ruLimit, ruWindowMs: l.ruWindowMs, share: rt.cfg.POLLER_QUOTA_SHARE }),
+      0,
+    ) * rt.cfg.GRAPH_LIMIT_SAFETY;
   let activeJobs = 0;
   const countFleet = async () => {
     const c = await rt.pollQueue.getJobCounts('active', 'wait', 'delayed', 'prioritized');
@@ -54,26 +60,39 @@ export function startPoller(
   const fleetTimer = setInterval(() => void countFleet().catch(() => {}), 2000);
   fleetTimer.unref();
   void countFleet().catch(() => {});
-  const processor = createWatchProcessor({
-    graph: rt.graph,
-    ledger: rt.ledger,
-    logger: rt.logger,
-    settings: watchSettingsFrom(rt, opts.settings),
-    eventsQueue,
-    onEnd: (state) => rt.metrics.instanceEnd(state),
-    // Aim at half the share for jobs that may change soon: quick detection, room for bursts.
-    fleet: () => ({ activeJobs, pollsPerSecond, targetUse: 0.5 }),
-  });
+  const counted = countingProcessor(
+    createWatchProcessor({
+      graph: rt.graph,
+      graphFor: tenants ? (tenant) => tenants.graphFor(tenant) : undefined,
+      ledger: rt.ledger,
+      logger: rt.logger,
+      settings: watchSettingsFrom(rt, opts.settings),
+      eventsQueue,
+      onEnd: (state, tenant) => rt.metrics.instanceEnd(state, tenant),
+      // Aim at half the share for jobs that may change soon: quick detection, room for bursts.
+      fleet: () => ({ activeJobs, pollsPerSecond, targetUse: 0.5 }),
+    }),
+  );
   const connections = [rt.redis.duplicate()];
-  const watchWorker = new Worker(QUEUES.poll, processor, {
+  const concurrency = opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY;
+  const watchWorker = new Worker(QUEUES.poll, counted.processor, {
     connection: connections[0]!,
     prefix: rt.prefix,
-    concurrency: opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY,
+    concurrency,
     maxStalledCount: 10,
     stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
     lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
   watchWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'poller worker error'));
+  const { onStuck } = opts;
+  const stopWatchdog = onStuck
+    ? watchFetching(watchWorker, rt.pollQueue, {
+        intervalMs: rt.cfg.WORKER_FETCH_WATCHDOG_MS,
+        concurrency,
+        counts: counted,
+        onStuck,
+      })
+    : () => {};
 
   let eventsWorker: Worker | null = null;
   if (webhookUrl) {
@@ -96,6 +115,7 @@ export function startPoller(
     eventsWorker,
     async close() {
       clearInterval(fleetTimer);
+      stopWatchdog();
       await Promise.allSettled([watchWorker.close(), eventsWorker?.close(), eventsQueue?.close()]);
       // BullMQ does not close connections it was given.
       for (const c of connections) c.disconnect();

@@ -13,6 +13,7 @@ import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import { retryAfterOf } from '../graph/classify-error.ts';
 import { errorClassOf } from '../graph/errors.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
+import { tenantOf } from '../steps/instance.ts';
 import { LEDGER_STATE, type WatchState } from '../ledger/instance-state.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
@@ -37,13 +38,15 @@ export interface WatchSettings {
 
 export interface WatchDeps {
   graph: GraphApi;
+  /** The Graph client of an instance's tenant (its identity, its quota share); unset, `graph` serves all. */
+  graphFor?: (tenant: string) => GraphApi;
   ledger: Ledger;
   logger: Logger;
   settings: WatchSettings;
   /** Where operator events go (a queue, so delivery retries with backoff survive restarts). */
   eventsQueue: Queue | null;
   now?: () => number;
-  onEnd?: (state: string) => void;
+  onEnd?: (state: string, tenant?: string) => void;
   /** How many jobs are watched and what the quota share allows (kept fresh by the poller); null = unknown. */
   fleet?: () => FleetBudget | null;
 }
@@ -92,7 +95,14 @@ export function createWatchProcessor(d: WatchDeps) {
     const { instance } = data;
     const st = data.state ?? {};
     const deadlineAt = st.deadlineAt ?? data.startedAt + d.settings.deadlineMs;
-    const log = d.logger.child({ batchId: instance.batchId, instanceKey: instance.instanceKey, jobId: data.jobId });
+    const tenant = tenantOf(instance);
+    const graph = () => (d.graphFor ? d.graphFor(tenant) : d.graph);
+    const log = d.logger.child({
+      tenant,
+      batchId: instance.batchId,
+      instanceKey: instance.instanceKey,
+      jobId: data.jobId,
+    });
     const save = (patch: NonNullable<WatchJobData['state']>) =>
       job.updateData({ ...data, state: { ...st, deadlineAt, ...patch } });
 
@@ -100,7 +110,7 @@ export function createWatchProcessor(d: WatchDeps) {
       // Phase 1: watch until terminal.
       let assessment: JobAssessment | null = null;
       if (!st.finalState) {
-        const sj = await d.graph.getSynchronizationJob(data.servicePrincipalId, data.jobId);
+        const sj = await graph().getSynchronizationJob(data.servicePrincipalId, data.jobId);
         assessment = classifyJob(sj, {
           startedAt: new Date(data.startedAt).toISOString(),
           now: new Date(now()),
@@ -155,7 +165,7 @@ export function createWatchProcessor(d: WatchDeps) {
         let link = st.logNextLink ?? null;
         let pages = st.logPagesRead ?? 0;
         for (let i = 0; i < d.settings.maxLogPagesPerRun; i++) {
-          const page = await d.graph.listProvisioningLogs({
+          const page = await graph().listProvisioningLogs({
             jobId: data.jobId,
             since: new Date(data.startedAt - 60_000).toISOString(),
             top: d.settings.logPageSize,
@@ -179,7 +189,7 @@ export function createWatchProcessor(d: WatchDeps) {
       const finalState = st.finalState!;
       const state = TO_LEDGER[finalState as JobState] ?? finalState;
       await d.ledger.update(instance.batchId, instance.instanceKey, { state, endedAt: now() });
-      d.onEnd?.(finalState);
+      d.onEnd?.(finalState, tenantOf(instance));
       if (finalState === 'steady' || finalState === 'failed') {
         const rec = await d.ledger.getInstance(instance.batchId, instance.instanceKey);
         await notify(d, data, null, finalState === 'steady' ? 'instance.steady' : 'instance.failed', rec?.detail ?? '');

@@ -7,6 +7,7 @@
  * is waited for durably (StepWait: a delayed job, no worker held) while the job has not yet
  * completed a cycle, up to `roleImportTimeoutMs`; then the instance fails naming the role.
  */
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 import { refusedBy } from '../graph/classify-error.ts';
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import { NEVER_DATE } from '../graph/schemas.ts';
@@ -28,9 +29,11 @@ export async function assignGroups(deps: StepDeps, input: StepInput): Promise<In
   if (list.length === 0) return prev;
   const spId = need(prev, 'servicePrincipalId');
   const jobId = need(prev, 'jobId');
+  // A group name means another group in another tenant: the cache is per batch and tenant.
+  const tenant = instance.tenant ?? DEFAULT_TENANT;
   const cache = {
-    get: (ref: string) => deps.store.getBatchCache(instance.batchId, `group:${ref}`),
-    set: (ref: string, id: string) => deps.store.setBatchCache(instance.batchId, `group:${ref}`, id),
+    get: (ref: string) => deps.store.getBatchCache(instance.batchId, `group:${tenant}:${ref}`),
+    set: (ref: string, id: string) => deps.store.setBatchCache(instance.batchId, `group:${tenant}:${ref}`, id),
   };
   try {
     const groups = new Map<string, string>();

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { onboardingShape } from '../batch/onboarding-fields.ts';
+import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../tenants/tenant-schema.ts';
 
 /** The instance as stored in job data (no secrets: those are sealed in the ledger). */
 export const instanceSpecSchema = z.object({
@@ -20,8 +21,13 @@ export const instanceSpecSchema = z.object({
   synchronizationTemplateId: z.string().nullable(),
   /** What the onboarding steps apply (settings, assignments, schema edits, smoke test); absent: nothing. */
   onboarding: z.object(onboardingShape).optional(),
+  /** The tenants file's name of the instance's tenant; absent in jobs enqueued before tenants existed. */
+  tenant: z.string().regex(TENANT_NAME_PATTERN, 'tenant must be a tenant name').optional(),
 });
 export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
+
+/** The instance's tenant: old payloads (no tenant) belong to the single-tenant deployment's `default`. */
+export const tenantOf = (spec: Pick<InstanceSpec, 'tenant'>): string => spec.tenant ?? DEFAULT_TENANT;
 
 /** Ids accumulated along the chain (small, and safe to show on the board): each step adds its own. */
 export const instanceIdsSchema = z.object({

@@ -2,6 +2,7 @@
 import { END_STATES, STARTED_STATES } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { renderTable, type Column } from './table.ts';
+import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
 
 /** Counts by end state (and in-flight), the batch summary. */
 export interface BatchSummary {
@@ -62,6 +63,8 @@ export interface StatusViewOptions {
   wide?: boolean;
   /** Every row even for a large batch. */
   all?: boolean;
+  /** Only this tenant's instances. */
+  tenant?: string;
   /** Width to fit (default: the terminal's). */
   width?: number;
   /** Clock for "running long" (tests). */
@@ -90,9 +93,13 @@ export function attentionReason(r: InstanceRecord, now: number, longMs: number):
   return since && now - since > longMs ? 'running long' : null;
 }
 
-function instanceColumns(opts: StatusViewOptions): Column<InstanceRecord>[] {
+/** Whether the rows span tenants other than `default` (the single-tenant table keeps its columns). */
+export const hasTenants = (rows: readonly InstanceRecord[]): boolean => rows.some((r) => r.tenant !== DEFAULT_TENANT);
+
+function instanceColumns(opts: StatusViewOptions, tenants = false): Column<InstanceRecord>[] {
   const cols: Column<InstanceRecord>[] = [
     { header: 'instance', get: (r) => r.displayName, max: 32, min: 24, priority: 0 },
+    ...(tenants ? [{ header: 'tenant', get: (r: InstanceRecord) => r.tenant, max: 32, priority: 1 }] : []),
     { header: 'state', get: (r) => r.state, priority: 0 },
     { header: 'job code', get: (r) => r.jobCode, min: 10, priority: 3, optional: true },
     { header: 'last execution', get: (r) => r.lastExecution, max: 24, priority: 4, optional: true },
@@ -151,8 +158,9 @@ function renderStateCounts(rows: readonly InstanceRecord[], opts: { width?: numb
  * CONDENSE_OVER instances (or with `all`) every row; above, counts by state and only the
  * instances needing attention, so a 1,000-instance batch does not scroll its problems away.
  */
-export function renderStatusTable(rows: readonly InstanceRecord[], opts: StatusViewOptions = {}): string {
-  const cols = instanceColumns(opts);
+export function renderStatusTable(all: readonly InstanceRecord[], opts: StatusViewOptions = {}): string {
+  const rows = opts.tenant === undefined ? all : all.filter((r) => r.tenant === opts.tenant);
+  const cols = instanceColumns(opts, hasTenants(all));
   const tableOpts = { width: opts.width };
   if (opts.all || rows.length <= CONDENSE_OVER) return renderTable(rows, cols, tableOpts);
   const now = opts.now ?? Date.now();

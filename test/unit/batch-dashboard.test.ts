@@ -13,6 +13,7 @@ function rec(i: number, over: Partial<InstanceRecord>): InstanceRecord {
     instanceKey: `k${i}`,
     index: i,
     displayName: `AWS ${i}`,
+    tenant: 'default',
     state: 'steady',
     step: null,
     templateId: null,
@@ -66,6 +67,12 @@ describe('batch dashboard pieces', () => {
     expect(selectRows(rows, parseQuery({ q: 'REJECTED' })).map((r) => r.displayName)).toEqual(['Zeta']);
     expect(selectRows(rows, parseQuery({ attention: '1' })).map((r) => r.displayName)).toEqual(['Zeta', 'alpha']);
     expect(parseQuery({ sort: 'constructor', dir: 'sideways' })).toMatchObject({ sort: 'index', dir: 'asc' });
+  });
+
+  it('filters by tenant when a batch spans tenants', () => {
+    const rows = [rec(0, { displayName: 'A', tenant: 'contoso' }), rec(1, { displayName: 'B', tenant: 'fabrikam' })];
+    expect(selectRows(rows, parseQuery({ tenant: 'fabrikam' })).map((r) => r.displayName)).toEqual(['B']);
+    expect(selectRows(rows, parseQuery({})).map((r) => r.displayName)).toEqual(['A', 'B']);
   });
 
   it('the started/steady chart counts what happened, and says so when nothing has started', () => {

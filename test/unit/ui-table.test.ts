@@ -12,6 +12,7 @@ function record(i: number, over: Partial<InstanceRecord> = {}): InstanceRecord {
     instanceKey: `k${i}`,
     index: i,
     displayName: i % 17 === 8 ? `AWS Zürich Süd ${i}` : `AWS Demo ${String(i).padStart(3, '0')}`,
+    tenant: 'default',
     state: 'steady',
     step: null,
     templateId: 'aws',

@@ -18,6 +18,7 @@ export async function runSimulate(opts: SimulatorOptions): Promise<SimulatorHand
       tenantId: sim.tenantId,
       clientId: sim.clientId,
       clientSecret: sim.clientSecret,
+      ...(sim.tenants.length > 1 ? { tenants: sim.tenants } : {}),
       caCertPath: sim.caCertPath,
       profile: sim.profile,
       seed: sim.seed,

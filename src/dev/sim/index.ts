@@ -41,11 +41,31 @@ export interface SimulatorOptions {
   /** Fixed identities (a compose trial shares them with the workers); random per seed otherwise. */
   identity?: { tenantId?: string; clientId?: string; clientSecret?: string };
   /**
+   * More tenants besides the first, each with its own app registration, directory, quotas and
+   * counters (selected by the tenant in the token URL, then by the token); seeded ids when not given.
+   */
+  tenants?: SimTenantOptions[];
+  /**
    * Serve the token-less `/_sim/*` control endpoints (stats, settings, configure, reset). On by
    * default in-process (tests); `provflow simulate` turns it on only with `--control`. Either way
    * they answer only on loopback connections: never to another host.
    */
   control?: boolean;
+}
+
+/** One more simulated tenant; `overrides` change its settings only (e.g. its quota, a 429 storm). */
+export interface SimTenantOptions {
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  overrides?: Partial<SimulatorSettings>;
+}
+
+/** A simulated tenant's identity (what a tenants file needs). */
+export interface SimTenantIdentity {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
 }
 
 export interface SimulatorHandle {
@@ -65,6 +85,12 @@ export interface SimulatorHandle {
   /** The seeded users and groups' ids (the same in every simulator; docs/simulator-onboarding.md). */
   directory: { users: typeof SIM_USERS; groups: typeof SIM_GROUPS };
   stats(): SimStats;
+  /** Every tenant, the first one (tenantId, clientId, clientSecret above) first. */
+  tenants: SimTenantIdentity[];
+  /** One tenant's counters (stats() is the first tenant's). */
+  statsOf(tenantId: string): SimStats;
+  /** Changes one tenant's settings only (e.g. its quota or a 429 storm). */
+  configureTenant(tenantId: string, overrides: Partial<SimulatorSettings>): void;
   /** Access tokens issued so far (tests check they never leak into Redis, logs or the board). */
   issuedTokens(): string[];
   configure(overrides: Partial<SimulatorSettings>): void;
@@ -82,6 +108,14 @@ export interface SimulatorHandle {
   };
   reset(): void;
   close(): Promise<void>;
+}
+
+interface SimTenant extends SimTenantIdentity {
+  state: SimState;
+  quota: QuotaModel;
+  overrides: Partial<SimulatorSettings>;
+  settings: () => SimulatorSettings;
+  reconfigure?: () => void;
 }
 
 interface Token {
@@ -118,6 +152,36 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const clientSecret = opts.identity?.clientSecret ?? `sim-secret-${randomBytes(12).toString('base64url')}`;
   const state = new SimState(tenantId, random, () => settings, timeScale);
   const quota = new QuotaModel(() => settings);
+  // Every tenant by id: the first uses the global settings, the others those plus their own overrides.
+  const primary: SimTenant = {
+    tenantId,
+    clientId,
+    clientSecret,
+    state,
+    quota,
+    overrides: {},
+    settings: () => settings,
+  };
+  const tenantsById = new Map<string, SimTenant>([[tenantId.toLowerCase(), primary]]);
+  (opts.tenants ?? []).forEach((o, i) => {
+    const id = o.tenantId ?? new SeededRandom(seed + 101 + 2 * i).uuid();
+    let cached: { base: SimulatorSettings; merged: SimulatorSettings } | null = null;
+    const own = (): SimulatorSettings => {
+      if (cached?.base !== settings) cached = { base: settings, merged: applyOverrides(settings, t.overrides) };
+      return cached.merged;
+    };
+    const t: SimTenant = {
+      tenantId: id,
+      clientId: o.clientId ?? new SeededRandom(seed + 102 + 2 * i).uuid(),
+      clientSecret: o.clientSecret ?? `sim-secret-${randomBytes(12).toString('base64url')}`,
+      state: new SimState(id, new SeededRandom(seed * 1000 + i + 7), own, timeScale),
+      quota: new QuotaModel(own),
+      overrides: o.overrides ?? {},
+      settings: own,
+    };
+    t.reconfigure = () => (cached = null);
+    tenantsById.set(id.toLowerCase(), t);
+  });
   // When this process's event loop last turned (a timer ran), and the last stall it noticed (a
   // tick that came late). A request read during a stall, or in the backlog just after one, may
   // have arrived any time since the stall began: the simulator, not the caller, was late.
@@ -155,12 +219,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   let origin = '';
 
-  const stats = (): SimStats => {
+  const stats = (t: SimTenant = primary): SimStats => {
     const now = Date.now();
+    const { state } = t;
     settleWatched(state, now);
     const jobsByCode: Record<string, number> = {};
     for (const j of state.jobs.values()) {
-      const code = String(renderJob(j, settings, now).status.code);
+      const code = String(renderJob(j, t.settings(), now).status.code);
       jobsByCode[code] = (jobsByCode[code] ?? 0) + 1;
     }
     return {
@@ -170,6 +235,27 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       jobsByCode,
     };
   };
+
+  function identities(): SimTenantIdentity[] {
+    return [...tenantsById.values()].map(({ tenantId, clientId, clientSecret }) => ({
+      tenantId,
+      clientId,
+      clientSecret,
+    }));
+  }
+  function configureTenant(t: SimTenant, overrides: Partial<SimulatorSettings>): void {
+    if (t === primary) settings = applyOverrides(settings, overrides);
+    else {
+      t.overrides = { ...t.overrides, ...overrides };
+      t.reconfigure?.();
+    }
+  }
+  function resetAll(): void {
+    for (const t of tenantsById.values()) {
+      t.state.reset();
+      t.quota.reset();
+    }
+  }
 
   async function entra(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const origin = url.origin;
@@ -234,10 +320,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       entraError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
       return true;
     }
-    if (tenant !== tenantId) {
+    // The tenant in the URL picks the directory and its app registration: another tenant's
+    // client id or secret is refused here, as Entra would.
+    const tn = tenantsById.get(tenant.toLowerCase());
+    if (!tn) {
       entraError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
       return true;
     }
+    const { clientId, clientSecret, tenantId } = tn;
     // client_secret_basic (advertised by discovery): id and secret, each form-encoded, in Basic auth.
     const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
     let basicId: string | null = null;
@@ -306,7 +396,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const roles = settings.tokenRoles ?? SIM_TOKEN_ROLES;
     const token = simAccessToken({ tenantId, appId: clientId, roles, lifetimeSec: settings.tokenLifetimeSec });
     tokens.set(token, { appId: clientId, tenantId, expiresAt: Date.now() + settings.tokenLifetimeSec * 1000 });
-    state.stats.tokensIssued++;
+    tn.state.stats.tokensIssued++;
     sendJson(res, 200, {
       token_type: 'Bearer',
       expires_in: settings.tokenLifetimeSec,
@@ -317,7 +407,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   async function simControl(req: IncomingMessage, res: ServerResponse, sub: string): Promise<void> {
-    if (sub === 'stats' && req.method === 'GET') return sendJson(res, 200, stats());
+    // ?tenant=ID: that tenant's counters or settings (the first tenant's without it).
+    const sel = new URL(req.url ?? '/', 'https://x').searchParams.get('tenant');
+    const picked = sel ? tenantsById.get(sel.toLowerCase()) : primary;
+    if (!picked) return sendJson(res, 404, { error: `no simulated tenant ${sel}` });
+    if (sub === 'stats' && req.method === 'GET') return sendJson(res, 200, stats(picked));
+    if (sub === 'tenants' && req.method === 'GET') return sendJson(res, 200, identities());
+    if (sel && sub === 'configure' && req.method === 'POST') {
+      const overrides = JSON.parse((await readBody(req)) || '{}') as Partial<SimulatorSettings>;
+      configureTenant(picked, overrides);
+      return sendJson(res, 200, picked.settings());
+    }
     if (sub === 'settings' && req.method === 'GET') return sendJson(res, 200, settings);
     if (sub === 'configure' && req.method === 'POST') {
       let overrides: Partial<SimulatorSettings>;
@@ -331,8 +431,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     if (await handleDayTwoControl(state, req, res, sub)) return;
     if (sub === 'reset' && req.method === 'POST') {
-      state.reset();
-      quota.reset();
+      resetAll();
       return sendJson(res, 200, { reset: true });
     }
     sendJson(res, 404, { error: `unknown /_sim/${sub}` });
@@ -349,6 +448,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // as this loop can tell. If the loop had not turned for a while, the request may have been
     // waiting in the socket since the last turn; Retry-After is judged on that earliest moment.
     const arrivedAt = Date.now();
+    // The caller's tenant (from its token) owns the directory, quotas, settings and counters used below.
+    const auth = req.headers.authorization ?? '';
+    const token = tokens.get(auth.replace(/^Bearer\s+/i, ''));
+    const tn = (token && tenantsById.get(token.tenantId.toLowerCase())) || primary;
+    const { state, quota } = tn;
+    const settings = tn.settings();
     const { earliest: earliestArrival, stallMs: simStallMs } = earliestArrivalOf(arrivedAt);
     if (simStallMs > state.stats.maxSimStallMs) state.stats.maxSimStallMs = simStallMs;
     const ids = requestIds(req);
@@ -396,8 +501,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     };
     res.once('finish', () => finish(res.statusCode));
 
-    const auth = req.headers.authorization ?? '';
-    const token = tokens.get(auth.replace(/^Bearer\s+/i, ''));
     if (!token || token.expiresAt < Date.now()) {
       const authority = `${url.origin}/${tenantId}/oauth2/authorize`;
       const graphAppId = '00000003-0000-0000-c000-000000000000';
@@ -603,21 +706,27 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     get settings() {
       return settings;
     },
-    stats,
+    stats: () => stats(),
+    tenants: identities(),
+    statsOf: (id) => stats(tenantsById.get(id.toLowerCase()) ?? primary),
+    configureTenant: (id, o) => {
+      const t = tenantsById.get(id.toLowerCase());
+      if (!t) throw new Error(`no simulated tenant ${id}`);
+      configureTenant(t, o);
+    },
     issuedTokens: () => [...tokens.keys()],
     configure(o) {
       settings = applyOverrides(settings, o);
     },
     clock: () => state.clock,
     stageDeletes: (o) => stageDeletes(state, o as Record<string, unknown>),
-    reset() {
-      state.reset();
-      quota.reset();
-    },
+    reset: resetAll,
     async close() {
       clearInterval(loopTick);
-      for (const t of state.timers) clearTimeout(t);
-      state.timers.clear();
+      for (const { state } of tenantsById.values()) {
+        for (const t of state.timers) clearTimeout(t);
+        state.timers.clear();
+      }
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

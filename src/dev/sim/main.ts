@@ -12,6 +12,8 @@ const { values } = parseArgs({
     'time-scale': { type: 'string', default: '1' },
     // The token-less /_sim/* endpoints (stats, configure, reset): off unless asked for.
     control: { type: 'boolean', default: false },
+    // Tenants hosted at once (each its own app registration, directory and quotas).
+    tenants: { type: 'string', default: '1' },
   },
 });
 if (!isSimProfile(values.profile)) {
@@ -27,6 +29,7 @@ const sim = await runSimulate({
   seed: Number(values.seed),
   timeScale: Number(values['time-scale']),
   control: values.control || env.PROVFLOW_SIM_CONTROL === '1',
+  tenants: Array.from({ length: Math.max(0, Number(values.tenants) - 1) }, () => ({})),
   hostnames: env.PROVFLOW_SIM_HOSTNAMES ? env.PROVFLOW_SIM_HOSTNAMES.split(',') : undefined,
   caCertPath: env.PROVFLOW_SIM_CA_PATH,
   identity: {

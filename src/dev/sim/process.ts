@@ -23,6 +23,9 @@ export interface SimProcess {
   /** The settings the simulator printed at start (effective, already time-scaled). */
   settings: SimulatorSettings;
   stats(): Promise<SimStats>;
+  /** One simulated tenant's counters, and its own settings (see startSimulator's `tenants`). */
+  statsOf(tenantId: string): Promise<SimStats>;
+  configureTenant(tenantId: string, overrides: Partial<SimulatorSettings>): Promise<SimulatorSettings>;
   /** POST /_sim/configure (values used as given, not re-scaled); returns the new settings. */
   configure(overrides: Partial<SimulatorSettings>): Promise<SimulatorSettings>;
   /** POST /_sim/reset: directory, secrets, quotas and counters cleared (issued tokens stay valid). */
@@ -41,6 +44,8 @@ export async function startSimProcess(args: {
   /** Effective settings applied after start (like startSimulator's overrides: not re-scaled). */
   overrides?: Partial<SimulatorSettings>;
   env?: Record<string, string>;
+  /** How many tenants the simulator hosts (default 1). */
+  tenants?: number;
 }): Promise<SimProcess> {
   const child = spawn(
     process.execPath,
@@ -58,6 +63,7 @@ export async function startSimProcess(args: {
       String(args.timeScale),
       // Stats, configure and reset are how the benchmark and the reliability suite drive it.
       '--control',
+      ...(args.tenants && args.tenants > 1 ? ['--tenants', String(args.tenants)] : []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...args.env } },
   );
@@ -82,7 +88,8 @@ export async function startSimProcess(args: {
     'caCertPath',
     'settings',
   ] as const;
-  const info = JSON.parse(line) as Pick<SimulatorHandle, (typeof LINE_KEYS)[number]>;
+  const info = JSON.parse(line) as Pick<SimulatorHandle, (typeof LINE_KEYS)[number]> &
+    Partial<Pick<SimulatorHandle, 'tenants'>>;
   for (const k of LINE_KEYS) {
     if (!info[k]) throw new Error(`the simulator's JSON line has no ${k}: ${line.slice(0, 200)}`);
   }
@@ -132,6 +139,9 @@ export async function startSimProcess(args: {
     control: true,
     directory: { users: SIM_USERS, groups: SIM_GROUPS },
     stats: notHere('stats()'),
+    tenants: info.tenants ?? [{ tenantId: info.tenantId, clientId: info.clientId, clientSecret: info.clientSecret }],
+    statsOf: notHere('statsOf()'),
+    configureTenant: notHere('configureTenant()'),
     issuedTokens: () => [],
     configure: notHere('configure()'),
     clock: notHere('clock()'),
@@ -144,6 +154,9 @@ export async function startSimProcess(args: {
     handle,
     settings,
     stats: async () => (await control('GET', 'stats')) as SimStats,
+    statsOf: async (id) => (await control('GET', `stats?tenant=${encodeURIComponent(id)}`)) as SimStats,
+    configureTenant: async (id, o) =>
+      (await control('POST', `configure?tenant=${encodeURIComponent(id)}`, o)) as SimulatorSettings,
     configure: async (o) => (await control('POST', 'configure', o)) as SimulatorSettings,
     reset: async () => {
       await control('POST', 'reset', {});

@@ -1,0 +1,197 @@
+/**
+ * `npm run bench -- --tenants 8`: one fleet (one steps worker, one poller, one Redis) onboarding
+ * into several simulated tenants at once, each with its own app registration and quotas, one of
+ * them under a 429 storm. Measures aggregate instances/min against the sum of the tenants'
+ * quota-bound ideals, each tenant's efficiency, whether the storm stayed inside its tenant, and
+ * the CPU each process spent per onboarded instance (/proc utime + stime, before and after).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { startLocalStack } from '../src/dev/local-stack.ts';
+import { startSimProcess } from '../src/dev/sim/process.ts';
+import { enqueueBatch } from '../src/flow/enqueue-batch.ts';
+import { END_STATES } from '../src/ledger/instance-state.ts';
+import { silentLogger } from '../src/logger.ts';
+import { simpleBatch } from '../test/helpers/batches.ts';
+import { idealOf } from './ideal.ts';
+import { captureOutput, procUsage, stopChild, waitForWorkers } from './proc.ts';
+
+export interface TenantFigures {
+  tenant: string;
+  instances: number;
+  steady: number;
+  idealSeconds: number;
+  seconds: number;
+  efficiency: number;
+  throttled: number;
+  storm: boolean;
+}
+
+export interface MultiTenantResult {
+  tenants: number;
+  instances: number;
+  instancesPerMinute: number;
+  /** Aggregate instances/min ÷ the sum of the tenants' quota-bound ideal rates (storm tenant included). */
+  efficiency: number;
+  /** Lowest efficiency among the tenants not under the storm. */
+  minTenantEfficiency: number;
+  /** Every tenant but the storm's kept ≥ 0.9 of its ideal. */
+  stormTenantIsolated: boolean;
+  stormTenant: string;
+  stormRate: number;
+  wallSeconds: number;
+  perTenant: TenantFigures[];
+  /** CPU ms per onboarded instance, per process, and worker + poller + Redis. */
+  cpuMsPerInstance: { worker: number; poller: number; redis: number; simulator: number; total: number };
+  /** CPU cores one deployment needs per 1,000 instances/min (worker + poller + Redis). */
+  coresPer1000PerMinute: number;
+  loadAverage: number[];
+  note: string;
+}
+
+export async function runMultiTenantBench(o: {
+  tenants: number;
+  instances: number;
+  timeScale: number;
+  seed: number;
+  stormRate: number;
+  say: (s: string) => void;
+}): Promise<MultiTenantResult> {
+  const { say } = o;
+  const perTenant = Math.ceil(o.instances / o.tenants);
+  const total = perTenant * o.tenants;
+  const sim = await startSimProcess({ profile: 'realistic', seed: o.seed, timeScale: o.timeScale, tenants: o.tenants });
+  const stack = await startLocalStack({ sim: sim.handle, timeScale: o.timeScale, ownRedis: true, tenants: o.tenants });
+  const S = sim.settings;
+  const names = stack.tenantNames;
+  const stormTenant = names[names.length - 1]!;
+  const stormTenantId = sim.handle.tenants[names.length - 1]!.tenantId;
+  const rt = await stack.runtime(silentLogger());
+  const children: ChildProcess[] = [];
+  try {
+    const worker = stack.spawnProcess('worker');
+    const poller = stack.spawnProcess('poller');
+    children.push(worker, poller);
+    const outs = [captureOutput(worker), captureOutput(poller)];
+    const exited = () =>
+      children.some((c) => c.exitCode !== null) ? outs.map((x) => x.lines().join('\n')).join('\n') : null;
+    await waitForWorkers(rt.stepsQueue, 1, 60_000, exited);
+    await waitForWorkers(rt.pollQueue, 1, 60_000, exited);
+    await sim.reset();
+    await sim.configureTenant(stormTenantId, { throttleStormRate: o.stormRate });
+    say(
+      `multi-tenant: ${o.tenants} tenants × ${perTenant} instances; tenant ${stormTenant} under a 429 storm ` +
+        `(rate ${o.stormRate}, Retry-After ${S.throttleStormRetryAfterSec} s); worker pid ${worker.pid}, poller pid ${poller.pid}`,
+    );
+
+    // Tenant after tenant in the file (the worst order for a single FIFO queue: the last tenant's
+    // instances are behind everyone else's).
+    const batch = simpleBatch('bench-mt', total, (i) => `AWS MT ${String(i).padStart(5, '0')}`);
+    batch.instances.forEach((inst, i) => (inst.tenant = names[Math.floor(i / perTenant)]!));
+    const ideal = idealOf({
+      instances: perTenant,
+      writesPerInstance: 5,
+      readsRuPerInstance: 15,
+      writeLimit: S.writeLimit,
+      writeWindowMs: S.writeWindowMs,
+      ruLimit: S.ruLimit,
+      ruWindowMs: S.ruWindowMs,
+      firstCycleMs: S.firstCycleMs,
+    });
+    const redisPid = stack.redis.child?.pid;
+    const cpu = () => ({
+      worker: procUsage(worker.pid).cpuMs,
+      poller: procUsage(poller.pid).cpuMs,
+      redis: procUsage(redisPid).cpuMs,
+      simulator: procUsage(sim.child.pid).cpuMs,
+    });
+    const c0 = cpu();
+    const t0 = Date.now();
+    await enqueueBatch(rt, batch);
+    say(
+      `  enqueued ${total} in ${Date.now() - t0} ms; each tenant's quota-bound ideal ≈ ${ideal.seconds.toFixed(1)} s`,
+    );
+    const keys = batch.instances.map((i) => rt.ledger.keys.instance('bench-mt', i.instanceKey));
+    const timeoutMs = Math.max(600_000, 8 * ideal.seconds * 1000);
+    let lastSay = 0;
+    for (;;) {
+      const why = exited();
+      if (why) throw new Error(`a provflow process exited:\n${why}`);
+      const p = rt.redis.pipeline();
+      for (const k of keys) p.hget(k, 'state');
+      const states = ((await p.exec()) ?? []).map((r) => r[1] as string | null);
+      const ended = states.filter((s) => s !== null && END_STATES.has(s)).length;
+      if (Date.now() - lastSay > 5000 || ended === total) {
+        lastSay = Date.now();
+        const byTenant = names.map((n, t) => {
+          const mine = states.slice(t * perTenant, (t + 1) * perTenant);
+          return `${n} ${mine.filter((s) => s !== null && END_STATES.has(s)).length}`;
+        });
+        say(
+          `  ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s: ended ${ended}/${total} (${byTenant.join(', ')})`,
+        );
+      }
+      if (ended === total) break;
+      if (Date.now() - t0 > timeoutMs) {
+        say(`  TIMEOUT after ${timeoutMs / 1000} s`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const c1 = cpu();
+    const rows = await rt.ledger.listInstances('bench-mt');
+    const figures: TenantFigures[] = [];
+    for (const [t, name] of names.entries()) {
+      const mine = rows.filter((r) => r.tenant === name);
+      const end = Math.max(...mine.map((r) => r.endedAt ?? Date.now()));
+      const seconds = (end - t0) / 1000;
+      const stats = await sim.statsOf(sim.handle.tenants[t]!.tenantId);
+      figures.push({
+        tenant: name,
+        instances: mine.length,
+        steady: mine.filter((r) => r.state === 'steady').length,
+        idealSeconds: ideal.seconds,
+        seconds,
+        efficiency: ideal.seconds / seconds,
+        throttled: stats.throttled,
+        storm: name === stormTenant,
+      });
+    }
+    const wallSeconds = Math.max(...figures.map((f) => f.seconds));
+    const instancesPerMinute = (total / wallSeconds) * 60;
+    const idealPerMinute = figures.reduce((sum, f) => sum + (f.instances / f.idealSeconds) * 60, 0);
+    const others = figures.filter((f) => !f.storm);
+    const minTenantEfficiency = Math.min(...others.map((f) => f.efficiency));
+    const per = (k: keyof typeof c0) => (c1[k] - c0[k]) / total;
+    const cpuMsPerInstance = {
+      worker: per('worker'),
+      poller: per('poller'),
+      redis: per('redis'),
+      simulator: per('simulator'),
+      total: per('worker') + per('poller') + per('redis'),
+    };
+    return {
+      tenants: o.tenants,
+      instances: total,
+      instancesPerMinute,
+      efficiency: instancesPerMinute / idealPerMinute,
+      minTenantEfficiency,
+      stormTenantIsolated: minTenantEfficiency >= 0.9,
+      stormTenant,
+      stormRate: o.stormRate,
+      wallSeconds,
+      perTenant: figures,
+      cpuMsPerInstance,
+      // ms per instance × 1,000 instances per minute ÷ 60,000 ms per core-minute.
+      coresPer1000PerMinute: (cpuMsPerInstance.total * 1000) / 60_000,
+      loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100),
+      note:
+        'measured on a shared 2-core machine loaded by other work; the simulator (its own process) ' +
+        'is not counted in the deployment figures',
+    };
+  } finally {
+    await Promise.all(children.map((c) => stopChild(c)));
+    await rt.close();
+    await stack.close();
+    await sim.close();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Cross-tenant reads: a batch may span tenants, and each tenant's part lives in that tenant's own
+ * Redis Cluster slot. These read one tenant at a time (never a MULTI or script across slots).
+ */
+import type { Redis } from 'ioredis';
+import { knownTenants, queuesFor } from '../flow/tenant-queues.ts';
+import { Ledger, type BatchMeta, type InstanceRecord } from './ledger.ts';
+
+/** One ledger per tenant that ever had work (`default` first). */
+export async function tenantLedgers(redis: Redis, base: string): Promise<{ tenant: string; ledger: Ledger }[]> {
+  const tenants = await knownTenants(redis, base);
+  return tenants.map((tenant) => ({ tenant, ledger: new Ledger(redis, queuesFor(tenant, base).prefix) }));
+}
+
+/** A batch's parts, one per tenant that has instances of it; empty when no tenant knows the batch. */
+export async function batchAcrossTenants(
+  redis: Redis,
+  base: string,
+  batchId: string,
+): Promise<{ tenant: string; meta: BatchMeta; rows: InstanceRecord[] }[]> {
+  const parts: { tenant: string; meta: BatchMeta; rows: InstanceRecord[] }[] = [];
+  for (const { tenant, ledger } of await tenantLedgers(redis, base)) {
+    const meta = await ledger.getBatch(batchId);
+    if (meta) parts.push({ tenant, meta, rows: await ledger.listInstances(batchId) });
+  }
+  return parts;
+}
+
+/** Batch ids known to any tenant, oldest first. */
+export async function batchIdsAcrossTenants(redis: Redis, base: string): Promise<string[]> {
+  const seen = new Map<string, number>();
+  for (const { ledger } of await tenantLedgers(redis, base))
+    for (const b of await ledger.listBatches())
+      seen.set(b.batchId, Math.min(seen.get(b.batchId) ?? Infinity, b.createdAt));
+  return [...seen].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+}

@@ -1,0 +1,90 @@
+/**
+ * A two-tenant batch end to end: a tenants file and a batch file naming tenants, real Redis, the
+ * simulator hosting both tenants, real MSAL, in-process worker and poller. Each instance is
+ * created in its own tenant's directory, the ledger and `status` show its tenant, and the
+ * metrics count per tenant.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/app/runtime.ts';
+import { loadBatchFile } from '../../src/batch/load-batch.ts';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
+import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
+import { startStepsWorker } from '../../src/app/steps-worker.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { startPoller, type PollerHandle } from '../../src/poller/start-poller.ts';
+import { renderStatusTable } from '../../src/ui/status-view.ts';
+import { waitForStates } from '../helpers/wait.ts';
+
+let stack: LocalStack;
+let rt: Runtime;
+let worker: Worker;
+let poller: PollerHandle;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ profile: 'fast', timeScale: 50, tenants: 2 });
+  rt = await stack.runtime(silentLogger());
+  worker = startStepsWorker(rt, { concurrency: 20 });
+  poller = startPoller(rt);
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await poller?.close();
+  await rt?.close();
+  await stack?.close();
+});
+
+describe('a two-tenant batch', () => {
+  it('onboards each instance into its own tenant, with the tenant in the ledger, status and metrics', async () => {
+    expect(stack.tenantNames).toEqual(['t1', 't2']);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'provflow-2t-'));
+    const file = path.join(dir, 'two-tenants.json');
+    const inst = (name: string, tenant?: string) => ({
+      displayName: name,
+      credentials: { ClientSecret: { value: `cs-${name.length}` }, SecretToken: { value: `tok-${name.length}` } },
+      ...(tenant ? { tenant } : {}),
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        defaults: { applicationTemplate: 'AWS Single-Account Access', synchronizationTemplateId: 'aws', tenant: 't1' },
+        instances: [inst('AWS One A'), inst('AWS One B'), inst('AWS Two A', 't2'), inst('AWS Two B', 't2')],
+      }),
+    );
+    const loaded = await loadBatchFile(file, { tenants: stack.tenantNames });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    const res = await enqueueBatch(rt, loaded.batch);
+    expect(res.added).toBe(4);
+    const rows = await waitForStates(rt.ledger, loaded.batch.batchId, ['steady', 'failed', 'quarantined'], 90_000);
+    expect(rows.map((r) => [r.displayName, r.tenant, r.state])).toEqual([
+      ['AWS One A', 't1', 'steady'],
+      ['AWS One B', 't1', 'steady'],
+      ['AWS Two A', 't2', 'steady'],
+      ['AWS Two B', 't2', 'steady'],
+    ]);
+    const [a, b] = stack.sim.tenants;
+    const sa = stack.sim.statsOf(a!.tenantId);
+    const sb = stack.sim.statsOf(b!.tenantId);
+    expect([sa.applications, sb.applications]).toEqual([2, 2]);
+    expect(sa.instantiateByDisplayName).toEqual({ 'AWS One A': 1, 'AWS One B': 1 });
+    expect(sb.instantiateByDisplayName).toEqual({ 'AWS Two A': 1, 'AWS Two B': 1 });
+    expect(sa.tokensIssued).toBeGreaterThanOrEqual(1);
+    expect(sb.tokensIssued).toBeGreaterThanOrEqual(1);
+
+    const table = renderStatusTable(rows, { width: 120 });
+    expect(table).toMatch(/tenant/);
+    expect(renderStatusTable(rows, { width: 120, tenant: 't2' })).not.toMatch(/AWS One/);
+
+    await rt.metrics.flush();
+    const snap = await rt.metrics.read();
+    const ended = snap.tenants!.instances.filter((i) => i.state === 'steady');
+    expect(ended).toEqual([
+      { tenant: 't1', state: 'steady', count: 2 },
+      { tenant: 't2', state: 'steady', count: 2 },
+    ]);
+  });
+});
