@@ -1,7 +1,7 @@
 /**
- * Queue names, shared by workers, the CLI and the board. Every provflow queue lives under one
- * BullMQ prefix (config `BULLMQ_PREFIX`, default `{provflow}`: the hash tag keeps every key of
- * a queue in one Redis Cluster slot).
+ * Queue names, shared by workers, the CLI and the board. Every tenant has these queues under its
+ * own prefix (`queuesFor` in tenant-queues.ts; the `default` tenant's is `BULLMQ_PREFIX`, default
+ * `{provflow}`): the hash tag keeps every key of a tenant's queues in one Redis Cluster slot.
  */
 export const QUEUES = {
   /** Steps 1–7 of every instance's flow (one queue; the job name is the step). */
