@@ -10,15 +10,18 @@
 /** The tenant of a deployment without a tenants file (and of every key written before tenants existed). */
 export const DEFAULT_TENANT = 'default';
 
-/** Letters, digits, `-` and `_`, 1–40 long, starting with a letter or digit: safe inside a hash tag and a key. */
-export const TENANT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
+/**
+ * Lower-case letters, digits and "-" (not first or last), 1–32 long: a tenant name goes into a hash
+ * tag, keys, queue names and metric labels, and batch files name the tenant by it.
+ */
+export const TENANT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /** Why `name` cannot be a tenant name, or null when it can. */
 export function tenantNameProblem(name: string): string | null {
   if (TENANT_NAME_PATTERN.test(name)) return null;
   return (
-    `tenant name ${JSON.stringify(name.slice(0, 60))} must be 1–40 letters, digits, '-' or '_', ` +
-    'starting with a letter or digit (e.g. "contoso-prod")'
+    `tenant name ${JSON.stringify(name.slice(0, 60))} must be 1–32 lower-case letters, digits or '-' ` +
+    '(not first or last), e.g. "contoso-prod"'
   );
 }
 

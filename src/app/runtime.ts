@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { queuesFor } from '../flow/tenant-queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
-import { resolveHoldSecret } from '../graph/throttle/hold-secret.ts';
+import { resolveHoldSecret } from '../secrets/hold-key.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';

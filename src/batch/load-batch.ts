@@ -17,7 +17,7 @@ import { readBounded } from './read-bounded.ts';
 import { CredentialResolver } from './resolve-credentials.ts';
 import { decodeUtf8 } from './utf8.ts';
 import { validateBatchDocument } from './validate-batch.ts';
-import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 import type { RawProblem } from './zod-problems.ts';
 import type { SecretPair } from '../graph/graph-api.ts';
 

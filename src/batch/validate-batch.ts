@@ -30,7 +30,7 @@ import {
 import type { PathSegment } from './problem-path.ts';
 import { salvage } from './salvage.ts';
 import { didYouMean } from './edit-distance.ts';
-import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../redis-keys.ts';
 import { issuesToProblems, type KnownFields, type RawProblem } from './zod-problems.ts';
 
 /** A credential to resolve: its key, reference and where the reference is written. */

@@ -14,7 +14,7 @@ import { obtainRedis, type RedisHandle, type SpawnRedisOptions } from './redis-s
 import type { RedisClusterHandle } from './redis-cluster.ts';
 import { startSimulator, type SimProfile, type SimulatorHandle, type SimulatorSettings } from './sim/index.ts';
 import { createRuntime, type Runtime } from '../app/runtime.ts';
-import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 import { tenantsOf } from '../tenants/tenants-config.ts';
 import { writeSimTenantsFile } from './sim-tenants.ts';
 

@@ -21,11 +21,11 @@ import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
 import { ROOT_STEP, STEPS } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 import type { Vault } from '../secrets/vault.ts';
-import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 import { collectGarbageAbove } from './memory-budget.ts';
 import { buildInstanceFlow, stepJobId } from './build-flow.ts';
 import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
-import { registerTenants } from './tenant-queues.ts';
+import { registerTenants } from '../ledger/tenant-ledgers.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {

@@ -3,8 +3,7 @@
  * Redis Cluster slot; see src/redis-keys.ts). A flow never leaves its tenant, so BullMQ's parent and
  * children always share a slot.
  */
-import type { Redis } from 'ioredis';
-import { DEFAULT_TENANT, tenantPrefix, tenantRegistryKey } from '../redis-keys.ts';
+import { DEFAULT_TENANT, tenantPrefix } from '../redis-keys.ts';
 import { DEFAULT_PREFIX, QUEUES } from './queues.ts';
 
 /** What a process needs to reach one tenant's queues and keys. */
@@ -20,16 +19,4 @@ export interface TenantQueues {
 /** `queuesFor('default')` is today's layout: prefix `{provflow}` (or `base`), names from QUEUES. */
 export function queuesFor(tenant: string = DEFAULT_TENANT, base: string = DEFAULT_PREFIX): TenantQueues {
   return { tenant, prefix: tenantPrefix(base, tenant), steps: QUEUES.steps, poll: QUEUES.poll, events: QUEUES.events };
-}
-
-/** Records that `tenants` have work (idempotent; one SADD on the deployment's own slot). */
-export async function registerTenants(redis: Redis, base: string, tenants: readonly string[]): Promise<void> {
-  const others = tenants.filter((t) => t !== DEFAULT_TENANT);
-  if (others.length) await redis.sadd(tenantRegistryKey(base), ...others);
-}
-
-/** Every tenant that may have keys: `default` first, then the registered ones in name order. */
-export async function knownTenants(redis: Redis, base: string): Promise<string[]> {
-  const names = await redis.smembers(tenantRegistryKey(base));
-  return [DEFAULT_TENANT, ...names.filter((n) => n !== DEFAULT_TENANT).sort()];
 }

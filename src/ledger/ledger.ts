@@ -3,7 +3,7 @@
  * consult to look before they act. One hash per instance, so concurrent writers (steps, the
  * poller) merge fields instead of overwriting each other's JSON.
  */
-import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 import type { Redis } from 'ioredis';
 import type { InstanceSpec, InstanceStore } from '../steps/types.ts';
 import { PAST_PIPELINE_STATES, QUEUED } from './instance-state.ts';

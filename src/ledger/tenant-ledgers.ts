@@ -3,13 +3,13 @@
  * Redis Cluster slot. These read one tenant at a time (never a MULTI or script across slots).
  */
 import type { Redis } from 'ioredis';
-import { knownTenants, queuesFor } from '../flow/tenant-queues.ts';
+import { DEFAULT_TENANT, tenantPrefix, tenantRegistryKey } from '../redis-keys.ts';
 import { Ledger, type BatchMeta, type InstanceRecord } from './ledger.ts';
 
 /** One ledger per tenant that ever had work (`default` first). */
 export async function tenantLedgers(redis: Redis, base: string): Promise<{ tenant: string; ledger: Ledger }[]> {
   const tenants = await knownTenants(redis, base);
-  return tenants.map((tenant) => ({ tenant, ledger: new Ledger(redis, queuesFor(tenant, base).prefix) }));
+  return tenants.map((tenant) => ({ tenant, ledger: new Ledger(redis, tenantPrefix(base, tenant)) }));
 }
 
 /** A batch's parts, one per tenant that has instances of it; empty when no tenant knows the batch. */
@@ -33,4 +33,16 @@ export async function batchIdsAcrossTenants(redis: Redis, base: string): Promise
     for (const b of await ledger.listBatches())
       seen.set(b.batchId, Math.min(seen.get(b.batchId) ?? Infinity, b.createdAt));
   return [...seen].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+}
+
+/** Records that `tenants` have work (idempotent; one SADD on the deployment's own slot). */
+export async function registerTenants(redis: Redis, base: string, tenants: readonly string[]): Promise<void> {
+  const others = tenants.filter((t) => t !== DEFAULT_TENANT);
+  if (others.length) await redis.sadd(tenantRegistryKey(base), ...others);
+}
+
+/** Every tenant that may have keys: `default` first, then the registered ones in name order. */
+export async function knownTenants(redis: Redis, base: string): Promise<string[]> {
+  const names = await redis.smembers(tenantRegistryKey(base));
+  return [DEFAULT_TENANT, ...names.filter((n) => n !== DEFAULT_TENANT).sort()];
 }

@@ -7,7 +7,7 @@
  * is waited for durably (StepWait: a delayed job, no worker held) while the job has not yet
  * completed a cycle, up to `roleImportTimeoutMs`; then the instance fails naming the role.
  */
-import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 import { refusedBy } from '../graph/classify-error.ts';
 import { GraphError, PermanentError } from '../graph/errors.ts';
 import { NEVER_DATE } from '../graph/schemas.ts';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { onboardingShape } from '../batch/onboarding-fields.ts';
-import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../redis-keys.ts';
 
 /** The instance as stored in job data (no secrets: those are sealed in the ledger). */
 export const instanceSpecSchema = z.object({

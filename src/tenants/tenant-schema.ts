@@ -7,13 +7,9 @@ import { z } from 'zod';
 import { credentialRefSchema, describeValue, GUID_PATTERN } from '../batch/batch-schema.ts';
 
 /** The tenant of a single-tenant deployment (AZURE_TENANT_ID…) and of jobs enqueued before tenants existed. */
-export { DEFAULT_TENANT } from '../redis-keys.ts';
+import { TENANT_NAME_PATTERN } from '../redis-keys.ts';
+export { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../redis-keys.ts';
 
-/**
- * Lower-case letters, digits and "-": a tenant name goes into Redis keys (a subset of what
- * src/redis-keys.ts accepts in a hash tag), queue names and metric labels.
- */
-export const TENANT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /** Entra's size tiers: resource units per 10 s per app+tenant (S < 50 users, M 50–500, L > 500). */
 export const TENANT_SIZE_RU = { S: 3500, M: 5000, L: 8000 } as const;

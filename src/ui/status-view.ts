@@ -2,7 +2,7 @@
 import { END_STATES, STARTED_STATES } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { renderTable, type Column } from './table.ts';
-import { DEFAULT_TENANT } from '../tenants/tenant-schema.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 
 /** Counts by end state (and in-flight), the batch summary. */
 export interface BatchSummary {

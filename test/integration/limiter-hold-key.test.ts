@@ -5,7 +5,7 @@
  * as two worker processes have) sharing the deployment's key; HTTP answered by undici's MockAgent.
  */
 import { execFile } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { MockAgent } from 'undici';
@@ -15,9 +15,8 @@ import { createGraphClient } from '../../src/graph/graph-client.ts';
 import {
   holdSecretFromSecretKey,
   holdSecretKeys,
-  randomHoldSecret,
   resolveHoldSecret,
-} from '../../src/graph/throttle/hold-secret.ts';
+} from '../../src/secrets/hold-key.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/throttle/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 import { createThrottle } from '../../src/graph/throttle/index.ts';
@@ -87,7 +86,7 @@ const holdKeysIn = async (redis: Redis, prefix: string) => redis.keys(`${prefix}
 describe('503 hold names', () => {
   it('a validateCredentials hold is an HMAC under the deployment key, binding clients with that key', async () => {
     const prefix = testPrefix('hold-key');
-    const secret = randomHoldSecret();
+    const secret = randomBytes(32);
     const a = processWith(prefix, secret);
     const b = processWith(prefix, secret);
     const err = await a.graph.validateCredentials('sp1', 'j1', CREDS).catch((e: unknown) => e);
@@ -120,14 +119,14 @@ describe('503 hold names', () => {
     // With the key it is the HMAC of the request's identity; with any other key it is not.
     const identity = `POST ${url} ${sha256(body)}`;
     expect(name).toBe(createHmac('sha256', secret).update(identity).digest('base64url'));
-    expect(name).not.toBe(createHmac('sha256', randomHoldSecret()).update(identity).digest('base64url'));
+    expect(name).not.toBe(createHmac('sha256', randomBytes(32)).update(identity).digest('base64url'));
 
     // The hold binds the other "process" (read from Redis): refused unsent.
     const heldErr = await b.graph.validateCredentials('sp1', 'j1', CREDS).catch((e: unknown) => e);
     expect((heldErr as GraphError).code).toBe('RequestHeld');
     expect(b.sent).toHaveLength(0);
     // A limiter with another key does not find it: the key is what names the hold.
-    const c = processWith(prefix, randomHoldSecret());
+    const c = processWith(prefix, randomBytes(32));
     await c.graph.validateCredentials('sp1', 'j1', CREDS).catch(() => undefined);
     expect(c.sent).toHaveLength(1);
   });
@@ -161,7 +160,7 @@ describe('503 hold names', () => {
 
   it('two real processes without PROVFLOW_SECRET_KEY resolve the same key (holds bind across them)', async () => {
     const prefix = testPrefix('hold-proc');
-    const modulePath = path.resolve('src/graph/throttle/hold-secret.ts');
+    const modulePath = path.resolve('src/secrets/hold-key.ts');
     const code = `
       import { Redis } from 'ioredis';
       import { holdSecretFingerprint, resolveHoldSecret } from ${JSON.stringify(modulePath)};

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../src/graph/errors.ts';
-import { randomHoldSecret } from '../../src/graph/throttle/hold-secret.ts';
+import { randomBytes } from 'node:crypto';
 import {
   createGraphLimiter,
   type CallCost,
@@ -253,8 +253,8 @@ describe('sliding window shared across processes', () => {
   it('a request held by a 503 is refused to every process until its Retry-After passes; other requests go on', async () => {
     const prefix = testPrefix('lim-hold');
     const redis = conn();
-    // Holds bind limiters that share the deployment's hold key (see hold-secret.ts).
-    const holdSecret = randomHoldSecret();
+    // Holds bind limiters that share the deployment's hold key (see src/secrets/hold-key.ts).
+    const holdSecret = randomBytes(32);
     const a = createLimiter({ redis, prefix, limits: limits({}), maxInlineWaitMs: 5000, holdSecret });
     const b = createLimiter({ redis: conn(), prefix, limits: limits({}), maxInlineWaitMs: 5000, holdSecret });
     const key = 'GET https://graph/beta/applications?$filter=x';

@@ -14,7 +14,7 @@ import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { connectRedis } from '../../src/app/redis-connection.ts';
 import { runBoard } from '../../src/board/run-board.ts';
 import { startStepsWorker } from '../../src/app/steps-worker.ts';
-import { knownTenants } from '../../src/flow/tenant-queues.ts';
+import { knownTenants } from '../../src/ledger/tenant-ledgers.ts';
 import { batchAcrossTenants } from '../../src/ledger/tenant-ledgers.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller, type PollerHandle } from '../../src/poller/start-poller.ts';

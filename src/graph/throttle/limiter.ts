@@ -8,13 +8,12 @@
  * every key carries a TTL. After a restart without AOF the windows start empty: a short burst
  * may then draw a 429, which pauses the tenant as usual.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../logger.ts';
 import { RateLimitedError } from '../errors.ts';
 import type { GraphLimits } from '../microsoft-quotas.ts';
 import { Deadlines } from './deadlines.ts';
-import { randomHoldSecret } from './hold-secret.ts';
 import { withThrottleCommands } from './lua.ts';
 import {
   charges,
@@ -116,7 +115,7 @@ export interface GraphLimiterOptions {
   /**
    * Key of the HMAC that names a request's hold in Redis and in the broadcast (the request's body
    * may be a credential list). Limiters bind each other's holds only when they share it: pass the
-   * deployment's key (hold-secret.ts). Default: a random key of this limiter's own.
+   * deployment's key (src/secrets/hold-key.ts). Default: a random key of this limiter's own.
    */
   holdSecret?: Buffer;
   logger?: Logger;
@@ -165,7 +164,7 @@ export function createGraphLimiter(opts: GraphLimiterOptions): GraphLimiter {
   const channel = `${opts.prefix}:limiter:pauses`;
   const holdChannel = `${opts.prefix}:limiter:holds`;
   // A request's hold: `tenant|digest` locally and in the broadcast, `…:hold:digest` in Redis.
-  const holdSecret = opts.holdSecret ?? randomHoldSecret();
+  const holdSecret = opts.holdSecret ?? randomBytes(32);
   const digest = (requestKey: string) => createHmac('sha256', holdSecret).update(requestKey).digest('base64url');
   const holdName = (tenantId: string, requestKey: string) => `${tenantId}|${digest(requestKey)}`;
   const holdKey = (tenantId: string, requestKey: string | undefined) =>

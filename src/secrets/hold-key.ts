@@ -18,15 +18,10 @@
  */
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../logger.ts';
-import { parseSecretKey } from '../../secrets/seal.ts';
+import type { Logger } from '../logger.ts';
+import { parseSecretKey } from './seal.ts';
 
 const HKDF_INFO = 'provflow limiter request-hold key v1';
-
-/** A fresh random key: holds bind only among limiters given this same buffer. */
-export function randomHoldSecret(): Buffer {
-  return randomBytes(32);
-}
 
 /** The hold key derived from `PROVFLOW_SECRET_KEY` (deterministic: the same in every process). */
 export function holdSecretFromSecretKey(secretKey: string): Buffer {
