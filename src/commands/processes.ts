@@ -6,6 +6,7 @@
 import { createRuntime } from '../app/runtime.ts';
 import { startStepsWorker } from '../flow/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
+import { startOpsWorker, syncVerifySchedule } from '../ops/ops-worker.ts';
 import { configFor, processLogger } from './common.ts';
 
 /** How long a graceful close may take before the process exits anyway. */
@@ -42,10 +43,12 @@ export async function runWorker(opts: { concurrency?: number }): Promise<void> {
   const logger = processLogger(cfg, 'worker');
   const rt = await createRuntime(cfg, { logger, withGraph: true });
   const worker = startStepsWorker(rt, opts);
-  await worker.waitUntilReady();
+  // Day-two operations (rotate, verify, teardown) share the process, its limiter and its concurrency.
+  const opsWorker = startOpsWorker(rt, opts);
+  await Promise.all([worker.waitUntilReady(), opsWorker.waitUntilReady()]);
   logger.info({ concurrency: worker.opts.concurrency, prefix: rt.prefix }, 'steps worker ready');
   onSignals(async () => {
-    await worker.close();
+    await Promise.all([worker.close(), opsWorker.close()]);
     await rt.close();
   }, logger);
 }
@@ -56,7 +59,8 @@ export async function runPoller(opts: { concurrency?: number }): Promise<void> {
   const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE });
   const poller = startPoller(rt, opts);
   await poller.watchWorker.waitUntilReady();
-  logger.info({ prefix: rt.prefix }, 'poller ready');
+  await syncVerifySchedule(rt);
+  logger.info({ prefix: rt.prefix, verifyEveryMs: cfg.PROVFLOW_VERIFY_INTERVAL_MS }, 'poller ready');
   onSignals(async () => {
     await poller.close();
     await rt.close();

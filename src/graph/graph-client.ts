@@ -19,6 +19,7 @@ import { GraphError, RateLimitedError } from './errors.ts';
 import type { GraphApi, GraphResponseEvent } from './graph-api.ts';
 import type { CallSpec, GraphTransport } from './call-spec.ts';
 import { applicationsEndpoints } from './endpoints/applications.ts';
+import { lifecycleEndpoints } from './endpoints/lifecycle.ts';
 import { reportsEndpoints } from './endpoints/reports.ts';
 import { synchronizationEndpoints } from './endpoints/synchronization.ts';
 
@@ -458,5 +459,6 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     ...applicationsEndpoints(t),
     ...synchronizationEndpoints(t),
     ...reportsEndpoints(t),
+    ...lifecycleEndpoints(t),
   };
 }

@@ -78,6 +78,9 @@ export function objectIdOf(o: { id?: string | null; objectId?: string | null }):
 
 export const keyValueSchema = z.looseObject({ key: z.string(), value: z.string().nullish() });
 
+/** `GET …/synchronization/secrets`: credential values read back as `*`, settings in clear. */
+export const synchronizationSecretsSchema = z.looseObject({ value: z.array(keyValueSchema) });
+
 export const synchronizationTemplateSchema = z.looseObject({
   id: z.string(),
   applicationId: nullableString,

@@ -35,6 +35,14 @@ export interface InstanceRecord {
   endedAt: number | null;
   enqueuedAt: number | null;
   warning: string | null;
+  /** `provflow verify`: `ok` or `failing` (saved credentials refused), when and why. */
+  credentialsCheck?: string | null;
+  credentialsCheckedAt?: number | null;
+  credentialsError?: string | null;
+  /** The last day-two operation (rotate, verify, teardown), its state (OP_STATES) and error. */
+  op?: string | null;
+  opState?: string | null;
+  opError?: string | null;
 }
 
 /** Batch metadata. */
@@ -249,5 +257,11 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     endedAt: numOrNull(h.endedAt),
     enqueuedAt: numOrNull(h.enqueuedAt),
     warning: str(h.warning),
+    credentialsCheck: str(h.credentialsCheck),
+    credentialsCheckedAt: numOrNull(h.credentialsCheckedAt),
+    credentialsError: str(h.credentialsError),
+    op: str(h.op),
+    opState: str(h.opState),
+    opError: str(h.opError),
   };
 }

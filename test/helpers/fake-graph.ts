@@ -7,6 +7,7 @@ import { GraphError, type ErrorClass } from '../../src/graph/errors.ts';
 import type { GraphApi, InstantiatedApp, SecretPair } from '../../src/graph/graph-api.ts';
 import type {
   Application,
+  ProvisioningObjectSummary,
   ServicePrincipal,
   SynchronizationJob,
   SynchronizationTemplate,
@@ -176,9 +177,52 @@ export class FakeGraph implements GraphApi {
   async restartSynchronizationJob() {
     this.calls.push('restartSynchronizationJob');
   }
+  /** Provisioning log entries returned by listProvisioningLogs (one page). */
+  logs: ProvisioningObjectSummary[] = [];
   async listProvisioningLogs() {
     this.calls.push('listProvisioningLogs');
-    return { items: [], nextLink: null };
+    return { items: this.logs, nextLink: null };
+  }
+  /** Soft-deleted applications (deleted items). */
+  deletedApps: (Application & { id: string })[] = [];
+  async getSynchronizationSecrets(sp: string) {
+    this.calls.push('getSynchronizationSecrets');
+    if (!this.sps.some((s) => s.id === sp)) return null;
+    // As Graph does: credential values come back masked, settings in clear.
+    const masked = new Set(['SecretToken', 'Password', 'ClientSecret']);
+    return (this.secrets.get(sp) ?? []).map((p) => ({ key: p.key, value: masked.has(p.key) ? '*' : p.value }));
+  }
+  async pauseSynchronizationJob(sp: string, jobId: string) {
+    this.calls.push('pauseSynchronizationJob');
+    const j = (this.jobs.get(sp) ?? []).find((x) => x.id === jobId);
+    if (j) {
+      j.status = { ...j.status, code: 'Paused' };
+      j.schedule = { ...j.schedule, state: 'Paused' };
+    }
+  }
+  async deleteSynchronizationJob(sp: string, jobId: string) {
+    this.calls.push('deleteSynchronizationJob');
+    this.maybeFail('deleteSynchronizationJob', 'before');
+    this.jobs.set(
+      sp,
+      (this.jobs.get(sp) ?? []).filter((x) => x.id !== jobId),
+    );
+  }
+  async deleteApplication(id: string) {
+    this.calls.push('deleteApplication');
+    const app = this.apps.find((a) => a.id === id);
+    if (!app) return;
+    this.apps = this.apps.filter((a) => a !== app);
+    this.sps = this.sps.filter((s) => s.appId !== app.appId);
+    this.deletedApps.push(app);
+  }
+  async getDeletedApplication(id: string) {
+    this.calls.push('getDeletedApplication');
+    return this.deletedApps.find((a) => a.id === id) ?? null;
+  }
+  async purgeDeletedApplication(id: string) {
+    this.calls.push('purgeDeletedApplication');
+    this.deletedApps = this.deletedApps.filter((a) => a.id !== id);
   }
   count(method: string): number {
     return this.calls.filter((c) => c === method).length;
