@@ -36,6 +36,8 @@ export interface LoadBatchOptions {
   maxInstances?: number;
   /** Batch id chosen by the caller (e.g. a CLI flag); wins over the file's `batchId` and name. */
   batchIdOverride?: string;
+  /** A rotate file (credentials only): no application template is required. */
+  credentialsOnly?: boolean;
 }
 
 /** Loads and validates a batch file. Resolves with problems rather than throwing on bad input. */
@@ -86,7 +88,11 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
 
   const raw: RawProblem[] = [];
   if (structure) for (const p of structureProblems(structure)) raw.push(p);
-  const validation = validateBatchDocument(document, { maxInstances, format: csv ? 'csv' : 'json' });
+  const validation = validateBatchDocument(document, {
+    maxInstances,
+    format: csv ? 'csv' : 'json',
+    credentialsOnly: options.credentialsOnly === true,
+  });
   // A loop, not push(...spread): a spread of 100,000+ problems overflows the stack.
   for (const p of validation.problems) raw.push(p);
 

@@ -49,6 +49,8 @@ export interface ValidateOptions {
   maxInstances: number;
   /** Words messages in terms of the file format the user wrote (CSV has no `defaults`). */
   format: 'json' | 'csv';
+  /** A rotate file: credentials only, no application template (the batch already has one). */
+  credentialsOnly?: boolean;
 }
 
 /** Problems found, the batch id written in the document (if valid) and the planned instances. */
@@ -154,7 +156,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       if (
         raw.applicationTemplate === undefined &&
         defaults.applicationTemplate === undefined &&
-        !defaultsTemplateUnknown
+        !defaultsTemplateUnknown &&
+        !options.credentialsOnly
       ) {
         problems.push({
           path: [...base, 'applicationTemplate'],
@@ -202,7 +205,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
 
     const inst = parsed.success ? parsed.data : salvage(instanceSchema, raw, parsed.error.issues);
     if (inst === null) return;
-    const template = inst.applicationTemplate ?? defaults.applicationTemplate;
+    const template =
+      inst.applicationTemplate ?? defaults.applicationTemplate ?? (options.credentialsOnly ? '' : undefined);
     if (template === undefined) return;
     const credentials = mergeCredentials(defaults, inst.credentials, base);
     const ownCredentialsBroken = !parsed.success && parsed.error.issues.some((i) => i.path[0] === 'credentials');

@@ -114,6 +114,8 @@ export interface GraphApi {
     since?: string;
     top?: number;
     nextLink?: string | null;
+    /** e.g. `stagedDelete`: only entries of that provisioningAction. */
+    provisioningAction?: string;
   }): Promise<ProvisioningLogPage>;
 }
 

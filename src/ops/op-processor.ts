@@ -16,6 +16,7 @@ import { REMOVED, STARTED, TEARING_DOWN } from '../ledger/instance-state.ts';
 import type { InstanceRecord, Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { OPERATIONS, type OpName } from '../steps/ops/index.ts';
+import { ROTATION_FIELD } from '../steps/ops/rotate.ts';
 import type { InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
@@ -104,7 +105,14 @@ export function createOpProcessor(d: OpProcessorDeps) {
         if (cls === 'permanent' || attemptsLeft <= 0) {
           const final = cls === 'permanent' ? reason : `${reason} (gave up after ${job.opts.attempts} attempts)`;
           log.warn({ err: final, step: step.name }, 'operation failed');
-          await d.ledger.update(batchId, instanceKey, { opState: 'failed', opError: final, opStep: step.name });
+          // A refused rotation leaves the saved credentials as they were and keeps no sealed copy of the new ones.
+          const cleanup: Record<string, null> = op === 'rotate' ? { [ROTATION_FIELD]: null } : {};
+          await d.ledger.update(batchId, instanceKey, {
+            opState: 'failed',
+            opError: final,
+            opStep: step.name,
+            ...cleanup,
+          });
           await notify(d, data, rec, 'instance.operation-failed', `${op}: ${final}`);
           throw new UnrecoverableError(final);
         }
