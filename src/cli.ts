@@ -193,9 +193,28 @@ waitOptions(
 });
 
 program
+  .command('export <batch>')
+  .description('write one deterministic JSON file per instance (job, settings, saved key names; no credential values)')
+  .option('--out <dir>', 'directory for the files; required')
+  .option('--json', 'print the list of files as JSON')
+  .action(async (batch: string, o) => {
+    const { runExport } = await import('./commands/export.ts');
+    process.exitCode = await runExport(batch, { out: o.out, json: !!o.json });
+  });
+
+program
+  .command('diff <batch> <file>')
+  .description('compare the batch file with what Graph holds (exit 3 when something drifted)')
+  .option('--json', 'print one JSON object: checked, drifted, instances[] with their differences')
+  .action(async (batch: string, file: string, o) => {
+    const { runDiff } = await import('./commands/diff.ts');
+    process.exitCode = await runDiff(batch, file, { json: !!o.json });
+  });
+
+program
   .command('deletions <batch>')
   .description('list the staged deletes of a job quarantined by the accidental-deletion threshold')
-  .requiredOption('--instance <name>', 'the instance (display name)')
+  .option('--instance <name>', 'the instance (display name); required')
   .option('--json', 'print JSON instead of a table')
   .action(async (batch: string, o) => {
     const { runDeletions } = await import('./commands/deletions.ts');

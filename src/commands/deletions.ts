@@ -7,7 +7,9 @@ import { renderTable } from '../ui/table.ts';
 import { batchRows } from './op-runs.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
-export async function runDeletions(batchId: string, opts: { instance: string; json?: boolean }): Promise<number> {
+export async function runDeletions(batchId: string, opts: { instance?: string; json?: boolean }): Promise<number> {
+  if (!opts.instance)
+    throw new CliExit('deletions needs --instance NAME (the display name of one instance).', EXIT.badInput);
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'deletions', 'warn'), withGraph: true });
   try {

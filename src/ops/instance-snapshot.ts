@@ -1,0 +1,160 @@
+/**
+ * What Graph holds for one instance, read by the ids the ledger holds, in a stable shape that
+ * never carries a credential value: `export` writes it, `diff` compares it with the batch file.
+ *
+ * Extension point: `SNAPSHOT_SECTIONS` lists the sections besides the job and its saved keys
+ * (settings, assignments and the job schema join here as the onboarding steps gain them); each
+ * reads its part and `diff` compares it through the section's `compare`.
+ */
+import { isSecretValuedKey } from '../batch/secret-keys.ts';
+import type { BatchInstance } from '../batch/batch-types.ts';
+import type { GraphApi } from '../graph/graph-api.ts';
+import type { InstanceRecord } from '../ledger/ledger.ts';
+
+/** Graph's mask for credential values read back. */
+const MASKED = '*';
+
+export interface JobSnapshot {
+  templateId: string | null;
+  code: string | null;
+  scheduleState: string | null;
+  quarantineReason: string | null;
+  lastExecutionState: string | null;
+}
+
+export interface InstanceSnapshot {
+  batchId: string;
+  displayName: string;
+  instanceKey: string;
+  state: string;
+  ids: Record<string, string>;
+  /** null: the job (or service principal) is not in Graph. */
+  job: JobSnapshot | null;
+  /** Settings saved with the secrets that Graph returns in clear, by key. */
+  settings: Record<string, string> | null;
+  /** Keys saved whose values are credentials: names only, never values. */
+  credentialKeys: string[] | null;
+  /** Further sections (SNAPSHOT_SECTIONS), by name. */
+  sections: Record<string, unknown>;
+}
+
+/** One difference between the batch file and Graph. Values of credential keys are never shown. */
+export interface Difference {
+  field: string;
+  desired: string;
+  actual: string;
+}
+
+/** A part of an instance read from Graph and compared with the batch file (see the module comment). */
+export interface SnapshotSection {
+  name: string;
+  read(graph: GraphApi, r: InstanceRecord): Promise<unknown>;
+  compare?(desired: BatchInstance, actual: unknown): Difference[];
+}
+
+export const SNAPSHOT_SECTIONS: SnapshotSection[] = [];
+
+export async function readSnapshot(graph: GraphApi, batchId: string, r: InstanceRecord): Promise<InstanceSnapshot> {
+  const ids: Record<string, string> = {};
+  for (const k of ['applicationObjectId', 'appId', 'servicePrincipalId', 'jobId', 'templateId'] as const) {
+    const v = r[k];
+    if (v) ids[k] = v;
+  }
+  const snap: InstanceSnapshot = {
+    batchId,
+    displayName: r.displayName,
+    instanceKey: r.instanceKey,
+    state: r.state,
+    ids,
+    job: null,
+    settings: null,
+    credentialKeys: null,
+    sections: {},
+  };
+  if (!r.servicePrincipalId) return snap;
+  if (r.jobId) {
+    const job = await graph.getSynchronizationJob(r.servicePrincipalId, r.jobId);
+    if (job)
+      snap.job = {
+        templateId: job.templateId ?? null,
+        code: job.status?.code ?? null,
+        scheduleState: job.schedule?.state ?? null,
+        quarantineReason: job.status?.quarantine?.reason || null,
+        lastExecutionState: job.status?.lastExecution?.state ?? null,
+      };
+  }
+  const saved = await graph.getSynchronizationSecrets(r.servicePrincipalId);
+  if (saved) {
+    const settings: Record<string, string> = {};
+    const creds: string[] = [];
+    for (const p of saved) {
+      // A credential key is listed by name even if Graph ever returned its value in clear.
+      if (p.value === MASKED || isSecretValuedKey(p.key)) creds.push(p.key);
+      else settings[p.key] = p.value;
+    }
+    snap.settings = settings;
+    snap.credentialKeys = creds.sort();
+  }
+  for (const s of SNAPSHOT_SECTIONS) snap.sections[s.name] = await s.read(graph, r);
+  return snap;
+}
+
+/** JSON with keys sorted at every level and a final newline: the same state gives the same bytes. */
+export function stableJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
+    return v;
+  };
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
+}
+
+/** The differences between one instance of the batch file and its snapshot. */
+export function compareInstance(desired: BatchInstance, snap: InstanceSnapshot): Difference[] {
+  const diffs: Difference[] = [];
+  const want = desired.expect ?? 'steady';
+  if (!snap.job) diffs.push({ field: 'job', desired: 'present', actual: 'not in Graph' });
+  else {
+    if (snap.job.code === 'Quarantine' && want !== 'quarantined')
+      diffs.push({
+        field: 'job.status',
+        desired: 'running',
+        actual: `quarantined (${snap.job.quarantineReason ?? '?'})`,
+      });
+    else if (snap.job.code === 'Paused' || snap.job.scheduleState === 'Paused')
+      diffs.push({ field: 'job.status', desired: 'running', actual: 'paused' });
+    else if (snap.job.scheduleState === 'Disabled' || snap.job.code === 'NotConfigured')
+      diffs.push({ field: 'job.status', desired: 'running', actual: 'not started' });
+    if (desired.synchronizationTemplateId && snap.job.templateId !== desired.synchronizationTemplateId)
+      diffs.push({
+        field: 'job.templateId',
+        desired: desired.synchronizationTemplateId,
+        actual: snap.job.templateId ?? '(none)',
+      });
+  }
+  if (snap.settings && snap.credentialKeys) {
+    const savedKeys = new Set([...Object.keys(snap.settings), ...snap.credentialKeys]);
+    const fileKeys = new Set(desired.credentials.map((c) => c.key));
+    for (const c of desired.credentials) {
+      const secret = isSecretValuedKey(c.key);
+      if (!savedKeys.has(c.key))
+        diffs.push({ field: `secrets.${c.key}`, desired: secret ? '(set)' : c.value, actual: '(not saved)' });
+      else if (!secret && c.key in snap.settings && snap.settings[c.key] !== c.value)
+        diffs.push({ field: `secrets.${c.key}`, desired: c.value, actual: snap.settings[c.key]! });
+    }
+    for (const k of [...savedKeys].sort())
+      if (!fileKeys.has(k))
+        diffs.push({
+          field: `secrets.${k}`,
+          desired: '(not in file)',
+          actual: isSecretValuedKey(k) || !(k in snap.settings) ? '(set)' : snap.settings[k]!,
+        });
+  }
+  for (const s of SNAPSHOT_SECTIONS) if (s.compare) diffs.push(...s.compare(desired, snap.sections[s.name]));
+  return diffs;
+}
