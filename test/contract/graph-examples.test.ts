@@ -203,4 +203,42 @@ describe("the simulator speaks Microsoft's examples", () => {
     const success = (parseExample('provisioning-logs-success.json') as { value: Json[] }).value[0];
     expectShape(success, entries[0]);
   });
+
+  it("day two: Microsoft's restart body, deleted items with $select/$count/$orderBy, restore's directoryObject", async () => {
+    const inst = await call(
+      'POST',
+      `/applicationTemplates/${AWS_TEMPLATE_ID}/instantiate`,
+      JSON.stringify({ displayName: 'AWS Contoso Day Two' }),
+    );
+    const created = instantiateResponseSchema.parse(inst.json);
+    const appId = objectIdOf(created.application);
+    const spId = objectIdOf(created.servicePrincipal);
+    const job = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs`, '{"templateId":"aws"}');
+    const jobId = synchronizationJobSchema.parse(job.json).id;
+    const restartBody = JSON.stringify(parseExample('synchronization-job-restart.request.json'));
+    const restart = await call('POST', `/servicePrincipals/${spId}/synchronization/jobs/${jobId}/restart`, restartBody);
+    expect(restart.status).toBe(204);
+
+    expect((await call('DELETE', `/applications/${appId}`)).status).toBe(204);
+    // Microsoft's example 2, on applications (its $orderBy on deletedDateTime needs $count=true).
+    const query = '$count=true&$orderBy=deletedDateTime asc&$select=id,displayName,deletedDateTime';
+    const list = await call('GET', `/directory/deletedItems/microsoft.graph.application?${query.replace(/ /g, '%20')}`);
+    expect(list.status).toBe(200);
+    const example = parseExample('deleted-items-list-select.json') as { value: Json[] };
+    expectShape(example, list.json);
+    const [item] = (list.json as { value: Json[] }).value;
+    expectShape(example.value[0], item);
+    expect(Object.keys(item!).sort()).toEqual(['deletedDateTime', 'displayName', 'id']);
+    expect(item).toMatchObject({ id: appId, displayName: 'AWS Contoso Day Two' });
+
+    const restored = await call('POST', `/directory/deletedItems/${appId}/restore`);
+    expect(restored.status).toBe(200);
+    // Microsoft's example restores a group: its group-only properties do not apply to an application.
+    const groupOnly = ['groupTypes', 'mail', 'mailEnabled', 'mailNickname', 'securityEnabled', 'visibility'];
+    const restoreExample = Object.fromEntries(
+      Object.entries(parseExample('deleted-item-restore.json') as Json).filter(([k]) => !groupOnly.includes(k)),
+    );
+    expectShape(restoreExample, restored.json);
+    expect(restored.json).toMatchObject({ '@odata.type': '#microsoft.graph.application', id: appId });
+  });
 });

@@ -14,6 +14,8 @@
 import { createHash } from 'node:crypto';
 import { catalogueEntry } from './catalogue.ts';
 import { iso } from './http.ts';
+import { expiredProblem } from './expiry.ts';
+import { deleteEntries, type PendingDeletes, type RunDeletes } from './staged-deletes.ts';
 import type { SimulatorSettings } from './settings.ts';
 
 export const NEVER = '0001-01-01T00:00:00Z';
@@ -58,6 +60,10 @@ export interface SimRun {
   seriesBegan: number | null;
   /** Started on a paused job: the job's history stands until this run's first cycle ends. */
   resumed: boolean;
+  /** The quarantine reason shown when `cause` is set (default `EncounteredQuarantineException`). */
+  reason?: string;
+  /** Deletes this run's cycles log: staged (threshold exceeded, skipped) or performed. */
+  deletes?: RunDeletes[];
 }
 
 export interface SimJob {
@@ -78,6 +84,10 @@ export interface SimJob {
   frozenStatus: Record<string, unknown> | null;
   /** Distinguishes jobs' log-entry GUIDs and picks a step-type spelling per job. */
   seed: number;
+  /** Deletions waiting for the next cycle (set through `/_sim/deletes`). */
+  pendingDeletes?: PendingDeletes | null;
+  /** The accidental-deletions threshold the job shows and applies (`/_sim/deletes`; default 500). */
+  deleteThreshold?: number;
 }
 
 /** Sync template shape served by GET …/synchronization/templates (the gallery's, not the instance's, app id). */
@@ -105,7 +115,7 @@ export function syncTemplateFor(sp: SimSp) {
   ];
 }
 
-const CREDENTIAL_ERROR_CODE = 'SystemForCrossDomainIdentityManagementCredentialValidationUnavailable';
+export const CREDENTIAL_ERROR_CODE = 'SystemForCrossDomainIdentityManagementCredentialValidationUnavailable';
 
 /**
  * What a run started now will do, from the secrets saved now: credentials that fail validation
@@ -115,10 +125,11 @@ const CREDENTIAL_ERROR_CODE = 'SystemForCrossDomainIdentityManagementCredentialV
 export function runBehaviour(
   templateId: string,
   saved: { key: string; value: string }[],
+  simNow?: number,
 ): { cause: QuarantineCause | null; entryErrors: boolean } {
   const values = saved.map((v) => v.value);
   const none = 'No credentials are saved for this application.';
-  const problem = saved.length ? credentialProblem(templateId, saved) : none;
+  const problem = saved.length ? credentialProblem(templateId, saved, simNow) : none;
   if (problem) {
     const message = `${problem} Update the credentials and restart the job.`;
     return { cause: { code: CREDENTIAL_ERROR_CODE, message }, entryErrors: false };
@@ -138,8 +149,12 @@ export function runBehaviour(
   return { cause: null, entryErrors: values.some((v) => v.toLowerCase().includes('entry-errors')) };
 }
 
-/** Why credentials fail validation, or null when they pass. */
-export function credentialProblem(templateId: string, creds: { key: string; value: string }[]): string | null {
+/** Why credentials fail validation (at simulated time `simNow`, for expiring ones), or null when they pass. */
+export function credentialProblem(
+  templateId: string,
+  creds: { key: string; value: string }[],
+  simNow?: number,
+): string | null {
   const c = catalogueEntry(templateId);
   for (const key of c?.requiredCredentials ?? []) {
     const v = creds.find((x) => x.key === key)?.value;
@@ -151,7 +166,7 @@ export function credentialProblem(templateId: string, creds: { key: string; valu
     return `Failed to validate credentials: the target application rejected '${bad.key}' (401 Unauthorized). Verify the credential is correct and has not expired.`;
   const base = creds.find((x) => x.key === 'BaseAddress');
   if (base && !/^https:\/\//i.test(base.value)) return `The tenant URL (BaseAddress) must be an https URL.`;
-  return null;
+  return simNow === undefined ? null : expiredProblem(creds, simNow);
 }
 
 /** Microsoft's placeholder execution on a job that has not run yet: Failed, never-dates, code None. */
@@ -208,7 +223,9 @@ export function cyclesOf(run: SimRun, s: SimulatorSettings, until: number, fromI
       const at = n === 0 ? firstEnd : firstEnd + retryOffset(n) * unit;
       if (at > until || (n > 0 && retryOffset(n) >= DISABLE_AFTER_STEPS)) break;
       const began = n === 0 ? run.startedAt : at - s.incrementalCycleMs;
-      out.push({ index: n, began, ended: at, exported: 0, failures: 1, state: 'Failed', quarantined: true });
+      // A threshold quarantine fails no entry: its cycle stages the deletes instead.
+      const failures = run.reason === 'TooManyDeletes' ? 0 : 1;
+      out.push({ index: n, began, ended: at, exported: 0, failures, state: 'Failed', quarantined: true });
       if (out.length > 10_000) break;
     }
     return out;
@@ -317,7 +334,7 @@ function runStatus(
           nextAttempt: iso(disabled ? first.ended + DISABLE_AFTER_STEPS * s.quarantineRetryMs : nextAttempt),
           seriesBegan: iso(run.seriesBegan ?? first.ended),
           seriesCount: run.seriesBase + cycles.length,
-          reason: 'EncounteredQuarantineException',
+          reason: run.reason ?? 'EncounteredQuarantineException',
           error: { ...run.cause, tenantActionable: true },
         },
       },
@@ -348,7 +365,7 @@ export function renderJob(job: SimJob, s: SimulatorSettings, now: number) {
     id: job.id,
     templateId: job.templateId,
     synchronizationJobSettings: [
-      { name: 'QuarantineTooManyDeletesThreshold', value: '500' },
+      { name: 'QuarantineTooManyDeletesThreshold', value: String(job.deleteThreshold ?? 500) },
       { name: 'Domain', value: '{"DomainFqdn":"contoso.example","DomainNetBios":"contoso"}' },
     ],
   };
@@ -496,6 +513,7 @@ export function logsForJob(
             : { status: 'success', errorInformation: null },
         });
       }
+      out.push(...deleteEntries({ job, run, runIndex: r, cycle: c, cycleId, tenantId, stepType }));
     }
   }
   return out;

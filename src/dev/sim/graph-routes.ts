@@ -15,10 +15,16 @@ import {
   syncTemplateFor,
   type SimApp,
   type SimJob,
+  type SimRun,
   type SimSp,
 } from './directory.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
+import { settleWatched, watchJob, watchSp } from './settle.ts';
+import { deletesAtStart } from './staged-deletes.ts';
+import { earliestExpiry } from './expiry.ts';
+import { handleLifecycle } from './routes/lifecycle.ts';
+import { handleDeletedItems } from './routes/deleted-items.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
 export interface RouteCost {
@@ -33,13 +39,14 @@ const isWrite = (m: string) => m === 'POST' || m === 'PUT' || m === 'PATCH' || m
 export function costOf(method: string, path: string): RouteCost {
   const route = path
     .replace(/^\/(applicationTemplates|applications|servicePrincipals)\/[^/]+/, '/$1/{id}')
-    .replace(/\/jobs\/[^/]+/, '/jobs/{jobId}');
+    .replace(/\/jobs\/[^/]+/, '/jobs/{jobId}')
+    .replace(/^\/directory\/deletedItems\/(?!microsoft\.graph\.)[^/]+/i, '/directory/deletedItems/{id}');
   const list = /^\/(applications|servicePrincipals)$/.test(path);
   const reports = path.startsWith('/auditLogs/provisioning');
   return { write: isWrite(method), ru: reports ? 0 : list ? 2 : 1, reports, route: `${method} ${route}` };
 }
 
-const appView = (a: SimApp) => ({
+export const appView = (a: SimApp) => ({
   id: a.id,
   appId: a.appId,
   applicationTemplateId: a.applicationTemplateId,
@@ -50,7 +57,7 @@ const appView = (a: SimApp) => ({
   web: { redirectUris: [], homePageUrl: catalogueEntry(a.applicationTemplateId)?.template.homePageUrl ?? null },
 });
 
-const spView = (s: SimSp) => ({
+export const spView = (s: SimSp) => ({
   id: s.id,
   appId: s.appId,
   appDisplayName: s.displayName,
@@ -148,7 +155,7 @@ function betaSpView(s: SimSp, tenantId: string) {
   };
 }
 
-function page<T>(
+export function page<T>(
   ctx: SimContext,
   items: T[],
   pageSize: number,
@@ -192,7 +199,11 @@ function page<T>(
  * `$orderby` (a property, asc|desc) and `$select` (properties kept; `id` always) on a list.
  * Returns null after answering 400 for an unknown property.
  */
-function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
+export function selectAndOrder(
+  ctx: SimContext,
+  items: object[],
+  type = 'microsoft.graph.applicationTemplate',
+): object[] | null {
   const known = new Set(items.length ? Object.keys(items[0]!) : []);
   let out = items;
   const order = ctx.url.searchParams.get('$orderby');
@@ -218,7 +229,7 @@ function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
       .filter(Boolean);
     const unknown = fields.find((f) => items.length && !known.has(f));
     if (!fields.length || unknown !== undefined) {
-      const why = `Could not find a property named '${unknown ?? ''}' on type 'microsoft.graph.applicationTemplate'.`;
+      const why = `Could not find a property named '${unknown ?? ''}' on type '${type}'.`;
       sendGraphError(ctx, 400, 'BadRequest', why);
       return null;
     }
@@ -227,7 +238,7 @@ function selectAndOrder(ctx: SimContext, items: object[]): object[] | null {
   return out;
 }
 
-function filtered<T>(ctx: SimContext, items: T[], dialect: FilterDialect = 'directory'): T[] | null {
+export function filtered<T>(ctx: SimContext, items: T[], dialect: FilterDialect = 'directory'): T[] | null {
   try {
     return items.filter(compileFilter(ctx.url.searchParams.get('$filter'), dialect));
   } catch (e) {
@@ -349,16 +360,16 @@ function resetScopeProblem(body: unknown): string | null {
  * start/restart: a new run whose behaviour comes from the secrets saved now. A quarantine whose
  * cause is still there quarantines again, its series continuing; only fixed secrets end it.
  */
-function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, now: number): void {
+function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, now: number, force = false): void {
   type Shown = { code: string; quarantine?: { seriesCount?: number; seriesBegan?: string } | null };
   const before = job.startedAt === null ? null : (renderJob(job, s, now).status as Shown);
   const wasPaused = job.pausedAt !== null;
   const prev = job.runs[job.runs.length - 1];
   if (prev && prev.endedAt === null) prev.endedAt = now;
-  const { cause, entryErrors } = runBehaviour(sp.applicationTemplateId, st.secrets.get(sp.id) ?? []);
+  const { cause, entryErrors } = runBehaviour(sp.applicationTemplateId, st.secrets.get(sp.id) ?? [], st.clock.now(now));
   const q = before?.code === 'Quarantine' ? before.quarantine : null;
   const continuing = cause !== null && q && typeof q.seriesCount === 'number';
-  job.runs.push({
+  const run: SimRun = {
     startedAt: now,
     endedAt: null,
     cause,
@@ -367,9 +378,12 @@ function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, no
     seriesBase: continuing ? q!.seriesCount! : 0,
     seriesBegan: continuing && q!.seriesBegan ? Date.parse(q!.seriesBegan) : null,
     resumed: wasPaused && cause === null && job.frozenStatus?.code === 'Active',
-  });
+  };
+  deletesAtStart(job, run, force);
+  job.runs.push(run);
   job.startedAt = now;
   job.pausedAt = null;
+  watchJob(st, job.id);
 }
 
 /** Handles one Graph request (after quota/fault/latency). Returns false when no route matched. */
@@ -378,6 +392,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   const now = Date.now();
   const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
   const s = st.settings();
+  settleWatched(st, now);
+  if (handleLifecycle(st, ctx, seg, now) || handleDeletedItems(st, ctx, seg, now)) return true;
 
   // /applicationTemplates
   if (seg[0] === 'applicationTemplates') {
@@ -501,6 +517,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
           sp.id,
           pairs.map((v) => ({ key: v.key, value: String(v.value ?? '') })),
         );
+        // Only a saved expiry can change a running job at a later cycle.
+        if (earliestExpiry(st.secrets.get(sp.id)!)) watchSp(st, sp.id);
         sendGraph(ctx, 204);
         return true;
       }
@@ -562,6 +580,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         const problem = credentialProblem(
           sp.applicationTemplateId,
           creds.map((c) => ({ key: String(c.key), value: String(c.value ?? '') })),
+          st.clock.now(now),
         );
         if (problem) sendGraphError(ctx, 400, 'BadRequest', problem, { innerCode: 'CredentialValidationFailure' });
         else sendGraph(ctx, 204);
@@ -575,7 +594,9 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         }
       }
       if (method === 'POST' && (action === 'start' || action === 'restart')) {
-        startRun(st, job, sp, s, now);
+        const scope = (ctx.body as { criteria?: { resetScope?: unknown } } | undefined)?.criteria?.resetScope;
+        const force = action === 'restart' && typeof scope === 'string' && /(^|,)\s*ForceDeletes\s*(,|$)/.test(scope);
+        startRun(st, job, sp, s, now, force);
         sendGraph(ctx, 204);
         return true;
       }

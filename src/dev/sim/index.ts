@@ -18,6 +18,8 @@ import { applyOverrides, resolveSettings, type SimProfile, type SimulatorSetting
 import { SimState, type SimStats } from './state.ts';
 import { getTlsMaterial } from './tls.ts';
 import { renderJob } from './directory.ts';
+import { handleDayTwoControl, stageDeletes } from './routes/control.ts';
+import { settleWatched } from './settle.ts';
 
 export type { SimProfile, SimulatorSettings, SimStats };
 
@@ -61,6 +63,18 @@ export interface SimulatorHandle {
   /** Access tokens issued so far (tests check they never leak into Redis, logs or the board). */
   issuedTokens(): string[];
   configure(overrides: Partial<SimulatorSettings>): void;
+  /** The simulated calendar: `now()` (ms), `advance(simMs)`, `set(ms)`; `/_sim/clock` over HTTP. */
+  clock(): SimState['clock'];
+  /** Stage deletions on an instance's job for its next cycle (as `POST /_sim/deletes`). */
+  stageDeletes(o: {
+    jobId?: string;
+    servicePrincipalId?: string;
+    displayName?: string;
+    count: number;
+    threshold?: number;
+  }): {
+    jobId: string;
+  };
   reset(): void;
   close(): Promise<void>;
 }
@@ -97,7 +111,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const tenantId = opts.identity?.tenantId ?? new SeededRandom(seed + 1).uuid();
   const clientId = opts.identity?.clientId ?? new SeededRandom(seed + 2).uuid();
   const clientSecret = opts.identity?.clientSecret ?? `sim-secret-${randomBytes(12).toString('base64url')}`;
-  const state = new SimState(tenantId, random, () => settings);
+  const state = new SimState(tenantId, random, () => settings, timeScale);
   const quota = new QuotaModel(() => settings);
   // When this process's event loop last turned (a timer ran), and the last stall it noticed (a
   // tick that came late). A request read during a stall, or in the backlog just after one, may
@@ -138,6 +152,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const stats = (): SimStats => {
     const now = Date.now();
+    settleWatched(state, now);
     const jobsByCode: Record<string, number> = {};
     for (const j of state.jobs.values()) {
       const code = String(renderJob(j, settings, now).status.code);
@@ -309,6 +324,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       settings = applyOverrides(settings, overrides);
       return sendJson(res, 200, settings);
     }
+    if (await handleDayTwoControl(state, req, res, sub)) return;
     if (sub === 'reset' && req.method === 'POST') {
       state.reset();
       quota.reset();
@@ -586,6 +602,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     configure(o) {
       settings = applyOverrides(settings, o);
     },
+    clock: () => state.clock,
+    stageDeletes: (o) => stageDeletes(state, o as Record<string, unknown>),
     reset() {
       state.reset();
       quota.reset();

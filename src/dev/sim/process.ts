@@ -26,6 +26,10 @@ export interface SimProcess {
   configure(overrides: Partial<SimulatorSettings>): Promise<SimulatorSettings>;
   /** POST /_sim/reset: directory, secrets, quotas and counters cleared (issued tokens stay valid). */
   reset(): Promise<void>;
+  /** POST /_sim/clock: `{advanceMs}`, `{advanceDays}` or `{set: ISO}`; returns the calendar. */
+  moveClock(body: { advanceMs?: number; advanceDays?: number; set?: string }): Promise<{ now: string }>;
+  /** POST /_sim/deletes: stage deletions on an instance's job for its next cycle. */
+  stageDeletes(body: Parameters<SimulatorHandle['stageDeletes']>[0]): Promise<{ jobId: string }>;
   close(): Promise<void>;
 }
 
@@ -128,6 +132,8 @@ export async function startSimProcess(args: {
     stats: notHere('stats()'),
     issuedTokens: () => [],
     configure: notHere('configure()'),
+    clock: notHere('clock()'),
+    stageDeletes: notHere('stageDeletes()'),
     reset: notHere('reset()'),
     close,
   };
@@ -140,6 +146,8 @@ export async function startSimProcess(args: {
     reset: async () => {
       await control('POST', 'reset', {});
     },
+    moveClock: async (b) => (await control('POST', 'clock', b)) as { now: string },
+    stageDeletes: async (b) => (await control('POST', 'deletes', b)) as { jobId: string },
     close,
   };
 }

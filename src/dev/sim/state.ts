@@ -4,6 +4,8 @@ import { delay } from './http.ts';
 import type { SeededRandom } from './prng.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimApp, SimJob, SimSp } from './directory.ts';
+import { SimClock } from './clock.ts';
+import { DeletedItems } from './deleted-items.ts';
 
 /** Exact counters; the reliability and performance bars read them. */
 export interface SimStats {
@@ -96,12 +98,24 @@ export class SimState {
   secrets = new Map<string, { key: string; value: string }[]>();
   stats: SimStats = emptyStats();
   readonly timers = new Set<NodeJS.Timeout>();
+  /** The simulated calendar (credential expiry, deletion dates). */
+  clock: SimClock;
+  /** Soft-deleted applications and service principals (`/directory/deletedItems`). */
+  deleted = new DeletedItems();
+  /**
+   * Jobs that may have something due at a future cycle (an expiring credential, staged
+   * deletions), with the real ms before which nothing can be due unless the calendar moves.
+   */
+  readonly watched = new Map<string, { at: number; moves: number }>();
 
   constructor(
     readonly tenantId: string,
     readonly random: SeededRandom,
     readonly settings: () => SimulatorSettings,
-  ) {}
+    readonly timeScale = 1,
+  ) {
+    this.clock = new SimClock(timeScale);
+  }
 
   reset(): void {
     this.apps.clear();
@@ -110,6 +124,9 @@ export class SimState {
     this.logJobs.clear();
     this.secrets.clear();
     this.stats = emptyStats();
+    this.clock = new SimClock(this.timeScale);
+    this.deleted = new DeletedItems();
+    this.watched.clear();
   }
 
   sleep(ms: number): Promise<void> {
@@ -144,7 +161,8 @@ export class SimState {
     this.sps.set(sp.id, sp);
     const n = (this.stats.instantiateByDisplayName[displayName] ?? 0) + 1;
     this.stats.instantiateByDisplayName[displayName] = n;
-    if (n > 1) this.stats.duplicateApplications++;
+    // A name whose earlier application was deleted is free again.
+    if (n - this.deleted.deletedByDisplayName(displayName) > 1) this.stats.duplicateApplications++;
     return { app, sp };
   }
 
