@@ -174,8 +174,11 @@ export class FakeGraph implements GraphApi {
       j.schedule = { state: 'Active' };
     }
   }
-  async restartSynchronizationJob() {
+  /** resetScope of each restart. */
+  restarts: string[] = [];
+  async restartSynchronizationJob(_sp: string, _jobId: string, resetScope: string) {
     this.calls.push('restartSynchronizationJob');
+    this.restarts.push(resetScope);
   }
   /** Provisioning log entries returned by listProvisioningLogs (one page). */
   logs: ProvisioningObjectSummary[] = [];
