@@ -16,7 +16,7 @@ import type { MetricsSource } from '../metrics/redis-counters.ts';
 import { Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
 import { terminalSafe } from '../ui/terminal-safe.ts';
-import { attentionReason, runningLongAfterMs, summarise } from '../ui/status-view.ts';
+import { attentionReason, dayTwoNote, runningLongAfterMs, summarise } from '../ui/status-view.ts';
 import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
 
 /** HTML-escaped, control characters shown escaped too. */
@@ -298,7 +298,7 @@ function batchPage(
 <a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
 <td>${h(quarantineText(r))}</td>
-<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : r.warning)}</td>
+<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : (dayTwoNote(r) ?? r.warning))}</td>
 <td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
     })
     .join('\n');
