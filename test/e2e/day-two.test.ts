@@ -5,6 +5,8 @@
  * SIGKILLed in the middle of a rotation.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -314,29 +316,108 @@ describe('rotate and verify', () => {
 
   it('a worker SIGKILLed mid-rotate leaves no instance with a partial secret set', async () => {
     const rows = await steadyBatch('rkill', 12);
-    const tokens = Object.fromEntries(rows.map((r, i) => [r.displayName, `tok-kill-${i}`]));
-    const r = await cli(['rotate', 'rkill', await rotateFile('rkill.json', tokens), '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    for (let i = 0; i < 3; i++) {
-      await new Promise((res) => setTimeout(res, 150 + i * 100));
-      await kill(worker);
-      worker = stack.spawnProcess('worker');
+    // Latency on every call keeps rotations in flight long enough to be killed inside them.
+    stack.sim.configure({ latencyMs: { min: 80, max: 250 } });
+    try {
+      const tokens = Object.fromEntries(rows.map((r, i) => [r.displayName, `expires:2040-01-01:tok-kill-${i}`]));
+      const r = await cli(['rotate', 'rkill', await rotateFile('rkill.json', tokens), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      let killedMidRun = 0;
+      for (let i = 0; i < 3; i++) {
+        const inFlight = await waitFor(
+          'a rotation in flight',
+          async () => {
+            const all = await rt.ledger.listInstances('rkill');
+            const ended = all.filter((x) => x.opState === 'done' || x.opState === 'failed').length;
+            return ended < all.length ? 'yes' : 'ended';
+          },
+          60_000,
+          20,
+        );
+        if (inFlight === 'ended') break;
+        await new Promise((res) => setTimeout(res, 60 + i * 40));
+        await kill(worker);
+        killedMidRun++;
+        worker = stack.spawnProcess('worker');
+      }
+      expect(killedMidRun).toBeGreaterThan(0);
+      await waitFor(
+        'the rotation run to end',
+        async () => {
+          const all = await rt.ledger.listInstances('rkill');
+          return all.every((x) => x.opState === 'done' || x.opState === 'failed');
+        },
+        120_000,
+        200,
+      );
+    } finally {
+      stack.sim.configure({ latencyMs: { min: 0, max: 0 } });
     }
-    const { runId } = JSON.parse(r.stdout) as { runId: string };
-    await waitFor(
-      'the rotation run to end',
-      async () => {
-        const all = await rt.ledger.listInstances('rkill');
-        return all.every((x) => x.opState === 'done' || x.opState === 'failed');
-      },
-      120_000,
-      200,
-    );
     const all = await rt.ledger.listInstances('rkill');
-    expect(all.map((x) => x.opError ?? null)).toEqual(all.map(() => null));
-    expect(runId).toMatch(/^r/);
-    // A partial set (a required key missing) fails validation with the saved credentials.
+    expect(all.map((x) => [x.displayName, x.opState, x.opError ?? null])).toEqual(
+      all.map((x) => [x.displayName, 'done', null]),
+    );
+    // A partial set (a required key missing) would fail validation of the saved credentials...
     const v = await cli(['verify', 'rkill', '--wait', '--json']);
     expect(v.code, v.stdout + v.stderr).toBe(0);
+    // ...and every instance holds the NEW set: past 2040 the new tokens expire, all of them.
+    stack.sim.clock().set(Date.parse('2040-06-01T00:00:00Z'));
+    const expired = await cli(['verify', 'rkill', '--wait', '--json']);
+    const res = JSON.parse(expired.stdout) as { instances: { result: string }[] };
+    expect(res.instances.map((x) => x.result)).toEqual(all.map(() => 'failing'));
+  }, 300_000);
+
+  it('PROVFLOW_VERIFY_INTERVAL_MS: the poller schedules verify; refused credentials reach status and a webhook before the job quarantines', async () => {
+    const events: { type: string; displayName: string; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const e = JSON.parse(body) as { type: string; displayName: string };
+        events.push({ type: e.type, displayName: e.displayName, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      await enqueueBatch(
+        rt,
+        batchOf('sched', [
+          instance(0, 'Sched Fine', 'tok-sched-0'),
+          instance(1, 'Sched Expiring', 'expires:2060-01-01:t'),
+        ]),
+      );
+      await waitForStates(rt.ledger, 'sched', ['steady'], 120_000);
+      // The webhook goes from the worker (the verify op) through the poller's events worker.
+      await Promise.all([kill(worker), kill(poller)]);
+      const env = { PROVFLOW_WEBHOOK_URL: url, PROVFLOW_VERIFY_INTERVAL_MS: '1000' };
+      worker = stack.spawnProcess('worker', env);
+      poller = stack.spawnProcess('poller', env);
+      await waitFor(
+        'a scheduled verify of both',
+        async () => (await rt.ledger.listInstances('sched')).every((r) => r.credentialsCheck === 'ok'),
+        60_000,
+        200,
+      );
+      stack.sim.clock().set(Date.parse('2060-02-01T00:00:00Z'));
+      await waitFor(
+        'the credentials-failing webhook',
+        async () => events.some((e) => e.type === 'instance.credentials-failing' && e.displayName === 'Sched Expiring'),
+        60_000,
+        200,
+      );
+      const rows = await rt.ledger.listInstances('sched');
+      expect(rows.map((r) => r.credentialsCheck)).toEqual(['ok', 'failing']);
+      expect(rows[1]!.credentialsError).toMatch(/expired/);
+      const st = await cli(['status', 'sched']);
+      expect(st.stdout).toMatch(/Sched Expiring.*credentials failing/s);
+      for (const e of events) expect(e.body).not.toMatch(/tok-sched|expires:2060/);
+      expect(events.filter((e) => e.displayName === 'Sched Fine' && e.type === 'instance.credentials-failing')).toEqual(
+        [],
+      );
+    } finally {
+      await new Promise((r) => server.close(() => r(undefined)));
+    }
   }, 300_000);
 });
