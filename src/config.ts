@@ -39,6 +39,8 @@ export const DEFAULTS = {
   RECONCILE_WINDOW_MS: 300_000,
   /** Delay between replication reads (Microsoft advises 5–10 s). */
   REPLICATION_POLL_MS: 5_000,
+  /** How long assign-groups waits for app roles the first cycle imports (AWS) before failing the instance. */
+  ROLE_IMPORT_TIMEOUT_MS: 3_600_000,
   /** Right after start Graph may still show the job paused: within this grace that means "starting". */
   POLLER_START_GRACE_MS: 120_000,
   /** Share of the tenant's resource units the poller may use. */
@@ -95,6 +97,7 @@ const schema = z.object({
   REPLICATION_TIMEOUT_MS: num(0).default(DEFAULTS.REPLICATION_TIMEOUT_MS),
   RECONCILE_WINDOW_MS: num(0).default(DEFAULTS.RECONCILE_WINDOW_MS),
   REPLICATION_POLL_MS: num(1).default(DEFAULTS.REPLICATION_POLL_MS),
+  ROLE_IMPORT_TIMEOUT_MS: num(0).default(DEFAULTS.ROLE_IMPORT_TIMEOUT_MS),
   POLLER_START_GRACE_MS: num(0).default(DEFAULTS.POLLER_START_GRACE_MS),
   POLLER_QUOTA_SHARE: num(0.01, 1).default(DEFAULTS.POLLER_QUOTA_SHARE),
   POLLER_MIN_INTERVAL_MS: num(10).default(DEFAULTS.POLLER_MIN_INTERVAL_MS),

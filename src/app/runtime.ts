@@ -110,6 +110,7 @@ export function stepSettingsFrom(cfg: Config, overrides: Partial<StepSettings> =
     reconcileWindowMs: cfg.RECONCILE_WINDOW_MS,
     slowInstantiateMs: 2 * cfg.REPLICATION_POLL_MS,
     requestTimeoutMs: cfg.GRAPH_REQUEST_TIMEOUT_MS,
+    roleImportTimeoutMs: cfg.ROLE_IMPORT_TIMEOUT_MS,
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { batchIdProblem } from './batch-id.ts';
 import { displayNameProblem, MAX_DISPLAY_NAME_LENGTH } from './display-name.ts';
 import { hidden } from './echo-safe.ts';
+import { ONBOARDING_FIELDS, onboardingShape } from './onboarding-fields.ts';
 import { SYNCHRONIZATION_SECRET_KEYS } from './secret-keys.ts';
 
 /** Default limit on instances per batch (option `maxInstances` of `loadBatchFile`). */
@@ -25,7 +26,13 @@ export const SYNC_TEMPLATE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Field names, used for "did you mean" hints on misspelt fields. */
 export const ROOT_FIELDS = ['$schema', 'description', 'batchId', 'defaults', 'instances'] as const;
-export const DEFAULTS_FIELDS = ['applicationTemplate', 'synchronizationTemplateId', 'credentials', 'expect'] as const;
+export const DEFAULTS_FIELDS = [
+  'applicationTemplate',
+  'synchronizationTemplateId',
+  'credentials',
+  'expect',
+  ...ONBOARDING_FIELDS,
+] as const;
 export const INSTANCE_FIELDS = ['displayName', ...DEFAULTS_FIELDS] as const;
 export const CREDENTIAL_REF_FIELDS = ['value', 'env', 'file'] as const;
 export const EXPECTED_OUTCOMES = ['steady', 'started', 'quarantined', 'failed'] as const;
@@ -174,6 +181,7 @@ export const defaultsSchema = z.strictObject(
     synchronizationTemplateId: syncTemplateIdSchema.optional(),
     credentials: defaultsCredentialsSchema.optional(),
     expect: expectSchema.optional(),
+    ...onboardingShape,
   },
   { error: typeError('an object', 'e.g. "defaults": {"applicationTemplate": "Amazon Web Services (AWS)"}') },
 );
@@ -190,6 +198,7 @@ export const instanceSchema = z.strictObject(
     synchronizationTemplateId: syncTemplateIdSchema.nullable().optional(),
     credentials: instanceCredentialsSchema.optional(),
     expect: expectSchema.optional(),
+    ...onboardingShape,
   },
   { error: typeError('an object', 'write each instance as {"displayName": "…", …}') },
 );

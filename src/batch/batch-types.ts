@@ -4,6 +4,7 @@
  * log a `BatchInstance` as a whole (`redactInstance` gives a loggable copy).
  */
 import type { SecretPair } from '../graph/graph-api.ts';
+import type { OnboardingInput } from './onboarding-fields.ts';
 
 /** Where a credential's value came from (the value itself is never recorded here). */
 export type CredentialSourceKind = 'value' | 'env' | 'file';
@@ -42,6 +43,8 @@ export interface BatchInstance {
   credentialSources: CredentialSource[];
   /** Expected end state for simulator runs, when the file says so. */
   expect: ExpectedOutcome | null;
+  /** settings / assignments / schema / smokeTest (defaults applied); null or absent when none. */
+  onboarding?: OnboardingInput | null;
 }
 
 /** A validated batch, ready to enqueue. */

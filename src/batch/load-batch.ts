@@ -125,6 +125,7 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
       credentials,
       credentialSources,
       expect: planned.expect,
+      ...(planned.onboarding ? { onboarding: planned.onboarding } : {}),
     });
   }
 

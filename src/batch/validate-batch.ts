@@ -21,6 +21,7 @@ import {
 import type { ExpectedOutcome, TemplateRef } from './batch-types.ts';
 import { displayNameCompareKey, displayNameLookAlikeKey, displayNameProblem, lookAlikeHint } from './display-name.ts';
 import { instanceKeyOf } from './instance-key.ts';
+import { mergeOnboarding, onboardingKnownFields, type OnboardingInput } from './onboarding-fields.ts';
 import type { PathSegment } from './problem-path.ts';
 import { salvage } from './salvage.ts';
 import { issuesToProblems, type KnownFields, type RawProblem } from './zod-problems.ts';
@@ -42,6 +43,8 @@ export interface PlannedInstance {
   synchronizationTemplateId: string | null;
   expect: ExpectedOutcome | null;
   credentials: PlannedCredential[];
+  /** settings / assignments / schema / smokeTest, defaults applied; null when none. */
+  onboarding: OnboardingInput | null;
 }
 
 /** Options of `validateBatchDocument`. */
@@ -63,7 +66,11 @@ export interface ValidationOutcome {
 const knownIn =
   (base: readonly string[]): KnownFields =>
   (path) =>
-    path.length === 0 ? base : path[0] === 'credentials' && path.length === 2 ? CREDENTIAL_REF_FIELDS : [];
+    path.length === 0
+      ? base
+      : path[0] === 'credentials' && path.length === 2
+        ? CREDENTIAL_REF_FIELDS
+        : (onboardingKnownFields(path) ?? []);
 
 /** push(...items) overflows the stack past ~120,000 items (an object with that many unknown fields). */
 function pushAll<T>(target: T[], items: readonly T[]): void {
@@ -234,6 +241,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
           : inst.synchronizationTemplateId,
       expect: inst.expect ?? defaults.expect ?? null,
       credentials,
+      onboarding: mergeOnboarding(defaults, inst),
     });
   });
   return outcome;

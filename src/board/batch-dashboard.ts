@@ -298,7 +298,7 @@ function batchPage(
 <a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
 <td>${h(quarantineText(r))}</td>
-<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : (dayTwoNote(r) ?? r.warning))}</td>
+<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : (dayTwoNote(r) ?? r.warning ?? (r.smokeTest ? `smoke test: ${r.smokeTest}` : null)))}</td>
 <td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
     })
     .join('\n');

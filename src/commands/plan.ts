@@ -7,12 +7,15 @@ import { renderTable } from '../ui/table.ts';
 import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 import { loadOrExit } from './enqueue.ts';
 import { checkExistingSyncTemplates, syncTemplateAtRunTime, withSyncTemplate } from './plan-sync-templates.ts';
+import { planGroups, planOnboarding, type BatchGroups } from './plan-onboarding.ts';
 
 interface PlanRow {
   displayName: string;
   action: 'create' | 'adopt' | 'skip' | 'error';
   template: string;
   detail: string;
+  /** What the onboarding fields will do (settings, assignments, schema diff, smoke test). */
+  onboarding?: string[];
 }
 
 export async function runPlan(file: string, opts: { batchId?: string; json?: boolean }): Promise<number> {
@@ -23,7 +26,10 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
   const graph = rt.graph!;
   const rows: PlanRow[] = [];
   const templateIds = new Map<string, string | Error>();
+  let groups: BatchGroups = new Map();
   try {
+    // Groups are resolved once for the whole batch, as the run resolves them once per batch.
+    groups = await planGroups(graph, batch.instances);
     /** One instance's row: skip (already in the batch), adopt or create, with its sync template checked. */
     const planInstance = async (inst: (typeof batch.instances)[number], t: string): Promise<PlanRow> => {
       const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
@@ -40,7 +46,10 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
       const sync = apps.length
         ? await checkExistingSyncTemplates(graph, apps, inst.synchronizationTemplateId)
         : syncTemplateAtRunTime(inst.synchronizationTemplateId);
-      return withSyncTemplate<PlanRow>(
+      const onboarding = await planOnboarding(graph, inst, apps, groups);
+      if (!onboarding.ok)
+        return { displayName: inst.displayName, action: 'error', template: t, detail: onboarding.lines.join('; ') };
+      const row = withSyncTemplate<PlanRow>(
         apps.length
           ? {
               displayName: inst.displayName,
@@ -56,6 +65,7 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
             },
         sync,
       );
+      return onboarding.lines.length ? { ...row, onboarding: onboarding.lines } : row;
     };
     for (const inst of batch.instances) {
       const tKey = inst.applicationTemplate.id ?? inst.applicationTemplate.displayName ?? '';
@@ -120,6 +130,17 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
         { header: 'detail', get: (r) => r.detail, max: 100 },
       ]),
     );
+    const withOnboarding = rows.filter((r) => r.onboarding?.length);
+    if (withOnboarding.length)
+      out(
+        renderTable(
+          withOnboarding.flatMap((r) => r.onboarding!.map((line, i) => ({ name: i ? '' : r.displayName, line }))),
+          [
+            { header: 'instance', get: (r) => r.name, max: 40 },
+            { header: 'onboarding (settings, assignments, schema diff, smoke test)', get: (r) => r.line, max: 120 },
+          ],
+        ),
+      );
     out(
       `plan for batch ${batch.batchId}: ${count('create')} to create, ${count('adopt')} to adopt, ${count('skip')} to skip, ${count('error')} with errors (nothing was written)`,
     );

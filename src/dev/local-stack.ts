@@ -71,6 +71,7 @@ export function scaledEnv(sim: SimulatorHandle, timeScale: number): Record<strin
     // default is 5 minutes because Microsoft publishes no bound; the simulator has one).
     RECONCILE_WINDOW_MS: String(Math.max(1000, s.replicationLagMs.max * 4)),
     REPLICATION_POLL_MS: scale(5_000),
+    ROLE_IMPORT_TIMEOUT_MS: String(Math.max(60_000, Number(scale(3_600_000)))),
     POLLER_MIN_INTERVAL_MS: scale(5_000),
     POLLER_MAX_INTERVAL_MS: scale(300_000),
     POLLER_DEADLINE_MS: scale(7_200_000),

@@ -38,6 +38,8 @@ export interface WebhookEvent {
   /** The one-line, actionable description from the classifier. */
   detail: string;
   ids: { applicationObjectId?: string; servicePrincipalId?: string; jobId?: string };
+  /** The smoke test's outcome when the batch asked for one (e.g. "Success", "Failure (code: reason)"). */
+  smokeTest?: string;
   /** ISO time of the transition. */
   at: string;
 }

@@ -44,6 +44,8 @@ export function specOf(batchId: string, inst: BatchInstance): InstanceSpec {
     displayName: inst.displayName,
     applicationTemplate: inst.applicationTemplate,
     synchronizationTemplateId: inst.synchronizationTemplateId,
+    // Only when asked for: instances without onboarding fields keep the job data they always had.
+    ...(inst.onboarding ? { onboarding: inst.onboarding } : {}),
   };
 }
 

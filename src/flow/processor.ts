@@ -125,6 +125,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
                 ...(ids?.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
                 ...(ids?.jobId ? { jobId: ids.jobId } : {}),
               },
+              ...(ids?.smokeTest ? { smokeTest: ids.smokeTest } : {}),
               at: new Date().toISOString(),
             },
             job.name,

@@ -12,6 +12,13 @@ import type {
   SynchronizationJob,
   SynchronizationTemplate,
 } from './schemas.ts';
+import type {
+  AppRoleAssignment,
+  Group,
+  MappingFunction,
+  ProvisionOnDemandResponse,
+  SynchronizationSchema,
+} from './onboarding-schemas.ts';
 
 /** Application + servicePrincipal ids after instantiate, normalised from `id`/`objectId`. */
 export interface InstantiatedApp {
@@ -25,6 +32,20 @@ export interface InstantiatedApp {
 export interface SecretPair {
   key: string;
   value: string;
+}
+
+/** A saved secret as read back: credential values come back masked ("*"), settings in clear. */
+export interface SavedSecret {
+  key: string;
+  value: string | null;
+}
+
+/** What provisionOnDemand provisions: one user, or one group (optionally with chosen members). */
+export interface OnDemandRequest {
+  ruleId: string;
+  subject: string;
+  type: 'User' | 'Group';
+  members?: string[];
 }
 
 /** A page of provisioning logs and the opaque link to the next page, if any. */
@@ -92,8 +113,6 @@ export interface GraphApi {
   startSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<void>;
   /** `POST …/jobs/{jobId}/restart` with `{criteria:{resetScope}}`. */
   restartSynchronizationJob(servicePrincipalId: string, jobId: string, resetScope: string): Promise<void>;
-  /** `GET …/synchronization/secrets` (credential values come back as `*`); null on 404. */
-  getSynchronizationSecrets(servicePrincipalId: string): Promise<SecretPair[] | null>;
   /** `POST …/jobs/{jobId}/pause`; a 404 (job gone) counts as done. */
   pauseSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<void>;
   /** `DELETE …/jobs/{jobId}`; a 404 counts as done. */
@@ -104,6 +123,30 @@ export interface GraphApi {
   getDeletedApplication(objectId: string): Promise<Application | null>;
   /** `DELETE /directory/deletedItems/{id}`: permanent; 404 = done. */
   purgeDeletedApplication(objectId: string): Promise<void>;
+  /** `GET …/synchronization/secrets`: what is saved (credential values masked). */
+  getSynchronizationSecrets(servicePrincipalId: string): Promise<SavedSecret[]>;
+  /** `GET …/jobs/{jobId}/schema`; null on 404. */
+  getSynchronizationSchema(servicePrincipalId: string, jobId: string): Promise<SynchronizationSchema | null>;
+  /** `PUT …/jobs/{jobId}/schema`: replaces the whole schema. */
+  putSynchronizationSchema(servicePrincipalId: string, jobId: string, schema: SynchronizationSchema): Promise<void>;
+  /** `GET …/jobs/{jobId}/schema/filterOperators`: the operator names scoping filters may use. */
+  listFilterOperators(servicePrincipalId: string, jobId: string): Promise<string[]>;
+  /** `GET …/jobs/{jobId}/schema/functions`: the functions expressions may use. */
+  listMappingFunctions(servicePrincipalId: string, jobId: string): Promise<MappingFunction[]>;
+  /** `POST …/jobs/{jobId}/provisionOnDemand` (5 per 10 s per app: paced by the limiter). */
+  provisionOnDemand(
+    servicePrincipalId: string,
+    jobId: string,
+    request: OnDemandRequest,
+  ): Promise<ProvisionOnDemandResponse>;
+  /** `GET /groups?$filter=displayName eq '…'`. */
+  findGroupsByName(displayName: string): Promise<Group[]>;
+  /** `GET /groups/{id}`; null on 404. */
+  getGroup(id: string): Promise<Group | null>;
+  /** `GET /servicePrincipals/{id}/appRoleAssignedTo`. */
+  listAppRoleAssignedTo(servicePrincipalId: string): Promise<AppRoleAssignment[]>;
+  /** `POST /servicePrincipals/{id}/appRoleAssignedTo` — not idempotent: look first (a duplicate is refused). */
+  assignAppRole(servicePrincipalId: string, a: { principalId: string; appRoleId: string }): Promise<AppRoleAssignment>;
   /**
    * One page of `GET /auditLogs/provisioning`. With `nextLink` the link is followed as an
    * opaque URL; otherwise `$filter=jobId eq '…'` (and `activityDateTime gt …` when `since`).

@@ -21,6 +21,8 @@ import type { CallSpec, GraphTransport } from './call-spec.ts';
 import { applicationsEndpoints } from './endpoints/applications.ts';
 import { lifecycleEndpoints } from './endpoints/lifecycle.ts';
 import { reportsEndpoints } from './endpoints/reports.ts';
+import { onboardingEndpoints } from './endpoints/onboarding.ts';
+import { directoryEndpoints } from './endpoints/directory.ts';
 import { synchronizationEndpoints } from './endpoints/synchronization.ts';
 
 export type { GraphResponseEvent } from './graph-api.ts';
@@ -460,5 +462,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     ...synchronizationEndpoints(t),
     ...reportsEndpoints(t),
     ...lifecycleEndpoints(t),
+    ...onboardingEndpoints(t),
+    ...directoryEndpoints(t),
   };
 }

@@ -51,6 +51,16 @@ export const applicationSchema = z.looseObject({
 });
 export type Application = z.infer<typeof applicationSchema>;
 
+/** An app role on a service principal (AWS imports its IAM roles as these after the first cycle). */
+export const appRoleSchema = z.looseObject({
+  id: z.string(),
+  value: nullableString,
+  displayName: nullableString,
+  isEnabled: z.boolean().nullish(),
+  allowedMemberTypes: z.array(z.string()).nullish(),
+});
+export type AppRole = z.infer<typeof appRoleSchema>;
+
 export const servicePrincipalSchema = z.looseObject({
   ...withObjectId,
   // Microsoft's beta instantiate example omits the servicePrincipal's appId (it equals the application's).
@@ -60,6 +70,7 @@ export const servicePrincipalSchema = z.looseObject({
   applicationTemplateId: nullableString,
   servicePrincipalNames: z.array(z.string()).nullish(),
   tags: z.array(z.string()).nullish(),
+  appRoles: z.array(appRoleSchema).nullish(),
 });
 export type ServicePrincipal = z.infer<typeof servicePrincipalSchema>;
 
@@ -77,9 +88,6 @@ export function objectIdOf(o: { id?: string | null; objectId?: string | null }):
 }
 
 export const keyValueSchema = z.looseObject({ key: z.string(), value: z.string().nullish() });
-
-/** `GET …/synchronization/secrets`: credential values read back as `*`, settings in clear. */
-export const synchronizationSecretsSchema = z.looseObject({ value: z.array(keyValueSchema) });
 
 export const synchronizationTemplateSchema = z.looseObject({
   id: z.string(),

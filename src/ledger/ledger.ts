@@ -43,6 +43,14 @@ export interface InstanceRecord {
   op?: string | null;
   opState?: string | null;
   opError?: string | null;
+  /** Smoke test outcome as recorded by the smoke-test step, e.g. "Success" or "Failure (code: reason)". */
+  smokeTest?: string | null;
+  /** App role assignments present after assign-groups (null: the instance asks for none). */
+  assignments?: number | null;
+  /** Whether the smoke test passed (null: none ran). */
+  smokeTestPassed?: boolean | null;
+  /** Epoch ms when update-schema confirmed the schema edits by read-back. */
+  schemaUpdatedAt?: number | null;
 }
 
 /** Batch metadata. */
@@ -263,5 +271,9 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     op: str(h.op),
     opState: str(h.opState),
     opError: str(h.opError),
+    smokeTest: str(h.smokeTest),
+    assignments: numOrNull(h.assignments),
+    smokeTestPassed: h.smokeTestPassed === undefined ? null : h.smokeTestPassed === '1',
+    schemaUpdatedAt: numOrNull(h.schemaUpdatedAt),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { isSecretValuedKey } from '../batch/secret-keys.ts';
 import type { BatchInstance } from '../batch/batch-types.ts';
+import { GraphError } from '../graph/errors.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 
@@ -83,13 +84,16 @@ export async function readSnapshot(graph: GraphApi, batchId: string, r: Instance
         lastExecutionState: job.status?.lastExecution?.state ?? null,
       };
   }
-  const saved = await graph.getSynchronizationSecrets(r.servicePrincipalId);
+  const saved = await graph.getSynchronizationSecrets(r.servicePrincipalId).catch((e: unknown) => {
+    if (e instanceof GraphError && e.status === 404) return null; // the service principal is gone
+    throw e;
+  });
   if (saved) {
     const settings: Record<string, string> = {};
     const creds: string[] = [];
     for (const p of saved) {
       // A credential key is listed by name even if Graph ever returned its value in clear.
-      if (p.value === MASKED || isSecretValuedKey(p.key)) creds.push(p.key);
+      if (p.value === MASKED || p.value === null || isSecretValuedKey(p.key)) creds.push(p.key);
       else settings[p.key] = p.value;
     }
     snap.settings = settings;

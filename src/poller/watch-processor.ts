@@ -228,6 +228,7 @@ async function notify(
       servicePrincipalId: data.servicePrincipalId,
       jobId: data.jobId,
     },
+    ...(rec?.smokeTest ? { smokeTest: rec.smokeTest } : {}),
     at: new Date().toISOString(),
   };
   await enqueueEvent(d.eventsQueue, event, data.startedAt);

@@ -3,13 +3,16 @@
  * names, the ledger states shown while steps run, and the root step (the last one, which BullMQ
  * completes after all others). To add a step, write its file and add one line here.
  */
+import { assignGroupsStep } from './assign-groups.ts';
 import { awaitReplicationStep } from './await-replication.ts';
 import { createSyncJobStep } from './create-sync-job.ts';
 import { instantiateAppStep } from './instantiate-app.ts';
 import { resolveTemplateStep } from './resolve-template.ts';
 import { saveSecretsStep } from './save-secrets.ts';
+import { smokeTestStep } from './smoke-test.ts';
 import { startJobStep } from './start-job.ts';
 import type { StepDeclaration } from './types.ts';
+import { updateSchemaStep } from './update-schema.ts';
 import { validateCredentialsStep } from './validate-credentials.ts';
 
 export const STEPS = [
@@ -18,8 +21,11 @@ export const STEPS = [
   awaitReplicationStep,
   createSyncJobStep,
   validateCredentialsStep,
-  saveSecretsStep,
+  saveSecretsStep, // credentials + settings: one complete PUT
+  updateSchemaStep, // before start: the first cycle already maps and scopes as asked
   startJobStep,
+  assignGroupsStep, // after start: AWS imports its roles in the first cycle
+  smokeTestStep, // the root: hands over to the poller
 ] as const;
 
 /** Step names, which are also BullMQ job names and the last part of job ids. */

@@ -3,6 +3,7 @@
  * its type is inferred from it, so what job data is checked against and what steps see cannot drift.
  */
 import { z } from 'zod';
+import { onboardingShape } from '../batch/onboarding-fields.ts';
 
 /** The instance as stored in job data (no secrets: those are sealed in the ledger). */
 export const instanceSpecSchema = z.object({
@@ -17,6 +18,8 @@ export const instanceSpecSchema = z.object({
     .object({ id: z.string().optional(), displayName: z.string().optional() })
     .refine((t) => t.id || t.displayName, 'applicationTemplate needs an id or a displayName'),
   synchronizationTemplateId: z.string().nullable(),
+  /** What the onboarding steps apply (settings, assignments, schema edits, smoke test); absent: nothing. */
+  onboarding: z.object(onboardingShape).optional(),
 });
 export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
 
@@ -37,5 +40,11 @@ export const instanceIdsSchema = z.object({
   secretsSaved: z.boolean().optional(),
   startedAt: z.number().optional(),
   alreadyRunning: z.boolean().optional(),
+  /** Epoch ms when the schema edits were confirmed by read-back. */
+  schemaUpdatedAt: z.number().optional(),
+  /** App role assignments present for this instance (created or found). */
+  assignments: z.number().optional(),
+  /** Smoke test result: Success, Skipped or Failure (Graph's words). */
+  smokeTest: z.string().optional(),
 });
 export type InstanceIds = z.infer<typeof instanceIdsSchema>;

@@ -1,6 +1,8 @@
 /**
- * Step 7: start the provisioning job — only when it is not running already (Microsoft warns
- * against calling start on a running job; a quarantined job is left for the poller to report).
+ * Start the provisioning job — only when it is not running already (Microsoft warns against
+ * calling start on a running job; a quarantined job is left for the poller to report). A
+ * running job whose scope (SyncAll) save-secrets just changed is restarted instead: Microsoft
+ * documents that a scope change has no effect on a running job until it is restarted.
  */
 import { refusedBy } from '../graph/classify-error.ts';
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
@@ -19,8 +21,17 @@ export async function startJob(deps: StepDeps, input: StepInput): Promise<Instan
   }
   const code = job.status?.code ?? 'NotConfigured';
   const scheduleActive = job.schedule?.state === 'Active';
+  const marks = await deps.store.get(instance, ['startedAt', 'scopeChanged']);
   if (RUNNING.has(code) && scheduleActive) {
-    const startedAt = Number((await deps.store.get(instance, ['startedAt'])).startedAt ?? deps.now());
+    const startedAt = Number(marks.startedAt ?? deps.now());
+    if (marks.scopeChanged === '1') {
+      try {
+        await deps.graph.restartSynchronizationJob(spId, jobId, 'Full');
+      } catch (err) {
+        throw refusedBy(err, `Graph refused to restart the provisioning job of '${instance.displayName}'`);
+      }
+      await deps.store.del(instance, ['scopeChanged']);
+    }
     return { ...prev, startedAt, alreadyRunning: true };
   }
   try {
@@ -30,6 +41,8 @@ export async function startJob(deps: StepDeps, input: StepInput): Promise<Instan
   }
   const startedAt = deps.now();
   await deps.store.set(instance, { startedAt });
+  // A job started now reads the new scope anyway.
+  if (marks.scopeChanged === '1') await deps.store.del(instance, ['scopeChanged']);
   return { ...prev, startedAt, alreadyRunning: false };
 }
 

@@ -66,6 +66,11 @@ export interface StepSettings {
    * Default 2 × replicationPollMs.
    */
   slowInstantiateMs?: number;
+  /**
+   * How long assign-groups waits for an app role the first provisioning cycle imports (AWS
+   * Single-Account Access imports IAM roles) before it fails the instance naming the role. Default 1 h.
+   */
+  roleImportTimeoutMs?: number;
 }
 
 /** Everything a step may touch, built once in the composition root. */

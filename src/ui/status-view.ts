@@ -112,6 +112,7 @@ function instanceColumns(opts: StatusViewOptions): Column<InstanceRecord>[] {
       optional: true,
     },
     { header: 'log failures', get: (r) => topFailures(r), max: 60, min: 12, priority: 3, optional: true },
+    { header: 'smoke test', get: (r) => r.smokeTest, max: 60, min: 10, priority: 2, optional: true },
     {
       header: 'reason',
       get: (r) => (r.state === 'failed' ? r.lastError : (dayTwoNote(r) ?? r.warning)),

@@ -35,22 +35,31 @@ afterAll(async () => {
 });
 
 describe('provflow CLI', () => {
-  it('demo --instances 50 --json: the configured instances quarantine, the rest reach steady, no duplicates, exit 0', async () => {
+  it('demo --instances 50 --json: each instance ends as configured (quarantines, failing smoke tests, an unknown group), no duplicates, exit 0', async () => {
     const r = await provflow(['demo', '--instances', '50', '--json'], { REDIS_URL: redis.url });
     expect(r.code, `${r.stdout}\n${r.stderr.slice(-3000)}`).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
-    // One in 20 is configured to quarantine: instances 18 and 38 of 50.
+    // One in 20 is configured to quarantine (instances 18 and 38 of 50); two SCIM instances
+    // smoke-test a user the target app rejects (11, 35) and one AWS instance names a group
+    // that does not exist (13): those three fail, each alone.
     expect(summary).toMatchObject({
       instances: 50,
-      steady: 48,
+      steady: 45,
       quarantined: 2,
-      failed: 0,
+      failed: 3,
       lost: 0,
       unexpected: 0,
       duplicateApplications: 0,
       retryAfterViolations: 0,
+      // Every third instance is SCIM-style (17 of 50): its schema is edited before the job starts
+      // (so also on those that later quarantine or fail their smoke test), and smoke-tested unless
+      // configured to quarantine.
+      schemaUpdated: 17,
+      smokeTestsPassed: 14,
+      smokeTestsFailed: 2,
     });
-    expect(summary.started).toBe(50);
+    // Sales on every instance that got that far; AWS Admins (Admin, imported by the first cycle) on every fifth AWS one.
+    expect(summary.assignments).toBeGreaterThanOrEqual(45);
     for (const key of ['throttled', 'durationMs']) expect(typeof summary[key]).toBe('number');
   }, 180_000);
 

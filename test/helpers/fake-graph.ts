@@ -5,6 +5,14 @@
  */
 import { GraphError, type ErrorClass } from '../../src/graph/errors.ts';
 import type { GraphApi, InstantiatedApp, SecretPair } from '../../src/graph/graph-api.ts';
+import type { OnDemandRequest } from '../../src/graph/graph-api.ts';
+import type {
+  AppRoleAssignment,
+  Group,
+  MappingFunction,
+  ProvisionOnDemandResponse,
+  SynchronizationSchema,
+} from '../../src/graph/onboarding-schemas.ts';
 import type {
   Application,
   ProvisioningObjectSummary,
@@ -188,13 +196,6 @@ export class FakeGraph implements GraphApi {
   }
   /** Soft-deleted applications (deleted items). */
   deletedApps: (Application & { id: string })[] = [];
-  async getSynchronizationSecrets(sp: string) {
-    this.calls.push('getSynchronizationSecrets');
-    if (!this.sps.some((s) => s.id === sp)) return null;
-    // As Graph does: credential values come back masked, settings in clear.
-    const masked = new Set(['SecretToken', 'Password', 'ClientSecret']);
-    return (this.secrets.get(sp) ?? []).map((p) => ({ key: p.key, value: masked.has(p.key) ? '*' : p.value }));
-  }
   async pauseSynchronizationJob(sp: string, jobId: string) {
     this.calls.push('pauseSynchronizationJob');
     const j = (this.jobs.get(sp) ?? []).find((x) => x.id === jobId);
@@ -226,6 +227,88 @@ export class FakeGraph implements GraphApi {
   async purgeDeletedApplication(id: string) {
     this.calls.push('purgeDeletedApplication');
     this.deletedApps = this.deletedApps.filter((a) => a.id !== id);
+  }
+
+  // --- onboarding: secrets read-back, job schema, groups, app role assignments, provisionOnDemand
+
+  /** Keys read back in clear (everything else comes back "*", as Graph masks credentials). */
+  static readonly CLEAR_KEYS = new Set(['SyncAll', 'SyncNotificationSettings', 'SkipOutOfScopeDeletions']);
+  /** When set, the read-back of this key differs from what was saved (Graph not keeping it). */
+  secretsReadBackOverride = new Map<string, string>();
+  /** Job schema per job id (GET returns a copy; PUT replaces). */
+  schemas = new Map<string, SynchronizationSchema>();
+  filterOperators = ['EQUALS', 'NOT EQUALS', 'IsNull', 'IsNotNull', 'Includes', 'REGEX MATCH'];
+  functions: MappingFunction[] = [
+    { name: 'ToUpper', parameters: [{ name: 'source' }] },
+    { name: 'Join', parameters: [{ name: 'separator' }, { name: 'source', allowMultipleOccurrences: true }] },
+  ];
+  groups: Group[] = [];
+  assignments = new Map<string, AppRoleAssignment[]>();
+  /** The next provisionOnDemand answer (Microsoft's shape: JSON inside strings). */
+  onDemandAnswer: ProvisionOnDemandResponse = {
+    key: JSON.stringify({ result: 'Success', details: {} }),
+    value: JSON.stringify({ statusInfo: { status: 'Success' } }),
+  };
+  onDemandRequests: OnDemandRequest[] = [];
+
+  async getSynchronizationSecrets(sp: string) {
+    this.calls.push('getSynchronizationSecrets');
+    return (this.secrets.get(sp) ?? []).map((p) => ({
+      key: p.key,
+      value: this.secretsReadBackOverride.get(p.key) ?? (FakeGraph.CLEAR_KEYS.has(p.key) ? p.value : '*'),
+    }));
+  }
+  async getSynchronizationSchema(_sp: string, jobId: string) {
+    this.calls.push('getSynchronizationSchema');
+    const s = this.schemas.get(jobId);
+    return s ? structuredClone(s) : null;
+  }
+  async putSynchronizationSchema(_sp: string, jobId: string, schema: SynchronizationSchema) {
+    this.calls.push('putSynchronizationSchema');
+    this.maybeFail('putSynchronizationSchema', 'before');
+    this.schemas.set(jobId, structuredClone(schema));
+  }
+  async listFilterOperators() {
+    this.calls.push('listFilterOperators');
+    return this.filterOperators;
+  }
+  async listMappingFunctions() {
+    this.calls.push('listMappingFunctions');
+    return this.functions;
+  }
+  async provisionOnDemand(_sp: string, _job: string, request: OnDemandRequest) {
+    this.calls.push('provisionOnDemand');
+    this.maybeFail('provisionOnDemand', 'before');
+    this.onDemandRequests.push(request);
+    return this.onDemandAnswer;
+  }
+  async findGroupsByName(name: string) {
+    this.calls.push('findGroupsByName');
+    return this.groups.filter((g) => g.displayName === name);
+  }
+  async getGroup(id: string) {
+    this.calls.push('getGroup');
+    return this.groups.find((g) => g.id === id) ?? null;
+  }
+  async listAppRoleAssignedTo(sp: string) {
+    this.calls.push('listAppRoleAssignedTo');
+    return [...(this.assignments.get(sp) ?? [])];
+  }
+  async assignAppRole(sp: string, a: { principalId: string; appRoleId: string }) {
+    this.calls.push('assignAppRole');
+    this.maybeFail('assignAppRole', 'before');
+    const list = this.assignments.get(sp) ?? [];
+    if (list.some((x) => x.principalId === a.principalId && x.appRoleId === a.appRoleId))
+      throw graphError(
+        400,
+        'permanent',
+        'Request_BadRequest',
+        'Permission being assigned already exists on the object',
+      );
+    const created = { id: `ara-${++this.seq}`, ...a, resourceId: sp, principalType: 'Group' };
+    this.assignments.set(sp, [...list, created]);
+    this.maybeFail('assignAppRole', 'after');
+    return created;
   }
   count(method: string): number {
     return this.calls.filter((c) => c === method).length;

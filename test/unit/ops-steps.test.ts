@@ -25,7 +25,7 @@ function started() {
     { id: 'job-1', templateId: 'aws', status: { code: 'Active' }, schedule: { state: 'Active' } },
   ]);
   graph.secrets.set('sp-1', [
-    { key: 'BaseAddress', value: 'https://scim.example' },
+    { key: 'SyncAll', value: 'false' },
     { key: 'SecretToken', value: 'old-token' },
   ]);
   const f = fakeDeps(graph);
@@ -69,7 +69,7 @@ describe('rotate steps', () => {
     await saveRotation(deps, input(ids, st));
     await restartIfQuarantined(deps, input(ids, st));
     expect(graph.secrets.get('sp-1')).toEqual([
-      { key: 'BaseAddress', value: 'https://scim.example' },
+      { key: 'SyncAll', value: 'false' },
       { key: 'SecretToken', value: 'new-token' },
     ]);
     expect((await store.get(INSTANCE, [ROTATION_FIELD]))[ROTATION_FIELD]).toBeNull();

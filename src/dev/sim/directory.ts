@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { catalogueEntry } from './catalogue.ts';
+import { templateSchema } from './sync-schema.ts';
 import { iso } from './http.ts';
 import { expiredProblem } from './expiry.ts';
 import { deleteEntries, type PendingDeletes, type RunDeletes } from './staged-deletes.ts';
@@ -110,7 +111,7 @@ export function syncTemplateFor(sp: SimSp) {
           value: JSON.stringify(c.requiredCredentials.map((name) => ({ name, required: true }))),
         },
       ],
-      schema: { directories: [], synchronizationRules: [] },
+      schema: templateSchema(c.syncTemplateId),
     },
   ];
 }

@@ -25,6 +25,14 @@ import { deletesAtStart } from './staged-deletes.ts';
 import { earliestExpiry } from './expiry.ts';
 import { handleLifecycle } from './routes/lifecycle.ts';
 import { handleDeletedItems } from './routes/deleted-items.ts';
+import { jobOr404, spOr404 } from './routes/lookup.ts';
+import { appRolesOf, jobsBySp, type SimAppRole } from './app-roles.ts';
+import { handleDirectoryObjectRoutes } from './routes/directory-objects.ts';
+import { handleSchemaRoutes } from './routes/schema.ts';
+import { handleAssignmentRoutes } from './routes/assignments.ts';
+import { handleOnDemandRoutes } from './routes/on-demand.ts';
+import { noteRunStart, readBackSecrets } from './sync-scope.ts';
+import { onboardingLogs } from './onboarding-logs.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
 export interface RouteCost {
@@ -57,13 +65,15 @@ export const appView = (a: SimApp) => ({
   web: { redirectUris: [], homePageUrl: catalogueEntry(a.applicationTemplateId)?.template.homePageUrl ?? null },
 });
 
-export const spView = (s: SimSp) => ({
+// A deleted item shows no app roles (none are read from deleted items).
+export const spView = (s: SimSp, appRoles: SimAppRole[] = []) => ({
   id: s.id,
   appId: s.appId,
   appDisplayName: s.displayName,
   displayName: s.displayName,
   applicationTemplateId: s.applicationTemplateId,
   appRoleAssignmentRequired: true,
+  appRoles,
   servicePrincipalNames: [s.appId],
   servicePrincipalType: 'Application',
   tags: ['WindowsAzureActiveDirectoryIntegratedApp', 'WindowsAzureActiveDirectoryGalleryApplicationNonPrimaryV1'],
@@ -250,36 +260,6 @@ export function filtered<T>(ctx: SimContext, items: T[], dialect: FilterDialect 
   }
 }
 
-function spOr404(st: SimState, ctx: SimContext, id: string, now: number, forWrite = false): SimSp | null {
-  const sp = st.sps.get(id);
-  if (!sp || sp.visibleAt > now) {
-    if (forWrite && sp) {
-      sendGraphError(
-        ctx,
-        400,
-        'Request_BadRequest',
-        `The service principal ${id} does not reference a valid application object.`,
-      );
-    } else sendNotFound(ctx, id);
-    return null;
-  }
-  return sp;
-}
-
-function jobOr404(st: SimState, ctx: SimContext, sp: SimSp, jobId: string, now: number): SimJob | null {
-  const job = st.jobs.get(jobId);
-  if (!job || job.spId !== sp.id || job.visibleAt > now) {
-    sendGraphError(
-      ctx,
-      404,
-      'NotFound',
-      `The synchronization job '${jobId}' was not found on service principal ${sp.id}.`,
-    );
-    return null;
-  }
-  return job;
-}
-
 /** Graph's synchronizationSecret enum: PUT secrets refuses any other key. */
 const SYNCHRONIZATION_SECRETS: ReadonlySet<string> = new Set([
   'None',
@@ -384,6 +364,7 @@ function startRun(st: SimState, job: SimJob, sp: SimSp, s: SimulatorSettings, no
   job.startedAt = now;
   job.pausedAt = null;
   watchJob(st, job.id);
+  noteRunStart(st, job);
 }
 
 /** Handles one Graph request (after quota/fault/latency). Returns false when no route matched. */
@@ -394,6 +375,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
   const s = st.settings();
   settleWatched(st, now);
   if (handleLifecycle(st, ctx, seg, now) || handleDeletedItems(st, ctx, seg, now)) return true;
+  if (handleDirectoryObjectRoutes(ctx)) return true;
+  if (handleSchemaRoutes(st, ctx)) return true;
+  if (handleAssignmentRoutes(st, ctx)) return true;
+  if (handleOnDemandRoutes(st, ctx)) return true;
 
   // /applicationTemplates
   if (seg[0] === 'applicationTemplates') {
@@ -454,7 +439,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
       // Each version's shape: v1.0 returns `id`, beta `objectId` and the older AAD Graph-style keys.
       const context = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#microsoft.graph.applicationServicePrincipal`;
       if (ctx.apiVersion === 'v1.0') {
-        sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal: spView(sp) });
+        const servicePrincipal = spView(sp, appRolesOf(sp, [], s, now));
+        sendGraph(ctx, 201, { '@odata.context': context, application: appView(app), servicePrincipal });
         return true;
       }
       const servicePrincipal = betaSpView(sp, st.tenantId);
@@ -469,7 +455,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (seg.length === 1) {
       const all: unknown[] = isApp
         ? [...st.apps.values()].filter((a) => a.visibleAt <= now).map(appView)
-        : [...st.sps.values()].filter((x) => x.visibleAt <= now).map(spView);
+        : ((bySp) =>
+            [...st.sps.values()]
+              .filter((x) => x.visibleAt <= now)
+              .map((x) => spView(x, appRolesOf(x, bySp.get(x.id) ?? [], s, now))))(jobsBySp(st.logJobs.values()));
       const items = filtered(ctx, all);
       if (!items) return true;
       const body = page(ctx, items as { id: string }[], s.listPageSize, 999, seg[0], (x) => x.id);
@@ -480,7 +469,8 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     if (!obj || obj.visibleAt > now) sendNotFound(ctx, seg[1]!);
     else {
       const odataContext = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#${seg[0]}/$entity`;
-      const view = isApp ? appView(obj as SimApp) : spView(obj as SimSp);
+      const roles = () => appRolesOf(obj as SimSp, jobsBySp(st.logJobs.values()).get(obj.id) ?? [], s, now);
+      const view = isApp ? appView(obj as SimApp) : spView(obj as SimSp, roles());
       sendGraph(ctx, 200, { '@odata.context': odataContext, ...view });
     }
     return true;
@@ -523,7 +513,7 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         return true;
       }
       if (method === 'GET') {
-        const masked = (st.secrets.get(sp.id) ?? []).map((v) => ({ key: v.key, value: '*' }));
+        const masked = readBackSecrets(st.secrets.get(sp.id) ?? []);
         sendGraph(ctx, 200, { '@odata.context': `${ctxUrl}/secrets`, value: masked });
         return true;
       }
@@ -610,14 +600,6 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
         sendGraph(ctx, 204);
         return true;
       }
-      if (method === 'POST' && action === 'provisionOnDemand') {
-        sendGraph(ctx, 200, {
-          '@odata.type': '#microsoft.graph.stringKeyStringValuePair',
-          key: 'Status',
-          value: 'Succeeded',
-        });
-        return true;
-      }
     }
   }
 
@@ -637,7 +619,10 @@ export async function handleGraph(st: SimState, ctx: SimContext): Promise<boolea
     const jobs = byJob ? (named ? [named] : []) : [...st.logJobs.values()];
     const retainFrom = now - s.logRetentionMs;
     type Entry = { id: string; activityDateTime: string };
-    const all = jobs.flatMap((j) => logsForJob(j, s, st.tenantId, now, retainFrom)) as Entry[];
+    const all = jobs.flatMap((j) => [
+      ...logsForJob(j, s, st.tenantId, now, retainFrom),
+      ...onboardingLogs(st, j, s, now, retainFrom),
+    ]) as Entry[];
     const entries = filtered(ctx, all, 'reports');
     if (!entries) return true;
     const desc = om[1] !== 'asc';

@@ -20,8 +20,11 @@ import { getTlsMaterial } from './tls.ts';
 import { renderJob } from './directory.ts';
 import { handleDayTwoControl, stageDeletes } from './routes/control.ts';
 import { settleWatched } from './settle.ts';
+import { SIM_GROUPS, SIM_USERS } from './seed-directory.ts';
 
 export type { SimProfile, SimulatorSettings, SimStats };
+export { SIM_GROUPS, SIM_USERS } from './seed-directory.ts';
+export { AWS_IMPORTED_ROLE_NAMES, DEFAULT_ACCESS_ROLE_ID } from './app-roles.ts';
 
 export interface SimulatorOptions {
   port?: number;
@@ -59,6 +62,8 @@ export interface SimulatorHandle {
   settings: SimulatorSettings;
   /** Whether `/_sim/*` is served (on loopback connections only). */
   control: boolean;
+  /** The seeded users and groups' ids (the same in every simulator; docs/simulator-onboarding.md). */
+  directory: { users: typeof SIM_USERS; groups: typeof SIM_GROUPS };
   stats(): SimStats;
   /** Access tokens issued so far (tests check they never leak into Redis, logs or the board). */
   issuedTokens(): string[];
@@ -594,6 +599,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     seed,
     timeScale,
     control,
+    directory: { users: SIM_USERS, groups: SIM_GROUPS },
     get settings() {
       return settings;
     },

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import type { SimProfile, SimulatorHandle, SimulatorSettings, SimStats } from './index.ts';
+import { SIM_GROUPS, SIM_USERS } from './seed-directory.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -129,6 +130,7 @@ export async function startSimProcess(args: {
     timeScale: args.timeScale,
     settings,
     control: true,
+    directory: { users: SIM_USERS, groups: SIM_GROUPS },
     stats: notHere('stats()'),
     issuedTokens: () => [],
     configure: notHere('configure()'),

@@ -83,6 +83,15 @@ export interface SimulatorSettings extends GraphLimits {
   listPageSize: number;
   /** PEM of a certificate whose key must sign client assertions; null = accept any well-formed assertion. */
   clientAssertionCertPem: string | null;
+  /** provisionOnDemand calls allowed per app+tenant per window (Microsoft: 5 per 10 s). */
+  onDemandLimit: number;
+  onDemandWindowMs: number;
+  /**
+   * Fault knobs. Principals whose app role assignment is refused (403), besides role-assignable
+   * groups; subjects whose provision on demand fails, besides the seeded `failing` user.
+   */
+  refusedAssignmentPrincipals: string[];
+  failingSmokeSubjects: string[];
 }
 
 const SECOND = 1000;
@@ -121,6 +130,10 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     logsPageSize: 50,
     listPageSize: 100,
     clientAssertionCertPem: null,
+    onDemandLimit: 1_000_000,
+    onDemandWindowMs: 10 * SECOND,
+    refusedAssignmentPrincipals: [],
+    failingSmokeSubjects: [],
   },
   realistic: {
     ...MICROSOFT_LIMITS,
@@ -146,6 +159,10 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     logsPageSize: 50,
     listPageSize: 100,
     clientAssertionCertPem: null,
+    onDemandLimit: 5,
+    onDemandWindowMs: 10 * SECOND,
+    refusedAssignmentPrincipals: [],
+    failingSmokeSubjects: [],
   },
   chaos: {
     // Low quotas produce 429 storms with a modest number of instances.
@@ -177,6 +194,10 @@ const PROFILES: Record<SimProfile, SimulatorSettings> = {
     logsPageSize: 50,
     listPageSize: 100,
     clientAssertionCertPem: null,
+    onDemandLimit: 5,
+    onDemandWindowMs: 10 * SECOND,
+    refusedAssignmentPrincipals: [],
+    failingSmokeSubjects: [],
   },
 };
 
@@ -191,6 +212,7 @@ const DURATION_KEYS = [
   'incrementalCycleMs',
   'quarantineRetryMs',
   'logRetentionMs',
+  'onDemandWindowMs',
 ] as const;
 
 /** Whether a string names a profile. */

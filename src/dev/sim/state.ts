@@ -6,9 +6,10 @@ import type { SimulatorSettings } from './settings.ts';
 import type { SimApp, SimJob, SimSp } from './directory.ts';
 import { SimClock } from './clock.ts';
 import { DeletedItems } from './deleted-items.ts';
+import { emptyOnboardingStats, OnboardingState, type OnboardingStats } from './onboarding-state.ts';
 
 /** Exact counters; the reliability and performance bars read them. */
-export interface SimStats {
+export interface SimStats extends OnboardingStats {
   requests: number;
   throttled: number;
   retryAfterViolations: number;
@@ -87,6 +88,7 @@ export const emptyStats = (): SimStats => ({
   inFlightRefused: 0,
   maxSimStallMs: 0,
   throttledByRoute: {},
+  ...emptyOnboardingStats(),
 });
 
 export class SimState {
@@ -96,6 +98,8 @@ export class SimState {
   /** Every job ever created, deleted ones too: their provisioning logs outlive them. */
   logJobs = new Map<string, SimJob>();
   secrets = new Map<string, { key: string; value: string }[]>();
+  /** Assignments, edited schemas, on-demand runs (src/dev/sim/onboarding-state.ts). */
+  readonly onboarding = new OnboardingState();
   stats: SimStats = emptyStats();
   readonly timers = new Set<NodeJS.Timeout>();
   /** The simulated calendar (credential expiry, deletion dates). */
@@ -123,6 +127,7 @@ export class SimState {
     this.jobs.clear();
     this.logJobs.clear();
     this.secrets.clear();
+    this.onboarding.reset();
     this.stats = emptyStats();
     this.clock = new SimClock(this.timeScale);
     this.deleted = new DeletedItems();

@@ -1,18 +1,17 @@
 /**
- * Day-two calls: reading back the saved secrets, pausing and deleting a provisioning job,
+ * Day-two calls: pausing and deleting a provisioning job,
  * deleting an application (soft: it goes to deleted items) and removing it from deleted items.
  * Deletes answer 404 when the object is already gone: that counts as done (null).
  */
-import { job, READ, sp, WRITE, type GraphTransport } from '../call-spec.ts';
+import { job, READ, WRITE, type GraphTransport } from '../call-spec.ts';
 import { segment } from '../odata.ts';
-import { applicationSchema, synchronizationSecretsSchema } from '../schemas.ts';
+import { applicationSchema } from '../schemas.ts';
 import type { GraphApi } from '../graph-api.ts';
 
 export function lifecycleEndpoints(
   t: GraphTransport,
 ): Pick<
   GraphApi,
-  | 'getSynchronizationSecrets'
   | 'pauseSynchronizationJob'
   | 'deleteSynchronizationJob'
   | 'deleteApplication'
@@ -20,18 +19,6 @@ export function lifecycleEndpoints(
   | 'purgeDeletedApplication'
 > {
   return {
-    async getSynchronizationSecrets(spId) {
-      const res = await t.call({
-        method: 'GET',
-        path: `${sp(spId)}/synchronization/secrets`,
-        route: '/servicePrincipals/{id}/synchronization/secrets',
-        cost: READ,
-        schema: synchronizationSecretsSchema,
-        ok: [200],
-        notFoundIsNull: true,
-      });
-      return res ? res.value.map((p) => ({ key: p.key, value: p.value ?? '' })) : null;
-    },
     async pauseSynchronizationJob(spId, jobId) {
       await t.call({
         method: 'POST',

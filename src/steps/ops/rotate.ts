@@ -5,7 +5,7 @@
  */
 import { refusedBy } from '../../graph/classify-error.ts';
 import { PermanentError } from '../../graph/errors.ts';
-import type { SecretPair } from '../../graph/graph-api.ts';
+import type { SavedSecret, SecretPair } from '../../graph/graph-api.ts';
 import { defineStep, need, type InstanceIds, type StepDeps, type StepInput } from '../types.ts';
 
 /** Ledger field holding the sealed new credentials until they are saved to Graph. */
@@ -20,16 +20,18 @@ const MASKED = '*';
  * The complete set to PUT: every key Graph holds, with the new value where the rotate file gives
  * one and the read-back value for settings; a masked key the file does not give would be lost.
  */
-export function completeSecretSet(saved: SecretPair[], fresh: SecretPair[], displayName: string): SecretPair[] {
+export function completeSecretSet(saved: SavedSecret[], fresh: SecretPair[], displayName: string): SecretPair[] {
   const byKey = new Map(fresh.map((p) => [p.key, p.value]));
-  const missing = saved.filter((p) => p.value === MASKED && !byKey.has(p.key)).map((p) => p.key);
+  // A value read back masked (or empty) cannot be carried over: the file must give it.
+  const unreadable = (p: SavedSecret) => p.value === MASKED || p.value === null;
+  const missing = saved.filter((p) => unreadable(p) && !byKey.has(p.key)).map((p) => p.key);
   if (missing.length) {
     throw new PermanentError(
       `The rotate file gives no value for ${missing.join(', ')} of '${displayName}', which Graph holds masked: ` +
         'a PUT replaces the whole set, so add those keys to the rotate file. The saved credentials were not changed.',
     );
   }
-  const out = saved.filter((p) => !byKey.has(p.key)).map((p) => ({ key: p.key, value: p.value }));
+  const out = saved.filter((p) => !byKey.has(p.key)).map((p) => ({ key: p.key, value: p.value ?? '' }));
   return [...out, ...fresh];
 }
 
@@ -39,7 +41,6 @@ async function rotationSet(deps: StepDeps, input: StepInput): Promise<SecretPair
   if (!sealed) return null;
   const fresh = await deps.vault.open(sealed, instance);
   const saved = await deps.graph.getSynchronizationSecrets(need(prev, 'servicePrincipalId'));
-  if (!saved) throw new PermanentError(`The service principal of '${instance.displayName}' no longer exists.`);
   return completeSecretSet(saved, fresh, instance.displayName);
 }
 
