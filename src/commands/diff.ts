@@ -33,7 +33,7 @@ export async function runDiff(batchId: string, file: string, opts: { json?: bool
         result.push({ ...base, status: 'missing', differences: [{ field: 'instance', desired: 'present', actual }] });
         continue;
       }
-      const differences = compareInstance(inst, await readSnapshot(rt.graph!, batchId, r));
+      const differences = await compareInstance(rt.graph!, inst, await readSnapshot(rt.graph!, batchId, r), r);
       result.push({ ...base, status: differences.length ? 'drifted' : 'in-sync', differences });
     }
     const inFile = new Set(batch.instances.map((i) => i.instanceKey));

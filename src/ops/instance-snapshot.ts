@@ -11,6 +11,8 @@ import type { BatchInstance } from '../batch/batch-types.ts';
 import { GraphError } from '../graph/errors.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
+import { compareSettings, compileSettings } from '../onboarding/settings.ts';
+import { assignmentsSection, schemaSection } from './onboarding-sections.ts';
 
 /** Graph's mask for credential values read back. */
 const MASKED = '*';
@@ -50,10 +52,11 @@ export interface Difference {
 export interface SnapshotSection {
   name: string;
   read(graph: GraphApi, r: InstanceRecord): Promise<unknown>;
-  compare?(desired: BatchInstance, actual: unknown): Difference[];
+  /** May read Graph to resolve what the file names (group names, role names, schema vocabulary). */
+  compare?(graph: GraphApi, desired: BatchInstance, actual: unknown, r: InstanceRecord): Promise<Difference[]>;
 }
 
-export const SNAPSHOT_SECTIONS: SnapshotSection[] = [];
+export const SNAPSHOT_SECTIONS: SnapshotSection[] = [assignmentsSection, schemaSection];
 
 export async function readSnapshot(graph: GraphApi, batchId: string, r: InstanceRecord): Promise<InstanceSnapshot> {
   const ids: Record<string, string> = {};
@@ -119,46 +122,69 @@ export function stableJson(value: unknown): string {
 }
 
 /** The differences between one instance of the batch file and its snapshot. */
-export function compareInstance(desired: BatchInstance, snap: InstanceSnapshot): Difference[] {
+export async function compareInstance(
+  graph: GraphApi,
+  desired: BatchInstance,
+  snap: InstanceSnapshot,
+  r: InstanceRecord,
+): Promise<Difference[]> {
+  const diffs: Difference[] = [...compareJob(desired, snap)];
+  if (snap.settings && snap.credentialKeys) diffs.push(...compareSecrets(desired, snap.settings, snap.credentialKeys));
+  for (const s of SNAPSHOT_SECTIONS)
+    if (s.compare) diffs.push(...(await s.compare(graph, desired, snap.sections[s.name], r)));
+  return diffs;
+}
+
+function compareJob(desired: BatchInstance, snap: InstanceSnapshot): Difference[] {
   const diffs: Difference[] = [];
   const want = desired.expect ?? 'steady';
-  if (!snap.job) diffs.push({ field: 'job', desired: 'present', actual: 'not in Graph' });
-  else {
-    if (snap.job.code === 'Quarantine' && want !== 'quarantined')
-      diffs.push({
-        field: 'job.status',
-        desired: 'running',
-        actual: `quarantined (${snap.job.quarantineReason ?? '?'})`,
-      });
-    else if (snap.job.code === 'Paused' || snap.job.scheduleState === 'Paused')
-      diffs.push({ field: 'job.status', desired: 'running', actual: 'paused' });
-    else if (snap.job.scheduleState === 'Disabled' || snap.job.code === 'NotConfigured')
-      diffs.push({ field: 'job.status', desired: 'running', actual: 'not started' });
-    if (desired.synchronizationTemplateId && snap.job.templateId !== desired.synchronizationTemplateId)
-      diffs.push({
-        field: 'job.templateId',
-        desired: desired.synchronizationTemplateId,
-        actual: snap.job.templateId ?? '(none)',
-      });
+  if (!snap.job) return [{ field: 'job', desired: 'present', actual: 'not in Graph' }];
+  if (snap.job.code === 'Quarantine' && want !== 'quarantined')
+    diffs.push({
+      field: 'job.status',
+      desired: 'running',
+      actual: `quarantined (${snap.job.quarantineReason ?? '?'})`,
+    });
+  else if (snap.job.code === 'Paused' || snap.job.scheduleState === 'Paused')
+    diffs.push({ field: 'job.status', desired: 'running', actual: 'paused' });
+  else if (snap.job.scheduleState === 'Disabled' || snap.job.code === 'NotConfigured')
+    diffs.push({ field: 'job.status', desired: 'running', actual: 'not started' });
+  if (desired.synchronizationTemplateId && snap.job.templateId !== desired.synchronizationTemplateId)
+    diffs.push({
+      field: 'job.templateId',
+      desired: desired.synchronizationTemplateId,
+      actual: snap.job.templateId ?? '(none)',
+    });
+  return diffs;
+}
+
+/**
+ * Saved keys against the file's credentials and compiled settings (the one secrets PUT holds
+ * both): a key missing or extra, a setting's value (compared as onboarding compares its read-back).
+ */
+function compareSecrets(desired: BatchInstance, clear: Record<string, string>, masked: string[]): Difference[] {
+  const diffs: Difference[] = [];
+  const wantedSettings = compileSettings(desired.onboarding?.settings);
+  const settingKeys = new Set(wantedSettings.map((p) => p.key));
+  const savedKeys = new Set([...Object.keys(clear), ...masked]);
+  const fileKeys = new Set([...desired.credentials.map((c) => c.key), ...settingKeys]);
+  for (const c of desired.credentials) {
+    if (settingKeys.has(c.key)) continue; // a setting wins over a credential cell of the same key
+    const secret = isSecretValuedKey(c.key);
+    if (!savedKeys.has(c.key))
+      diffs.push({ field: `secrets.${c.key}`, desired: secret ? '(set)' : c.value, actual: '(not saved)' });
+    else if (!secret && c.key in clear && clear[c.key] !== c.value)
+      diffs.push({ field: `secrets.${c.key}`, desired: c.value, actual: clear[c.key]! });
   }
-  if (snap.settings && snap.credentialKeys) {
-    const savedKeys = new Set([...Object.keys(snap.settings), ...snap.credentialKeys]);
-    const fileKeys = new Set(desired.credentials.map((c) => c.key));
-    for (const c of desired.credentials) {
-      const secret = isSecretValuedKey(c.key);
-      if (!savedKeys.has(c.key))
-        diffs.push({ field: `secrets.${c.key}`, desired: secret ? '(set)' : c.value, actual: '(not saved)' });
-      else if (!secret && c.key in snap.settings && snap.settings[c.key] !== c.value)
-        diffs.push({ field: `secrets.${c.key}`, desired: c.value, actual: snap.settings[c.key]! });
-    }
-    for (const k of [...savedKeys].sort())
-      if (!fileKeys.has(k))
-        diffs.push({
-          field: `secrets.${k}`,
-          desired: '(not in file)',
-          actual: isSecretValuedKey(k) || !(k in snap.settings) ? '(set)' : snap.settings[k]!,
-        });
-  }
-  for (const s of SNAPSHOT_SECTIONS) if (s.compare) diffs.push(...s.compare(desired, snap.sections[s.name]));
+  const saved = Object.entries(clear).map(([key, value]) => ({ key, value }));
+  for (const d of compareSettings(wantedSettings, saved))
+    diffs.push({ field: `settings.${d.key}`, desired: d.wanted, actual: d.found ?? '(not saved)' });
+  for (const k of [...savedKeys].sort())
+    if (!fileKeys.has(k))
+      diffs.push({
+        field: `secrets.${k}`,
+        desired: '(not in file)',
+        actual: isSecretValuedKey(k) || !(k in clear) ? '(set)' : clear[k]!,
+      });
   return diffs;
 }
