@@ -24,10 +24,11 @@ export async function runDeletions(batchId: string, opts: { instance?: string; j
       out(JSON.stringify({ batchId, instance: r.displayName, quarantineReason: reason, complete, deletes }));
       return EXIT.ok;
     }
+    const jobText = [job?.status?.code ?? 'not found', reason].filter(Boolean).join(', ');
     const why =
       reason === 'TooManyDeletes'
         ? 'quarantined: TooManyDeletes (the accidental-deletion threshold)'
-        : `not quarantined for too many deletes (job ${job?.status?.code ?? 'not found'}${reason ? `, ${reason}` : ''})`;
+        : `not quarantined for too many deletes (job ${jobText})`;
     out(`${r.displayName}: ${why}; ${deletes.length} staged delete(s)${complete ? '' : ' (first pages only)'}`);
     if (deletes.length)
       out(

@@ -10,7 +10,7 @@ import { loadOrExit } from './enqueue.ts';
 import { batchRows } from './op-runs.ts';
 import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
-export interface InstanceDrift {
+interface InstanceDrift {
   displayName: string;
   instanceKey: string;
   status: 'in-sync' | 'drifted' | 'missing' | 'extra';

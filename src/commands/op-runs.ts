@@ -1,5 +1,6 @@
 /** What rotate, verify and teardown share: the batch's rows, waiting for a run, and its result table. */
 import type { Runtime } from '../app/runtime.ts';
+import type { OpState } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { renderTable } from '../ui/table.ts';
 import { CliExit, EXIT } from './common.ts';
@@ -15,8 +16,10 @@ export async function batchRows(rt: Runtime, batchId: string): Promise<InstanceR
   return rt.ledger.listInstances(batchId);
 }
 
+const ENDED: readonly OpState[] = ['done', 'failed'];
+
 /** One instance's outcome of a run, as printed. */
-export interface OpOutcome {
+interface OpOutcome {
   instance: string;
   result: string;
   detail: string;
@@ -40,7 +43,7 @@ export async function waitForRun(
     const fields = await Promise.all(
       rows.map((r) => rt.redis.hget(rt.ledger.keys.instance(batchId, r.instanceKey), 'opRunId')),
     );
-    const ended = rows.every((r, i) => fields[i] === runId && (r.opState === 'done' || r.opState === 'failed'));
+    const ended = rows.every((r, i) => fields[i] === runId && ENDED.includes(r.opState as OpState));
     if (ended) return { rows, timedOut: false };
     if (Date.now() > deadline) return { rows, timedOut: true };
     await new Promise((r) => setTimeout(r, 500));

@@ -14,7 +14,7 @@ import { QUEUES } from '../flow/queues.ts';
 import { batchRows, outcomesTable, waitForRun } from './op-runs.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
-export interface RotateOptions {
+interface RotateOptions {
   json?: boolean;
   wait?: boolean;
   timeoutMs?: number;
@@ -71,10 +71,12 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
     const keys = targets.map((t) => t.r.instanceKey);
     if (!opts.wait) {
       if (opts.json) out(JSON.stringify({ batchId, runId, queued: targets.map((t) => t.r.displayName) }));
-      else
+      else {
+        const keys = [...new Set(targets.flatMap((t) => t.inst.credentials.map((c) => c.key)))].join(', ');
         out(
-          `rotate ${runId}: ${targets.length} instance(s) queued (keys: ${[...new Set(targets.flatMap((t) => t.inst.credentials.map((c) => c.key)))].join(', ')}); follow with provflow status ${batchId} --watch`,
+          `rotate ${runId}: ${targets.length} instance(s) queued (keys: ${keys}); follow: provflow status ${batchId}`,
         );
+      }
       return EXIT.ok;
     }
     const { rows: after, timedOut } = await waitForRun(rt, batchId, runId, keys, opts.timeoutMs ?? 600_000);

@@ -14,7 +14,7 @@ import { renderTable } from '../ui/table.ts';
 import { batchRows, outcomesTable, waitForRun } from './op-runs.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
-export interface TeardownOptions {
+interface TeardownOptions {
   instance?: string;
   dryRun?: boolean;
   yes?: boolean;
@@ -25,7 +25,7 @@ export interface TeardownOptions {
 }
 
 /** What teardown would do to one instance, read from the ledger and checked in Graph by id. */
-export interface TeardownPlanRow {
+interface TeardownPlanRow {
   displayName: string;
   instanceKey: string;
   jobId: string | null;

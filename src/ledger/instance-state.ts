@@ -27,7 +27,7 @@ export type WatchState = (typeof LEDGER_STATE)[keyof typeof LEDGER_STATE];
  */
 export const TEARING_DOWN = 'tearing-down';
 export const REMOVED = 'removed';
-export type TeardownState = typeof TEARING_DOWN | typeof REMOVED;
+type TeardownState = typeof TEARING_DOWN | typeof REMOVED;
 
 export type InstanceState = typeof QUEUED | RunningState | typeof STARTED | WatchState | TeardownState;
 

@@ -17,7 +17,7 @@ import { assignmentsSection, schemaSection } from './onboarding-sections.ts';
 /** Graph's mask for credential values read back. */
 const MASKED = '*';
 
-export interface JobSnapshot {
+interface JobSnapshot {
   templateId: string | null;
   code: string | null;
   scheduleState: string | null;

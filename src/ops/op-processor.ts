@@ -21,7 +21,7 @@ import type { InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
 
-export interface OpProcessorDeps {
+interface OpProcessorDeps {
   steps: StepDeps;
   ledger: Ledger;
   pollQueue: Queue;

@@ -7,7 +7,7 @@ import type { OpName } from '../steps/ops/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 
 /** `{op}.{batchId}.{instanceKey}.{runId}`: the same run adds each instance once. */
-export function opJobId(op: string, batchId: string, instanceKey: string, runId: string): string {
+function opJobId(op: string, batchId: string, instanceKey: string, runId: string): string {
   return `${op}.${batchId}.${instanceKey}.${runId}`;
 }
 

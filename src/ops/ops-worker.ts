@@ -10,7 +10,7 @@ import { canStartOp } from '../ledger/instance-state.ts';
 import { addOpJobs, specOfRecord } from './ops-queue.ts';
 import { createOpProcessor } from './op-processor.ts';
 
-export const VERIFY_FLEET = 'verify-fleet';
+const VERIFY_FLEET = 'verify-fleet';
 
 /** Adds one verify op per instance whose job runs, in every batch. */
 async function verifyFleet(rt: Runtime, ops: Queue, job: Job): Promise<number> {

@@ -38,7 +38,7 @@ async function extraFieldProblems(file: string): Promise<BatchProblem[]> {
   return problems;
 }
 
-export type RotateFileResult = { ok: true; instances: BatchInstance[] } | { ok: false; problems: BatchProblem[] };
+type RotateFileResult = { ok: true; instances: BatchInstance[] } | { ok: false; problems: BatchProblem[] };
 
 export async function loadRotateFile(
   file: string,

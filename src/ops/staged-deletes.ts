@@ -5,7 +5,7 @@
 import type { GraphApi } from '../graph/graph-api.ts';
 import type { ProvisioningObjectSummary } from '../graph/schemas.ts';
 
-export interface StagedDelete {
+interface StagedDelete {
   when: string;
   /** The source identity's display name (the user or group in Entra). */
   source: string;

@@ -6,9 +6,7 @@
 import { GraphError } from '../../graph/errors.ts';
 import { defineStep, need, type InstanceIds, type StepDeps, type StepInput } from '../types.ts';
 
-/** Ledger fields written by verify: `credentialsCheck` is `ok` or `failing`. */
-export const CHECK_FIELDS = ['credentialsCheck', 'credentialsCheckedAt', 'credentialsError'] as const;
-
+// Writes the ledger fields credentialsCheck (`ok` | `failing`), credentialsCheckedAt, credentialsError.
 export async function verifySavedCredentials(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const { instance, prev } = input;
   try {
