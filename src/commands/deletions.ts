@@ -5,6 +5,7 @@
 import { listStagedDeletes } from '../ops/staged-deletes.ts';
 import { renderTable } from '../ui/table.ts';
 import { batchRows } from './op-runs.ts';
+import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 export async function runDeletions(batchId: string, opts: { instance?: string; json?: boolean }): Promise<number> {
@@ -12,14 +13,15 @@ export async function runDeletions(batchId: string, opts: { instance?: string; j
     throw new CliExit('deletions needs --instance NAME (the display name of one instance).', EXIT.badInput);
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'deletions', 'warn'), withGraph: true });
+  const graph = patientGraph(rt.graph!);
   try {
     const r = (await batchRows(rt, batchId)).find((x) => x.displayName === opts.instance);
     if (!r) throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
     if (!r.servicePrincipalId || !r.jobId)
       throw new CliExit(`'${r.displayName}' has no provisioning job (state ${r.state}).`, EXIT.badInput);
-    const job = await rt.graph!.getSynchronizationJob(r.servicePrincipalId, r.jobId);
+    const job = await graph.getSynchronizationJob(r.servicePrincipalId, r.jobId);
     const reason = job?.status?.quarantine?.reason ?? null;
-    const { deletes, complete } = await listStagedDeletes(rt.graph!, r.jobId);
+    const { deletes, complete } = await listStagedDeletes(graph, r.jobId);
     if (opts.json) {
       out(JSON.stringify({ batchId, instance: r.displayName, quarantineReason: reason, complete, deletes }));
       return EXIT.ok;

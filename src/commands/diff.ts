@@ -8,6 +8,7 @@ import { compareInstance, readSnapshot, type Difference } from '../ops/instance-
 import { renderTable } from '../ui/table.ts';
 import { loadOrExit } from './enqueue.ts';
 import { batchRows } from './op-runs.ts';
+import { patientGraph } from '../ops/patient-graph.ts';
 import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 interface InstanceDrift {
@@ -21,6 +22,7 @@ export async function runDiff(batchId: string, file: string, opts: { json?: bool
   const cfg = await configFor(['redis', 'graph']);
   const batch = await loadOrExit(file, { batchId, maxInstances: cfg.MAX_BATCH_INSTANCES });
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'diff', 'warn'), withGraph: true });
+  const graph = patientGraph(rt.graph!);
   try {
     const rows = await batchRows(rt, batchId);
     const byKey = new Map(rows.map((r) => [r.instanceKey, r]));
@@ -33,7 +35,7 @@ export async function runDiff(batchId: string, file: string, opts: { json?: bool
         result.push({ ...base, status: 'missing', differences: [{ field: 'instance', desired: 'present', actual }] });
         continue;
       }
-      const differences = await compareInstance(rt.graph!, inst, await readSnapshot(rt.graph!, batchId, r), r);
+      const differences = await compareInstance(graph, inst, await readSnapshot(graph, batchId, r), r);
       result.push({ ...base, status: differences.length ? 'drifted' : 'in-sync', differences });
     }
     const inFile = new Set(batch.instances.map((i) => i.instanceKey));

@@ -10,6 +10,7 @@ import { REMOVED } from '../ledger/instance-state.ts';
 import { readSnapshot, stableJson } from '../ops/instance-snapshot.ts';
 import { renderTable } from '../ui/table.ts';
 import { batchRows } from './op-runs.ts';
+import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 export async function runExport(batchId: string, opts: { out?: string; json?: boolean }): Promise<number> {
@@ -17,6 +18,7 @@ export async function runExport(batchId: string, opts: { out?: string; json?: bo
   const dir = resolve(opts.out);
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'export', 'warn'), withGraph: true });
+  const graph = patientGraph(rt.graph!);
   try {
     const rows = (await batchRows(rt, batchId)).filter((r) => r.state !== REMOVED);
     await mkdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
@@ -24,7 +26,7 @@ export async function runExport(batchId: string, opts: { out?: string; json?: bo
     });
     const written: { instance: string; file: string; job: string }[] = [];
     for (const r of rows) {
-      const snap = await readSnapshot(rt.graph!, batchId, r);
+      const snap = await readSnapshot(graph, batchId, r);
       const file = join(dir, `${r.instanceKey}.json`);
       // Written whole then renamed: a reader (or git) never sees half a file.
       await writeFile(`${file}.tmp`, stableJson(snap), { mode: 0o644 });

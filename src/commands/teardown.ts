@@ -5,13 +5,14 @@
  * --yes it prints what it would do and changes nothing.
  */
 import { Queue } from 'bullmq';
-import type { Runtime } from '../app/runtime.ts';
+import type { GraphApi } from '../graph/graph-api.ts';
 import { QUEUES } from '../flow/queues.ts';
-import { REMOVED } from '../ledger/instance-state.ts';
+import { END_STATES, REMOVED, STARTED_STATES, TEARING_DOWN } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { addOpJobs, newRunId, specOfRecord } from '../ops/ops-queue.ts';
 import { renderTable } from '../ui/table.ts';
 import { batchRows, outcomesTable, waitForRun } from './op-runs.ts';
+import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 interface TeardownOptions {
@@ -36,8 +37,7 @@ interface TeardownPlanRow {
   reason: string;
 }
 
-async function planRow(rt: Runtime, r: InstanceRecord, purge: boolean): Promise<TeardownPlanRow> {
-  const g = rt.graph!;
+async function planRow(g: GraphApi, r: InstanceRecord, purge: boolean): Promise<TeardownPlanRow> {
   const base = {
     displayName: r.displayName,
     instanceKey: r.instanceKey,
@@ -46,6 +46,15 @@ async function planRow(rt: Runtime, r: InstanceRecord, purge: boolean): Promise<
   };
   if (r.state === REMOVED)
     return { ...base, job: 'none', application: 'none', action: 'already-removed', reason: 'removed earlier' };
+  // A flow still running would go on creating what teardown deletes.
+  if (!END_STATES.has(r.state) && !STARTED_STATES.has(r.state) && r.state !== TEARING_DOWN)
+    return {
+      ...base,
+      job: 'none',
+      application: 'none',
+      action: 'refused',
+      reason: `onboarding is still running (${r.state}); wait until it ends (provflow status), then tear it down`,
+    };
   const job = r.servicePrincipalId && r.jobId ? await g.getSynchronizationJob(r.servicePrincipalId, r.jobId) : null;
   const jobState = !r.jobId ? 'none' : job ? 'present' : 'gone';
   if (!r.applicationObjectId) {
@@ -77,6 +86,7 @@ async function planRow(rt: Runtime, r: InstanceRecord, purge: boolean): Promise<
 export async function runTeardown(batchId: string, opts: TeardownOptions): Promise<number> {
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'teardown', 'warn'), withGraph: true });
+  const graph = patientGraph(rt.graph!);
   const ops = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
   try {
     const rows = await batchRows(rt, batchId);
@@ -84,7 +94,7 @@ export async function runTeardown(batchId: string, opts: TeardownOptions): Promi
     if (opts.instance && !targets.length)
       throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
     const plan: TeardownPlanRow[] = [];
-    for (const r of targets) plan.push(await planRow(rt, r, !!opts.purge));
+    for (const r of targets) plan.push(await planRow(graph, r, !!opts.purge));
     const refused = plan.filter((p) => p.action === 'refused');
     const apply = !opts.dryRun && !!opts.yes && refused.length === 0;
     const print = (dryRun: boolean) => {
@@ -111,7 +121,7 @@ export async function runTeardown(batchId: string, opts: TeardownOptions): Promi
       if (!opts.json) out(`dry run: nothing changed; add --yes to tear down${opts.purge ? ' and purge' : ''}.`);
       return EXIT.ok;
     }
-    print(false);
+    if (!opts.json || !opts.wait) print(false);
     const runId = newRunId();
     const todo = plan.filter((p) => p.action === 'teardown');
     for (const p of plan.filter((x) => x.action === 'mark-removed'))
@@ -143,7 +153,8 @@ export async function runTeardown(batchId: string, opts: TeardownOptions): Promi
       result: r.state === REMOVED ? 'removed' : r.opState === 'failed' ? 'failed' : 'pending',
       detail: r.opState === 'failed' ? (r.opError ?? '') : (r.detail ?? ''),
     }));
-    if (!opts.json) out(outcomesTable(outcomes));
+    if (opts.json) out(JSON.stringify({ batchId, dryRun: false, runId, timedOut, instances: plan, outcomes }));
+    else out(outcomesTable(outcomes));
     return timedOut || outcomes.some((o) => o.result !== 'removed') ? EXIT.failed : EXIT.ok;
   } finally {
     await ops.close();
