@@ -65,8 +65,7 @@ export const appView = (a: SimApp) => ({
   web: { redirectUris: [], homePageUrl: catalogueEntry(a.applicationTemplateId)?.template.homePageUrl ?? null },
 });
 
-// A deleted item shows no app roles (none are read from deleted items).
-export const spView = (s: SimSp, appRoles: SimAppRole[] = []) => ({
+export const spView = (s: SimSp, appRoles: SimAppRole[]) => ({
   id: s.id,
   appId: s.appId,
   appDisplayName: s.displayName,

@@ -9,6 +9,7 @@ import type { SimApp, SimSp } from '../directory.ts';
 import type { DeletedObject } from '../deleted-items.ts';
 import { appView, filtered, page, selectAndOrder, spView } from '../graph-routes.ts';
 import type { SimState } from '../state.ts';
+import { appRolesOf } from '../app-roles.ts';
 
 const CASTS: Record<string, 'application' | 'servicePrincipal'> = {
   'microsoft.graph.application': 'application',
@@ -16,8 +17,10 @@ const CASTS: Record<string, 'application' | 'servicePrincipal'> = {
 };
 
 /** The deleted object as Graph shows a directoryObject: its type, its properties, `deletedDateTime`. */
-function view(d: DeletedObject, deletedDateTime: string | null): Record<string, unknown> {
-  const body = d.kind === 'application' ? appView(d.obj as SimApp) : spView(d.obj as SimSp);
+function view(st: SimState, now: number, d: DeletedObject, deletedDateTime: string | null): Record<string, unknown> {
+  // A deleted service principal shows the gallery's roles: its jobs (and the roles they imported) are gone.
+  const sp = d.obj as SimSp;
+  const body = d.kind === 'application' ? appView(d.obj as SimApp) : spView(sp, appRolesOf(sp, [], st.settings(), now));
   return { '@odata.type': `#microsoft.graph.${d.kind}`, ...body, deletedDateTime };
 }
 
@@ -35,7 +38,7 @@ export function handleDeletedItems(st: SimState, ctx: SimContext, seg: string[],
   }
   const kind = CASTS[seg[2]!.toLowerCase()];
   if (seg.length === 3 && kind && method === 'GET') {
-    const all = st.deleted.list(kind, simNow).map((d) => view(d, iso(d.deletedDate)));
+    const all = st.deleted.list(kind, simNow).map((d) => view(st, now, d, iso(d.deletedDate)));
     const matched = filtered(ctx, all);
     // $select, $orderby (displayName, deletedDateTime) and $count=true, as Microsoft's examples use them.
     const items = matched && selectAndOrder(ctx, matched, `microsoft.graph.${kind}`);
@@ -54,7 +57,7 @@ export function handleDeletedItems(st: SimState, ctx: SimContext, seg: string[],
     else
       sendGraph(ctx, 200, {
         '@odata.context': `${base}#directoryObjects/$entity`,
-        ...view(item, iso(item.deletedDate)),
+        ...view(st, now, item, iso(item.deletedDate)),
       });
     return true;
   }
@@ -74,7 +77,7 @@ export function handleDeletedItems(st: SimState, ctx: SimContext, seg: string[],
     st.deleted.restore(id);
     if (item.kind === 'application') st.apps.set(id, item.obj as SimApp);
     else st.sps.set(id, item.obj as SimSp);
-    sendGraph(ctx, 200, { '@odata.context': `${base}#directoryObjects/$entity`, ...view(item, null) });
+    sendGraph(ctx, 200, { '@odata.context': `${base}#directoryObjects/$entity`, ...view(st, now, item, null) });
     return true;
   }
   return false;
