@@ -124,7 +124,9 @@ const mappingSchema = z
     if (set.length !== 1)
       ctx.addIssue({
         code: 'custom',
-        message: `sets ${set.length ? set.join(' and ') : 'no source'}; give exactly one of "source", "expression" or "constant"`,
+        message:
+          `sets ${set.length ? set.join(' and ') : 'no source'}; ` +
+          'give exactly one of "source", "expression" or "constant"',
       });
   });
 
@@ -213,4 +215,28 @@ export function onboardingKnownFields(path: readonly (string | number)[]): reado
   if (c === 'groups' && path.length === 5 && d !== undefined) return FILTER_GROUP_FIELDS;
   if (c === 'groups' && path.length === 7 && e === 'clauses') return CLAUSE_FIELDS;
   return null;
+}
+
+/** The synchronizationSecret key each setting compiles to (src/onboarding/settings.ts). */
+const SETTING_KEYS: Record<keyof SettingsInput, string> = {
+  scope: 'SyncAll',
+  deletionThreshold: 'SyncNotificationSettings',
+  notificationEmail: 'SyncNotificationSettings',
+  notifyOnFailure: 'SyncNotificationSettings',
+  skipOutOfScopeDeletions: 'SkipOutOfScopeDeletions',
+};
+
+/**
+ * A setting and a credential naming the same secret key: one would silently replace the other
+ * in the single secrets PUT, so the file must say it once. Returns [setting, key] pairs.
+ */
+export function settingCredentialClashes(
+  settings: SettingsInput | undefined,
+  credentialKeys: readonly string[],
+): [string, string][] {
+  if (!settings) return [];
+  const keys = new Set(credentialKeys);
+  return (Object.keys(settings) as (keyof SettingsInput)[])
+    .filter((k) => settings[k] !== undefined && keys.has(SETTING_KEYS[k]))
+    .map((k) => [k, SETTING_KEYS[k]]);
 }

@@ -21,7 +21,12 @@ import {
 import type { ExpectedOutcome, TemplateRef } from './batch-types.ts';
 import { displayNameCompareKey, displayNameLookAlikeKey, displayNameProblem, lookAlikeHint } from './display-name.ts';
 import { instanceKeyOf } from './instance-key.ts';
-import { mergeOnboarding, onboardingKnownFields, type OnboardingInput } from './onboarding-fields.ts';
+import {
+  mergeOnboarding,
+  onboardingKnownFields,
+  settingCredentialClashes,
+  type OnboardingInput,
+} from './onboarding-fields.ts';
 import type { PathSegment } from './problem-path.ts';
 import { salvage } from './salvage.ts';
 import { issuesToProblems, type KnownFields, type RawProblem } from './zod-problems.ts';
@@ -230,6 +235,16 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
               '"credentials": {"SecretToken": {"env": "AWS_SECRET_TOKEN"}} to the instance or to "defaults"',
       });
     }
+    const onboarding = mergeOnboarding(defaults, inst);
+    for (const [setting, key] of settingCredentialClashes(
+      onboarding?.settings,
+      credentials.map((c) => c.key),
+    )) {
+      problems.push({
+        path: [...base, 'settings', setting],
+        message: `sets the same secret key as credentials.${key}; keep one of them (settings are clearer)`,
+      });
+    }
     outcome.instances.push({
       index,
       instanceKey: instanceKeyOf(inst.displayName),
@@ -241,7 +256,7 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
           : inst.synchronizationTemplateId,
       expect: inst.expect ?? defaults.expect ?? null,
       credentials,
-      onboarding: mergeOnboarding(defaults, inst),
+      onboarding,
     });
   });
   return outcome;

@@ -293,12 +293,17 @@ function batchPage(
   const body = selected
     .map((r) => {
       const jobId = stepJobId(meta.batchId, r.instanceKey, ROOT_STEP);
+      // The failure, else a day-two finding, else a warning, else the smoke test's outcome.
+      const reasonText = (x: InstanceRecord) =>
+        x.state === 'failed'
+          ? x.lastError
+          : (dayTwoNote(x) ?? x.warning ?? (x.smokeTest ? `smoke test: ${x.smokeTest}` : null));
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
 <a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
 <td>${h(quarantineText(r))}</td>
-<td>${h(failuresText(r))}</td><td class="reason">${h(r.state === 'failed' ? r.lastError : (dayTwoNote(r) ?? r.warning ?? (r.smokeTest ? `smoke test: ${r.smokeTest}` : null)))}</td>
+<td>${h(failuresText(r))}</td><td class="reason">${h(reasonText(r))}</td>
 <td class="t">${h(fmtTime(r.startedAt))}</td></tr>`;
     })
     .join('\n');

@@ -28,12 +28,14 @@ export function describeEdits(edits: SchemaEditsInput): string[] {
   for (const [object, e] of Object.entries(edits)) {
     if (e.enabled !== undefined) out.push(`${object}: enabled ${e.enabled}`);
     if (e.flowTypes) out.push(`${object}: flowTypes ${e.flowTypes.join(', ')}`);
-    for (const [target, m] of Object.entries(e.mappings ?? {}))
-      out.push(
-        m === null
-          ? `${object}: remove mapping → ${target}`
-          : `${object}: mapping ${m.source !== undefined ? `[${m.source}]` : (m.expression ?? JSON.stringify(m.constant))} → ${target}`,
-      );
+    for (const [target, m] of Object.entries(e.mappings ?? {})) {
+      if (m === null) {
+        out.push(`${object}: remove mapping → ${target}`);
+        continue;
+      }
+      const from = m.source !== undefined ? `[${m.source}]` : (m.expression ?? JSON.stringify(m.constant));
+      out.push(`${object}: mapping ${from} → ${target}`);
+    }
     if (e.matchingAttribute) out.push(`${object}: match users on ${e.matchingAttribute}`);
     if (e.scopingFilter)
       out.push(`${object}: scoping filter ${e.scopingFilter.groups.map((g) => `'${g.name}'`).join(', ')}`);

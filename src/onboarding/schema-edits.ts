@@ -171,7 +171,8 @@ function editScope(
     );
   if (key(before) === key(after)) return;
   changes.push(
-    `${at}: scoping filter ${f.mode === 'replace' ? 'replaced by' : 'gets'} ${wanted.map((g) => `'${g.name}'`).join(', ')}`,
+    `${at}: scoping filter ${f.mode === 'replace' ? 'replaced by' : 'gets'} ` +
+      wanted.map((g) => `'${g.name}'`).join(', '),
   );
   scope.groups = after;
 }

@@ -57,7 +57,7 @@ export async function assignGroups(deps: StepDeps, input: StepInput): Promise<In
     }
     if (missingRoles.length) await waitForRoles(deps, input, spId, jobId, missingRoles, appRoles.length);
     const todo = missingAssignments(wanted, await deps.graph.listAppRoleAssignedTo(spId));
-    for (const w of todo) await assignOnce(deps, spId, w);
+    for (const w of todo) await assignOnce(deps, input, spId, w);
     await deps.store.set(instance, { assignments: wanted.length });
     return { ...prev, assignments: wanted.length };
   } catch (err) {
@@ -79,9 +79,9 @@ async function waitForRoles(
   const timeout = deps.settings.roleImportTimeoutMs ?? DEFAULT_ROLE_IMPORT_TIMEOUT_MS;
   const job = await deps.graph.getSynchronizationJob(spId, jobId);
   const s = job?.status;
-  const cycleDone =
-    !!s?.lastSuccessfulExecution?.timeEnded ||
-    (!!s?.steadyStateFirstAchievedTime && s.steadyStateFirstAchievedTime !== NEVER_DATE);
+  // Graph writes 0001-01-01T00:00:00Z for "never".
+  const happened = (t: string | null | undefined) => !!t && t !== NEVER_DATE;
+  const cycleDone = happened(s?.lastSuccessfulExecution?.timeEnded) || happened(s?.steadyStateFirstAchievedTime);
   // A cycle that ended between our read of the roles and of the job: read the roles once more.
   const confirmed = cycleDone && input.state.cycleSeen === true;
   if (confirmed || deps.now() - since >= timeout) {
@@ -98,15 +98,26 @@ async function waitForRoles(
   );
 }
 
-/** POSTs one assignment; a refusal is re-checked by listing: "already exists" counts as done. */
-async function assignOnce(deps: StepDeps, spId: string, w: WantedAssignment): Promise<void> {
+/**
+ * POSTs one assignment. Graph refuses a duplicate with a 400 whose only tell is its message, and
+ * its list may not show a new assignment yet (replication): a refusal is looked up, and while the
+ * assignment may still be replicating (`reconcileWindowMs` from the first refusal) the step waits
+ * and looks again rather than failing — "already exists" counts as done once it shows.
+ */
+async function assignOnce(deps: StepDeps, input: StepInput, spId: string, w: WantedAssignment): Promise<void> {
   try {
     await deps.graph.assignAppRole(spId, { principalId: w.principalId, appRoleId: w.appRoleId });
   } catch (err) {
     if (!(err instanceof GraphError) || err.errorClass !== 'permanent') throw err;
-    // Graph refuses a duplicate with a 400 whose only tell is its message: look instead of reading it.
     const now = await deps.graph.listAppRoleAssignedTo(spId);
     if (missingAssignments([w], now).length === 0) return;
+    const since = typeof input.state.refusedSince === 'number' ? input.state.refusedSince : deps.now();
+    if (err.status === 400 && deps.now() - since < deps.settings.reconcileWindowMs)
+      throw new StepWait(
+        deps.settings.replicationPollMs,
+        { ...input.state, refusedSince: since },
+        `group '${w.group}' refused (${err.code ?? err.status}): looking again in case it is assigned already`,
+      );
     throw refusedBy(err, `Graph refused to assign group '${w.group}' (role ${w.role})`);
   }
 }

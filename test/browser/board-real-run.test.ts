@@ -1,6 +1,6 @@
 /**
  * Headless Chromium on the board after a real simulator run (not planted jobs): the provflow
- * queues are listed, a completed instance flow (resolve-template … start-job) opens with its tree,
+ * queues are listed, a completed instance flow (resolve-template … smoke-test) opens with its tree,
  * and no credential value of the batch appears anywhere on the pages or in what they fetched.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { QUEUES } from '../../src/flow/queues.ts';
 import { startStepsWorker } from '../../src/flow/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller } from '../../src/poller/start-poller.ts';
+import { ROOT_STEP } from '../../src/steps/index.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 import { waitForStates } from '../helpers/wait.ts';
 import { serveBoard, type TestBoard } from './board-fixtures.ts';
@@ -92,7 +93,7 @@ describe.skipIf(!haveChromium)('board after a real simulator run', () => {
 
     const key = batch.instances[0]!.instanceKey;
     await page.goto(
-      `${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(stepJobId('board-run', key, 'start-job'))}`,
+      `${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(stepJobId('board-run', key, ROOT_STEP))}`,
     );
     await page.getByText('Job flow').waitFor();
     await page.getByText('resolve-template').first().waitFor();

@@ -48,6 +48,23 @@ describe('onboarding fields in a batch file', () => {
     });
   });
 
+  it("docs/batch-format.md's example (test/fixtures/good-batches/onboarding.json) loads as documented", async () => {
+    const file = join(import.meta.dirname, '../fixtures/good-batches/onboarding.json');
+    const r = await loadBatchFile(file, { env: { SCIM_TOKEN: 'token-from-env' } });
+    expect(problems(r)).toEqual([]);
+    if (!r.ok) return;
+    const [contoso, fabrikam] = r.batch.instances;
+    expect(contoso!.onboarding!.settings).toEqual({
+      scope: 'assigned',
+      deletionThreshold: 500,
+      notificationEmail: 'idm-team@contoso.com',
+    });
+    expect(Object.keys(contoso!.onboarding!.schema!.User!.mappings!)).toHaveLength(4);
+    expect(fabrikam!.onboarding!.settings).toEqual({ scope: 'all' }); // replaces the default's as a whole
+    expect(fabrikam!.onboarding!.smokeTest).toMatchObject({ type: 'Group', members: [expect.any(String)] });
+    expect(plannedWrites(contoso!.onboarding)).toBe(5 + 1 + 2 + 1);
+  });
+
   it('instances without the fields carry none (their job data is unchanged)', async () => {
     const r = await loadBatchFile(base({}, [{ displayName: 'A' }]));
     expect(r.ok && 'onboarding' in r.batch.instances[0]!).toBe(false);
@@ -77,6 +94,20 @@ describe('onboarding fields in a batch file', () => {
     const r = await loadBatchFile(base({}, [{ displayName: 'A', ...fields }]));
     expect(r.ok).toBe(false);
     expect(problems(r)).toContainEqual({ path, message: expect.stringContaining(hint) });
+  });
+
+  it('refuses a setting and a credential that name the same secret key', async () => {
+    const r = await loadBatchFile(
+      base({ credentials: { SecretToken: { value: 'x' }, SyncAll: { value: 'true' } } }, [
+        { displayName: 'A', settings: { scope: 'assigned' } },
+      ]),
+    );
+    expect(problems(r)).toEqual([
+      {
+        path: 'instances[0].settings.scope',
+        message: expect.stringContaining('same secret key as credentials.SyncAll'),
+      },
+    ]);
   });
 
   it('refuses bad values with the fix, in defaults too', async () => {

@@ -190,6 +190,50 @@ describe('assign-groups', () => {
     expect((await assignGroups(t.deps, t.input())).assignments).toBe(1);
   });
 
+  it('a duplicate refused while the list does not show it yet (replication): waits, looks again, no second POST', async () => {
+    const t = setup({ assignments: [{ group: 'AWS Admins' }] });
+    t.graph.assignments.set('sp-1', [
+      { id: 'x', principalId: G_ADMINS, appRoleId: '00000000-0000-0000-0000-000000000000', resourceId: 'sp-1' },
+    ]);
+    const real = t.graph.listAppRoleAssignedTo.bind(t.graph);
+    let lagging = 2; // the first two reads miss it
+    t.graph.listAppRoleAssignedTo = async (sp: string) => (lagging-- > 0 ? [] : real(sp));
+    const wait = (await rejection(assignGroups(t.deps, t.input()))) as StepWait;
+    expect(wait).toBeInstanceOf(StepWait);
+    expect(wait.reason).toMatch(/looking again/);
+    t.deps.advance(wait.delayMs);
+    expect((await assignGroups(t.deps, t.input(wait.state))).assignments).toBe(1);
+    expect(t.graph.count('assignAppRole')).toBe(1);
+  });
+
+  it("a refusal that is not a duplicate fails with Graph's reason once the look-again window is over", async () => {
+    const t = setup({ assignments: [{ group: 'AWS Admins' }] });
+    t.graph.failNext.set('assignAppRole', {
+      err: graphError(
+        400,
+        'permanent',
+        'Request_BadRequest',
+        'Permission being assigned was not found on application.',
+      ),
+      afterEffect: false,
+    });
+    const wait = (await rejection(assignGroups(t.deps, t.input()))) as StepWait;
+    expect(wait).toBeInstanceOf(StepWait);
+    t.deps.advance(t.deps.settings.reconcileWindowMs);
+    t.graph.failNext.set('assignAppRole', {
+      err: graphError(
+        400,
+        'permanent',
+        'Request_BadRequest',
+        'Permission being assigned was not found on application.',
+      ),
+      afterEffect: false,
+    });
+    const err = await rejection(assignGroups(t.deps, t.input(wait.state)));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(String(err)).toMatch(/refused to assign group 'AWS Admins'.*not found on application/);
+  });
+
   it('fails the instance naming an unknown group', async () => {
     const t = setup({ assignments: [{ group: 'No Such Group' }] });
     const err = await rejection(assignGroups(t.deps, t.input()));
@@ -219,6 +263,21 @@ describe('assign-groups', () => {
     const err = await rejection(assignGroups(t.deps, t.input(wait.state)));
     expect(err).toBeInstanceOf(PermanentError);
     expect(String(err)).toMatch(/app role 'Admin' is not among the 0 app roles.*after the first provisioning cycle/);
+  });
+
+  it('a job whose dates say "never" (0001-01-01) has not completed a cycle: it keeps waiting', async () => {
+    const t = setup({ assignments: [{ group: 'AWS Admins', role: 'Admin' }] });
+    t.graph.jobs.get('sp-1')![0]!.status = {
+      code: 'Active',
+      lastSuccessfulExecution: { timeEnded: '0001-01-01T00:00:00Z' },
+      steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z',
+    };
+    let state: Record<string, unknown> = {};
+    for (let i = 0; i < 3; i++) {
+      const wait = (await rejection(assignGroups(t.deps, t.input(state)))) as StepWait;
+      expect(wait).toBeInstanceOf(StepWait);
+      state = wait.state;
+    }
   });
 
   it('fails naming the role at the deadline', async () => {

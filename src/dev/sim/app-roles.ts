@@ -14,7 +14,7 @@ export const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000';
 /** The IAM roles every simulated AWS account has (imported as app roles after the first cycle). */
 export const AWS_IMPORTED_ROLE_NAMES = ['Admin', 'Developer', 'ReadOnly'] as const;
 /** The SAML identity provider those roles trust, in every simulated AWS account. */
-export const AWS_SAML_PROVIDER = 'AzureAD';
+const AWS_SAML_PROVIDER = 'AzureAD';
 
 export interface SimAppRole {
   allowedMemberTypes: string[];
@@ -48,13 +48,13 @@ const GALLERY_ROLES: SimAppRole[] = [
 ];
 
 /** The simulated AWS account of a service principal (12 digits, stable per instance). */
-export function awsAccountOf(sp: SimSp): string {
+function awsAccountOf(sp: SimSp): string {
   const n = BigInt(`0x${createHash('sha1').update(sp.id).digest('hex').slice(0, 12)}`) % 1_000_000_000_000n;
   return n.toString().padStart(12, '0');
 }
 
 /** The app roles the AWS import creates for this instance (ids stable per instance and role). */
-export function awsImportedRoles(sp: SimSp): SimAppRole[] {
+function awsImportedRoles(sp: SimSp): SimAppRole[] {
   const account = awsAccountOf(sp);
   const provider = `arn:aws:iam::${account}:saml-provider/${AWS_SAML_PROVIDER}`;
   return AWS_IMPORTED_ROLE_NAMES.map((name) => ({

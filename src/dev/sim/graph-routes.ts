@@ -33,6 +33,7 @@ import { handleAssignmentRoutes } from './routes/assignments.ts';
 import { handleOnDemandRoutes } from './routes/on-demand.ts';
 import { noteRunStart, readBackSecrets } from './sync-scope.ts';
 import { onboardingLogs } from './onboarding-logs.ts';
+import { onboardingShape } from './routes/route-shape.ts';
 
 /** How a request is priced and whether it is a write, decided before it runs. */
 export interface RouteCost {
@@ -51,7 +52,8 @@ export function costOf(method: string, path: string): RouteCost {
     .replace(/^\/directory\/deletedItems\/(?!microsoft\.graph\.)[^/]+/i, '/directory/deletedItems/{id}');
   const list = /^\/(applications|servicePrincipals)$/.test(path);
   const reports = path.startsWith('/auditLogs/provisioning');
-  return { write: isWrite(method), ru: reports ? 0 : list ? 2 : 1, reports, route: `${method} ${route}` };
+  const { shape, isList } = onboardingShape(route, path);
+  return { write: isWrite(method), ru: reports ? 0 : list || isList ? 2 : 1, reports, route: `${method} ${shape}` };
 }
 
 export const appView = (a: SimApp) => ({

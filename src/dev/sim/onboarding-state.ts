@@ -13,17 +13,19 @@ export interface SimAssignment {
   principalDisplayName: string;
   appRoleId: string;
   createdAt: number;
+  /** Lists show it from then on (Microsoft: the list "might have replication delays"). */
+  visibleAt: number;
 }
 
 /** A job's schema once read or written: its body and version. */
-export interface StoredSchema {
+interface StoredSchema {
   body: Record<string, unknown>;
   version: number;
   updatedAt: number;
 }
 
 /** One provisioning-log entry written by an on-demand run (already in Graph's shape). */
-export type OnDemandLogEntry = Record<string, unknown> & { id: string; activityDateTime: string; jobId: string };
+type OnDemandLogEntry = Record<string, unknown> & { id: string; activityDateTime: string; jobId: string };
 
 export class OnboardingState {
   /** Assignments by resource service principal id. */

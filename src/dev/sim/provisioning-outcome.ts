@@ -14,7 +14,7 @@ import { isAssigned } from './sync-scope.ts';
 
 type Json = Record<string, unknown>;
 
-export type ProvisioningResult = 'Success' | 'Skipped' | 'Failure';
+type ProvisioningResult = 'Success' | 'Skipped' | 'Failure';
 
 export interface Outcome {
   result: ProvisioningResult;
@@ -29,17 +29,32 @@ export interface Subject {
   type: 'User' | 'Group';
 }
 
-/** The subject's display name, source identifier (UPN or group name) and attribute values. */
-export function describe(subject: Subject): { displayName: string; reportable: string; values: Json } | null {
+/**
+ * The subject's display name, source identifier (UPN or group name), attribute values (for the
+ * scoping filter) and the source attributes a report lists (strings, as Graph shows them).
+ */
+export function describe(
+  subject: Subject,
+): { displayName: string; reportable: string; values: Json; details: Record<string, string> } | null {
   if (subject.type === 'User') {
     const u = seedUser(subject.id);
     if (!u) return null;
     const values = { ...u, objectId: u.id, IsSoftDeleted: false };
-    return { displayName: u.displayName, reportable: u.userPrincipalName, values };
+    const details = {
+      objectId: u.id,
+      accountEnabled: u.accountEnabled ? 'True' : 'False',
+      displayName: u.displayName,
+      mailNickname: u.mailNickname,
+      userPrincipalName: u.userPrincipalName,
+      IsSoftDeleted: 'False',
+      appRoleAssignments: 'User',
+    };
+    return { displayName: u.displayName, reportable: u.userPrincipalName, values, details };
   }
   const g = seedGroup(subject.id);
   if (!g) return null;
-  return { displayName: g.displayName, reportable: g.displayName, values: { ...g, objectId: g.id } };
+  const details = { objectId: g.id, displayName: g.displayName, mailNickname: g.mailNickname };
+  return { displayName: g.displayName, reportable: g.displayName, values: { ...g, objectId: g.id }, details };
 }
 
 const skipped = (errorCode: string, reason: string): Outcome => ({
@@ -65,7 +80,7 @@ export function outcomeFor(
   const { cause } = runBehaviour(sp.applicationTemplateId, st.secrets.get(sp.id) ?? []);
   if (cause) return { result: 'Failure', errorCode: cause.code, reason: cause.message, action: 'Other' };
   if (!mapping || mapping.enabled === false) {
-    const why = `The ${subject.type} '${d.reportable}' will be skipped: the object mapping for ${subject.type} is disabled.`;
+    const why = `The ${subject.type} '${d.reportable}' will be skipped: its object mapping is disabled.`;
     return skipped('ObjectMappingDisabled', why);
   }
   if (!o.syncAll && !isAssigned(st, sp.id, subject.id)) {
@@ -150,15 +165,16 @@ export function logEntry(
       identityType: subject.type,
       details: {},
     },
-    modifiedProperties:
-      out.result === 'Success' ? [{ displayName: 'displayName', oldValue: null, newValue: d.displayName }] : [],
+    modifiedProperties: Object.entries(d.details).map(([displayName, newValue]) => ({
+      displayName,
+      oldValue: null,
+      newValue,
+    })),
     provisioningSteps: [
-      step(
-        'EntryImport',
-        'import',
-        'success',
-        `Retrieved ${subject.type} '${d.reportable}' from Azure Active Directory`,
-      ),
+      {
+        ...step('EntryImport', 'import', 'success', `Retrieved ${subject.type} '${d.reportable}' from Azure AD`),
+        details: d.details,
+      },
       step(
         'EntrySynchronizationScoping',
         'scoping',

@@ -4,7 +4,7 @@
  */
 
 /** A seeded user, as `GET /users/{id}` shows it. */
-export interface SeedUser {
+interface SeedUser {
   id: string;
   displayName: string;
   userPrincipalName: string;
@@ -18,7 +18,7 @@ export interface SeedUser {
 }
 
 /** A seeded security group, as `GET /groups/{id}` shows it, with its members' ids. */
-export interface SeedGroup {
+interface SeedGroup {
   id: string;
   displayName: string;
   description: string;

@@ -137,15 +137,28 @@ function scopeProblem(scope: unknown, attrs: Map<string, string>): string | null
       const type = attrs.get(str(c.sourceOperandName) ?? '');
       if (!type) return `scoping filter attribute '${String(c.sourceOperandName)}' is not defined.`;
       if (!(op.supportedAttributeTypes as readonly string[]).includes(type)) {
-        return `scoping filter operator '${op.name}' does not apply to ${type} attribute '${String(c.sourceOperandName)}'.`;
+        const name = String(c.sourceOperandName);
+        return `scoping filter operator '${op.name}' does not apply to ${type} attribute '${name}'.`;
       }
       const values = (c.targetOperand as { values?: unknown } | null | undefined)?.values;
       if (op.arity === 'Binary' && (!Array.isArray(values) || !values.length)) {
         return `scoping filter operator '${op.name}' needs a value (targetOperand.values).`;
       }
+      if (op.name.endsWith('REGEX MATCH') && !(values as unknown[]).every((v) => isRegex(String(v)))) {
+        return `scoping filter operator '${op.name}' needs a valid regular expression.`;
+      }
     }
   }
   return null;
+}
+
+function isRegex(v: string): boolean {
+  try {
+    new RegExp(v);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether an object with these attribute values is in a mapping's scope (no filter: everyone). */

@@ -325,7 +325,8 @@ export function templateSchema(syncTemplateId: string | null): Json {
         : { directories: [], synchronizationRules: [] };
   for (const rule of schema.synchronizationRules as Json[])
     rule.id = guid(`${syncTemplateId}|rule|${String(rule.name)}`);
-  return schema;
+  // A deep copy: the attribute lists are module constants shared by every schema built here.
+  return structuredClone(schema);
 }
 
 /** A job's schema as first read: the template's, with rule ids of its own. */

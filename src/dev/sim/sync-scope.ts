@@ -10,7 +10,7 @@ import { seedGroup } from './seed-directory.ts';
 import type { SimState } from './state.ts';
 
 /** Secret keys that are settings, not credentials: GET reads them back in clear. */
-export const SETTING_KEYS: ReadonlySet<string> = new Set([
+const SETTING_KEYS: ReadonlySet<string> = new Set([
   'SyncAll',
   'SyncNotificationSettings',
   'SkipOutOfScopeDeletions',

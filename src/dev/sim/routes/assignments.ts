@@ -26,6 +26,12 @@ const view = (a: SimAssignment, sp: SimSp) => ({
   resourceId: a.resourceId,
 });
 
+/** Replication lag of a new assignment in list reads (the profile's range; none in `fast`). */
+function lagMs(st: SimState): number {
+  const { min, max } = st.settings().replicationLagMs;
+  return max > 0 ? st.random.int(min, max) : 0;
+}
+
 /** The principal an assignment names: a seeded user or group, or a service principal. */
 function principalOf(st: SimState, id: string, now: number) {
   const u = seedUser(id);
@@ -52,7 +58,9 @@ export function handleAssignmentRoutes(st: SimState, ctx: SimContext): boolean {
   const context = `${ctx.url.origin}/${ctx.apiVersion}/$metadata#servicePrincipals('${sp.id}')/appRoleAssignedTo`;
   if (method === 'GET') {
     try {
+      // Recent assignments may be missing from the list for a while (replication), never from the duplicate check.
       const value = list
+        .filter((a) => a.visibleAt <= now)
         .map((a) => view(a, sp))
         .filter(compileFilter(ctx.url.searchParams.get('$filter'), 'directory'));
       sendGraph(ctx, 200, { '@odata.context': context, value });
@@ -120,6 +128,7 @@ export function handleAssignmentRoutes(st: SimState, ctx: SimContext): boolean {
     principalDisplayName: principal.displayName,
     appRoleId,
     createdAt: now,
+    visibleAt: now + lagMs(st),
   };
   list.push(a);
   st.stats.appRoleAssignments++;

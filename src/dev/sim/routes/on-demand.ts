@@ -90,7 +90,7 @@ function report(job: SimJob, subject: Subject, out: Outcome, entry: Json, starte
     status: String(x.status).replace(/^./, (c) => c.toUpperCase()),
     description: x.description,
     timestamp: iso(now),
-    details: {},
+    details: x.details,
   }));
   return {
     action: out.action,
@@ -141,7 +141,8 @@ export function handleOnDemandRoutes(st: SimState, ctx: SimContext): boolean {
     return true;
   }
   if (rule.sourceDirectoryName !== 'Azure Active Directory') {
-    const why = `Provision on demand is not supported by rule '${String(rule.name)}': it imports from ${String(rule.sourceDirectoryName)}.`;
+    const from = String(rule.sourceDirectoryName);
+    const why = `Provision on demand is not supported by rule '${String(rule.name)}': it imports from ${from}.`;
     sendGraphError(ctx, 400, 'BadRequest', why);
     return true;
   }
