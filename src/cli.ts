@@ -136,9 +136,91 @@ program
       .choices(['QuarantineState', 'Full', 'ForceDeletes', 'Watermark', 'Escrows'])
       .default('QuarantineState'),
   )
+  .option('--confirm', 'needed with --scope ForceDeletes (which lets staged deletes through)')
   .action(async (batch: string, o) => {
     const { runRestart } = await import('./commands/restart.ts');
-    process.exitCode = await runRestart(batch, { instance: o.instance, scope: o.scope });
+    process.exitCode = await runRestart(batch, { instance: o.instance, scope: o.scope, confirm: !!o.confirm });
+  });
+
+const waitOptions = (c: Command) =>
+  c
+    .option('--wait', 'wait until every instance is done, print the outcome (exit 1 if any failed)')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this long', int('--timeout', 1), 600)
+    .option('--json', 'print JSON instead of a table');
+
+waitOptions(
+  program
+    .command('rotate <batch> <file>')
+    .description('new credentials for started instances: validate, save the complete set, restart if quarantined'),
+).action(async (batch: string, file: string, o) => {
+  const { runRotate } = await import('./commands/rotate.ts');
+  process.exitCode = await runRotate(batch, file, { json: !!o.json, wait: !!o.wait, timeoutMs: o.timeout * 1000 });
+});
+
+waitOptions(
+  program
+    .command('verify <batch>')
+    .description("check that each started instance's saved credentials still work (results in status and webhooks)")
+    .option('--instance <name>', 'only this instance (display name)'),
+).action(async (batch: string, o) => {
+  const { runVerify } = await import('./commands/verify.ts');
+  const wait = !!o.wait;
+  process.exitCode = await runVerify(batch, {
+    instance: o.instance,
+    json: !!o.json,
+    wait,
+    timeoutMs: o.timeout * 1000,
+  });
+});
+
+waitOptions(
+  program
+    .command('teardown <batch>')
+    .description('pause and delete jobs, delete applications provflow created or adopted (dry run without --yes)')
+    .option('--instance <name>', 'only this instance (display name)')
+    .option('--dry-run', 'print what would be done and change nothing (the default without --yes)')
+    .option('--yes', 'really tear down')
+    .option('--purge', 'also remove the applications from deleted items (permanent)'),
+).action(async (batch: string, o) => {
+  const { runTeardown } = await import('./commands/teardown.ts');
+  process.exitCode = await runTeardown(batch, {
+    instance: o.instance,
+    dryRun: !!o.dryRun,
+    yes: !!o.yes,
+    purge: !!o.purge,
+    json: !!o.json,
+    wait: !!o.wait,
+    timeoutMs: o.timeout * 1000,
+  });
+});
+
+program
+  .command('export <batch>')
+  .description('write one deterministic JSON file per instance (job, settings, saved key names; no credential values)')
+  .option('--out <dir>', 'directory for the files; required')
+  .option('--json', 'print the list of files as JSON')
+  .action(async (batch: string, o) => {
+    const { runExport } = await import('./commands/export.ts');
+    process.exitCode = await runExport(batch, { out: o.out, json: !!o.json });
+  });
+
+program
+  .command('diff <batch> <file>')
+  .description('compare the batch file with what Graph holds (exit 3 when something drifted)')
+  .option('--json', 'print one JSON object: checked, drifted, instances[] with their differences')
+  .action(async (batch: string, file: string, o) => {
+    const { runDiff } = await import('./commands/diff.ts');
+    process.exitCode = await runDiff(batch, file, { json: !!o.json });
+  });
+
+program
+  .command('deletions <batch>')
+  .description('list the staged deletes of a job quarantined by the accidental-deletion threshold')
+  .option('--instance <name>', 'the instance (display name); required')
+  .option('--json', 'print JSON instead of a table')
+  .action(async (batch: string, o) => {
+    const { runDeletions } = await import('./commands/deletions.ts');
+    process.exitCode = await runDeletions(batch, { instance: o.instance, json: !!o.json });
   });
 
 program
@@ -177,7 +259,20 @@ program
   });
 
 /** Commands that end by themselves: exit once done and flushed, whatever handles a library left open. */
-const ONE_SHOT = new Set(['demo', 'enqueue', 'plan', 'status', 'restart', 'doctor']);
+const ONE_SHOT = new Set([
+  'demo',
+  'enqueue',
+  'plan',
+  'status',
+  'restart',
+  'doctor',
+  'rotate',
+  'verify',
+  'teardown',
+  'deletions',
+  'export',
+  'diff',
+]);
 
 await program.parseAsync(process.argv).catch(reportAndExit);
 if (ONE_SHOT.has(program.args[0] ?? '')) await exitWhenFlushed(Number(process.exitCode ?? 0));

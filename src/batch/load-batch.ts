@@ -39,6 +39,8 @@ export interface LoadBatchOptions {
   batchIdOverride?: string;
   /** Tenant names instances may name (the tenants file's); default `default` only. */
   tenants?: readonly string[];
+  /** A rotate file (credentials only): no application template is required. */
+  credentialsOnly?: boolean;
 }
 
 /** Loads and validates a batch file. Resolves with problems rather than throwing on bad input. */
@@ -93,6 +95,7 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
     maxInstances,
     format: csv ? 'csv' : 'json',
     tenants: options.tenants,
+    credentialsOnly: options.credentialsOnly === true,
   });
   // A loop, not push(...spread): a spread of 100,000+ problems overflows the stack.
   for (const p of validation.problems) raw.push(p);

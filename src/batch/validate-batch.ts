@@ -62,6 +62,8 @@ export interface ValidateOptions {
   format: 'json' | 'csv';
   /** Tenant names a batch may use (the tenants file's); default: `default` only. */
   tenants?: readonly string[];
+  /** A rotate file: credentials only, no application template (the batch already has one). */
+  credentialsOnly?: boolean;
 }
 
 /** Problems found, the batch id written in the document (if valid) and the planned instances. */
@@ -178,7 +180,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
       if (
         raw.applicationTemplate === undefined &&
         defaults.applicationTemplate === undefined &&
-        !defaultsTemplateUnknown
+        !defaultsTemplateUnknown &&
+        !options.credentialsOnly
       ) {
         problems.push({
           path: [...base, 'applicationTemplate'],
@@ -231,7 +234,8 @@ export function validateBatchDocument(doc: unknown, options: ValidateOptions): V
     if (inst === null) return;
     if (inst.tenant !== undefined && !tenants.includes(inst.tenant))
       problems.push({ path: [...base, 'tenant'], message: unknownTenantMessage(inst.tenant, tenants) });
-    const template = inst.applicationTemplate ?? defaults.applicationTemplate;
+    const template =
+      inst.applicationTemplate ?? defaults.applicationTemplate ?? (options.credentialsOnly ? '' : undefined);
     if (template === undefined) return;
     const credentials = mergeCredentials(defaults, inst.credentials, base);
     const ownCredentialsBroken = !parsed.success && parsed.error.issues.some((i) => i.path[0] === 'credentials');

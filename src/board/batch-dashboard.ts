@@ -15,7 +15,7 @@ import { ROOT_STEP } from '../steps/index.ts';
 import type { MetricsSource } from '../metrics/redis-counters.ts';
 import { Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
-import { hasTenants, summarise } from '../ui/status-view.ts';
+import { dayTwoNote, hasTenants, summarise } from '../ui/status-view.ts';
 import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
 import { graphCharts, startedSteadyChart } from './dashboard-charts.ts';
 import {
@@ -113,9 +113,11 @@ function batchPage(
   const body = selected
     .map((r) => {
       const jobId = stepJobId(meta.batchId, r.instanceKey, ROOT_STEP);
-      // The failure, else a warning, else the smoke test's outcome.
+      // The failure, else a day-two finding, else a warning, else the smoke test's outcome.
       const reasonText = (x: InstanceRecord) =>
-        x.state === 'failed' ? x.lastError : (x.warning ?? (x.smokeTest ? `smoke test: ${x.smokeTest}` : null));
+        x.state === 'failed'
+          ? x.lastError
+          : (dayTwoNote(x) ?? x.warning ?? (x.smokeTest ? `smoke test: ${x.smokeTest}` : null));
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
 <a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>${tenantCell(r)}

@@ -19,6 +19,7 @@ const DESCRIPTIONS: Record<string, string> = {
   [QUEUES.steps]: 'Steps 1–7 of every instance (the job name is the step); one flow per instance.',
   [QUEUES.poll]: 'Step 8: the poller watches each started provisioning job until steady state or quarantine.',
   [QUEUES.events]: 'Operator notifications (webhooks).',
+  [QUEUES.ops]: 'Day-two operations: rotate, verify, teardown (one job per instance and run; verify-fleet schedules).',
 };
 
 /** One adapter per queue, masking job data, return values, progress and names. */

@@ -4,8 +4,11 @@ import { pino } from 'pino';
 import { createLogger, type Logger } from '../logger.ts';
 import { createRuntime, RedisUnreachableError, type Runtime, type RuntimeOptions } from '../app/runtime.ts';
 
-/** Exit codes: 0 ok, 1 failure at run time, 2 bad input or configuration (nothing was done). */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+/**
+ * Exit codes: 0 ok, 1 failure at run time, 2 bad input or configuration (nothing was done),
+ * 3 `provflow diff` found drift (Graph differs from the batch file).
+ */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, drift: 3 } as const;
 
 /** Raised by commands to stop with a message and an exit code (printed once by cli.ts). */
 export class CliExit extends Error {

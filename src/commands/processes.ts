@@ -7,6 +7,7 @@ import { tenantsOf } from '../tenants/tenants-config.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startStepsWorker } from '../app/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
+import { startOpsWorker, syncVerifySchedule } from '../ops/ops-worker.ts';
 import { configFor, processLogger } from './common.ts';
 import type { StuckWorker } from '../flow/fetch-watchdog.ts';
 import type { Logger } from '../logger.ts';
@@ -57,10 +58,12 @@ export async function runWorker(opts: { concurrency?: number }): Promise<void> {
   const tenants = await tenantsOf(cfg);
   const rt = await createRuntime(cfg, { logger, withGraph: true, tenants });
   const worker = startStepsWorker(rt, { ...opts, onStuck: exitWhenStuck(logger) });
-  await worker.waitUntilReady();
+  // Day-two operations (rotate, verify, teardown) share the process, its limiter and its concurrency.
+  const opsWorker = startOpsWorker(rt, opts);
+  await Promise.all([worker.waitUntilReady(), opsWorker.waitUntilReady()]);
   logger.info({ concurrency: worker.opts.concurrency, prefix: rt.prefix }, 'steps worker ready');
   onSignals(async () => {
-    await worker.close();
+    await Promise.all([worker.close(), opsWorker.close()]);
     await rt.close();
   }, logger);
 }
@@ -72,7 +75,8 @@ export async function runPoller(opts: { concurrency?: number }): Promise<void> {
   const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE, tenants });
   const poller = startPoller(rt, { ...opts, onStuck: exitWhenStuck(logger) });
   await poller.watchWorker.waitUntilReady();
-  logger.info({ prefix: rt.prefix }, 'poller ready');
+  await syncVerifySchedule(rt);
+  logger.info({ prefix: rt.prefix, verifyEveryMs: cfg.PROVFLOW_VERIFY_INTERVAL_MS }, 'poller ready');
   onSignals(async () => {
     await poller.close();
     await rt.close();

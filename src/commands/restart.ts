@@ -3,9 +3,12 @@
  * named), call Graph's restart with the reset scope and hand the instance back to the poller.
  */
 import type { Runtime } from '../app/runtime.ts';
+import type { GraphApi } from '../graph/graph-api.ts';
 import type { WatchJobData } from '../flow/job-data.ts';
 import { addWatchJob, watchJobId } from '../flow/watch-job.ts';
 import { STARTED } from '../ledger/instance-state.ts';
+import { listStagedDeletes } from '../ops/staged-deletes.ts';
+import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 export async function restartInstances(
@@ -52,10 +55,46 @@ export async function restartInstances(
   return { restarted, skipped };
 }
 
-export async function runRestart(batchId: string, opts: { instance?: string; scope: string }): Promise<number> {
+/**
+ * ForceDeletes lets the staged deletes of a threshold quarantine through: it shows how many there
+ * are and needs --confirm; without it nothing is restarted (exit 2).
+ */
+async function confirmForceDeletes(
+  rt: Runtime,
+  graph: GraphApi,
+  batchId: string,
+  opts: { instance?: string; confirm?: boolean },
+) {
+  const rows = await rt.ledger.listInstances(batchId);
+  const targets = opts.instance
+    ? rows.filter((r) => r.displayName === opts.instance)
+    : rows.filter((r) => r.state === 'quarantined');
+  let total = 0;
+  const lines: string[] = [];
+  for (const r of targets) {
+    if (!r.jobId) continue;
+    const { deletes, complete } = await listStagedDeletes(graph, r.jobId);
+    total += deletes.length;
+    lines.push(`${r.displayName}: ${deletes.length}${complete ? '' : '+'} staged delete(s)`);
+  }
+  for (const l of lines) out(l);
+  if (!opts.confirm)
+    throw new CliExit(
+      `--scope ForceDeletes would let ${total} staged delete(s) through (list them: provflow deletions ${batchId} ` +
+        '--instance NAME). Nothing was restarted; add --confirm to go ahead.',
+      EXIT.badInput,
+    );
+}
+
+export async function runRestart(
+  batchId: string,
+  opts: { instance?: string; scope: string; confirm?: boolean },
+): Promise<number> {
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'restart', 'warn'), withGraph: true });
+  const graph = patientGraph(rt.graph!);
   try {
+    if (opts.scope.split(',').includes('ForceDeletes')) await confirmForceDeletes(rt, graph, batchId, opts);
     const { restarted, skipped } = await restartInstances(rt, batchId, opts);
     out(
       `restarted ${restarted.length} provisioning job(s) with resetScope ${opts.scope}; ` +

@@ -16,8 +16,16 @@ import { createHash } from 'node:crypto';
 import { webhookFailureClass } from '../graph/classify-error.ts';
 import { parseRetryAfter } from '../graph/retry-after.ts';
 
-/** The three events an operator can subscribe to. */
-export type WebhookEventType = 'instance.steady' | 'instance.quarantined' | 'instance.failed';
+/**
+ * The events an operator can subscribe to: the three ends of a flow, saved credentials that
+ * `verify` found refused (before the job quarantines), and a day-two operation that failed.
+ */
+export type WebhookEventType =
+  | 'instance.steady'
+  | 'instance.quarantined'
+  | 'instance.failed'
+  | 'instance.credentials-failing'
+  | 'instance.operation-failed';
 
 /** What is posted. Ids and text only; there is deliberately no place for credentials. */
 export interface WebhookEvent {
@@ -76,6 +84,8 @@ const EVENT_TYPES: ReadonlySet<string> = new Set<WebhookEventType>([
   'instance.steady',
   'instance.quarantined',
   'instance.failed',
+  'instance.credentials-failing',
+  'instance.operation-failed',
 ]);
 const ID_KEYS = ['applicationObjectId', 'servicePrincipalId', 'jobId'] as const;
 const MAX_DETAIL = 1_000;

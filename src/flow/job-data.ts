@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { instanceSpecSchema } from '../steps/instance.ts';
+import { OP_NAMES } from '../steps/ops/index.ts';
 
 /** Data of every job in the steps queue. `v` lets a future deploy recognise old payloads. */
 export const stepJobDataSchema = z.object({
@@ -42,3 +43,17 @@ export const watchJobDataSchema = z.object({
     .optional(),
 });
 export type WatchJobData = z.infer<typeof watchJobDataSchema>;
+
+/** Data of a day-two operation job (ops queue). Credentials are never here: rotate seals them in the ledger. */
+export const opJobDataSchema = z.object({
+  v: z.literal(1),
+  op: z.enum(OP_NAMES as [string, ...string[]]),
+  instance: instanceSpecSchema,
+  /** One run of the command (rotate, teardown…): part of the job id, and the mark a re-run looks for. */
+  runId: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  options: z.object({ purge: z.boolean().optional() }).optional(),
+  /** Steps completed so far (checkpoint), and the running step's state across waits. */
+  done: z.array(z.string()).optional(),
+  state: z.record(z.string(), z.unknown()).optional(),
+});
+export type OpJobData = z.infer<typeof opJobDataSchema>;

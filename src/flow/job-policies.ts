@@ -42,6 +42,23 @@ export const JOB_POLICIES = {
     removeOnComplete: { age: 24 * HOUR_S, count: 1000 },
     removeOnFail: { age: FORTNIGHT_S },
   },
+  /**
+   * A day-two operation on one instance (rotate, verify, teardown): its steps run in order and
+   * checkpoint in the job, so a retry resumes at the step that failed. Throttling spends no attempt.
+   */
+  op: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: { age: 24 * HOUR_S, count: 1000 },
+    removeOnFail: { age: FORTNIGHT_S },
+  },
+  /** The poller's repeating `verify-fleet` job, which adds one verify op per running instance. */
+  verifyFleet: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: HOUR_S, count: 10 },
+    removeOnFail: { age: 24 * HOUR_S, count: 10 },
+  },
 } as const satisfies Record<string, JobsOptions>;
 
 /** A step job's options: attempts and backoff from the step's declaration, the rest shared by every step. */

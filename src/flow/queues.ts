@@ -10,6 +10,8 @@ export const QUEUES = {
   poll: 'provflow-poll',
   /** Operator notifications (webhooks). */
   events: 'provflow-events',
+  /** Day-two operations (rotate, verify, teardown): one job per instance and run. */
+  ops: 'provflow-ops',
 } as const;
 
 export const ALL_QUEUE_NAMES: readonly string[] = Object.values(QUEUES);

@@ -113,6 +113,16 @@ export interface GraphApi {
   startSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<void>;
   /** `POST …/jobs/{jobId}/restart` with `{criteria:{resetScope}}`. */
   restartSynchronizationJob(servicePrincipalId: string, jobId: string, resetScope: string): Promise<void>;
+  /** `POST …/jobs/{jobId}/pause`; a 404 (job gone) counts as done. */
+  pauseSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<void>;
+  /** `DELETE …/jobs/{jobId}`; a 404 counts as done. */
+  deleteSynchronizationJob(servicePrincipalId: string, jobId: string): Promise<void>;
+  /** `DELETE /applications/{id}` (soft delete: to deleted items, its service principal with it); 404 = done. */
+  deleteApplication(objectId: string): Promise<void>;
+  /** `GET /directory/deletedItems/{id}`; null when it is not (or no longer) in deleted items. */
+  getDeletedApplication(objectId: string): Promise<Application | null>;
+  /** `DELETE /directory/deletedItems/{id}`: permanent; 404 = done. */
+  purgeDeletedApplication(objectId: string): Promise<void>;
   /** `GET …/synchronization/secrets`: what is saved (credential values masked). */
   getSynchronizationSecrets(servicePrincipalId: string): Promise<SavedSecret[]>;
   /** `GET …/jobs/{jobId}/schema`; null on 404. */
@@ -147,6 +157,8 @@ export interface GraphApi {
     since?: string;
     top?: number;
     nextLink?: string | null;
+    /** e.g. `stagedDelete`: only entries of that provisioningAction. */
+    provisioningAction?: string;
   }): Promise<ProvisioningLogPage>;
 }
 

@@ -14,6 +14,7 @@ import { GraphError, RateLimitedError } from './errors.ts';
 import type { GraphApi, GraphResponseEvent } from './graph-api.ts';
 import type { CallSpec, GraphTransport } from './call-spec.ts';
 import { applicationsEndpoints } from './endpoints/applications.ts';
+import { lifecycleEndpoints } from './endpoints/lifecycle.ts';
 import { reportsEndpoints } from './endpoints/reports.ts';
 import { onboardingEndpoints } from './endpoints/onboarding.ts';
 import { directoryEndpoints } from './endpoints/directory.ts';
@@ -296,6 +297,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
     ...applicationsEndpoints(t),
     ...synchronizationEndpoints(t),
     ...reportsEndpoints(t),
+    ...lifecycleEndpoints(t),
     ...onboardingEndpoints(t),
     ...directoryEndpoints(t),
   };

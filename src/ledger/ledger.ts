@@ -38,6 +38,14 @@ export interface InstanceRecord {
   endedAt: number | null;
   enqueuedAt: number | null;
   warning: string | null;
+  /** `provflow verify`: `ok` or `failing` (saved credentials refused), when and why. */
+  credentialsCheck?: string | null;
+  credentialsCheckedAt?: number | null;
+  credentialsError?: string | null;
+  /** The last day-two operation (rotate, verify, teardown), its state (OP_STATES) and error. */
+  op?: string | null;
+  opState?: string | null;
+  opError?: string | null;
   /** Smoke test outcome as recorded by the smoke-test step, e.g. "Success" or "Failure (code: reason)". */
   smokeTest?: string | null;
   /** App role assignments present after assign-groups (null: the instance asks for none). */
@@ -268,6 +276,12 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     endedAt: numOrNull(h.endedAt),
     enqueuedAt: numOrNull(h.enqueuedAt),
     warning: str(h.warning),
+    credentialsCheck: str(h.credentialsCheck),
+    credentialsCheckedAt: numOrNull(h.credentialsCheckedAt),
+    credentialsError: str(h.credentialsError),
+    op: str(h.op),
+    opState: str(h.opState),
+    opError: str(h.opError),
     smokeTest: str(h.smokeTest),
     assignments: numOrNull(h.assignments),
     smokeTestPassed: h.smokeTestPassed === undefined ? null : h.smokeTestPassed === '1',

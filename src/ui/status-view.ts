@@ -88,6 +88,9 @@ export function runningLongAfterMs(rows: readonly InstanceRecord[]): number {
 /** Why an instance needs a person, or null: failed, quarantined, timed out, running long. */
 export function attentionReason(r: InstanceRecord, now: number, longMs: number): string | null {
   if (ATTENTION_STATES.has(r.state)) return r.state;
+  // `provflow verify` found the saved credentials refused: the job will quarantine at a next cycle.
+  if (r.credentialsCheck === 'failing') return 'credentials failing';
+  if (r.opState === 'failed') return `${r.op ?? 'operation'} failed`;
   if (END_STATES.has(r.state) || r.state === 'queued') return null; // waiting in line is not running
   const since = r.startedAt ?? r.enqueuedAt;
   return since && now - since > longMs ? 'running long' : null;
@@ -95,6 +98,13 @@ export function attentionReason(r: InstanceRecord, now: number, longMs: number):
 
 /** Whether the rows span tenants other than `default` (the single-tenant table keeps its columns). */
 export const hasTenants = (rows: readonly InstanceRecord[]): boolean => rows.some((r) => r.tenant !== DEFAULT_TENANT);
+
+/** What a day-two command left to read: a failed operation, or credentials verify found refused. */
+export function dayTwoNote(r: InstanceRecord): string | null {
+  if (r.opState === 'failed') return `${r.op ?? 'operation'} failed: ${r.opError ?? ''}`;
+  if (r.credentialsCheck === 'failing') return `credentials failing: ${r.credentialsError ?? ''}`;
+  return null;
+}
 
 function instanceColumns(opts: StatusViewOptions, tenants = false): Column<InstanceRecord>[] {
   const cols: Column<InstanceRecord>[] = [
@@ -115,7 +125,7 @@ function instanceColumns(opts: StatusViewOptions, tenants = false): Column<Insta
     { header: 'smoke test', get: (r) => r.smokeTest, max: 60, min: 10, priority: 2, optional: true },
     {
       header: 'reason',
-      get: (r) => (r.state === 'failed' ? r.lastError : r.warning),
+      get: (r) => (r.state === 'failed' ? r.lastError : (dayTwoNote(r) ?? r.warning)),
       max: opts.wide ? 400 : 90,
       min: 30,
       priority: 1,

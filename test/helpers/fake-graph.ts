@@ -15,6 +15,7 @@ import type {
 } from '../../src/graph/onboarding-schemas.ts';
 import type {
   Application,
+  ProvisioningObjectSummary,
   ServicePrincipal,
   SynchronizationJob,
   SynchronizationTemplate,
@@ -181,12 +182,51 @@ export class FakeGraph implements GraphApi {
       j.schedule = { state: 'Active' };
     }
   }
-  async restartSynchronizationJob() {
+  /** resetScope of each restart. */
+  restarts: string[] = [];
+  async restartSynchronizationJob(_sp: string, _jobId: string, resetScope: string) {
     this.calls.push('restartSynchronizationJob');
+    this.restarts.push(resetScope);
   }
+  /** Provisioning log entries returned by listProvisioningLogs (one page). */
+  logs: ProvisioningObjectSummary[] = [];
   async listProvisioningLogs() {
     this.calls.push('listProvisioningLogs');
-    return { items: [], nextLink: null };
+    return { items: this.logs, nextLink: null };
+  }
+  /** Soft-deleted applications (deleted items). */
+  deletedApps: (Application & { id: string })[] = [];
+  async pauseSynchronizationJob(sp: string, jobId: string) {
+    this.calls.push('pauseSynchronizationJob');
+    const j = (this.jobs.get(sp) ?? []).find((x) => x.id === jobId);
+    if (j) {
+      j.status = { ...j.status, code: 'Paused' };
+      j.schedule = { ...j.schedule, state: 'Paused' };
+    }
+  }
+  async deleteSynchronizationJob(sp: string, jobId: string) {
+    this.calls.push('deleteSynchronizationJob');
+    this.maybeFail('deleteSynchronizationJob', 'before');
+    this.jobs.set(
+      sp,
+      (this.jobs.get(sp) ?? []).filter((x) => x.id !== jobId),
+    );
+  }
+  async deleteApplication(id: string) {
+    this.calls.push('deleteApplication');
+    const app = this.apps.find((a) => a.id === id);
+    if (!app) return;
+    this.apps = this.apps.filter((a) => a !== app);
+    this.sps = this.sps.filter((s) => s.appId !== app.appId);
+    this.deletedApps.push(app);
+  }
+  async getDeletedApplication(id: string) {
+    this.calls.push('getDeletedApplication');
+    return this.deletedApps.find((a) => a.id === id) ?? null;
+  }
+  async purgeDeletedApplication(id: string) {
+    this.calls.push('purgeDeletedApplication');
+    this.deletedApps = this.deletedApps.filter((a) => a.id !== id);
   }
 
   // --- onboarding: secrets read-back, job schema, groups, app role assignments, provisionOnDemand

@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowJob } from 'bullmq';
 import { buildInstanceFlow } from '../../src/flow/build-flow.ts';
-import { END_STATES, PAST_PIPELINE_STATES, QUEUED, STARTED, STARTED_STATES } from '../../src/ledger/instance-state.ts';
+import {
+  END_STATES,
+  LEDGER_STATE,
+  PAST_PIPELINE_STATES,
+  QUEUED,
+  REMOVED,
+  STARTED,
+  STARTED_STATES,
+  TEARING_DOWN,
+} from '../../src/ledger/instance-state.ts';
 import { ROOT_STEP, RUNNING_STATES, STEP_BY_NAME, STEPS } from '../../src/steps/index.ts';
 import { INSTANCE } from '../helpers/fake-graph.ts';
 
@@ -29,6 +38,12 @@ describe('step list', () => {
 
   it('ends and "started" are states of the one state machine', () => {
     for (const s of END_STATES) expect(PAST_PIPELINE_STATES).toContain(s);
-    expect([...STARTED_STATES].sort()).toEqual([STARTED, ...PAST_PIPELINE_STATES.filter((s) => s !== 'failed')].sort());
+    const watchStates = Object.values(LEDGER_STATE).filter((s) => s !== 'failed');
+    expect([...STARTED_STATES].sort()).toEqual([STARTED, ...watchStates].sort());
+    // Teardown's states are past the pipeline (no step may overwrite them) but not "started".
+    for (const s of [TEARING_DOWN, REMOVED]) {
+      expect(PAST_PIPELINE_STATES).toContain(s);
+      expect(STARTED_STATES.has(s)).toBe(false);
+    }
   });
 });

@@ -6,11 +6,15 @@ import type { GraphApi, ProvisioningLogPage } from '../graph-api.ts';
 
 export function reportsEndpoints(t: GraphTransport): Pick<GraphApi, 'listProvisioningLogs'> {
   return {
-    async listProvisioningLogs({ jobId, since, top, nextLink }): Promise<ProvisioningLogPage> {
+    async listProvisioningLogs({ jobId, since, top, nextLink, provisioningAction }): Promise<ProvisioningLogPage> {
       const path = nextLink
         ? nextLink
         : `/auditLogs/provisioning${buildQuery({
-            $filter: and(eq('jobId', jobId), since && gtDateTime('activityDateTime', since)),
+            $filter: and(
+              eq('jobId', jobId),
+              since && gtDateTime('activityDateTime', since),
+              provisioningAction && eq('provisioningAction', provisioningAction),
+            ),
             $top: top,
           })}`;
       const res = await t.call({
