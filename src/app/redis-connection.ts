@@ -7,7 +7,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { redisIsCluster, type Config } from '../config.ts';
 
 /** ioredis options for BullMQ workers: never give up on a command while Redis restarts. */
-export function workerRedisOptions(): RedisOptions {
+function workerRedisOptions(): RedisOptions {
   return { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
 }
 

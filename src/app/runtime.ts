@@ -17,9 +17,7 @@ import { createVault, type Vault } from '../secrets/vault.ts';
 import { createTenantRegistry, defaultTenantFromEnv, type TenantRegistry } from '../tenants/tenant-registry.ts';
 import { DEFAULT_TENANT, type TenantConfig } from '../tenants/tenant-schema.ts';
 import { tenantsOf } from '../tenants/tenants-config.ts';
-import { connectRedis, workerRedisOptions } from './redis-connection.ts';
-
-export { workerRedisOptions };
+import { connectRedis } from './redis-connection.ts';
 
 export interface Runtime {
   cfg: Config;

@@ -11,7 +11,7 @@ import type { StepDeps } from '../steps/types.ts';
  * no work leave theirs idle), never more than half, so a throttled, slow or huge tenant can never
  * take every slot from the others' ready work.
  */
-export function tenantSlotCap(tenants: number, concurrency: number): number | undefined {
+function tenantSlotCap(tenants: number, concurrency: number): number | undefined {
   if (tenants <= 1) return undefined;
   return Math.max(1, Math.min(Math.ceil(concurrency / 2), Math.ceil((2 * concurrency) / tenants)));
 }

@@ -6,25 +6,25 @@
  */
 import { z } from 'zod';
 
-export const SETTINGS_FIELDS = [
+const SETTINGS_FIELDS = [
   'scope',
   'deletionThreshold',
   'notificationEmail',
   'notifyOnFailure',
   'skipOutOfScopeDeletions',
 ] as const;
-export const ASSIGNMENT_FIELDS = ['group', 'role'] as const;
-export const SCHEMA_OBJECT_FIELDS = ['enabled', 'flowTypes', 'matchingAttribute', 'mappings', 'scopingFilter'] as const;
-export const MAPPING_FIELDS = ['source', 'expression', 'constant', 'flowType', 'defaultValue'] as const;
-export const SCOPING_FILTER_FIELDS = ['mode', 'groups'] as const;
-export const FILTER_GROUP_FIELDS = ['name', 'clauses'] as const;
-export const CLAUSE_FIELDS = ['attribute', 'operator', 'values'] as const;
-export const SMOKE_TEST_FIELDS = ['subject', 'type', 'members'] as const;
+const ASSIGNMENT_FIELDS = ['group', 'role'] as const;
+const SCHEMA_OBJECT_FIELDS = ['enabled', 'flowTypes', 'matchingAttribute', 'mappings', 'scopingFilter'] as const;
+const MAPPING_FIELDS = ['source', 'expression', 'constant', 'flowType', 'defaultValue'] as const;
+const SCOPING_FILTER_FIELDS = ['mode', 'groups'] as const;
+const FILTER_GROUP_FIELDS = ['name', 'clauses'] as const;
+const CLAUSE_FIELDS = ['attribute', 'operator', 'values'] as const;
+const SMOKE_TEST_FIELDS = ['subject', 'type', 'members'] as const;
 export const ONBOARDING_FIELDS = ['settings', 'assignments', 'schema', 'smokeTest'] as const;
 
-export const FLOW_TYPES = ['Add', 'Update', 'Delete'] as const;
+const FLOW_TYPES = ['Add', 'Update', 'Delete'] as const;
 /** attributeMapping.flowType values Graph documents. */
-export const MAPPING_FLOW_TYPES = ['Always', 'ObjectAddOnly', 'MultiValueAddOnly', 'ValueAddOnly', 'AttributeAddOnly'];
+const MAPPING_FLOW_TYPES = ['Always', 'ObjectAddOnly', 'MultiValueAddOnly', 'ValueAddOnly', 'AttributeAddOnly'];
 
 const text = (what: string) =>
   z
@@ -70,7 +70,7 @@ export const assignmentSchema = z.strictObject(
   { error: 'must be an object, e.g. {"group": "AWS Admins", "role": "Admin"}' },
 );
 export type AssignmentInput = z.infer<typeof assignmentSchema>;
-export const assignmentsSchema = z
+const assignmentsSchema = z
   .array(assignmentSchema, { error: 'must be an array, e.g. "assignments": [{"group": "AWS Admins"}]' })
   .max(100, { error: 'has more than 100 assignments; assign fewer groups per instance' });
 

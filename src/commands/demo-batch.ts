@@ -12,8 +12,8 @@ import { instanceKeyOf } from '../batch/instance-key.ts';
 import type { OnboardingInput } from '../batch/onboarding-fields.ts';
 
 /** Seeded in the simulator with fixed ids (src/dev/sim/seed-directory.ts). */
-export const DEMO_CANARY = '5e1d0000-0000-4000-8000-000000000005';
-export const DEMO_FAILING_USER = '5e1d0000-0000-4000-8000-000000000007';
+const DEMO_CANARY = '5e1d0000-0000-4000-8000-000000000005';
+const DEMO_FAILING_USER = '5e1d0000-0000-4000-8000-000000000007';
 
 const SETTINGS = { scope: 'assigned', deletionThreshold: 500, notificationEmail: 'idm-team@contoso.example' } as const;
 

@@ -20,8 +20,6 @@ import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts'
 import { cliLogger, err, EXIT, out } from './common.ts';
 import { demoBatch, demoExpectation } from './demo-batch.ts';
 
-export { demoBatch } from './demo-batch.ts';
-
 export interface DemoOptions {
   instances: number;
   profile: SimProfile;

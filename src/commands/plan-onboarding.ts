@@ -23,7 +23,7 @@ export function planGroups(graph: GraphApi, instances: readonly BatchInstance[])
 }
 
 /** The edits in words, for an app whose job does not exist yet. */
-export function describeEdits(edits: SchemaEditsInput): string[] {
+function describeEdits(edits: SchemaEditsInput): string[] {
   const out: string[] = [];
   for (const [object, e] of Object.entries(edits)) {
     if (e.enabled !== undefined) out.push(`${object}: enabled ${e.enabled}`);

@@ -12,7 +12,7 @@ const nullableString = z.string().nullish();
 /** `GET …/synchronization/secrets`: `{value: [{key, value}]}`; credential values read back as "*". */
 export const secretsResponseSchema = z.looseObject({ value: z.array(keyValueSchema).nullish() });
 
-export const attributeMappingSourceSchema: z.ZodType<AttributeMappingSource> = z.lazy(() =>
+const attributeMappingSourceSchema: z.ZodType<AttributeMappingSource> = z.lazy(() =>
   z.looseObject({
     expression: nullableString,
     name: nullableString,
@@ -39,18 +39,17 @@ export const attributeMappingSchema = z.looseObject({
 });
 export type AttributeMapping = z.infer<typeof attributeMappingSchema>;
 
-export const filterClauseSchema = z.looseObject({
+const filterClauseSchema = z.looseObject({
   operatorName: z.string(),
   sourceOperandName: z.string(),
   targetOperand: z.looseObject({ values: z.array(z.string()).nullish() }).nullish(),
 });
-export type FilterClause = z.infer<typeof filterClauseSchema>;
 export const filterGroupSchema = z.looseObject({
   name: nullableString,
   clauses: z.array(filterClauseSchema).nullish(),
 });
 export type FilterGroup = z.infer<typeof filterGroupSchema>;
-export const filterSchema = z.looseObject({
+const filterSchema = z.looseObject({
   categoryFilterGroups: z.array(filterGroupSchema).nullish(),
   groups: z.array(filterGroupSchema).nullish(),
   inputFilterGroups: z.array(filterGroupSchema).nullish(),
@@ -68,14 +67,13 @@ export const objectMappingSchema = z.looseObject({
 });
 export type ObjectMapping = z.infer<typeof objectMappingSchema>;
 
-export const synchronizationRuleSchema = z.looseObject({
+const synchronizationRuleSchema = z.looseObject({
   id: z.string(),
   name: nullableString,
   sourceDirectoryName: nullableString,
   targetDirectoryName: nullableString,
   objectMappings: z.array(objectMappingSchema).nullish(),
 });
-export type SynchronizationRule = z.infer<typeof synchronizationRuleSchema>;
 
 /** `GET …/jobs/{jobId}/schema`. */
 export const synchronizationSchemaSchema = z.looseObject({
@@ -98,7 +96,7 @@ export type MappingFunction = z.infer<typeof mappingFunctionSchema>;
 export const groupSchema = z.looseObject({ id: z.string(), displayName: nullableString });
 export type Group = z.infer<typeof groupSchema>;
 
-export { appRoleSchema, type AppRole } from './schemas.ts';
+export type { AppRole } from './schemas.ts';
 
 export const appRoleAssignmentSchema = z.looseObject({
   id: nullableString,

@@ -7,7 +7,7 @@ import { DEFAULT_TENANT, tenantPrefix, tenantRegistryKey } from '../redis-keys.t
 import { Ledger, type BatchMeta, type InstanceRecord } from './ledger.ts';
 
 /** One ledger per tenant that ever had work (`default` first). */
-export async function tenantLedgers(redis: Redis, base: string): Promise<{ tenant: string; ledger: Ledger }[]> {
+async function tenantLedgers(redis: Redis, base: string): Promise<{ tenant: string; ledger: Ledger }[]> {
   const tenants = await knownTenants(redis, base);
   return tenants.map((tenant) => ({ tenant, ledger: new Ledger(redis, tenantPrefix(base, tenant)) }));
 }

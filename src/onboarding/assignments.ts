@@ -10,7 +10,7 @@ import type { AppRoleAssignment } from '../graph/onboarding-schemas.ts';
 import type { AppRole } from '../graph/schemas.ts';
 
 /** Graph's "default access" role: for apps that declare no roles of their own. */
-export const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000';
+const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000';
 
 /** A group reference as resolved: its id, or why it could not be. */
 export type GroupResolution = { ok: true; id: string } | { ok: false; reason: 'unknown' | 'ambiguous'; count?: number };

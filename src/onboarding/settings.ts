@@ -9,9 +9,6 @@
 import type { SavedSecret, SecretPair } from '../graph/graph-api.ts';
 import type { SettingsInput } from '../batch/onboarding-fields.ts';
 
-/** Keys the settings compile to: saved in clear, so they can be read back and compared. */
-export const SETTINGS_KEYS = ['SyncAll', 'SyncNotificationSettings', 'SkipOutOfScopeDeletions'] as const;
-
 /** The parsed `SyncNotificationSettings` value (Graph stores it as a JSON string). */
 interface NotificationSettings {
   Enabled?: boolean;

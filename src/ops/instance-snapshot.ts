@@ -56,7 +56,7 @@ export interface SnapshotSection {
   compare?(graph: GraphApi, desired: BatchInstance, actual: unknown, r: InstanceRecord): Promise<Difference[]>;
 }
 
-export const SNAPSHOT_SECTIONS: SnapshotSection[] = [assignmentsSection, schemaSection];
+const SNAPSHOT_SECTIONS: SnapshotSection[] = [assignmentsSection, schemaSection];
 
 export async function readSnapshot(graph: GraphApi, batchId: string, r: InstanceRecord): Promise<InstanceSnapshot> {
   const ids: Record<string, string> = {};

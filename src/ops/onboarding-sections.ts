@@ -3,7 +3,6 @@
  * and the job schema, read by the ledger's ids and compared with the batch file through the
  * onboarding's own desired-state modules, so `diff` judges exactly as the onboarding steps do.
  */
-import type { GraphApi } from '../graph/graph-api.ts';
 import type { AppRoleAssignment } from '../graph/onboarding-schemas.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { groupProblem, resolveGroup, resolveRole } from '../onboarding/assignments.ts';

@@ -11,7 +11,7 @@ import { describeOutcome, parseOnDemand, ruleIdFor, type SmokeOutcome } from '..
 import type { InstanceIds, StepDeps, StepInput } from './types.ts';
 import { defineStep, need, StepWait } from './types.ts';
 
-export function smokeTestPassed(o: SmokeOutcome): boolean {
+function smokeTestPassed(o: SmokeOutcome): boolean {
   return o.result === 'Success' || (o.result === 'Skipped' && o.code === 'RedundantExport');
 }
 

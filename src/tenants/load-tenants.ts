@@ -49,7 +49,7 @@ export async function loadTenantsFile(
 }
 
 /** Validates a parsed tenants document (an array of entries) and resolves its references. */
-export async function validateTenants(
+async function validateTenants(
   doc: unknown,
   baseDir: string,
   env: Readonly<Record<string, string | undefined>>,

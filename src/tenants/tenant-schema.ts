@@ -8,8 +8,7 @@ import { credentialRefSchema, describeValue, GUID_PATTERN } from '../batch/batch
 
 /** The tenant of a single-tenant deployment (AZURE_TENANT_ID…) and of jobs enqueued before tenants existed. */
 import { TENANT_NAME_PATTERN } from '../redis-keys.ts';
-export { DEFAULT_TENANT, TENANT_NAME_PATTERN } from '../redis-keys.ts';
-
+export { DEFAULT_TENANT } from '../redis-keys.ts';
 
 /** Entra's size tiers: resource units per 10 s per app+tenant (S < 50 users, M 50–500, L > 500). */
 export const TENANT_SIZE_RU = { S: 3500, M: 5000, L: 8000 } as const;
@@ -92,8 +91,6 @@ export const tenantEntrySchema = z
       });
     }
   });
-
-export type TenantEntryInput = z.infer<typeof tenantEntrySchema>;
 
 /** A tenant with its secret resolved (in memory only: never logged, stored or shown). */
 export interface TenantConfig {

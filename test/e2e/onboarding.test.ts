@@ -266,7 +266,7 @@ describe('a crash between an assignment and its ledger write', () => {
     } finally {
       await w2.close();
       connection.disconnect();
-      worker.resume();
+      void worker.resume();
     }
   });
 });

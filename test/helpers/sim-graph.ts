@@ -60,7 +60,7 @@ export async function startSimGraph(prefix: string, events: GraphResponseEvent[]
     limiter,
     graph,
     async close() {
-      limiter.close();
+      void limiter.close();
       await dispatcher.close();
       redis.disconnect();
       await sim.close();

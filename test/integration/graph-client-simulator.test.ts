@@ -269,7 +269,7 @@ describe('instantiate that hangs after creating the app (real client, simulator)
       expect(st.instantiateByDisplayName[name]).toBe(1);
       expect(st.duplicateApplications).toBe(0);
     } finally {
-      hlimiter.close();
+      void hlimiter.close();
       await hagent.close().catch(() => {});
       await hsim.close();
     }

@@ -12,11 +12,7 @@ import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphError } from '../../src/graph/errors.ts';
 import { createGraphClient } from '../../src/graph/graph-client.ts';
-import {
-  holdSecretFromSecretKey,
-  holdSecretKeys,
-  resolveHoldSecret,
-} from '../../src/secrets/hold-key.ts';
+import { holdSecretFromSecretKey, holdSecretKeys, resolveHoldSecret } from '../../src/secrets/hold-key.ts';
 import { createGraphLimiter, type GraphLimiter } from '../../src/graph/throttle/limiter.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 import { createThrottle } from '../../src/graph/throttle/index.ts';
@@ -39,7 +35,7 @@ beforeAll(async () => {
   redisHandle = await testRedis();
 });
 afterAll(async () => {
-  for (const l of limiters) l.close();
+  await Promise.all(limiters.map((l) => l.close()));
   for (const a of agents) await a.close();
   for (const c of conns) c.disconnect();
   await redisHandle?.close();

@@ -26,7 +26,7 @@ beforeAll(async () => {
   redisHandle = await testRedis({ own: true });
 });
 afterAll(async () => {
-  for (const l of limiters) l.close();
+  await Promise.all(limiters.map((l) => l.close()));
   for (const c of conns) c.disconnect();
   await redisHandle?.close();
 });
@@ -160,8 +160,8 @@ describe('sliding window shared across processes', () => {
     expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(12);
     // Paced at ~95 %, not starved: 3.2 s ≈ 3 windows of 1.053 s → ~36 grants (+ burst at start).
     expect(all.length).toBeGreaterThanOrEqual(30);
-    a.close();
-    b.close();
+    void a.close();
+    void b.close();
   });
 
   it('RU cost 2 and the reports bucket are paced in their own windows', async () => {
@@ -195,8 +195,8 @@ describe('sliding window shared across processes', () => {
       ),
     ).toBeLessThanOrEqual(3);
     expect(rep.flat().length).toBeGreaterThanOrEqual(6);
-    a.close();
-    b.close();
+    void a.close();
+    void b.close();
   });
 
   it('a call over quota throws RateLimitedError with the bucket and the wait, without recording', async () => {
@@ -391,7 +391,7 @@ describe('pause', () => {
     await l.pause('t', 3000, 'x');
     const p = l.acquire('t', WRITE).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
-    l.close();
+    void l.close();
     expect(String(await p)).toContain('limiter closed');
   });
 });
@@ -433,7 +433,7 @@ describe('resilience', () => {
         500,
       ),
     ).toBeLessThanOrEqual(8);
-    a.close();
-    b.close();
+    void a.close();
+    void b.close();
   });
 });

@@ -56,7 +56,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`;
 });
 afterAll(async () => {
-  for (const l of limiters) l.close();
+  await Promise.all(limiters.map((l) => l.close()));
   for (const c of conns) c.disconnect();
   for (const a of agents) await a.close();
   server.closeAllConnections();

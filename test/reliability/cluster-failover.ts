@@ -22,7 +22,7 @@ import { batchOf, instance } from '../helpers/batches.ts';
 import { kill, type ScenarioOptions, type ScenarioResult } from './scenarios.ts';
 
 /** Fixed names and base prefix: which master each tenant lands on is then the same on every run. */
-export const CLUSTER_TENANTS = ['default', 'contoso', 'fabrikam'] as const;
+const CLUSTER_TENANTS = ['default', 'contoso', 'fabrikam'] as const;
 const BASE = '{pf-cluster}';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

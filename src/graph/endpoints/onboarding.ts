@@ -18,7 +18,7 @@ import type { GraphApi } from '../graph-api.ts';
  * is charged to the reports bucket too, whose default quota is the same 5 per 10 s, so the
  * shared limiter paces it (sharing that bucket with the log reads errs on the slow side).
  */
-export const PROVISION_ON_DEMAND: CallCost = { writes: 1, ru: 1, reports: 1 };
+const PROVISION_ON_DEMAND: CallCost = { writes: 1, ru: 1, reports: 1 };
 
 const SCHEMA_ROUTE = '/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema';
 
