@@ -145,7 +145,8 @@ const schema = z.object({
     })
     .optional(),
   PROVFLOW_WEBHOOK_AUTHORIZATION: optionalNonEmpty,
-  // 0 (default): no scheduled verify. Otherwise the poller verifies every running instance's saved credentials this often.
+  // 0 (default): no scheduled verify. Otherwise the poller verifies every running instance's saved
+  // credentials this often.
   PROVFLOW_VERIFY_INTERVAL_MS: num(0).default(0),
 });
 

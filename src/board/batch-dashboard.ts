@@ -120,7 +120,8 @@ function batchPage(
           : (dayTwoNote(x) ?? x.warning ?? (x.smokeTest ? `smoke test: ${x.smokeTest}` : null));
       const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
-<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a></td>${tenantCell(r)}
+<a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a>
+</td>${tenantCell(r)}
 <td class="state s-${h(r.state)}">${h(r.state)}</td><td>${h(r.jobCode)}</td><td class="t">${h(r.lastExecution)}</td>
 <td>${h(quarantineText(r))}</td>
 <td>${h(failuresText(r))}</td><td class="reason">${h(reasonText(r))}</td>

@@ -7,7 +7,7 @@ import { tenantsOf } from '../tenants/tenants-config.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startStepsWorker } from '../app/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
-import { startOpsWorker, syncVerifySchedule } from '../ops/ops-worker.ts';
+import { startOpsWorker, syncVerifySchedule } from '../app/ops-worker.ts';
 import { configFor, processLogger } from './common.ts';
 import type { StuckWorker } from '../flow/fetch-watchdog.ts';
 import type { Logger } from '../logger.ts';

@@ -75,10 +75,7 @@ function moduleEdges(imports: readonly Import[]): Map<string, Map<string, string
   return edges;
 }
 
-/**
- * Known upward imports, each to be deleted when it goes (the test fails while a listed one no
- * longer exists). The throttle rewrite of src/graph/ passes the hold key in from the composition root.
- */
+/** Known upward imports, each to be deleted when it goes (the test fails while a listed one no longer exists). */
 const KNOWN_UPWARD = new Set<string>([]);
 
 /** Files over a house limit while another branch splits them; delete a line once it is within both. */
@@ -87,8 +84,6 @@ const PENDING_SPLIT = new Set([
   'src/dev/sim/index.ts',
   'src/dev/sim/directory.ts',
   'src/dev/sim/main.ts',
-  'src/graph/limiter.ts',
-  'src/graph/graph-client.ts',
 ]);
 
 describe('module map (docs/architecture.md)', () => {

@@ -44,7 +44,8 @@ export function handleDeletedItems(st: SimState, ctx: SimContext, seg: string[],
     const items = matched && selectAndOrder(ctx, matched, `microsoft.graph.${kind}`);
     if (!items) return true;
     const select = ctx.url.searchParams.get('$select');
-    const context = `${base}#${kind === 'application' ? 'applications' : 'servicePrincipals'}${select ? `(${select})` : ''}`;
+    const collection = kind === 'application' ? 'applications' : 'servicePrincipals';
+    const context = `${base}#${collection}${select ? `(${select})` : ''}`;
     const count = ctx.url.searchParams.get('$count') === 'true' ? { '@odata.count': items.length } : {};
     const body = page(ctx, items as { id: string }[], st.settings().listPageSize, 999, '', (x) => x.id);
     if (body) sendGraph(ctx, 200, { ...body, '@odata.context': context, ...count });

@@ -3,12 +3,12 @@
  * verify schedule (a BullMQ job scheduler the poller keeps in step with PROVFLOW_VERIFY_INTERVAL_MS).
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Runtime } from '../app/runtime.ts';
+import type { Runtime } from './runtime.ts';
 import { JOB_POLICIES } from '../flow/job-policies.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { canStartOp } from '../ledger/instance-state.ts';
-import { addOpJobs, specOfRecord } from './ops-queue.ts';
-import { createOpProcessor } from './op-processor.ts';
+import { addOpJobs, specOfRecord } from '../ops/ops-queue.ts';
+import { createOpProcessor } from '../ops/op-processor.ts';
 
 const VERIFY_FLEET = 'verify-fleet';
 
