@@ -17,7 +17,7 @@ import { QuotaModel, type BlockKind, type ViolationInfo } from './quota.ts';
 import { applyOverrides, resolveSettings, type SimProfile, type SimulatorSettings } from './settings.ts';
 import { SimState, type SimStats } from './state.ts';
 import { getTlsMaterial } from './tls.ts';
-import { renderJob } from './directory.ts';
+import { renderJob } from './job-status.ts';
 import { handleDayTwoControl, stageDeletes } from './routes/control.ts';
 import { settleWatched } from './settle.ts';
 import { SIM_GROUPS, SIM_USERS } from './seed-directory.ts';

@@ -4,7 +4,8 @@
  * user — created when in scope, skipped (`NotEffectivelyEntitled`) when not assigned under
  * scope "assigned". Assignments are read as they are now (they rarely change after a start).
  */
-import { cyclesOf, type SimJob } from './directory.ts';
+import type { SimJob } from './directory.ts';
+import { cyclesOf } from './job-status.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
 import { logEntry, outcomeFor } from './provisioning-outcome.ts';

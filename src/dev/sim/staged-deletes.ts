@@ -5,7 +5,8 @@
  * goes into quarantine with reason `TooManyDeletes`. A restart whose `resetScope` includes
  * `ForceDeletes` performs them; any other start or restart stages them again while they stand.
  */
-import { guid, type QuarantineCause, type SimCycle, type SimJob, type SimRun } from './directory.ts';
+import { guid, type QuarantineCause, type SimJob, type SimRun } from './directory.ts';
+import type { SimCycle } from './job-status.ts';
 import { iso } from './http.ts';
 
 /** Microsoft's default, as its example job shows (`QuarantineTooManyDeletesThreshold`: 500). */

@@ -7,7 +7,8 @@
 import { iso, sendGraph, sendGraphError, sendNotFound, type SimContext } from '../http.ts';
 import type { SimApp, SimSp } from '../directory.ts';
 import type { DeletedObject } from '../deleted-items.ts';
-import { appView, filtered, page, selectAndOrder, spView } from '../graph-routes.ts';
+import { filtered, page, selectAndOrder } from './paging.ts';
+import { appView, spView } from './views.ts';
 import type { SimState } from '../state.ts';
 import { appRolesOf } from '../app-roles.ts';
 
