@@ -156,12 +156,16 @@ export function credentialProblem(
   const c = catalogueEntry(templateId);
   for (const key of c?.requiredCredentials ?? []) {
     const v = creds.find((x) => x.key === key)?.value;
-    if (!v)
-      return `The credential '${key}' is required by the ${c?.template.displayName ?? templateId} connector and was not supplied.`;
+    const connector = c?.template.displayName ?? templateId;
+    if (!v) return `The credential '${key}' is required by the ${connector} connector and was not supplied.`;
   }
   const bad = creds.find((x) => typeof x.value === 'string' && x.value.toLowerCase().startsWith('bad'));
-  if (bad)
-    return `Failed to validate credentials: the target application rejected '${bad.key}' (401 Unauthorized). Verify the credential is correct and has not expired.`;
+  if (bad) {
+    return (
+      `Failed to validate credentials: the target application rejected '${bad.key}' (401 Unauthorized). ` +
+      'Verify the credential is correct and has not expired.'
+    );
+  }
   const base = creds.find((x) => x.key === 'BaseAddress');
   if (base && !/^https:\/\//i.test(base.value)) return `The tenant URL (BaseAddress) must be an https URL.`;
   return simNow === undefined ? null : expiredProblem(creds, simNow);

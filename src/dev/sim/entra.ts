@@ -42,6 +42,12 @@ function simAccessToken(o: { tenantId: string; appId: string; roles: string[]; l
   return `${b64({ typ: 'JWT', alg: 'none', kid: 'sim' })}.${b64(claims)}.${randomBytes(24).toString('base64url')}`;
 }
 
+/** `/{tenant}/…` paths Entra answers: OpenID discovery, the token endpoint, instance discovery, keys. */
+const ENTRA_PATH = new RegExp(
+  '^/([^/]+)/(v2\\.0/\\.well-known/openid-configuration|oauth2/v2\\.0/token|' +
+    'discovery/instance|discovery/v2\\.0/keys)$',
+);
+
 /** Answers discovery and token requests (`/{tenant}/…`); false when the URL is not Entra's. */
 export async function handleEntra(
   reg: TenantRegistry,
@@ -51,10 +57,7 @@ export async function handleEntra(
   url: URL,
 ): Promise<boolean> {
   const origin = url.origin;
-  const m =
-    /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/instance|discovery\/v2\.0\/keys)$/.exec(
-      url.pathname,
-    );
+  const m = ENTRA_PATH.exec(url.pathname);
   if (!m) return false;
   const tenant = m[1]!;
   if (m[2]!.startsWith('v2.0/.well-known')) {
@@ -102,7 +105,9 @@ export async function handleEntra(
   const entraError = (status: number, error: string, code: number, description: string) =>
     sendJson(res, status, {
       error,
-      error_description: `AADSTS${code}: ${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
+      error_description:
+        `AADSTS${code}: ${description} Trace ID: ${randomUUID()} ` +
+        `Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
       error_codes: [code],
       timestamp: new Date().toISOString(),
       trace_id: randomUUID(),
@@ -181,7 +186,8 @@ export async function handleEntra(
       401,
       'invalid_client',
       7000215,
-      'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+      'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ' +
+        'not the client secret ID.',
     );
     return true;
   }

@@ -98,7 +98,8 @@ export async function handleGraphRequest(
 
   const callerKey = `${token.appId}/${token.tenantId}`;
   // "The request" a 503 holds: method, URL and body (another instance's instantiate is another request).
-  const requestKey = `${callerKey} ${method} ${url.pathname}${url.search}${rawBody ? ` ${createHash('sha1').update(rawBody).digest('base64url')}` : ''}`;
+  const bodyHash = rawBody ? ` ${createHash('sha1').update(rawBody).digest('base64url')}` : '';
+  const requestKey = `${callerKey} ${method} ${url.pathname}${url.search}${bodyHash}`;
   // Which process sent it (provflow's client names its pid): tells a violation by the process
   // that was answered apart from one by a process that had to hear of it.
   const who = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 120) : null;

@@ -1,4 +1,7 @@
-/** Runs the simulator in its own process: `node --import tsx src/dev/sim/main.ts --port 0 --profile realistic --seed 1 --time-scale 10`. */
+/**
+ * Runs the simulator in its own process:
+ * `node --import tsx src/dev/sim/main.ts --port 0 --profile realistic --seed 1 --time-scale 10`.
+ */
 import { parseArgs } from 'node:util';
 import { isSimProfile } from './settings.ts';
 import { runSimulate } from './cli-simulate.ts';
