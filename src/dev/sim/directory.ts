@@ -10,6 +10,9 @@
  * makes cycles end with EntryLevelErrors and failures in the provisioning logs. Each start or
  * restart is a run; a run's cycles (initial, then incremental or quarantine retries) and their
  * log entries are computed from its start time.
+ *
+ * This file holds the objects and the credential rules; a job's status is computed in
+ * job-status.ts, its provisioning-log entries in provisioning-logs.ts.
  */
 import { createHash } from 'node:crypto';
 import { catalogueEntry } from './catalogue.ts';
