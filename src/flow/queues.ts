@@ -4,9 +4,9 @@
  * `{provflow}`): the hash tag keeps every key of a tenant's queues in one Redis Cluster slot.
  */
 export const QUEUES = {
-  /** Steps 1–7 of every instance's flow (one queue; the job name is the step). */
+  /** The steps of every instance's flow (one queue; the job name is the step). */
   steps: 'provflow-steps',
-  /** The poller's watch jobs (step 8), one per started synchronization job. */
+  /** The poller's watch jobs, one per started synchronization job. */
   poll: 'provflow-poll',
   /** Operator notifications (webhooks). */
   events: 'provflow-events',

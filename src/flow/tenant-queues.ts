@@ -14,9 +14,10 @@ export interface TenantQueues {
   steps: string;
   poll: string;
   events: string;
+  ops: string;
 }
 
 /** `queuesFor('default')` is today's layout: prefix `{provflow}` (or `base`), names from QUEUES. */
 export function queuesFor(tenant: string = DEFAULT_TENANT, base: string = DEFAULT_PREFIX): TenantQueues {
-  return { tenant, prefix: tenantPrefix(base, tenant), steps: QUEUES.steps, poll: QUEUES.poll, events: QUEUES.events };
+  return { tenant, prefix: tenantPrefix(base, tenant), ...QUEUES };
 }

@@ -30,7 +30,7 @@ export function holdSecretFromSecretKey(secretKey: string): Buffer {
 }
 
 /** Public, non-reversible id of a hold key (for the cross-process consistency check). */
-function holdSecretFingerprint(secret: Buffer): string {
+export function holdSecretFingerprint(secret: Buffer): string {
   return createHmac('sha256', secret).update('fingerprint').digest('hex').slice(0, 16);
 }
 

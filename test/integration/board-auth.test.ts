@@ -90,7 +90,7 @@ describe('authentication', () => {
     const names = ((await api.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> }).queues.map(
       (q) => q.name,
     );
-    expect(names.sort()).toEqual([QUEUES.events, QUEUES.poll, QUEUES.steps].sort());
+    expect(names.sort()).toEqual([QUEUES.events, QUEUES.ops, QUEUES.poll, QUEUES.steps].sort());
 
     const asset = await fetch(`${board.base}/board/static/favicon-32x32.png`, { headers: auth });
     expect(asset.status).toBe(200);

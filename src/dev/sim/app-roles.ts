@@ -12,7 +12,7 @@ import type { SimulatorSettings } from './settings.ts';
 export const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000';
 
 /** The IAM roles every simulated AWS account has (imported as app roles after the first cycle). */
-export const AWS_IMPORTED_ROLE_NAMES = ['Admin', 'Developer', 'ReadOnly'] as const;
+const AWS_IMPORTED_ROLE_NAMES = ['Admin', 'Developer', 'ReadOnly'] as const;
 /** The SAML identity provider those roles trust, in every simulated AWS account. */
 const AWS_SAML_PROVIDER = 'AzureAD';
 

@@ -24,13 +24,13 @@ export interface CatalogueEntry {
   requiredCredentials: string[];
 }
 
-export const NON_GALLERY_TEMPLATE_ID = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
+const NON_GALLERY_TEMPLATE_ID = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
 export const AWS_TEMPLATE_ID = '8b1025e4-1dd2-430b-a150-2ef79cd700f5';
 /** The same gallery app under its former name, kept to show what a rename does to a batch naming it. */
 export const AWS_LEGACY_TEMPLATE_ID = 'f0b3a5a1-6c3e-4a6b-9d43-2d8a3f6b1e07';
 /** The AWS gallery app's name today (Microsoft's current tutorial), and before. */
-export const AWS_TEMPLATE_NAME = 'AWS Single-Account Access';
-export const AWS_LEGACY_TEMPLATE_NAME = 'Amazon Web Services (AWS)';
+const AWS_TEMPLATE_NAME = 'AWS Single-Account Access';
+const AWS_LEGACY_TEMPLATE_NAME = 'Amazon Web Services (AWS)';
 export const SCIM_TEMPLATE_ID = 'a6a5b2f6-3c1e-4f0e-9a3b-2f9a9d8c7e11';
 
 /** The AWS gallery app under one of its names: a rename changes the name and ids, nothing else. */

@@ -87,7 +87,7 @@ export function sendGraph(ctx: SimContext, status: number, body?: unknown, heade
 }
 
 /** Graph's error body. `innerCode` defaults to the error code. */
-export function graphErrorBody(ctx: SimContext, code: string, message: string, innerCode?: string): unknown {
+function graphErrorBody(ctx: SimContext, code: string, message: string, innerCode?: string): unknown {
   return {
     error: {
       code,

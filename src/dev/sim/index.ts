@@ -25,7 +25,7 @@ import { tenantStats, TenantRegistry, type SimTenantIdentity, type SimTenantOpti
 
 export type { SimProfile, SimulatorSettings, SimStats, SimTenantIdentity, SimTenantOptions };
 export { SIM_GROUPS, SIM_USERS } from './seed-directory.ts';
-export { AWS_IMPORTED_ROLE_NAMES, DEFAULT_ACCESS_ROLE_ID } from './app-roles.ts';
+export { DEFAULT_ACCESS_ROLE_ID } from './app-roles.ts';
 export { SIM_TOKEN_ROLES } from './entra.ts';
 
 export interface SimulatorOptions {

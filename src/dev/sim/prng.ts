@@ -17,7 +17,7 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** FNV-1a 32-bit hash of a string. */
-export function fnv1a(s: string): number {
+function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

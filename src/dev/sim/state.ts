@@ -66,7 +66,7 @@ export interface SimViolation {
   simStallMs: number;
 }
 
-export const emptyStats = (): SimStats => ({
+const emptyStats = (): SimStats => ({
   requests: 0,
   throttled: 0,
   retryAfterViolations: 0,
