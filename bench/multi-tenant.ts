@@ -184,9 +184,8 @@ export async function runMultiTenantBench(o: {
       // ms per instance × 1,000 instances per minute ÷ 60,000 ms per core-minute.
       coresPer1000PerMinute: (cpuMsPerInstance.total * 1000) / 60_000,
       loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100),
-      note:
-        'measured on a shared 2-core machine loaded by other work; the simulator (its own process) ' +
-        'is not counted in the deployment figures',
+      // The load average says how quiet the machine was; the simulator's CPU is not the deployment's.
+      note: 'the simulator (its own process) is not counted in the deployment figures',
     };
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
