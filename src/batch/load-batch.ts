@@ -41,6 +41,11 @@ export interface LoadBatchOptions {
   tenants?: readonly string[];
   /** A rotate file (credentials only): no application template is required. */
   credentialsOnly?: boolean;
+  /**
+   * A JSON file without `instances` stands for these display names (a rotate file whose
+   * `defaults` hold the credentials of the whole batch).
+   */
+  fanOutTo?: readonly string[];
 }
 
 /** Loads and validates a batch file. Resolves with problems rather than throwing on bad input. */
@@ -87,6 +92,9 @@ export async function loadBatchFile(filePath: string, options: LoadBatchOptions 
     }
     document = parsed.value;
     structure = parsed.structure;
+    const doc = document as Record<string, unknown> | null;
+    if (options.fanOutTo && doc && typeof doc === 'object' && !Array.isArray(doc) && doc.instances === undefined)
+      document = { ...doc, instances: options.fanOutTo.map((displayName) => ({ displayName })) };
   }
 
   const raw: RawProblem[] = [];

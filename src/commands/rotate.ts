@@ -7,7 +7,7 @@ import { problemsReport } from './enqueue.ts';
 import { canStartOp } from '../ledger/instance-state.ts';
 import { ROTATION_FIELD } from '../steps/ops/rotate.ts';
 import { addOpJobs, newRunId, specOfRecord } from '../ops/ops-queue.ts';
-import { loadRotateFile } from '../ops/rotate-file.ts';
+import { loadRotateFile, rotatesWholeBatch } from '../ops/rotate-file.ts';
 import type { BatchProblem } from '../batch/batch-types.ts';
 import { Queue } from 'bullmq';
 import { QUEUES } from '../flow/queues.ts';
@@ -22,12 +22,25 @@ interface RotateOptions {
 
 export async function runRotate(batchId: string, file: string, opts: RotateOptions): Promise<number> {
   const cfg = await configFor(['redis', 'secretKey']);
-  const loaded = await loadRotateFile(file, { batchId, maxInstances: cfg.MAX_BATCH_INSTANCES });
-  if (!loaded.ok) throw new CliExit(problemsReport(file, loaded.problems), EXIT.badInput);
-  const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'rotate', 'warn') });
+  // Credentials in `defaults` only: every started instance of the batch gets them.
+  const wholeBatch = await rotatesWholeBatch(file);
+  let rt = wholeBatch ? await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'rotate', 'warn') }) : null;
+  let rows = rt ? await batchRows(rt, batchId) : [];
+  const started = rows.filter((r) => r.servicePrincipalId && r.jobId && canStartOp('rotate', r.state));
+  if (wholeBatch && started.length === 0) {
+    await rt?.close();
+    throw new CliExit(`${file}: batch ${batchId} has no started instance to rotate; check the batch id`, EXIT.badInput);
+  }
+  const fanOutTo = wholeBatch ? started.map((r) => r.displayName) : undefined;
+  const loaded = await loadRotateFile(file, { batchId, maxInstances: cfg.MAX_BATCH_INSTANCES, fanOutTo });
+  if (!loaded.ok) {
+    await rt?.close();
+    throw new CliExit(problemsReport(file, loaded.problems), EXIT.badInput);
+  }
+  rt ??= await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'rotate', 'warn') });
   const ops = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
   try {
-    const rows = await batchRows(rt, batchId);
+    if (!wholeBatch) rows = await batchRows(rt, batchId);
     const byKey = new Map(rows.map((r) => [r.instanceKey, r]));
     const problems: BatchProblem[] = [];
     const targets = loaded.instances.flatMap((inst) => {

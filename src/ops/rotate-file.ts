@@ -38,17 +38,29 @@ async function extraFieldProblems(file: string): Promise<BatchProblem[]> {
   return problems;
 }
 
+/** Whether the file gives credentials in `defaults` only (no `instances`): it then rotates the whole batch. */
+export async function rotatesWholeBatch(file: string): Promise<boolean> {
+  if (extname(file).toLowerCase() === '.csv') return false;
+  try {
+    const doc = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    return !!doc && typeof doc === 'object' && !Array.isArray(doc) && !('instances' in doc);
+  } catch {
+    return false; // the batch loader reports the syntax error
+  }
+}
+
 type RotateFileResult = { ok: true; instances: BatchInstance[] } | { ok: false; problems: BatchProblem[] };
 
 export async function loadRotateFile(
   file: string,
-  opts: { batchId: string; env?: NodeJS.ProcessEnv; maxInstances?: number },
+  opts: { batchId: string; env?: NodeJS.ProcessEnv; maxInstances?: number; fanOutTo?: readonly string[] },
 ): Promise<RotateFileResult> {
   const extra = await extraFieldProblems(file);
   const res = await loadBatchFile(file, {
     env: opts.env ?? process.env,
     batchIdOverride: opts.batchId,
     credentialsOnly: true,
+    ...(opts.fanOutTo ? { fanOutTo: opts.fanOutTo } : {}),
     ...(opts.maxInstances ? { maxInstances: opts.maxInstances } : {}),
   });
   const problems = [...extra, ...(res.ok ? [] : res.problems)];

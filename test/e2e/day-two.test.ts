@@ -261,6 +261,25 @@ describe('rotate and verify', () => {
     expect((await rt.ledger.listInstances('rbad'))[0]!.op ?? null).toBeNull();
   }, 240_000);
 
+  it('credentials in defaults only rotate every started instance of the batch', async () => {
+    const rows = await steadyBatch('rall', 2);
+    const file = path.join(dir, 'rotate-all.json');
+    await writeFile(
+      file,
+      JSON.stringify({ defaults: { credentials: { SecretToken: { value: 'expires:2030-01-01:all-new' } } } }),
+    );
+    const r = await cli(['rotate', 'rall', file, '--wait', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { instances: { instance: string; result: string }[] };
+    expect(res.instances.map((i) => i.result)).toEqual(['rotated', 'rotated']);
+    expect(r.stdout + r.stderr).not.toMatch(/all-new/);
+    // Both now hold the new value: past its date, both fail verify.
+    stack.sim.clock().set(Date.parse('2030-06-01T00:00:00Z'));
+    const v = await cli(['verify', 'rall', '--wait', '--json']);
+    const checks = JSON.parse(v.stdout) as { instances: { instance: string; result: string }[] };
+    expect(checks.instances.map((i) => i.result)).toEqual(rows.map(() => 'failing'));
+  }, 240_000);
+
   it('rotates the good values; the bad ones fail alone and keep their old, working credentials', async () => {
     const rows = await steadyBatch('rot', 4);
     const names = rows.map((r) => r.displayName);

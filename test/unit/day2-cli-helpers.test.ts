@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patientGraph } from '../../src/ops/patient-graph.ts';
-import { loadRotateFile } from '../../src/ops/rotate-file.ts';
+import { loadRotateFile, rotatesWholeBatch } from '../../src/ops/rotate-file.ts';
 import { FakeGraph, graphError } from '../helpers/fake-graph.ts';
 
 let dir: string;
@@ -36,6 +36,20 @@ describe('rotate file', () => {
         { key: 'ClientSecret', value: 'cs' },
         { key: 'SecretToken', value: 'tok' },
       ]);
+  });
+  it('credentials in defaults only rotate the whole batch: every named instance gets them', async () => {
+    const whole = await file({ defaults: { credentials: { SecretToken: { env: 'ROT_ALL' } } } });
+    const named = await file({ instances: [{ displayName: 'A', credentials: { SecretToken: { value: 't' } } }] });
+    expect(await rotatesWholeBatch(whole)).toBe(true);
+    expect(await rotatesWholeBatch(named)).toBe(false);
+    const res = await loadRotateFile(whole, { batchId: 'b', env: { ROT_ALL: 'new-token' }, fanOutTo: ['A', 'B'] });
+    expect(res.ok).toBe(true);
+    if (res.ok) {
+      expect(res.instances.map((i) => i.displayName)).toEqual(['A', 'B']);
+      for (const i of res.instances) expect(i.credentials).toEqual([{ key: 'SecretToken', value: 'new-token' }]);
+    }
+    // Without the batch's names such a file names no instance, and is refused.
+    expect((await loadRotateFile(whole, { batchId: 'b', env: { ROT_ALL: 'x' } })).ok).toBe(false);
   });
   it('lists every problem: other fields, misspelt keys, unset variables (values never echoed)', async () => {
     const res = await loadRotateFile(
