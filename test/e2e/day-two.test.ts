@@ -266,13 +266,17 @@ describe('rotate and verify', () => {
     const file = path.join(dir, 'rotate-all.json');
     await writeFile(
       file,
-      JSON.stringify({ defaults: { credentials: { SecretToken: { value: 'expires:2030-01-01:all-new' } } } }),
+      JSON.stringify({
+        defaults: {
+          credentials: { ClientSecret: { value: 'cs-all' }, SecretToken: { value: 'expires:2030-01-01:all-new' } },
+        },
+      }),
     );
     const r = await cli(['rotate', 'rall', file, '--wait', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const res = JSON.parse(r.stdout) as { instances: { instance: string; result: string }[] };
     expect(res.instances.map((i) => i.result)).toEqual(['rotated', 'rotated']);
-    expect(r.stdout + r.stderr).not.toMatch(/all-new/);
+    expect(r.stdout + r.stderr).not.toMatch(/all-new|cs-all/);
     // Both now hold the new value: past its date, both fail verify.
     stack.sim.clock().set(Date.parse('2030-06-01T00:00:00Z'));
     const v = await cli(['verify', 'rall', '--wait', '--json']);
