@@ -13,12 +13,7 @@ import { describeZodError } from '../zod-error.ts';
 import { GraphError, RateLimitedError } from './errors.ts';
 import type { GraphApi, GraphResponseEvent } from './graph-api.ts';
 import type { CallSpec, GraphTransport } from './call-spec.ts';
-import { applicationsEndpoints } from './endpoints/applications.ts';
-import { lifecycleEndpoints } from './endpoints/lifecycle.ts';
-import { reportsEndpoints } from './endpoints/reports.ts';
-import { onboardingEndpoints } from './endpoints/onboarding.ts';
-import { directoryEndpoints } from './endpoints/directory.ts';
-import { synchronizationEndpoints } from './endpoints/synchronization.ts';
+import { graphEndpoints } from './endpoints/index.ts';
 import { collectionSchema, graphErrorBodySchema } from './schemas.ts';
 import { classifyGraphFailure, networkErrorKind } from './classify-error.ts';
 import type { CallCost, Permit, Throttle, ThrottledRequest } from './throttle/index.ts';
@@ -292,13 +287,5 @@ export function createGraphClient(opts: GraphClientOptions): GraphApi {
   }
 
   const t: GraphTransport = { call, listAll };
-  return {
-    tenantId: opts.tenantId,
-    ...applicationsEndpoints(t),
-    ...synchronizationEndpoints(t),
-    ...reportsEndpoints(t),
-    ...lifecycleEndpoints(t),
-    ...onboardingEndpoints(t),
-    ...directoryEndpoints(t),
-  };
+  return { tenantId: opts.tenantId, ...graphEndpoints(t) };
 }
