@@ -180,3 +180,23 @@ export function guid(key: string): string {
   const variant = ((parseInt(h[16]!, 16) & 3) | 8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** Who makes a cycle's changes, as provisioning-log entries name it. */
+export const PROVISIONING_SERVICE = { id: '', displayName: 'Azure AD Provisioning Service', initiatingType: 'system' };
+
+/** The service principal, source and target systems every provisioning-log entry of a job names. */
+export function logSystems(job: SimJob, tenantId: string) {
+  return {
+    servicePrincipal: { id: job.spId, displayName: job.spDisplayName },
+    sourceSystem: { id: guid(`${tenantId}|aad`), displayName: 'Azure Active Directory', details: {} },
+    targetSystem: {
+      id: guid(`${job.templateId}|target`),
+      displayName: job.spDisplayName,
+      details: {
+        ApplicationId: job.appId,
+        ServicePrincipalId: job.spId,
+        ServicePrincipalDisplayName: job.spDisplayName,
+      },
+    },
+  };
+}

@@ -4,7 +4,7 @@
  * user — created when in scope, skipped (`NotEffectivelyEntitled`) when not assigned under
  * scope "assigned". Assignments are read as they are now (they rarely change after a start).
  */
-import type { SimJob } from './directory.ts';
+import { PROVISIONING_SERVICE, type SimJob } from './directory.ts';
 import { cyclesOf } from './job-status.ts';
 import type { SimulatorSettings } from './settings.ts';
 import type { SimState } from './state.ts';
@@ -14,8 +14,6 @@ import { scopeChosen, syncsAll } from './sync-scope.ts';
 import { jobSchema } from './routes/schema.ts';
 
 type Json = Record<string, unknown>;
-
-const SYSTEM = { id: '', displayName: 'Azure AD Provisioning Service', initiatingType: 'system' };
 
 /** The extra entries of one job retained at `now` (newer than `retainFrom`). */
 export function onboardingLogs(st: SimState, job: SimJob, s: SimulatorSettings, now: number, retainFrom: number) {
@@ -37,7 +35,7 @@ export function onboardingLogs(st: SimState, job: SimJob, s: SimulatorSettings, 
     const verdict = outcomeFor(st, sp, job, mapping, subject, { syncAll });
     if (verdict.result === 'Failure') return;
     const key = `${job.id}|scope|${job.runs.length}|${u.id}`;
-    out.push(logEntry(st, job, subject, verdict, first.ended - (i + 1) * 40, key, SYSTEM));
+    out.push(logEntry(st, job, subject, verdict, first.ended - (i + 1) * 40, key, PROVISIONING_SERVICE));
   });
   return out;
 }

@@ -5,7 +5,7 @@
 import { iso } from './http.ts';
 import type { SimulatorSettings } from './settings.ts';
 import { deleteEntries } from './staged-deletes.ts';
-import { guid, type SimJob } from './directory.ts';
+import { guid, logSystems, PROVISIONING_SERVICE, type SimJob } from './directory.ts';
 import { cyclesOf } from './job-status.ts';
 
 const ENTRY_ERRORS = [
@@ -93,18 +93,8 @@ export function logsForJob(
           action: action === 'create' ? 'Create' : 'Update',
           provisioningAction: action,
           durationInMilliseconds: 120 + i * 7,
-          initiatedBy: { id: '', displayName: 'Azure AD Provisioning Service', initiatingType: 'system' },
-          servicePrincipal: { id: job.spId, displayName: job.spDisplayName },
-          sourceSystem: { id: guid(`${tenantId}|aad`), displayName: 'Azure Active Directory', details: {} },
-          targetSystem: {
-            id: guid(`${job.templateId}|target`),
-            displayName: job.spDisplayName,
-            details: {
-              ApplicationId: job.appId,
-              ServicePrincipalId: job.spId,
-              ServicePrincipalDisplayName: job.spDisplayName,
-            },
-          },
+          initiatedBy: PROVISIONING_SERVICE,
+          ...logSystems(job, tenantId),
           sourceIdentity: { id: user, displayName: `User ${i}`, identityType: 'User', details: {} },
           targetIdentity: {
             id: failed ? '' : guid(`${key}|target`),

@@ -5,7 +5,7 @@
  * provisioning-log entry that records it. Provision on demand and the scope-aware cycle entries
  * both use it.
  */
-import { runBehaviour, guid, type SimJob, type SimSp } from './directory.ts';
+import { runBehaviour, guid, logSystems, type SimJob, type SimSp } from './directory.ts';
 import { iso } from './http.ts';
 import { seedGroup, seedUser, SIM_USERS } from './seed-directory.ts';
 import type { SimState } from './state.ts';
@@ -147,17 +147,7 @@ export function logEntry(
     provisioningAction: out.action === 'Create' ? 'create' : 'other',
     durationInMilliseconds: 180,
     initiatedBy,
-    servicePrincipal: { id: job.spId, displayName: job.spDisplayName },
-    sourceSystem: { id: guid(`${st.tenantId}|aad`), displayName: 'Azure Active Directory', details: {} },
-    targetSystem: {
-      id: guid(`${job.templateId}|target`),
-      displayName: job.spDisplayName,
-      details: {
-        ApplicationId: job.appId,
-        ServicePrincipalId: job.spId,
-        ServicePrincipalDisplayName: job.spDisplayName,
-      },
-    },
+    ...logSystems(job, st.tenantId),
     sourceIdentity: { id: subject.id, displayName: d.displayName, identityType: subject.type, details: {} },
     targetIdentity: {
       id: out.result === 'Success' ? guid(`${job.id}|target|${subject.id}`) : '',

@@ -5,7 +5,7 @@
  * goes into quarantine with reason `TooManyDeletes`. A restart whose `resetScope` includes
  * `ForceDeletes` performs them; any other start or restart stages them again while they stand.
  */
-import { guid, type QuarantineCause, type SimJob, type SimRun } from './directory.ts';
+import { guid, logSystems, PROVISIONING_SERVICE, type QuarantineCause, type SimJob, type SimRun } from './directory.ts';
 import type { SimCycle } from './job-status.ts';
 import { iso } from './http.ts';
 
@@ -120,18 +120,8 @@ export function deleteEntries(o: {
         action: del.staged ? 'StagedDelete' : 'Delete',
         provisioningAction: del.staged ? 'stagedDelete' : 'delete',
         durationInMilliseconds: 40 + i,
-        initiatedBy: { id: '', displayName: 'Azure AD Provisioning Service', initiatingType: 'system' },
-        servicePrincipal: { id: job.spId, displayName: job.spDisplayName },
-        sourceSystem: { id: guid(`${tenantId}|aad`), displayName: 'Azure Active Directory', details: {} },
-        targetSystem: {
-          id: guid(`${job.templateId}|target`),
-          displayName: job.spDisplayName,
-          details: {
-            ApplicationId: job.appId,
-            ServicePrincipalId: job.spId,
-            ServicePrincipalDisplayName: job.spDisplayName,
-          },
-        },
+        initiatedBy: PROVISIONING_SERVICE,
+        ...logSystems(job, tenantId),
         sourceIdentity: { id: user, displayName: name, identityType: 'User', details: {} },
         targetIdentity: {
           id: guid(`${job.id}|deleted-target|${i}`),
