@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from './flow/queues.ts';
-import { DEFAULT_TENANT, hasHashTag, tenantNameProblem } from './redis-keys.ts';
+import { hasHashTag, tenantNameProblem } from './redis-keys.ts';
 import { MICROSOFT_LIMITS } from './graph/microsoft-quotas.ts';
 import { webhookUrlProblem } from './events/webhook.ts';
 
@@ -80,14 +80,17 @@ const schema = z.object({
     .string()
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'must look like 10.0.0.1:7000,10.0.0.2:7000')
     .optional(),
-  /** The tenant whose queues this process serves and whose keys it writes (`default` without tenants). */
+  /**
+   * Serve only this tenant's queues (a fleet split across machines by tenant). Unset, a worker or
+   * poller serves `default` and every tenant of its tenants file.
+   */
   PROVFLOW_TENANT: z
     .string()
     .superRefine((v, ctx) => {
       const problem = tenantNameProblem(v);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
-    .default(DEFAULT_TENANT),
+    .optional(),
   AZURE_TENANT_ID: optionalNonEmpty,
   AZURE_CLIENT_ID: optionalNonEmpty,
   AZURE_CLIENT_SECRET: optionalNonEmpty,

@@ -2,8 +2,12 @@
  * The ops queue's worker (runs in `provflow worker` next to the steps worker), and the optional
  * verify schedule (a BullMQ job scheduler the poller keeps in step with PROVFLOW_VERIFY_INTERVAL_MS).
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Queue } from 'bullmq';
 import type { Runtime } from './runtime.ts';
+import type { TenantLane } from './lanes.ts';
+import { workerSet, type WorkerSet } from './worker-set.ts';
+import { depsByTenant } from './step-deps.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 import { JOB_POLICIES } from '../flow/job-policies.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { canStartOp } from '../ledger/instance-state.ts';
@@ -12,12 +16,12 @@ import { createOpProcessor } from '../ops/op-processor.ts';
 
 const VERIFY_FLEET = 'verify-fleet';
 
-/** Adds one verify op per instance whose job runs, in every batch. */
-async function verifyFleet(rt: Runtime, ops: Queue, job: Job): Promise<number> {
+/** Adds one verify op per instance whose job runs, in every batch of the lane's tenant. */
+async function verifyFleet(lane: TenantLane, ops: Queue, job: Job): Promise<number> {
   const runId = `s${(job.timestamp || Date.now()).toString(36)}`;
   let n = 0;
-  for (const b of await rt.ledger.listBatches()) {
-    const rows = (await rt.ledger.listInstances(b.batchId)).filter(
+  for (const b of await lane.ledger.listBatches()) {
+    const rows = (await lane.ledger.listInstances(b.batchId)).filter(
       (r) => r.servicePrincipalId && r.jobId && canStartOp('verify', r.state),
     );
     await addOpJobs(
@@ -31,23 +35,18 @@ async function verifyFleet(rt: Runtime, ops: Queue, job: Job): Promise<number> {
   return n;
 }
 
-export function startOpsWorker(rt: Runtime, opts: { concurrency?: number } = {}): Worker {
+/** The ops worker of one tenant's queue (`default` unless `tenant`). */
+export function startOpsWorker(rt: Runtime, opts: { concurrency?: number; tenant?: string } = {}): Worker {
   if (!rt.graph) throw new Error('the ops worker needs a Graph client (createRuntime withGraph)');
-  const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL
-    ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix })
-    : null;
-  const opsQueue = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
+  const lane = rt.lane(opts.tenant ?? DEFAULT_TENANT);
+  const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL ? lane.eventsQueue : null;
+  const opsQueue = lane.opsQueue;
+  const deps = depsByTenant(rt, lane.ledger);
   const processOp = createOpProcessor({
-    steps: {
-      graph: rt.graph,
-      store: rt.ledger,
-      vault: rt.vault,
-      settings: rt.stepSettings,
-      logger: rt.logger,
-      now: Date.now,
-    },
-    ledger: rt.ledger,
-    pollQueue: rt.pollQueue,
+    steps: deps.base,
+    stepsFor: deps.forTenant,
+    ledger: lane.ledger,
+    pollQueue: lane.pollQueue,
     eventsQueue,
     logger: rt.logger,
   });
@@ -55,30 +54,31 @@ export function startOpsWorker(rt: Runtime, opts: { concurrency?: number } = {})
   const worker = new Worker(
     QUEUES.ops,
     async (job, token) =>
-      job.name === VERIFY_FLEET ? { added: await verifyFleet(rt, opsQueue, job) } : processOp(job, token),
+      job.name === VERIFY_FLEET ? { added: await verifyFleet(lane, opsQueue, job) } : processOp(job, token),
     {
       connection,
-      prefix: rt.prefix,
+      prefix: lane.prefix,
       concurrency: opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
       maxStalledCount: 10,
       stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
       lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
     },
   );
-  worker.on('error', (err) => rt.logger.error({ err: err.message }, 'ops worker error'));
-  worker.on('closed', () => {
-    connection.disconnect();
-    void eventsQueue?.close();
-    void opsQueue.close();
-  });
+  worker.on('error', (err) => rt.logger.error({ err: err.message, tenant: lane.tenant }, 'ops worker error'));
+  worker.on('closed', () => connection.disconnect());
   return worker;
 }
 
-/** Called by the poller at start: schedules (or unschedules) the fleet verify. */
+/** One ops worker per tenant this process serves (`rt.served`). */
+export function startOpsWorkers(rt: Runtime, opts: { concurrency?: number } = {}): WorkerSet {
+  return workerSet(rt.served.map((tenant) => startOpsWorker(rt, { ...opts, tenant })));
+}
+
+/** Called by the poller at start: schedules (or unschedules) the fleet verify in each tenant it serves. */
 export async function syncVerifySchedule(rt: Runtime): Promise<void> {
-  const ops = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
-  try {
-    const every = rt.cfg.PROVFLOW_VERIFY_INTERVAL_MS;
+  const every = rt.cfg.PROVFLOW_VERIFY_INTERVAL_MS;
+  for (const tenant of rt.served) {
+    const ops = rt.lane(tenant).opsQueue;
     if (every > 0)
       await ops.upsertJobScheduler(
         VERIFY_FLEET,
@@ -86,7 +86,5 @@ export async function syncVerifySchedule(rt: Runtime): Promise<void> {
         { name: VERIFY_FLEET, data: {}, opts: JOB_POLICIES.verifyFleet },
       );
     else await ops.removeJobScheduler(VERIFY_FLEET);
-  } finally {
-    await ops.close();
   }
 }

@@ -2,14 +2,14 @@
  * The composition root: everything long-lived (Redis connections, the HTTP agent, MSAL, the
  * per-tenant Graph clients and throttles, the ledger) is built here once and passed down.
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import { queuesFor } from '../flow/tenant-queues.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
 import { resolveHoldSecret } from '../secrets/hold-key.ts';
 import { createHttpAgent } from '../graph/http-agent.ts';
-import { Ledger } from '../ledger/ledger.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { createMetricsRecorder } from '../metrics/redis-counters.ts';
 import type { StepSettings } from '../steps/types.ts';
@@ -18,15 +18,16 @@ import { createTenantRegistry, defaultTenantFromEnv, type TenantRegistry } from 
 import { DEFAULT_TENANT, type TenantConfig } from '../tenants/tenant-schema.ts';
 import { tenantsOf } from '../tenants/tenants-config.ts';
 import { connectRedis } from './redis-connection.ts';
+import { createLanes, servedTenants, type TenantLane } from './lanes.ts';
 
 export interface Runtime {
   cfg: Config;
   logger: Logger;
   /** For BullMQ workers/queues (blocking commands live on their own duplicated connections). */
   redis: Redis;
-  /** The tenant whose queues and keys this runtime reaches (`default` without tenants). */
+  /** The tenant of `ledger`, `stepsQueue` and `pollQueue` below (`default` unless PROVFLOW_TENANT). */
   tenant: string;
-  /** The tenant's prefix: its queues, ledger and limiter windows (one Redis Cluster slot). */
+  /** That tenant's prefix: its queues, ledger and limiter windows (one Redis Cluster slot). */
   prefix: string;
   /** The deployment's prefix (BULLMQ_PREFIX): deployment-wide keys (metrics, hold key, tenant registry). */
   basePrefix: string;
@@ -37,6 +38,10 @@ export interface Runtime {
   tenants: TenantRegistry | null;
   pollQueue: Queue;
   stepsQueue: Queue;
+  /** Any tenant's queues and ledger (src/app/lanes.ts), built on first use. */
+  lane(tenant: string): TenantLane;
+  /** Whose queues this process's workers serve: PROVFLOW_TENANT, else default + the tenants (withGraph). */
+  served: string[];
   metrics: ReturnType<typeof createMetricsRecorder>;
   stepSettings: StepSettings;
   close(): Promise<void>;
@@ -58,7 +63,7 @@ export interface RuntimeOptions {
    * (and stay quiet while trying). Unset, the runtime retries for ever, as long-running processes must.
    */
   connectTimeoutMs?: number;
-  /** The tenant to serve; default: PROVFLOW_TENANT (`default`). */
+  /** The runtime's own tenant (`ledger`, `stepsQueue`…); default: PROVFLOW_TENANT, else `default`. */
   tenant?: string;
 }
 
@@ -135,10 +140,9 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     quiet = false;
   }
   const basePrefix = cfg.BULLMQ_PREFIX;
-  const tenant = opts.tenant ?? cfg.PROVFLOW_TENANT;
-  const queues = queuesFor(tenant, basePrefix);
-  const prefix = queues.prefix;
-  const ledger = new Ledger(redis, prefix);
+  const tenant = opts.tenant ?? cfg.PROVFLOW_TENANT ?? DEFAULT_TENANT;
+  const lanes = createLanes(redis, basePrefix, logger);
+  const own = lanes.lane(tenant);
   const vault = createVault(cfg);
   const metrics = createMetricsRecorder(redis, basePrefix);
   const closers: (() => Promise<unknown>)[] = [];
@@ -170,38 +174,39 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
       onHeldBack: (why) => metrics.heldBack(why),
     });
     const registry = tenants;
+    const only = cfg.PROVFLOW_TENANT;
+    if (only && !registry.has(only)) {
+      await registry.close();
+      redis.disconnect();
+      throw new ConfigError(
+        `PROVFLOW_TENANT=${only} names no tenant this process has credentials for ` +
+          `(${registry.names().join(', ')}); fix the name or add the tenant to PROVFLOW_TENANTS`,
+      );
+    }
     closers.push(async () => registry.close());
   }
   // The runtime's tenant's client (single-tenant commands: plan, restart), else default's, else the first.
-  const own = tenants && [tenant, DEFAULT_TENANT, ...tenants.names()].find((n) => tenants!.has(n));
-  const graph = tenants && own ? tenants.graphFor(own) : null;
-
-  const connection = redis;
-  // BullMQ's event streams default to 10,000 entries per queue (~2 MB): the ledger and the
-  // metrics are the record, so a short stream is enough for the board's live updates.
-  const streams = { events: { maxLen: 1000 } };
-  const pollQueue = new Queue(queues.poll, { connection, prefix, streams });
-  const stepsQueue = new Queue(queues.steps, { connection, prefix, streams });
-  // Connection errors while Redis restarts are expected and retried: log them, don't crash on them.
-  for (const q of [pollQueue, stepsQueue])
-    q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
+  const ownGraph = tenants && [tenant, DEFAULT_TENANT, ...tenants.names()].find((n) => tenants!.has(n));
+  const graph = tenants && ownGraph ? tenants.graphFor(ownGraph) : null;
   return {
     cfg,
     logger,
     redis,
     tenant,
-    prefix,
+    prefix: own.prefix,
     basePrefix,
-    ledger,
+    ledger: own.ledger,
     vault,
     graph,
     tenants,
-    pollQueue,
-    stepsQueue,
+    pollQueue: own.pollQueue,
+    stepsQueue: own.stepsQueue,
+    lane: lanes.lane,
+    served: servedTenants(cfg.PROVFLOW_TENANT, tenants?.names() ?? []),
     metrics,
     stepSettings: stepSettingsFrom(cfg, opts.stepSettings),
     async close() {
-      await Promise.allSettled([pollQueue.close(), stepsQueue.close()]);
+      await lanes.close();
       await metrics.close?.();
       for (const c of closers.reverse()) await c().catch(() => {});
       redis.disconnect();

@@ -1,56 +1,35 @@
-/** Starts the BullMQ worker of the steps queue over a runtime (composition root). */
-import { Queue, Worker } from 'bullmq';
+/** Starts the BullMQ workers of the steps queues over a runtime (composition root): one per tenant lane. */
+import { Worker } from 'bullmq';
 import type { Runtime } from './runtime.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { createStepProcessor } from '../flow/processor.ts';
 import { countingProcessor, watchFetching, type StuckWorker } from '../flow/fetch-watchdog.ts';
-import type { StepDeps } from '../steps/types.ts';
+import { depsByTenant } from './step-deps.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
+import { workerSet, type WorkerSet } from './worker-set.ts';
 
-/**
- * Most slots one tenant may hold when a worker serves several: twice its even share (tenants with
- * no work leave theirs idle), never more than half, so a throttled, slow or huge tenant can never
- * take every slot from the others' ready work.
- */
-function tenantSlotCap(tenants: number, concurrency: number): number | undefined {
-  if (tenants <= 1) return undefined;
-  return Math.max(1, Math.min(Math.ceil(concurrency / 2), Math.ceil((2 * concurrency) / tenants)));
+export interface StepsWorkerOptions {
+  /** Slots of each tenant's worker; default WORKER_CONCURRENCY. */
+  concurrency?: number;
+  onStuck?: (why: StuckWorker) => void;
 }
 
-export function startStepsWorker(
-  rt: Runtime,
-  opts: { concurrency?: number; onStuck?: (why: StuckWorker) => void } = {},
-): Worker {
+/**
+ * The steps worker of one tenant's queue (`default` unless `tenant`). Its jobs are steps of that
+ * tenant's instances; each job's instance names the tenant whose Graph client it uses (flows
+ * enqueued before per-tenant queues mixed tenants in the `default` queue, and still run there).
+ */
+export function startStepsWorker(rt: Runtime, opts: StepsWorkerOptions & { tenant?: string } = {}): Worker {
   if (!rt.graph) throw new Error('the steps worker needs a Graph client (createRuntime withGraph)');
-  const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL
-    ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix })
-    : null;
-  const base = {
-    graph: rt.graph,
-    store: rt.ledger,
-    vault: rt.vault,
-    settings: rt.stepSettings,
-    logger: rt.logger,
-    now: Date.now,
-  };
-  // One deps object per tenant, built once: its Graph client carries that tenant's identity and quota.
-  const byTenant = new Map<string, StepDeps>();
-  const tenants = rt.tenants;
-  const stepsFor = (tenant: string): StepDeps => {
-    let deps = byTenant.get(tenant);
-    if (!deps) {
-      const graph = tenants ? tenants.graphFor(tenant) : base.graph;
-      byTenant.set(tenant, (deps = { ...base, graph, logger: rt.logger.child({ tenant }) }));
-    }
-    return deps;
-  };
+  const lane = rt.lane(opts.tenant ?? DEFAULT_TENANT);
+  const deps = depsByTenant(rt, lane.ledger);
   const counted = countingProcessor(
     createStepProcessor({
-      steps: base,
-      stepsFor,
-      tenantSlots: tenantSlotCap(rt.tenants?.names().length ?? 1, opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY),
-      ledger: rt.ledger,
-      pollQueue: rt.pollQueue,
-      eventsQueue,
+      steps: deps.base,
+      stepsFor: deps.forTenant,
+      ledger: lane.ledger,
+      pollQueue: lane.pollQueue,
+      eventsQueue: rt.cfg.PROVFLOW_WEBHOOK_URL ? lane.eventsQueue : null,
       logger: rt.logger,
       hooks: {
         stepOutcome: (step, outcome) => rt.metrics.stepOutcome(step, outcome),
@@ -64,7 +43,7 @@ export function startStepsWorker(
   const concurrency = opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY;
   const worker = new Worker(QUEUES.steps, counted.processor, {
     connection,
-    prefix: rt.prefix,
+    prefix: lane.prefix,
     concurrency,
     // Crash-restarts are expected (SIGKILL, deploys): a job may stall several times and still be safe
     // to re-run, because every step looks before it acts.
@@ -72,10 +51,10 @@ export function startStepsWorker(
     stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
     lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
-  worker.on('error', (err) => rt.logger.error({ err: err.message }, 'steps worker error'));
+  worker.on('error', (err) => rt.logger.error({ err: err.message, tenant: lane.tenant }, 'steps worker error'));
   const { onStuck } = opts;
   const stopWatchdog = onStuck
-    ? watchFetching(worker, rt.stepsQueue, {
+    ? watchFetching(worker, lane.stepsQueue, {
         intervalMs: rt.cfg.WORKER_FETCH_WATCHDOG_MS,
         concurrency,
         counts: counted,
@@ -85,7 +64,15 @@ export function startStepsWorker(
   worker.on('closed', () => {
     stopWatchdog();
     connection.disconnect();
-    void eventsQueue?.close();
   });
   return worker;
+}
+
+/**
+ * One steps worker per tenant this process serves (`rt.served`), each with its own slots: a
+ * tenant under a 429 storm, slow or with a 10,000-instance batch holds only its own worker's
+ * slots, and every other tenant's ready jobs are fetched by their own worker at once.
+ */
+export function startStepsWorkers(rt: Runtime, opts: StepsWorkerOptions = {}): WorkerSet {
+  return workerSet(rt.served.map((tenant) => startStepsWorker(rt, { ...opts, tenant })));
 }

@@ -5,9 +5,9 @@
  */
 import { tenantsOf } from '../tenants/tenants-config.ts';
 import { createRuntime } from '../app/runtime.ts';
-import { startStepsWorker } from '../app/steps-worker.ts';
+import { startStepsWorkers } from '../app/steps-worker.ts';
 import { startPoller } from '../poller/start-poller.ts';
-import { startOpsWorker, syncVerifySchedule } from '../app/ops-worker.ts';
+import { startOpsWorkers, syncVerifySchedule } from '../app/ops-worker.ts';
 import { configFor, processLogger } from './common.ts';
 import type { StuckWorker } from '../flow/fetch-watchdog.ts';
 import type { Logger } from '../logger.ts';
@@ -57,13 +57,16 @@ export async function runWorker(opts: { concurrency?: number }): Promise<void> {
   // The tenants file is checked before Redis is reached: a broken one exits 2 at once.
   const tenants = await tenantsOf(cfg);
   const rt = await createRuntime(cfg, { logger, withGraph: true, tenants });
-  const worker = startStepsWorker(rt, { ...opts, onStuck: exitWhenStuck(logger) });
+  const workers = startStepsWorkers(rt, { ...opts, onStuck: exitWhenStuck(logger) });
   // Day-two operations (rotate, verify, teardown) share the process, its limiter and its concurrency.
-  const opsWorker = startOpsWorker(rt, opts);
-  await Promise.all([worker.waitUntilReady(), opsWorker.waitUntilReady()]);
-  logger.info({ concurrency: worker.opts.concurrency, prefix: rt.prefix }, 'steps worker ready');
+  const opsWorkers = startOpsWorkers(rt, opts);
+  await Promise.all([workers.waitUntilReady(), opsWorkers.waitUntilReady()]);
+  logger.info(
+    { concurrency: opts.concurrency ?? cfg.WORKER_CONCURRENCY, tenants: rt.served, prefix: rt.basePrefix },
+    'steps worker ready',
+  );
   onSignals(async () => {
-    await Promise.all([worker.close(), opsWorker.close()]);
+    await Promise.all([workers.close(), opsWorkers.close()]);
     await rt.close();
   }, logger);
 }
@@ -74,9 +77,12 @@ export async function runPoller(opts: { concurrency?: number }): Promise<void> {
   const tenants = await tenantsOf(cfg);
   const rt = await createRuntime(cfg, { logger, withGraph: true, ruShare: cfg.POLLER_QUOTA_SHARE, tenants });
   const poller = startPoller(rt, { ...opts, onStuck: exitWhenStuck(logger) });
-  await poller.watchWorker.waitUntilReady();
+  await poller.waitUntilReady();
   await syncVerifySchedule(rt);
-  logger.info({ prefix: rt.prefix, verifyEveryMs: cfg.PROVFLOW_VERIFY_INTERVAL_MS }, 'poller ready');
+  logger.info(
+    { tenants: rt.served, prefix: rt.basePrefix, verifyEveryMs: cfg.PROVFLOW_VERIFY_INTERVAL_MS },
+    'poller ready',
+  );
   onSignals(async () => {
     await poller.close();
     await rt.close();

@@ -1,7 +1,7 @@
 /** `provflow status BATCH [--json] [--watch] [--wide] [--all]`: where every instance stands. */
 import type { Runtime } from '../app/runtime.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
-import { batchAcrossTenants, batchIdsAcrossTenants } from '../ledger/tenant-ledgers.ts';
+import { batchAcrossTenants, batchIdsAcrossTenants, rowsInFileOrder } from '../ledger/tenant-ledgers.ts';
 import { createLiveArea } from '../ui/live.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { fitLines, terminalWidth } from '../ui/table.ts';
@@ -17,7 +17,7 @@ async function snapshot(rt: Runtime, batchId: string) {
       EXIT.badInput,
     );
   }
-  const rows = parts.flatMap((p) => p.rows);
+  const rows = rowsInFileOrder(parts);
   return { meta: parts[0]!.meta, rows, summary: summarise(rows) };
 }
 

@@ -81,16 +81,39 @@ const CHUNK = 250;
 /** JS heap in use above which the enqueue collects garbage between chunks. */
 const HEAP_BUDGET_BYTES = 96 * 1024 * 1024;
 
+/** One tenant's queue and ledger, where that tenant's part of a batch goes. */
+export interface EnqueueLane {
+  prefix: string;
+  ledger: Ledger;
+  stepsQueue: Queue;
+}
+
 /** Where a batch is enqueued: the runtime (`createRuntime`, `startLocalStack().runtime()`) is one. */
 export interface EnqueueTarget {
   redis: Redis;
-  prefix: string;
-  ledger: Ledger;
   vault: Vault;
-  stepsQueue: Queue;
-  /** The tenant whose queues `prefix` names, recorded in the deployment's registry for cross-tenant views. */
-  tenant?: string;
-  basePrefix?: string;
+  /** The deployment's prefix, where the registry of tenants with work lives. */
+  basePrefix: string;
+  /** Each tenant's queue and ledger (its own hash tag): a batch is split by tenant. */
+  lane(tenant: string): EnqueueLane;
+}
+
+type Meta = Omit<BatchMeta, 'instances'>;
+
+/**
+ * The batch's instances by tenant, in file order. Each tenant's part is enqueued into that
+ * tenant's own queue and ledger, so its workers start on it at once, whatever the file's order.
+ */
+function partsByTenant(batch: Batch): Map<string, BatchInstance[]> {
+  const parts = new Map<string, BatchInstance[]>();
+  for (const inst of batch.instances) {
+    const tenant = inst.tenant ?? DEFAULT_TENANT;
+    const part = parts.get(tenant);
+    if (part) part.push(inst);
+    else parts.set(tenant, [inst]);
+  }
+  if (!parts.size) parts.set(DEFAULT_TENANT, []);
+  return parts;
 }
 
 export async function enqueueBatch(
@@ -99,21 +122,49 @@ export async function enqueueBatch(
   opts: { retention?: Retention; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EnqueueResult> {
   const t0 = Date.now();
-  const { ledger, vault } = target;
-  const flows = new FlowProducer({ connection: target.redis, prefix: target.prefix });
   const result: EnqueueResult = { batchId: batch.batchId, added: 0, resumed: 0, retried: 0, skipped: 0, durationMs: 0 };
-  const jobKey = (inst: BatchInstance, step: string) =>
-    target.stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
-  try {
-    if (target.tenant && target.basePrefix) await registerTenants(target.redis, target.basePrefix, [target.tenant]);
-    const existing = await ledger.getBatch(batch.batchId);
-    // Checked before anything is written: a default batch id must not merge two files' batches.
+  const parts = partsByTenant(batch);
+  // Checked in every tenant's part before anything is written: a default batch id must not merge two files' batches.
+  let createdAt = Date.now();
+  for (const tenant of parts.keys()) {
+    const existing = await target.lane(tenant).ledger.getBatch(batch.batchId);
     if (existing && !sameSource(existing, batch)) throw new BatchSourceConflictError(batch, existing);
-    const createdAt = existing?.createdAt ?? Date.now();
-    const meta = { batchId: batch.batchId, createdAt, sourceFile: batch.sourceFile, sourceSha256: batch.sourceSha256 };
-    const total = batch.instances.length;
-    for (let i = 0; i < total; i += CHUNK) {
-      const chunk = batch.instances.slice(i, i + CHUNK);
+    if (existing) createdAt = Math.min(createdAt, existing.createdAt);
+  }
+  await registerTenants(target.redis, target.basePrefix, [...parts.keys()]);
+  const meta: Meta = {
+    batchId: batch.batchId,
+    createdAt,
+    sourceFile: batch.sourceFile,
+    sourceSha256: batch.sourceSha256,
+  };
+  const total = batch.instances.length;
+  let done = 0;
+  for (const [tenant, part] of parts) {
+    await enqueuePart(target, target.lane(tenant), { batch, part, meta, total }, result, {
+      retention: opts.retention ?? DEFAULT_RETENTION,
+      onChunk: (n) => opts.onProgress?.((done += n), total),
+    });
+  }
+  result.durationMs = Date.now() - t0;
+  return result;
+}
+
+async function enqueuePart(
+  target: EnqueueTarget,
+  lane: EnqueueLane,
+  what: { batch: Batch; part: BatchInstance[]; meta: Meta; total: number },
+  result: EnqueueResult,
+  opts: { retention: Retention; onChunk: (instances: number) => void },
+): Promise<void> {
+  const { batch, part, meta, total } = what;
+  const { ledger, stepsQueue } = lane;
+  const flows = new FlowProducer({ connection: target.redis, prefix: lane.prefix });
+  const jobKey = (inst: BatchInstance, step: string) =>
+    stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
+  try {
+    for (let i = 0; i < part.length; i += CHUNK) {
+      const chunk = part.slice(i, i + CHUNK);
       // Ledger state and root-job presence of each instance decide: new, resume, retry, or leave alone.
       const p = target.redis.pipeline();
       for (const inst of chunk) {
@@ -135,10 +186,10 @@ export async function enqueueBatch(
       for (const inst of [...retry]) {
         // Every step job of the old flow goes, not just the root's tree: a failed child left behind
         // would be reused by the new flow (same id) and hold it in waiting-children for ever.
-        const root = await target.stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
+        const root = await stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
         if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
         for (const step of STEPS) {
-          await target.stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
+          await stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
         }
         // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
         const left = await target.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
@@ -161,7 +212,7 @@ export async function enqueueBatch(
       const toAdd = [...fresh, ...resume, ...retry];
       const sealed = await Promise.all(
         toAdd.map(async (inst) =>
-          inst.credentials.length ? vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null,
+          inst.credentials.length ? target.vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null,
         ),
       );
       await ledger.registerBatch(
@@ -175,20 +226,16 @@ export async function enqueueBatch(
         })),
       );
       if (toAdd.length)
-        await flows.addBulk(
-          toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), opts.retention ?? DEFAULT_RETENTION)),
-        );
+        await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), opts.retention)));
       result.added += fresh.length + resume.length;
       result.resumed += resume.length;
       result.retried += retry.length;
-      opts.onProgress?.(Math.min(i + CHUNK, total), total);
+      opts.onChunk(chunk.length);
       // Bounded memory for any batch size: see src/flow/memory-budget.ts for why V8 needs the nudge.
       collectGarbageAbove(HEAP_BUDGET_BYTES);
     }
-    if (total === 0) await ledger.registerBatch({ ...meta, instances: 0 }, []);
+    if (part.length === 0) await ledger.registerBatch({ ...meta, instances: total }, []);
   } finally {
     await flows.close();
   }
-  result.durationMs = Date.now() - t0;
-  return result;
 }

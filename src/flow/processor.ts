@@ -32,11 +32,6 @@ export interface StepProcessorDeps {
   steps: StepDeps;
   /** The deps for an instance's tenant (its Graph client); unset, `steps` serves every instance. */
   stepsFor?: (tenant: string) => StepDeps;
-  /**
-   * Most jobs of one tenant this process runs at once (many tenants): a throttled, slow or huge
-   * tenant then cannot hold every worker slot while the others have ready work. Unset: no cap.
-   */
-  tenantSlots?: number;
   ledger: Ledger;
   pollQueue: Queue;
   /** Operator events (webhooks); null when no webhook is configured. */
@@ -57,29 +52,6 @@ function reasonOf(err: unknown): string {
 }
 
 export function createStepProcessor(d: StepProcessorDeps) {
-  const step = createTenantStepProcessor(d);
-  const cap = d.tenantSlots;
-  if (cap === undefined) return step;
-  const active = new Map<string, number>();
-  return async function processCapped(job: Job, token?: string): Promise<InstanceIds> {
-    const raw = (job.data as { instance?: { tenant?: unknown } } | null)?.instance?.tenant;
-    const tenant = typeof raw === 'string' ? raw : tenantOf({});
-    const n = active.get(tenant) ?? 0;
-    if (n >= cap) {
-      // Back in line shortly, no attempt spent: the slot goes to another tenant's ready job.
-      await job.moveToDelayed(Date.now() + jitter(250), token);
-      throw new DelayedError();
-    }
-    active.set(tenant, n + 1);
-    try {
-      return await step(job, token);
-    } finally {
-      active.set(tenant, (active.get(tenant) ?? 1) - 1);
-    }
-  };
-}
-
-function createTenantStepProcessor(d: StepProcessorDeps) {
   return async function processStep(job: Job, token?: string): Promise<InstanceIds> {
     const entry = STEP_BY_NAME.get(job.name);
     if (!entry)

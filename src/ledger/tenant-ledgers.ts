@@ -26,6 +26,11 @@ export async function batchAcrossTenants(
   return parts;
 }
 
+/** A batch's instances from every tenant's part, in the file's order (by index). */
+export function rowsInFileOrder(parts: readonly { rows: InstanceRecord[] }[]): InstanceRecord[] {
+  return parts.flatMap((p) => p.rows).sort((a, b) => a.index - b.index);
+}
+
 /** Batch ids known to any tenant, oldest first. */
 export async function batchIdsAcrossTenants(redis: Redis, base: string): Promise<string[]> {
   const seen = new Map<string, number>();

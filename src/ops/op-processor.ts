@@ -17,12 +17,14 @@ import type { InstanceRecord, Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { OPERATIONS, type OpName } from '../steps/ops/index.ts';
 import { ROTATION_FIELD } from '../steps/ops/rotate.ts';
-import type { InstanceIds } from '../steps/instance.ts';
+import { tenantOf, type InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
 
 interface OpProcessorDeps {
   steps: StepDeps;
+  /** The deps for an instance's tenant (its Graph client); unset, `steps` serves every instance. */
+  stepsFor?: (tenant: string) => StepDeps;
   ledger: Ledger;
   pollQueue: Queue;
   eventsQueue: Queue | null;
@@ -88,7 +90,7 @@ export function createOpProcessor(d: OpProcessorDeps) {
       try {
         for (const key of step.needs) need(prev, key);
         const state = { ...(data.state ?? {}), runId: data.runId, purge: data.options?.purge === true };
-        Object.assign(prev, await step.run(d.steps, { instance, prev, state }));
+        Object.assign(prev, await step.run(d.stepsFor?.(tenantOf(instance)) ?? d.steps, { instance, prev, state }));
       } catch (err) {
         if (err instanceof StepWait) {
           await job.updateData({ ...data, done, state: err.state });

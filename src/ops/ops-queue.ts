@@ -5,6 +5,7 @@ import type { OpJobData } from '../flow/job-data.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import type { OpName } from '../steps/ops/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
 
 /** `{op}.{batchId}.{instanceKey}.{runId}`: the same run adds each instance once. */
 function opJobId(op: string, batchId: string, instanceKey: string, runId: string): string {
@@ -26,6 +27,8 @@ export function specOfRecord(batchId: string, r: InstanceRecord): InstanceSpec {
     displayName: r.displayName,
     applicationTemplate: r.templateId ? { id: r.templateId } : { displayName: 'unknown' },
     synchronizationTemplateId: null,
+    // The instance's own tenant: its Graph client, as when it was onboarded.
+    ...(r.tenant && r.tenant !== DEFAULT_TENANT ? { tenant: r.tenant } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Starts the poller's workers (watch jobs, and operator events) over a runtime. */
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
+import type { TenantLane } from '../app/lanes.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { pollShareCapacity } from './poll-interval.ts';
 import { limitsFor } from '../tenants/tenant-registry.ts';
@@ -27,34 +28,61 @@ function watchSettingsFrom(rt: Runtime, overrides: Partial<WatchSettings> = {}):
 }
 
 export interface PollerHandle {
-  watchWorker: Worker;
-  eventsWorker: Worker | null;
+  /** One watch worker per tenant lane the process serves (`rt.served`), `default` first. */
+  watchWorkers: Worker[];
+  eventsWorkers: Worker[];
+  waitUntilReady(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function startPoller(
-  rt: Runtime,
-  opts: { concurrency?: number; settings?: Partial<WatchSettings>; onStuck?: (why: StuckWorker) => void } = {},
-): PollerHandle {
+type PollerOptions = { concurrency?: number; settings?: Partial<WatchSettings>; onStuck?: (why: StuckWorker) => void };
+
+/**
+ * The poller: per tenant lane, a watch worker (and, with a webhook, an events worker). Each lane
+ * schedules its polls against its own tenant's share of its own quota, so one tenant's 10,000
+ * watch jobs stretch only that tenant's poll intervals.
+ */
+export function startPoller(rt: Runtime, opts: PollerOptions = {}): PollerHandle {
   if (!rt.graph) throw new Error('the poller needs a Graph client (createRuntime withGraph)');
-  const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
-  const eventsQueue = webhookUrl ? new Queue(QUEUES.events, { connection: rt.redis, prefix: rt.prefix }) : null;
-  // The fleet: every watch job not yet ended, counted across all poller processes (they share
-  // the quota share, so each schedules as if it served the whole fleet alone, and together they
-  // stay inside it). Refreshed every 2 s; a stale count only shifts delays a little.
-  // Many tenants: each has its own share of its own quota, so the fleet's capacity is their sum
-  // (the schedule assumes watch jobs spread over the tenants as their quotas do).
+  const lanes = rt.served.map((tenant) => startLane(rt, rt.lane(tenant), opts));
+  const watchWorkers = lanes.map((l) => l.watchWorker);
+  const eventsWorkers = lanes.flatMap((l) => (l.eventsWorker ? [l.eventsWorker] : []));
+  return {
+    watchWorkers,
+    eventsWorkers,
+    async waitUntilReady() {
+      await Promise.all([...watchWorkers, ...eventsWorkers].map((w) => w.waitUntilReady()));
+    },
+    async close() {
+      await Promise.allSettled(lanes.map((l) => l.close()));
+    },
+  };
+}
+
+/** Polls per second the lane's tenant may spend (its share of its RU quota); `default` without its own credentials: all tenants'. */
+function lanePollCapacity(rt: Runtime, tenant: string): number {
   const tenants = rt.tenants;
-  const limits = tenants ? tenants.names().map((n) => tenants.info(n).limits) : [limitsFor(rt.cfg, null)];
-  const pollsPerSecond =
-    limits.reduce(
-      (sum, l) =>
-        sum + pollShareCapacity({ ruLimit: l.ruLimit, ruWindowMs: l.ruWindowMs, share: rt.cfg.POLLER_QUOTA_SHARE }),
-      0,
-    ) * rt.cfg.GRAPH_LIMIT_SAFETY;
+  const names = tenants ? (tenants.has(tenant) ? [tenant] : tenants.names()) : [];
+  const limits = tenants ? names.map((n) => tenants.info(n).limits) : [limitsFor(rt.cfg, null)];
+  const share = rt.cfg.POLLER_QUOTA_SHARE;
+  const sum = limits.reduce(
+    (acc, l) => acc + pollShareCapacity({ ruLimit: l.ruLimit, ruWindowMs: l.ruWindowMs, share }),
+    0,
+  );
+  return sum * rt.cfg.GRAPH_LIMIT_SAFETY;
+}
+
+function startLane(rt: Runtime, lane: TenantLane, opts: PollerOptions) {
+  const webhookUrl = rt.cfg.PROVFLOW_WEBHOOK_URL;
+  const eventsQueue = webhookUrl ? lane.eventsQueue : null;
+  // The lane's fleet: every watch job not yet ended, counted across all poller processes (they
+  // share the quota share, so each schedules as if it served the whole fleet alone, and together
+  // they stay inside it). Refreshed every 2 s; a stale count only shifts delays a little.
+  const pollsPerSecond = lanePollCapacity(rt, lane.tenant);
+  const tenants = rt.tenants;
   let activeJobs = 0;
   const countFleet = async () => {
-    const c = await rt.pollQueue.getJobCounts('active', 'wait', 'delayed', 'prioritized');
+    const c = await lane.pollQueue.getJobCounts('active', 'wait', 'delayed', 'prioritized');
     activeJobs = Object.values(c).reduce((a, b) => a + b, 0);
   };
   const fleetTimer = setInterval(() => void countFleet().catch(() => {}), 2000);
@@ -62,9 +90,9 @@ export function startPoller(
   void countFleet().catch(() => {});
   const counted = countingProcessor(
     createWatchProcessor({
-      graph: rt.graph,
+      graph: rt.graph!,
       graphFor: tenants ? (tenant) => tenants.graphFor(tenant) : undefined,
-      ledger: rt.ledger,
+      ledger: lane.ledger,
       logger: rt.logger,
       settings: watchSettingsFrom(rt, opts.settings),
       eventsQueue,
@@ -77,16 +105,16 @@ export function startPoller(
   const concurrency = opts.concurrency ?? rt.cfg.POLLER_CONCURRENCY;
   const watchWorker = new Worker(QUEUES.poll, counted.processor, {
     connection: connections[0]!,
-    prefix: rt.prefix,
+    prefix: lane.prefix,
     concurrency,
     maxStalledCount: 10,
     stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
     lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
   });
-  watchWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'poller worker error'));
+  watchWorker.on('error', (err) => rt.logger.error({ err: err.message, tenant: lane.tenant }, 'poller worker error'));
   const { onStuck } = opts;
   const stopWatchdog = onStuck
-    ? watchFetching(watchWorker, rt.pollQueue, {
+    ? watchFetching(watchWorker, lane.pollQueue, {
         intervalMs: rt.cfg.WORKER_FETCH_WATCHDOG_MS,
         concurrency,
         counts: counted,
@@ -106,9 +134,11 @@ export function startPoller(
         if (!res.delivered) throw new Error(`webhook not delivered: ${res.lastError ?? res.status}`);
         return { status: res.status };
       },
-      { connection: connections[connections.push(rt.redis.duplicate()) - 1]!, prefix: rt.prefix, concurrency: 4 },
+      { connection: connections[connections.push(rt.redis.duplicate()) - 1]!, prefix: lane.prefix, concurrency: 4 },
     );
-    eventsWorker.on('error', (err) => rt.logger.error({ err: err.message }, 'events worker error'));
+    eventsWorker.on('error', (err) =>
+      rt.logger.error({ err: err.message, tenant: lane.tenant }, 'events worker error'),
+    );
   }
   return {
     watchWorker,
@@ -116,7 +146,7 @@ export function startPoller(
     async close() {
       clearInterval(fleetTimer);
       stopWatchdog();
-      await Promise.allSettled([watchWorker.close(), eventsWorker?.close(), eventsQueue?.close()]);
+      await Promise.allSettled([watchWorker.close(), eventsWorker?.close()]);
       // BullMQ does not close connections it was given.
       for (const c of connections) c.disconnect();
     },

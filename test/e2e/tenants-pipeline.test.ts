@@ -7,27 +7,27 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Worker } from 'bullmq';
+import type { WorkerSet } from '../../src/app/worker-set.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { loadBatchFile } from '../../src/batch/load-batch.ts';
 import { startLocalStack, type LocalStack } from '../../src/dev/local-stack.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
-import { startStepsWorker } from '../../src/app/steps-worker.ts';
+import { startStepsWorkers } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller, type PollerHandle } from '../../src/poller/start-poller.ts';
 import { renderStatusTable } from '../../src/ui/status-view.ts';
-import { waitForStates } from '../helpers/wait.ts';
+import { waitForBatchStates } from '../helpers/wait.ts';
 
 let stack: LocalStack;
 let rt: Runtime;
-let worker: Worker;
+let worker: WorkerSet;
 let poller: PollerHandle;
 
 beforeAll(async () => {
   stack = await startLocalStack({ profile: 'fast', timeScale: 50, tenants: 2 });
   rt = await stack.runtime(silentLogger());
-  worker = startStepsWorker(rt, { concurrency: 20 });
+  worker = startStepsWorkers(rt, { concurrency: 20 });
   poller = startPoller(rt);
 });
 
@@ -59,7 +59,18 @@ describe('a two-tenant batch', () => {
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
     const res = await enqueueBatch(rt, loaded.batch);
     expect(res.added).toBe(4);
-    const rows = await waitForStates(rt.ledger, loaded.batch.batchId, ['steady', 'failed', 'quarantined'], 90_000);
+    const id = loaded.batch.batchId;
+    // Each tenant's part went into its own lane (queue and ledger under its own hash tag), none into default's.
+    const [t1, t2] = [rt.lane('t1'), rt.lane('t2')];
+    expect((await t1.ledger.listInstances(id)).map((r) => r.displayName)).toEqual(['AWS One A', 'AWS One B']);
+    expect((await t2.ledger.listInstances(id)).map((r) => r.displayName)).toEqual(['AWS Two A', 'AWS Two B']);
+    expect(await rt.lane('default').ledger.getBatch(id)).toBeNull();
+    expect(t1.prefix).not.toBe(t2.prefix);
+    expect(
+      await t2.stepsQueue.getJobCountByTypes('waiting', 'prioritized', 'waiting-children', 'active', 'completed'),
+    ).toBeGreaterThan(0);
+    expect(worker.workers.map((w) => w.opts.prefix)).toEqual([rt.prefix, t1.prefix, t2.prefix]);
+    const rows = await waitForBatchStates(rt, id, ['steady', 'failed', 'quarantined'], 90_000);
     expect(rows.map((r) => [r.displayName, r.tenant, r.state])).toEqual([
       ['AWS One A', 't1', 'steady'],
       ['AWS One B', 't1', 'steady'],

@@ -1,5 +1,7 @@
 /** Polling helpers for tests (the code under test never sleeps; tests must wait for it). */
+import type { Redis } from 'ioredis';
 import type { Ledger, InstanceRecord } from '../../src/ledger/ledger.ts';
+import { batchAcrossTenants, rowsInFileOrder } from '../../src/ledger/tenant-ledgers.ts';
 
 export async function waitFor<T>(
   what: string,
@@ -34,6 +36,23 @@ export async function waitForStates(
     `batch ${batchId} in ${states.join('/')}`,
     async () => {
       const rows = await ledger.listInstances(batchId);
+      return rows.length > 0 && rows.every((r) => states.includes(r.state)) ? rows : null;
+    },
+    timeoutMs,
+  );
+}
+
+/** `waitForStates` over every tenant's part of the batch (each tenant's part lives in its own lane). */
+export async function waitForBatchStates(
+  rt: { redis: Redis; basePrefix: string },
+  batchId: string,
+  states: string[],
+  timeoutMs = 60_000,
+): Promise<InstanceRecord[]> {
+  return waitFor(
+    `batch ${batchId} in ${states.join('/')} in every tenant`,
+    async () => {
+      const rows = rowsInFileOrder(await batchAcrossTenants(rt.redis, rt.basePrefix, batchId));
       return rows.length > 0 && rows.every((r) => states.includes(r.state)) ? rows : null;
     },
     timeoutMs,
