@@ -10,6 +10,7 @@ import { startLocalStack } from '../src/dev/local-stack.ts';
 import { startSimProcess } from '../src/dev/sim/process.ts';
 import { enqueueBatch } from '../src/flow/enqueue-batch.ts';
 import { END_STATES } from '../src/ledger/instance-state.ts';
+import { batchAcrossTenants, rowsInFileOrder } from '../src/ledger/tenant-ledgers.ts';
 import { silentLogger } from '../src/logger.ts';
 import { simpleBatch } from '../test/helpers/batches.ts';
 import { idealOf } from './ideal.ts';
@@ -74,8 +75,10 @@ export async function runMultiTenantBench(o: {
     const outs = [captureOutput(worker), captureOutput(poller)];
     const exited = () =>
       children.some((c) => c.exitCode !== null) ? outs.map((x) => x.lines().join('\n')).join('\n') : null;
-    await waitForWorkers(rt.stepsQueue, 1, 60_000, exited);
-    await waitForWorkers(rt.pollQueue, 1, 60_000, exited);
+    // One worker per tenant lane: the last tenant's is up when the process has started them all.
+    const last = rt.lane(names[names.length - 1]!);
+    await waitForWorkers(last.stepsQueue, 1, 60_000, exited);
+    await waitForWorkers(last.pollQueue, 1, 60_000, exited);
     await sim.reset();
     await sim.configureTenant(stormTenantId, { throttleStormRate: o.stormRate });
     say(
@@ -83,8 +86,8 @@ export async function runMultiTenantBench(o: {
         `(rate ${o.stormRate}, Retry-After ${S.throttleStormRetryAfterSec} s); worker pid ${worker.pid}, poller pid ${poller.pid}`,
     );
 
-    // Tenant after tenant in the file (the worst order for a single FIFO queue: the last tenant's
-    // instances are behind everyone else's).
+    // Tenant after tenant in the file: with one FIFO queue the last tenant's instances would wait
+    // behind everyone else's; with a lane per tenant each tenant's worker starts on its part at once.
     const batch = simpleBatch('bench-mt', total, (i) => `AWS MT ${String(i).padStart(5, '0')}`);
     batch.instances.forEach((inst, i) => (inst.tenant = names[Math.floor(i / perTenant)]!));
     const ideal = idealOf({
@@ -110,7 +113,8 @@ export async function runMultiTenantBench(o: {
     say(
       `  enqueued ${total} in ${Date.now() - t0} ms; each tenant's quota-bound ideal ≈ ${ideal.seconds.toFixed(1)} s`,
     );
-    const keys = batch.instances.map((i) => rt.ledger.keys.instance('bench-mt', i.instanceKey));
+    // Each tenant's part lives in its own lane (its own queues and ledger, its own hash tag).
+    const keys = batch.instances.map((i) => rt.lane(i.tenant ?? 'default').ledger.keys.instance('bench-mt', i.instanceKey));
     const timeoutMs = Math.max(600_000, 8 * ideal.seconds * 1000);
     let lastSay = 0;
     for (;;) {
@@ -138,7 +142,7 @@ export async function runMultiTenantBench(o: {
       await new Promise((r) => setTimeout(r, 1000));
     }
     const c1 = cpu();
-    const rows = await rt.ledger.listInstances('bench-mt');
+    const rows = rowsInFileOrder(await batchAcrossTenants(rt.redis, rt.basePrefix, 'bench-mt'));
     const figures: TenantFigures[] = [];
     for (const [t, name] of names.entries()) {
       const mine = rows.filter((r) => r.tenant === name);

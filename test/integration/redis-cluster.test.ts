@@ -1,10 +1,10 @@
 /**
- * provflow on a real Redis Cluster (3 masters + 3 replicas on loopback): a batch for three tenants
- * runs end to end with in-process workers and pollers, each tenant's keys land in its own slot on
- * the master that slot maps to, and status reads every tenant's part. The failover (a master
+ * provflow on a real Redis Cluster (3 masters + 3 replicas on loopback): one batch spanning three
+ * tenants runs end to end with two fleets of in-process workers and pollers (each serving every
+ * tenant's lane), each tenant's keys land in its own slot on the master that slot maps to, and
+ * status reads every tenant's part. The failover (a master
  * SIGKILLed mid-batch, workers in child processes) is `npm run chaos -- --only cluster-failover`.
  */
-import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/app/runtime.ts';
@@ -13,7 +13,8 @@ import { clusterToolsAvailable, startRedisCluster, type RedisClusterHandle } fro
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { connectRedis } from '../../src/app/redis-connection.ts';
 import { runBoard } from '../../src/board/run-board.ts';
-import { startStepsWorker } from '../../src/app/steps-worker.ts';
+import { startStepsWorkers } from '../../src/app/steps-worker.ts';
+import type { WorkerSet } from '../../src/app/worker-set.ts';
 import { knownTenants } from '../../src/ledger/tenant-ledgers.ts';
 import { batchAcrossTenants } from '../../src/ledger/tenant-ledgers.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -22,49 +23,54 @@ import { keySlot } from '../../src/redis-keys.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const TENANTS = ['default', 'contoso', 'fabrikam'];
+const TENANTS = ['t1', 't2', 't3'];
 const available = await clusterToolsAvailable();
 
 describe.skipIf(!available)('Redis Cluster', () => {
   let cluster: RedisClusterHandle;
   let stack: LocalStack;
-  const runtimes = new Map<string, Runtime>();
-  const workers: Worker[] = [];
+  const fleets: Runtime[] = [];
+  const workers: WorkerSet[] = [];
   const pollers: PollerHandle[] = [];
+  let rt: Runtime;
+  const prefixOf = (tenant: string) => rt.lane(tenant).prefix;
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    // The simulator hosts one Graph tenant here: each provflow tenant paces at a third of its quota.
+    // The simulator hosts three Graph tenants (t1…t3 in the tenants file), each with its own quota.
     stack = await startLocalStack({
       profile: 'fast',
       timeScale: 50,
       cluster,
+      tenants: 3,
       prefix: '{pf-cluster-smoke}',
       env: { GRAPH_WRITE_LIMIT: '100', GRAPH_RU_LIMIT: '1000' },
     });
-    for (const tenant of TENANTS) {
-      const rt = await stack.runtime(silentLogger(), { tenant });
-      runtimes.set(tenant, rt);
-      workers.push(startStepsWorker(rt, { concurrency: 10 }));
-      pollers.push(startPoller(rt));
+    // Two fleets, as two processes would be: both serve every lane and compete for its jobs.
+    for (let i = 0; i < 2; i++) {
+      const fleet = await stack.runtime(silentLogger());
+      fleets.push(fleet);
+      workers.push(startStepsWorkers(fleet, { concurrency: 10 }));
+      pollers.push(startPoller(fleet));
     }
+    rt = fleets[0]!;
   }, 90_000);
 
   afterAll(async () => {
     await Promise.allSettled([...workers.map((w) => w.close()), ...pollers.map((p) => p.close())]);
-    for (const rt of runtimes.values()) await rt.close().catch(() => {});
+    for (const fleet of fleets) await fleet.close().catch(() => {});
     await stack?.close();
     await cluster?.close();
   });
 
   it('runs one batch across three tenants to its end states, one app per instance', async () => {
-    for (const [tenant, rt] of runtimes) {
-      const insts = [0, 1, 2].map((i) => instance(i, `AWS cluster smoke ${tenant} ${i}`));
-      insts.push(instance(3, `AWS cluster smoke ${tenant} 3`, 'quarantine-3', 'quarantined'));
-      expect((await enqueueBatch(rt, batchOf('smoke', insts))).added).toBe(4);
-    }
-    const rt = runtimes.get('default')!;
-    expect(await knownTenants(rt.redis, rt.basePrefix)).toEqual(['default', 'contoso', 'fabrikam']);
+    const insts = TENANTS.flatMap((tenant, t) => {
+      const four = [0, 1, 2].map((i) => instance(4 * t + i, `AWS cluster smoke ${tenant} ${i}`));
+      four.push(instance(4 * t + 3, `AWS cluster smoke ${tenant} 3`, 'quarantine-3', 'quarantined'));
+      return four.map((inst) => ({ ...inst, tenant }));
+    });
+    expect((await enqueueBatch(rt, batchOf('smoke', insts))).added).toBe(12);
+    expect(await knownTenants(rt.redis, rt.basePrefix)).toEqual(['default', ...TENANTS]);
     const ended = (states: string[]) => states.every((s) => ['steady', 'quarantined', 'failed'].includes(s));
     let parts: Awaited<ReturnType<typeof batchAcrossTenants>> = [];
     await waitFor(
@@ -76,9 +82,15 @@ describe.skipIf(!available)('Redis Cluster', () => {
       120_000,
     );
     expect(parts.map((p) => p.tenant)).toEqual(TENANTS);
-    for (const p of parts)
+    for (const p of parts) {
       expect(p.rows.map((r) => r.state).sort()).toEqual(['quarantined', 'steady', 'steady', 'steady']);
-    expect(stack.sim.stats().duplicateApplications).toBe(0);
+      expect(new Set(p.rows.map((r) => r.tenant))).toEqual(new Set([p.tenant]));
+    }
+    for (const t of stack.sim.tenants) {
+      const stats = stack.sim.statsOf(t.tenantId);
+      expect(stats.applications).toBe(4);
+      expect(stats.duplicateApplications).toBe(0);
+    }
   }, 150_000);
 
   it("keeps each tenant's keys in its own slot, on the master serving that slot, spread over masters", async () => {
@@ -89,18 +101,20 @@ describe.skipIf(!available)('Redis Cluster', () => {
       const c = new Redis(m.port, '127.0.0.1');
       try {
         keysPerMaster.set(m.port, await c.dbsize());
-        for (const [tenant, rt] of runtimes) {
-          const n = Number(await c.call('CLUSTER', 'COUNTKEYSINSLOT', String(keySlot(rt.prefix))));
-          if (owner(keySlot(rt.prefix)) === m.port) expect(n, `${tenant} keys on :${m.port}`).toBeGreaterThan(10);
+        for (const tenant of TENANTS) {
+          const prefix = prefixOf(tenant);
+          const n = Number(await c.call('CLUSTER', 'COUNTKEYSINSLOT', String(keySlot(prefix))));
+          if (owner(keySlot(prefix)) === m.port) expect(n, `${tenant} keys on :${m.port}`).toBeGreaterThan(10);
           // Every key of the tenant carries its tag: SCAN on its master finds none outside the slot.
-          const keys = (await c.keys(`${rt.prefix}*`)) as string[];
+          const keys = (await c.keys(`${prefix}*`)) as string[];
           expect(new Set(keys.map(keySlot)).size, tenant).toBeLessThanOrEqual(1);
         }
       } finally {
         c.disconnect();
       }
     }
-    const tenantMasters = new Set([...runtimes.values()].map((rt) => owner(keySlot(rt.prefix))));
+    // The deployment's own keys (default lane, metrics, tenant registry) share the base prefix's slot.
+    const tenantMasters = new Set([...TENANTS.map(prefixOf), stack.prefix].map((p) => owner(keySlot(p))));
     const mastersWithKeys = [...keysPerMaster].filter(([, n]) => n > 0).map(([p]) => p);
     expect(new Set(mastersWithKeys)).toEqual(tenantMasters);
     expect(tenantMasters.size).toBeGreaterThan(1);
