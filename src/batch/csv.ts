@@ -108,6 +108,14 @@ function csvBytes(input: string | Uint8Array): Buffer {
 export function parseCsv(input: string | Uint8Array): { ok: true; records: CsvRecord[] } | Failure {
   const bytes = csvBytes(input);
   const lines = new Lines(bytes);
+  // No text cell holds a NUL: it means a binary or damaged file, and Graph would refuse the value anyway.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0)
+    return fail(
+      lines.at(nul),
+      'this line contains a NUL byte (0x00), which no CSV text holds: the file is binary, damaged or in an ' +
+        'encoding other than UTF-8; open it in a text editor and save it as UTF-8 CSV',
+    );
   const records: CsvRecord[] = [];
   // The header alone first: csv-parse builds an error object (tens of µs) for every row whose
   // length differs from the first row's, and a body that is all wrong would pay it on every row.

@@ -164,6 +164,16 @@ describe('item 6: files are decoded strictly as UTF-8', () => {
     expect(list[0]!.message).not.toMatch(/ssw|windows-1252-secret(?!\.txt)/);
   });
 
+  it('a NUL byte in a CSV file is refused naming its line, the cell not echoed, nothing enqueued', async () => {
+    const csv = file(
+      `displayName,applicationTemplate,SecretToken\nAWS One,${AWS},tok-one\nAWS Two,${AWS},se\0cret-two\n`,
+      '.csv',
+    );
+    const { problems: list } = await problems(csv);
+    expect(list).toEqual([at('line 3', /NUL byte.*save it as UTF-8/)]);
+    expect(list[0]!.message).not.toMatch(/cret-two|se\0/);
+  });
+
   it('a UTF-8 BOM is fine in JSON, CSV and credential files; overlongs and surrogates are not UTF-8', async () => {
     const secret = file('\ufeffbom-secret-value\n', '.txt');
     const json = await loadBatchFile(file(`\ufeff${batchWith({ credentials: { SecretToken: { file: secret } } })}`));
