@@ -1,6 +1,6 @@
 /** The `provflow` command line. Each command lives in src/commands; this file only wires commander. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { exitQuietlyOnClosedPipes, exitWhenFlushed, reportAndExit } from './commands/common.ts';
+import { EXIT, exitQuietlyOnClosedPipes, exitWhenFlushed, reportAndExit } from './commands/common.ts';
 
 const int =
   (name: string, min = 0) =>
@@ -21,7 +21,10 @@ exitQuietlyOnClosedPipes();
 
 const program = new Command('provflow')
   .description('Bulk Microsoft Entra app provisioning through Microsoft Graph, as durable background work')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Set before the commands are added, so each inherits it: a misspelt option or a missing argument
+  // is bad input (exit 2, as every other bad input), not a run-time failure; help and version stay 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.badInput));
 
 program
   .command('demo')

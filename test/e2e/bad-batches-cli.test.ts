@@ -180,3 +180,28 @@ describe('hostile batch files through the CLI', () => {
     expect(await client.dbsize()).toBe(keysBefore);
   }, 120_000);
 });
+
+describe('command-line usage errors', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [path.join(ROOT, 'bin/provflow.js'), ...args],
+        { cwd: ROOT, timeout: 60_000 },
+        (err, _o, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
+    });
+
+  it('a missing argument, an unknown option or command exit 2 (bad input) naming it; --help exits 0', async () => {
+    const [missing, option, command, help] = await Promise.all([
+      run(['enqueue']),
+      run(['status', 'b1', '--bogus']),
+      run(['frobnicate']),
+      run(['--help']),
+    ]);
+    expect([missing.code, option.code, command.code, help.code]).toEqual([2, 2, 2, 0]);
+    expect(missing.stderr).toContain("missing required argument 'file'");
+    expect(option.stderr).toContain("unknown option '--bogus'");
+    expect(command.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
