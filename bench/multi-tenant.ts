@@ -114,7 +114,9 @@ export async function runMultiTenantBench(o: {
       `  enqueued ${total} in ${Date.now() - t0} ms; each tenant's quota-bound ideal ≈ ${ideal.seconds.toFixed(1)} s`,
     );
     // Each tenant's part lives in its own lane (its own queues and ledger, its own hash tag).
-    const keys = batch.instances.map((i) => rt.lane(i.tenant ?? 'default').ledger.keys.instance('bench-mt', i.instanceKey));
+    const keys = batch.instances.map((i) =>
+      rt.lane(i.tenant ?? 'default').ledger.keys.instance('bench-mt', i.instanceKey),
+    );
     const timeoutMs = Math.max(600_000, 8 * ideal.seconds * 1000);
     let lastSay = 0;
     for (;;) {

@@ -36,7 +36,7 @@ async function verifyFleet(lane: TenantLane, ops: Queue, job: Job): Promise<numb
 }
 
 /** The ops worker of one tenant's queue (`default` unless `tenant`). */
-export function startOpsWorker(rt: Runtime, opts: { concurrency?: number; tenant?: string } = {}): Worker {
+function startOpsWorker(rt: Runtime, opts: { concurrency?: number; tenant?: string } = {}): Worker {
   if (!rt.graph) throw new Error('the ops worker needs a Graph client (createRuntime withGraph)');
   const lane = rt.lane(opts.tenant ?? DEFAULT_TENANT);
   const eventsQueue = rt.cfg.PROVFLOW_WEBHOOK_URL ? lane.eventsQueue : null;

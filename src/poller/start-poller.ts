@@ -59,7 +59,10 @@ export function startPoller(rt: Runtime, opts: PollerOptions = {}): PollerHandle
   };
 }
 
-/** Polls per second the lane's tenant may spend (its share of its RU quota); `default` without its own credentials: all tenants'. */
+/**
+ * Polls per second the lane's tenant may spend (its share of its RU quota). The `default` lane
+ * of a tenants file without `default` holds only flows enqueued before lanes: all tenants' share.
+ */
 function lanePollCapacity(rt: Runtime, tenant: string): number {
   const tenants = rt.tenants;
   const names = tenants ? (tenants.has(tenant) ? [tenant] : tenants.names()) : [];
