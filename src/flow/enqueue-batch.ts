@@ -1,6 +1,8 @@
 /**
  * Enqueueing a validated batch: seal credentials, register the batch in the ledger, and add
- * one flow per instance — in chunks, so a 10,000-instance file stays in bounded memory.
+ * one flow per instance — in chunks, so a 10,000-instance file stays in bounded memory. Each
+ * tenant's part goes into that tenant's lane (its own queues and ledger, one hash tag), the
+ * tenants' chunks taken in turn.
  *
  * Re-enqueueing the same batch adds nothing for instances that are in progress or done; an
  * instance that failed is retried (its old failed jobs removed, its ledger ids kept so the
@@ -139,103 +141,109 @@ export async function enqueueBatch(
     sourceSha256: batch.sourceSha256,
   };
   const total = batch.instances.length;
-  let done = 0;
-  for (const [tenant, part] of parts) {
-    await enqueuePart(target, target.lane(tenant), { batch, part, meta, total }, result, {
-      retention: opts.retention ?? DEFAULT_RETENTION,
-      onChunk: (n) => opts.onProgress?.((done += n), total),
-    });
+  const retention = opts.retention ?? DEFAULT_RETENTION;
+  const lanes = [...parts].map(([tenant, part]) => {
+    const lane = target.lane(tenant);
+    return { lane, part, flows: new FlowProducer({ connection: target.redis, prefix: lane.prefix }) };
+  });
+  try {
+    // Round-robin over the tenants' parts, a chunk at a time: each tenant's first instances are
+    // queued (and its workers start) within one round, however large the parts listed before it.
+    let done = 0;
+    const rounds = Math.max(...lanes.map((l) => Math.ceil(l.part.length / CHUNK)));
+    for (let r = 0; r < rounds; r++) {
+      for (const { lane, part, flows } of lanes) {
+        const chunk = part.slice(r * CHUNK, (r + 1) * CHUNK);
+        if (!chunk.length) continue;
+        await enqueueChunk(target, { lane, flows }, { batch, chunk, meta, total, retention }, result);
+        opts.onProgress?.((done += chunk.length), total);
+        // Bounded memory for any batch size: see src/flow/memory-budget.ts for why V8 needs the nudge.
+        collectGarbageAbove(HEAP_BUDGET_BYTES);
+      }
+    }
+    for (const { lane, part } of lanes)
+      if (!part.length) await lane.ledger.registerBatch({ ...meta, instances: total }, []);
+  } finally {
+    await Promise.all(lanes.map((l) => l.flows.close()));
   }
   result.durationMs = Date.now() - t0;
   return result;
 }
 
-async function enqueuePart(
+/** One chunk of one tenant's part: look at what exists, then write the ledger and add the flows. */
+async function enqueueChunk(
   target: EnqueueTarget,
-  lane: EnqueueLane,
-  what: { batch: Batch; part: BatchInstance[]; meta: Meta; total: number },
+  to: { lane: EnqueueLane; flows: FlowProducer },
+  what: { batch: Batch; chunk: BatchInstance[]; meta: Meta; total: number; retention: Retention },
   result: EnqueueResult,
-  opts: { retention: Retention; onChunk: (instances: number) => void },
 ): Promise<void> {
-  const { batch, part, meta, total } = what;
-  const { ledger, stepsQueue } = lane;
-  const flows = new FlowProducer({ connection: target.redis, prefix: lane.prefix });
+  const { batch, chunk, meta, total, retention } = what;
+  const { ledger, stepsQueue } = to.lane;
   const jobKey = (inst: BatchInstance, step: string) =>
     stepsQueue.toKey(stepJobId(batch.batchId, inst.instanceKey, step));
-  try {
-    for (let i = 0; i < part.length; i += CHUNK) {
-      const chunk = part.slice(i, i + CHUNK);
-      // Ledger state and root-job presence of each instance decide: new, resume, retry, or leave alone.
-      const p = target.redis.pipeline();
-      for (const inst of chunk) {
-        p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
-        p.exists(jobKey(inst, ROOT_STEP));
-      }
-      const replies = ((await p.exec()) ?? []).map((r) => r?.[1]);
-      const fresh: BatchInstance[] = [];
-      const resume: BatchInstance[] = [];
-      const retry: BatchInstance[] = [];
-      chunk.forEach((inst, j) => {
-        const s = (replies[2 * j] as string | null | undefined) ?? null;
-        const rootExists = replies[2 * j + 1] === 1;
-        if (s === null) fresh.push(inst);
-        else if (s === 'failed') retry.push(inst);
-        else if (s === QUEUED && !rootExists) resume.push(inst);
-        else result.skipped++;
-      });
-      for (const inst of [...retry]) {
-        // Every step job of the old flow goes, not just the root's tree: a failed child left behind
-        // would be reused by the new flow (same id) and hold it in waiting-children for ever.
-        const root = await stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
-        if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
-        for (const step of STEPS) {
-          await stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
-        }
-        // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
-        const left = await target.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
-        if (left > 0) {
-          retry.splice(retry.indexOf(inst), 1);
-          result.skipped++;
-          continue;
-        }
-        // Start over from the ledger's ids; new credentials must be validated and saved again.
-        // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
-        await ledger.update(batch.batchId, inst.instanceKey, {
-          state: QUEUED,
-          lastError: null,
-          secretsSaved: null,
-          endedAt: null,
-          detail: null,
-        });
-        await target.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
-      }
-      const toAdd = [...fresh, ...resume, ...retry];
-      const sealed = await Promise.all(
-        toAdd.map(async (inst) =>
-          inst.credentials.length ? target.vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null,
-        ),
-      );
-      await ledger.registerBatch(
-        { ...meta, instances: total },
-        toAdd.map((inst, j) => ({
-          instanceKey: inst.instanceKey,
-          index: inst.index,
-          displayName: inst.displayName,
-          sealedCredentials: sealed[j] ?? null,
-          tenant: inst.tenant,
-        })),
-      );
-      if (toAdd.length)
-        await flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), opts.retention)));
-      result.added += fresh.length + resume.length;
-      result.resumed += resume.length;
-      result.retried += retry.length;
-      opts.onChunk(chunk.length);
-      // Bounded memory for any batch size: see src/flow/memory-budget.ts for why V8 needs the nudge.
-      collectGarbageAbove(HEAP_BUDGET_BYTES);
-    }
-    if (part.length === 0) await ledger.registerBatch({ ...meta, instances: total }, []);
-  } finally {
-    await flows.close();
+  // Ledger state and root-job presence of each instance decide: new, resume, retry, or leave alone.
+  const p = target.redis.pipeline();
+  for (const inst of chunk) {
+    p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
+    p.exists(jobKey(inst, ROOT_STEP));
   }
+  const replies = ((await p.exec()) ?? []).map((r) => r?.[1]);
+  const fresh: BatchInstance[] = [];
+  const resume: BatchInstance[] = [];
+  const retry: BatchInstance[] = [];
+  chunk.forEach((inst, j) => {
+    const s = (replies[2 * j] as string | null | undefined) ?? null;
+    const rootExists = replies[2 * j + 1] === 1;
+    if (s === null) fresh.push(inst);
+    else if (s === 'failed') retry.push(inst);
+    else if (s === QUEUED && !rootExists) resume.push(inst);
+    else result.skipped++;
+  });
+  for (const inst of [...retry]) {
+    // Every step job of the old flow goes, not just the root's tree: a failed child left behind
+    // would be reused by the new flow (same id) and hold it in waiting-children for ever.
+    const root = await stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
+    if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
+    for (const step of STEPS) {
+      await stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
+    }
+    // A job BullMQ would not remove (still locked by a worker finishing it) stays: retry next time.
+    const left = await target.redis.exists(...STEPS.map((step) => jobKey(inst, step.name)));
+    if (left > 0) {
+      retry.splice(retry.indexOf(inst), 1);
+      result.skipped++;
+      continue;
+    }
+    // Start over from the ledger's ids; new credentials must be validated and saved again.
+    // Killed after this line, the instance is `queued` without a root job: the next enqueue resumes it.
+    await ledger.update(batch.batchId, inst.instanceKey, {
+      state: QUEUED,
+      lastError: null,
+      secretsSaved: null,
+      endedAt: null,
+      detail: null,
+    });
+    await target.redis.hdel(ledger.keys.secrets(batch.batchId), inst.instanceKey);
+  }
+  const toAdd = [...fresh, ...resume, ...retry];
+  const sealed = await Promise.all(
+    toAdd.map(async (inst) =>
+      inst.credentials.length ? target.vault.seal(inst.credentials, specOf(batch.batchId, inst)) : null,
+    ),
+  );
+  await ledger.registerBatch(
+    { ...meta, instances: total },
+    toAdd.map((inst, j) => ({
+      instanceKey: inst.instanceKey,
+      index: inst.index,
+      displayName: inst.displayName,
+      sealedCredentials: sealed[j] ?? null,
+      tenant: inst.tenant,
+    })),
+  );
+  if (toAdd.length)
+    await to.flows.addBulk(toAdd.map((inst) => buildInstanceFlow(specOf(batch.batchId, inst), retention)));
+  result.added += fresh.length + resume.length;
+  result.resumed += resume.length;
+  result.retried += retry.length;
 }

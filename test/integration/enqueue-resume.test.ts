@@ -117,3 +117,22 @@ describe('re-enqueue after an interrupted enqueue', () => {
     expect(await enqueue(batch)).toMatchObject({ added: 0, retried: 0, skipped: 4 });
   }, 60_000);
 });
+
+describe('a batch spanning tenants', () => {
+  it("goes tenant by tenant into each tenant's lane, the tenants' chunks in turn", async () => {
+    const batch = simpleBatch('lanes', 605);
+    batch.instances.forEach((inst, i) => (inst.tenant = i < 600 ? 'big' : 'small'));
+    const progress: number[] = [];
+    const res = await enqueueBatch(rt, batch, { onProgress: (done) => progress.push(done) });
+    expect(res.added).toBe(605);
+    // 250 of big, then small's 5 (its workers can start), then big's next chunks.
+    expect(progress).toEqual([250, 255, 505, 605]);
+    const [big, small] = [rt.lane('big'), rt.lane('small')];
+    expect((await small.ledger.listInstances('lanes')).map((r) => r.tenant)).toEqual(Array(5).fill('small'));
+    expect((await big.ledger.listInstances('lanes')).length).toBe(600);
+    expect(await rt.ledger.getBatch('lanes')).toBeNull();
+    expect(await small.stepsQueue.getJobCountByTypes('prioritized', 'waiting')).toBe(5);
+    // Each part carries the batch's meta (the whole batch's count), so every cross-tenant read finds it.
+    expect((await small.ledger.getBatch('lanes'))?.instances).toBe(605);
+  });
+});
