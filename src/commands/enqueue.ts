@@ -2,6 +2,7 @@
 import { loadBatchFile } from '../batch/load-batch.ts';
 import type { Batch, BatchProblem } from '../batch/batch-types.ts';
 import { BatchSourceConflictError, enqueueBatch, type EnqueueResult } from '../flow/enqueue-batch.ts';
+import { BatchBusyError } from '../flow/enqueue-claim.ts';
 import { renderTable } from '../ui/table.ts';
 import { terminalSafe } from '../ui/terminal-safe.ts';
 import { ConfigError } from '../config.ts';
@@ -53,6 +54,7 @@ export async function runEnqueue(file: string, opts: { batchId?: string; json?: 
       },
     }).catch((e: unknown) => {
       if (e instanceof BatchSourceConflictError) throw new CliExit(e.message, EXIT.badInput);
+      if (e instanceof BatchBusyError) throw new CliExit(e.message, EXIT.failed);
       throw e;
     });
     if (process.stderr.isTTY) process.stderr.write('\n');

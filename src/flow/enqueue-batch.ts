@@ -28,6 +28,7 @@ import { collectGarbageAbove } from './memory-budget.ts';
 import { buildInstanceFlow, stepJobId } from './build-flow.ts';
 import { DEFAULT_RETENTION, type Retention } from './job-policies.ts';
 import { registerTenants } from '../ledger/tenant-ledgers.ts';
+import { withEnqueueClaim } from './enqueue-claim.ts';
 
 /** What an enqueue did, per instance category. */
 export interface EnqueueResult {
@@ -118,11 +119,18 @@ function partsByTenant(batch: Batch): Map<string, BatchInstance[]> {
   return parts;
 }
 
+type EnqueueOptions = { retention?: Retention; onProgress?: (done: number, total: number) => void };
+
+/** Enqueues the batch; throws BatchBusyError (nothing written) while another enqueue of it runs. */
 export async function enqueueBatch(
   target: EnqueueTarget,
   batch: Batch,
-  opts: { retention?: Retention; onProgress?: (done: number, total: number) => void } = {},
+  opts: EnqueueOptions = {},
 ): Promise<EnqueueResult> {
+  return withEnqueueClaim(target.redis, target.basePrefix, batch.batchId, () => enqueueClaimed(target, batch, opts));
+}
+
+async function enqueueClaimed(target: EnqueueTarget, batch: Batch, opts: EnqueueOptions): Promise<EnqueueResult> {
   const t0 = Date.now();
   const result: EnqueueResult = { batchId: batch.batchId, added: 0, resumed: 0, retried: 0, skipped: 0, durationMs: 0 };
   const parts = partsByTenant(batch);

@@ -10,6 +10,7 @@ import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
 import { loadConfig } from '../../src/config.ts';
 import { stepJobId } from '../../src/flow/build-flow.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
+import { BatchBusyError, enqueueClaimKey } from '../../src/flow/enqueue-claim.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
 import { STEPS } from '../../src/steps/index.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -134,5 +135,34 @@ describe('a batch spanning tenants', () => {
     expect(await small.stepsQueue.getJobCountByTypes('prioritized', 'waiting')).toBe(5);
     // Each part carries the batch's meta (the whole batch's count), so every cross-tenant read finds it.
     expect((await small.ledger.getBatch('lanes'))?.instances).toBe(605);
+  });
+});
+
+describe('two enqueues of one batch at once', () => {
+  it('the second is refused naming the first, writes nothing, and may run once the first is done', async () => {
+    const batch = simpleBatch('claimed', 300);
+    const first = enqueueBatch(rt, batch);
+    // The first holds the claim from its first await: the second is refused before writing anything.
+    const second = await enqueueBatch(rt, simpleBatch('claimed', 3)).catch((e: Error) => e);
+    expect(second).toBeInstanceOf(BatchBusyError);
+    expect((second as Error).message).toMatch(
+      /batch 'claimed' is being enqueued by another enqueue \(host .*, pid \d+/,
+    );
+    expect((await first).added).toBe(300);
+    expect((await rt.ledger.listInstances('claimed')).length).toBe(300);
+    // Released when done: the same batch again is a normal re-enqueue (nothing new).
+    expect((await enqueueBatch(rt, batch)).skipped).toBe(300);
+    expect(await rt.redis.exists(enqueueClaimKey(rt.basePrefix, 'claimed'))).toBe(0);
+  });
+
+  it("a killed enqueue's claim lapses by itself; a foreign claim is neither extended nor released", async () => {
+    const key = enqueueClaimKey(rt.basePrefix, 'stale');
+    await rt.redis.set(key, JSON.stringify({ host: 'gone', pid: 1, at: Date.now() }), 'PX', 1500);
+    await expect(enqueueBatch(rt, simpleBatch('stale', 2))).rejects.toThrow(/host gone, pid 1/);
+    // The refused enqueue left the other's claim alone: still there, its time to live not reset.
+    expect(await rt.redis.exists(key)).toBe(1);
+    expect(await rt.redis.pttl(key)).toBeLessThanOrEqual(1500);
+    await waitFor('the stale claim to lapse', async () => (await rt.redis.exists(key)) === 0, 5000);
+    expect((await enqueueBatch(rt, simpleBatch('stale', 2))).added).toBe(2);
   });
 });
