@@ -3,7 +3,8 @@
  * job run twice) would each decide per instance from the same ledger state, and a retry in one
  * could remove the flow the other has just added. An enqueue therefore claims the batch first: a
  * key in the deployment's slot with a short time to live that it keeps extending, so a killed
- * enqueue's claim lapses by itself within CLAIM_TTL_MS.
+ * enqueue's claim lapses by itself within CLAIM_TTL_MS; one killed on this host (Ctrl-C, SIGKILL)
+ * is taken over at once, its process being gone, so "just run it again" stays true.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,32 @@ const CLAIM_TTL_MS = 30_000;
 const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 const KEEP = script('claim-keep');
 const RELEASE = script('claim-release');
+const TAKE = script('claim-take');
+
+interface Holder {
+  host?: string;
+  pid?: number;
+  at?: number;
+}
+
+function holderOf(token: string | null): Holder | null {
+  try {
+    return JSON.parse(token ?? '') as Holder;
+  } catch {
+    return null;
+  }
+}
+
+/** The holder ran on this host and its process is gone (a killed enqueue). */
+function deadHere(h: Holder | null): boolean {
+  if (!h || h.host !== os.hostname() || typeof h.pid !== 'number' || h.pid === process.pid) return false;
+  try {
+    process.kill(h.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 export const enqueueClaimKey = (base: string, batchId: string): string => `${base}:pf:enqueue:${batchId}`;
 
@@ -22,15 +49,9 @@ export class BatchBusyError extends Error {
   override readonly name = 'BatchBusyError';
 }
 
-function busyMessage(batchId: string, holder: string | null): string {
-  let who = 'another enqueue';
-  try {
-    const h = JSON.parse(holder ?? '') as { host?: string; pid?: number; at?: number };
-    const ago = h.at ? `, started ${Math.max(0, Math.round((Date.now() - h.at) / 1000))} s ago` : '';
-    who = `another enqueue (host ${h.host ?? '?'}, pid ${h.pid ?? '?'}${ago})`;
-  } catch {
-    // An unreadable holder is still a holder.
-  }
+function busyMessage(batchId: string, h: Holder | null): string {
+  const ago = h?.at ? `, started ${Math.max(0, Math.round((Date.now() - h.at) / 1000))} s ago` : '';
+  const who = h ? `another enqueue (host ${h.host ?? '?'}, pid ${h.pid ?? '?'}${ago})` : 'another enqueue';
   return (
     `batch '${batchId}' is being enqueued by ${who}; nothing was enqueued. Wait for it to finish and ` +
     `enqueue again if needed (the claim of an enqueue that was killed lapses within ${CLAIM_TTL_MS / 1000} s).`
@@ -51,8 +72,13 @@ export async function withEnqueueClaim<T>(
     at: Date.now(),
     id: randomBytes(8).toString('hex'),
   });
-  const got = await redis.set(key, token, 'PX', CLAIM_TTL_MS, 'NX');
-  if (got !== 'OK') throw new BatchBusyError(busyMessage(batchId, await redis.get(key)));
+  for (let attempt = 1; (await redis.set(key, token, 'PX', CLAIM_TTL_MS, 'NX')) !== 'OK'; attempt++) {
+    const held = await redis.get(key);
+    if (held === null && attempt < 3) continue; // released between the two reads: claim it now
+    const holder = holderOf(held);
+    if (held !== null && deadHere(holder) && (await redis.eval(TAKE, 1, key, held, token, String(CLAIM_TTL_MS)))) break;
+    throw new BatchBusyError(busyMessage(batchId, holder));
+  }
   const keep = setInterval(
     () => void redis.eval(KEEP, 1, key, token, String(CLAIM_TTL_MS)).catch(() => 0),
     CLAIM_TTL_MS / 3,

@@ -3,7 +3,9 @@
  * and what the next enqueue makes of them: every instance ends with one complete, runnable flow.
  * (test/e2e/enqueue-interrupted.test.ts reaches the same states by SIGKILLing the real CLI.)
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
@@ -153,6 +155,18 @@ describe('two enqueues of one batch at once', () => {
     // Released when done: the same batch again is a normal re-enqueue (nothing new).
     expect((await enqueueBatch(rt, batch)).skipped).toBe(300);
     expect(await rt.redis.exists(enqueueClaimKey(rt.basePrefix, 'claimed'))).toBe(0);
+  });
+
+  it('the claim of an enqueue killed on this host is taken over at once (its pid is gone)', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+    const key = enqueueClaimKey(rt.basePrefix, 'killed-here');
+    await rt.redis.set(key, JSON.stringify({ host: os.hostname(), pid: dead, at: Date.now() }), 'PX', 30_000);
+    expect((await enqueueBatch(rt, simpleBatch('killed-here', 2))).added).toBe(2);
+    expect(await rt.redis.exists(key)).toBe(0);
+    // A live holder on this host (this very test's parent process) is respected.
+    await rt.redis.set(key, JSON.stringify({ host: os.hostname(), pid: process.ppid, at: Date.now() }), 'PX', 30_000);
+    await expect(enqueueBatch(rt, simpleBatch('killed-here', 2))).rejects.toThrow(BatchBusyError);
+    await rt.redis.del(key);
   });
 
   it("a killed enqueue's claim lapses by itself; a foreign claim is neither extended nor released", async () => {
