@@ -109,7 +109,7 @@ export interface DoctorTenant {
 }
 
 /** The `AZURE_*` identity of a single-tenant deployment. */
-export function envTenant(cfg: Config): DoctorTenant {
+function envTenant(cfg: Config): DoctorTenant {
   return {
     name: null,
     tenantId: cfg.AZURE_TENANT_ID!,
