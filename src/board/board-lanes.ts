@@ -11,6 +11,7 @@ import { QUEUES } from '../flow/queues.ts';
 import { ledgerKeys } from '../ledger/keys.ts';
 import { knownTenants } from '../ledger/tenant-ledgers.ts';
 import { DEFAULT_TENANT, tenantPrefix } from '../redis-keys.ts';
+import { withDeadline } from './health.ts';
 
 /** One tenant's queue as the board shows it. */
 export interface BoardQueue {
@@ -48,6 +49,8 @@ export function createBoardLanes(o: {
   /** Called with the queues of tenants seen for the first time (to put them on Bull Board). */
   onAdded?: (added: BoardQueue[]) => void;
   refreshMs?: number;
+  /** Deadline of each read of the tenant list (a hung Redis must not hang a probe). */
+  timeoutMs?: number;
 }): BoardLanes {
   const entries: BoardQueue[] = [];
   const tenants = new Set<string>();
@@ -68,7 +71,8 @@ export function createBoardLanes(o: {
   let pending: Promise<void> | null = null;
   const readTenants = async () => {
     try {
-      const added = (await knownTenants(o.redis, o.basePrefix)).filter((t) => !tenants.has(t)).flatMap(add);
+      const names = await withDeadline(knownTenants(o.redis, o.basePrefix), o.timeoutMs ?? 2000, 'tenant list');
+      const added = names.filter((t) => !tenants.has(t)).flatMap(add);
       last = Date.now();
       if (added.length) o.onAdded?.(added);
     } catch {
@@ -85,9 +89,11 @@ export function createBoardLanes(o: {
     },
     async requiredWorkers() {
       const others = [...tenants].filter((t) => t !== DEFAULT_TENANT);
+      const batches = () =>
+        withDeadline(o.redis.zcard(ledgerKeys(o.basePrefix).batches), o.timeoutMs ?? 2000, 'batches');
       const defaultHasWork =
         others.length === 0 ||
-        (await o.redis.zcard(ledgerKeys(o.basePrefix).batches).then(
+        (await batches().then(
           (n) => n > 0,
           () => true,
         ));

@@ -103,6 +103,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     redis,
     basePrefix: opts.prefix,
     queueNames: opts.queueNames ?? ALL_QUEUE_NAMES,
+    timeoutMs,
     onAdded: (added) => {
       for (const adapter of createQueueAdapters(added, mode, statusHint)) addToBoard?.(adapter);
     },
@@ -152,8 +153,10 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
   // Probes first, unauthenticated: orchestrators and scrapers carry no credentials.
   app.get('/healthz', async (_req, res) => {
     await lanes.refresh();
-    const requiredWorkers = await withDeadline(lanes.requiredWorkers(), timeoutMs, 'lanes').catch(() => undefined);
-    const report = await checkHealth(redis, lanes.entries(), { timeoutMs, requiredWorkers });
+    const report = await checkHealth(redis, lanes.entries(), {
+      timeoutMs,
+      requiredWorkers: await lanes.requiredWorkers(),
+    });
     res
       .status(report.redis.ok ? 200 : 503)
       .set('Cache-Control', 'no-store')

@@ -62,6 +62,7 @@ export async function queueWorkerCounts(
   });
   const count = async (tenant: string, name: string) => {
     const q = new Queue(name, { connection, prefix: tenantPrefix(cfg.BULLMQ_PREFIX, tenant) });
+    q.on('error', () => {}); // the failed read says it once, below
     try {
       return [boardQueueName(tenant, name), (await q.getWorkers()).length] as const;
     } finally {
