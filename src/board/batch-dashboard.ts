@@ -13,7 +13,10 @@ import { stepJobId } from '../flow/build-flow.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { ROOT_STEP } from '../steps/index.ts';
 import type { MetricsSource } from '../metrics/redis-counters.ts';
-import { Ledger, type BatchMeta, type InstanceRecord } from '../ledger/ledger.ts';
+import type { BatchMeta, InstanceRecord } from '../ledger/ledger.ts';
+import { batchAcrossTenants, batchIdsAcrossTenants, rowsInFileOrder } from '../ledger/tenant-ledgers.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
+import { boardQueueName } from './board-lanes.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
 import { dayTwoNote, hasTenants, summarise } from '../ui/status-view.ts';
 import { startGraphSampler, type GraphSampler } from './graph-sampler.ts';
@@ -73,12 +76,7 @@ function progress(rows: readonly InstanceRecord[]): string {
   return `${bar} ${ended}/${rows.length} ended`;
 }
 
-function batchPage(
-  meta: BatchMeta,
-  rows: readonly InstanceRecord[],
-  q: TableQuery,
-  sampler: GraphSampler | null,
-): string {
+function batchPage({ meta, rows, laneOf }: BatchView, q: TableQuery, sampler: GraphSampler | null): string {
   const selected = selectRows(rows, q);
   const base = `/batches/${encodeURIComponent(meta.batchId)}`;
   const link = (over: Partial<TableQuery>) => {
@@ -118,7 +116,9 @@ function batchPage(
         x.state === 'failed'
           ? x.lastError
           : (dayTwoNote(x) ?? x.warning ?? (x.smokeTest ? `smoke test: ${x.smokeTest}` : null));
-      const flow = `/board/queue/${encodeURIComponent(QUEUES.steps)}/${encodeURIComponent(jobId)}`;
+      // The steps queue of the lane holding the instance, under its name on the board.
+      const stepsQueue = boardQueueName(laneOf(r), QUEUES.steps);
+      const flow = `/board/queue/${encodeURIComponent(stepsQueue)}/${encodeURIComponent(jobId)}`;
       return `<tr data-state="${h(r.state)}"><td>
 <a class="flow" href="${h(flow)}" title="this instance's flow in Bull Board">${h(r.displayName)}</a>
 </td>${tenantCell(r)}
@@ -157,7 +157,7 @@ ${th('failures', 'log failures by code')}
   );
 }
 
-function listPage(batches: { meta: BatchMeta; rows: InstanceRecord[] }[]): string {
+function listPage(batches: readonly BatchView[]): string {
   const rows = batches
     .map(
       ({
@@ -180,6 +180,26 @@ function listPage(batches: { meta: BatchMeta; rows: InstanceRecord[] }[]): strin
   );
 }
 
+/** A batch as the pages show it: every tenant's part, the rows in the file's order. */
+interface BatchView {
+  meta: BatchMeta;
+  rows: InstanceRecord[];
+  /** The tenant whose lane holds the row (its queues): where its flow is. */
+  laneOf(r: InstanceRecord): string;
+}
+
+async function readBatchView(redis: Redis, base: string, batchId: string): Promise<BatchView | null> {
+  const parts = await batchAcrossTenants(redis, base, batchId);
+  if (!parts.length) return null;
+  const lane = new Map(parts.flatMap((p) => p.rows.map((r) => [r.instanceKey, p.tenant] as const)));
+  const meta = {
+    ...parts[0]!.meta,
+    // Each tenant's part was written when its lane was enqueued: the batch began with the first.
+    createdAt: Math.min(...parts.map((p) => p.meta.createdAt)),
+  };
+  return { meta, rows: rowsInFileOrder(parts), laneOf: (r) => lane.get(r.instanceKey) ?? DEFAULT_TENANT };
+}
+
 export interface BatchDashboard {
   router: express.Router;
   close(): void;
@@ -195,7 +215,6 @@ export function batchDashboard(opts: {
   metrics?: MetricsSource;
   sampleMs?: number;
 }): BatchDashboard {
-  const ledger = new Ledger(opts.redis, opts.prefix);
   const sampler = opts.metrics ? startGraphSampler(opts.metrics, { everyMs: opts.sampleMs }) : null;
   const router = express.Router();
   router.use(async (_req, res, next) => {
@@ -212,28 +231,25 @@ export function batchDashboard(opts: {
   router.get('/dashboard.css', (_req, res) => void res.type('text/css').send(CSS));
   router.get('/', async (_req, res, next) => {
     try {
-      // The newest batches: each one costs a read of all its instances.
-      const metas = (await ledger.listBatches()).sort((a, b) => b.createdAt - a.createdAt).slice(0, LIST_LIMIT);
-      const batches = await Promise.all(
-        metas.map(async (meta) => ({ meta, rows: await ledger.listInstances(meta.batchId) })),
-      );
-      res.type('html').send(listPage(batches));
+      // The newest batches: each one costs a read of all its instances, in every tenant.
+      const ids = (await batchIdsAcrossTenants(opts.redis, opts.prefix)).reverse().slice(0, LIST_LIMIT);
+      const batches = await Promise.all(ids.map((id) => readBatchView(opts.redis, opts.prefix, id)));
+      res.type('html').send(listPage(batches.filter((b): b is BatchView => b !== null)));
     } catch (err) {
       next(err);
     }
   });
   router.get('/:batchId', async (req, res, next) => {
     try {
-      const meta = await ledger.getBatch(req.params.batchId);
-      if (!meta) {
+      const view = await readBatchView(opts.redis, opts.prefix, req.params.batchId);
+      if (!view) {
         res
           .status(404)
           .type('html')
           .send(page('not found', `<p>No batch ${h(req.params.batchId)}. <a href="/batches">All batches</a></p>`));
         return;
       }
-      const rows = await ledger.listInstances(meta.batchId);
-      res.type('html').send(batchPage(meta, rows, parseQuery(req.query as Record<string, unknown>), sampler));
+      res.type('html').send(batchPage(view, parseQuery(req.query as Record<string, unknown>), sampler));
     } catch (err) {
       next(err);
     }

@@ -4,8 +4,9 @@
  * Bull Board can only draw the tree when every queue in it is on the board).
  */
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import type { Queue } from 'bullmq';
 import { QUEUES } from '../flow/queues.ts';
+import { DEFAULT_TENANT } from '../redis-keys.ts';
+import type { BoardQueue } from './board-lanes.ts';
 import { maskSensitive, redactText } from './redact.ts';
 
 /**
@@ -22,9 +23,17 @@ const DESCRIPTIONS: Record<string, string> = {
   [QUEUES.ops]: 'Day-two operations: rotate, verify, teardown (one job per instance and run; verify-fleet schedules).',
 };
 
-/** One adapter per queue, masking job data, return values, progress and names. */
-export function createQueueAdapters(queues: readonly Queue[], mode: BoardMode, statusHint?: string): BullMQAdapter[] {
-  return queues.map((queue) => {
+/**
+ * One adapter per queue, masking job data, return values, progress and names. A tenant's queues
+ * (other than `default`'s) are registered as `tenant:queue` (the adapter's name prefix) and shown
+ * as `queue (tenant)`, so each tenant's steps, poll, ops and events queues are entries of their own.
+ */
+export function createQueueAdapters(
+  queues: readonly BoardQueue[],
+  mode: BoardMode,
+  statusHint?: string,
+): BullMQAdapter[] {
+  return queues.map(({ tenant, queue }) => {
     const description = [DESCRIPTIONS[queue.name] ?? '', statusHint ?? ''].filter(Boolean).join(' ');
     // Passed as a variable: `allowCompletedRetries` is honoured by BaseAdapter but missing from
     // the adapter's option type. Retrying a *completed* step would re-run Graph writes of a
@@ -34,6 +43,7 @@ export function createQueueAdapters(queues: readonly Queue[], mode: BoardMode, s
       allowRetries: mode !== 'read-only',
       allowCompletedRetries: mode === 'full',
       description,
+      ...(tenant === DEFAULT_TENANT ? {} : { prefix: `${tenant}:`, displayName: `${queue.name} (${tenant})` }),
     };
     const adapter = new BullMQAdapter(queue, options);
     adapter.setFormatter('data', (data: unknown) => maskSensitive(data));

@@ -6,7 +6,6 @@
 import { createBullBoard } from '@bull-board/api';
 import type { IServerAdapter } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
-import { Queue } from 'bullmq';
 import express from 'express';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ALL_QUEUE_NAMES } from '../flow/queues.ts';
@@ -17,6 +16,7 @@ import { basicAuth, type BoardCredentials } from './basic-auth.ts';
 import { batchDashboard } from './batch-dashboard.ts';
 import { boardHooks } from './board-hooks.ts';
 import { createQueueAdapters, type BoardMode } from './board-queues.ts';
+import { createBoardLanes } from './board-lanes.ts';
 import { LoginThrottle, loopbackHostOnly, sameOriginMutations } from './security.ts';
 import { checkHealth, pingRedis, queueCounts, withDeadline, workerCounts } from './health.ts';
 
@@ -29,7 +29,10 @@ export interface CreateBoardAppOptions {
   redis: string | RedisOptions;
   /** Builds the connection instead (a Redis Cluster: src/app/redis-connection.ts), given the board's options. */
   connect?: (options: RedisOptions) => Redis;
-  /** The BullMQ prefix the workers use (`BULLMQ_PREFIX`, default `{provflow}`). */
+  /**
+   * The deployment's prefix (`BULLMQ_PREFIX`, default `{provflow}`): the `default` tenant's queues,
+   * and the tenant list naming the others (each under its own prefix: src/redis-keys.ts).
+   */
   prefix: string;
   /** No changes from the board (default true). Ignored when `allowRetries` is set. */
   readOnly?: boolean;
@@ -93,18 +96,24 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     lastRedisError = '';
   });
 
-  const queues = (opts.queueNames ?? ALL_QUEUE_NAMES).map((name) => {
-    const queue = new Queue(name, { connection: redis, prefix: opts.prefix });
-    // Connection errors are already logged (once) above; without a listener BullMQ prints each.
-    queue.on('error', () => {});
-    return queue;
+  const statusHint = opts.statusHint ?? DEFAULT_STATUS_HINT;
+  // Every tenant's queues: default's now, the others' as the tenant list names them.
+  let addToBoard: ReturnType<typeof createBullBoard>['addQueue'] | null = null;
+  const lanes = createBoardLanes({
+    redis,
+    basePrefix: opts.prefix,
+    queueNames: opts.queueNames ?? ALL_QUEUE_NAMES,
+    timeoutMs,
+    onAdded: (added) => {
+      for (const adapter of createQueueAdapters(added, mode, statusHint)) addToBoard?.(adapter);
+    },
   });
   const metrics = opts.metrics ?? createMetricsReader(redis, opts.prefix);
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_BASE_PATH);
-  createBullBoard({
-    queues: createQueueAdapters(queues, mode, opts.statusHint ?? DEFAULT_STATUS_HINT),
+  ({ addQueue: addToBoard } = createBullBoard({
+    queues: createQueueAdapters(lanes.entries(), mode, statusHint),
     // @bull-board/express 9.10.1 pins its own @bull-board/api 9.10.1 while the app has 9.10.2:
     // identical shapes, but TypeScript sees two declarations of BaseAdapter's private fields.
     serverAdapter: serverAdapter as unknown as IServerAdapter,
@@ -125,7 +134,8 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
         jobDetails: { defaultTab: 'Data' },
       },
     },
-  });
+  }));
+  void lanes.refresh();
 
   const app = express();
   app.disable('x-powered-by');
@@ -142,7 +152,11 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
 
   // Probes first, unauthenticated: orchestrators and scrapers carry no credentials.
   app.get('/healthz', async (_req, res) => {
-    const report = await checkHealth(redis, queues, { timeoutMs });
+    await lanes.refresh();
+    const report = await checkHealth(redis, lanes.entries(), {
+      timeoutMs,
+      requiredWorkers: await lanes.requiredWorkers(),
+    });
     res
       .status(report.redis.ok ? 200 : 503)
       .set('Cache-Control', 'no-store')
@@ -152,6 +166,10 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     const data: ScrapeData = { redisUp: (await pingRedis(redis, timeoutMs)).ok };
     if (data.redisUp) {
       try {
+        await lanes.refresh();
+        const queues = lanes.entries();
+        if (queues.some((q) => q.name !== q.queue.name))
+          data.queueLabels = Object.fromEntries(queues.map((q) => [q.name, { queue: q.queue.name, tenant: q.tenant }]));
         const [counts, workers, snapshot] = await Promise.all([
           queueCounts(queues, timeoutMs),
           workerCounts(queues, timeoutMs),
@@ -195,6 +213,8 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
   const dashboard = batchDashboard({ redis, prefix: opts.prefix, metrics, sampleMs: opts.dashboardSampleMs });
   app.use('/batches', dashboard.router);
   app.get('/', (_req, res) => res.redirect(`${BOARD_BASE_PATH}/`));
+  // A tenant's first batch puts its queues on the board by the next page load.
+  app.use(BOARD_BASE_PATH, (_req, _res, next) => void lanes.refresh().then(() => next()));
   app.use(BOARD_BASE_PATH, serverAdapter.getRouter() as express.Router);
 
   let closing: Promise<void> | undefined;
@@ -204,7 +224,7 @@ export function createBoardApp(opts: CreateBoardAppOptions): BoardApp {
     close: () =>
       (closing ??= (async () => {
         dashboard.close();
-        await Promise.allSettled(queues.map((q) => q.close()));
+        await lanes.close();
         // The queues share this connection and leave it open; Bull Board's cached
         // FlowProducers ride on it too, so quitting it releases everything.
         await redis.quit().catch(() => redis.disconnect());

@@ -8,6 +8,12 @@ import type { Redis } from 'ioredis';
 import { QUEUES } from '../flow/queues.ts';
 import { QUEUE_STATES } from '../metrics/prometheus.ts';
 
+/** A queue under the name the board reports it by (`tenant:queue` for a tenant's own: board-lanes.ts). */
+export interface NamedQueue {
+  name: string;
+  queue: Queue;
+}
+
 /** The /healthz body. No job data: probes are unauthenticated. */
 export interface HealthReport {
   /**
@@ -22,7 +28,7 @@ export interface HealthReport {
   checkedAt: string;
 }
 
-/** Queues that must have a worker for `status: ok` (the events queue's consumer is optional). */
+/** Queues that must have a worker for `status: ok` by default (the events queue's consumer is optional). */
 const REQUIRED_WORKER_QUEUES: readonly string[] = [QUEUES.steps, QUEUES.poll];
 
 /** Rejects after `ms` with a message naming what timed out. */
@@ -48,15 +54,15 @@ export async function pingRedis(redis: Redis, timeoutMs: number): Promise<Health
 
 /** Worker count per queue (BullMQ `getWorkers`, i.e. named connections in CLIENT LIST); null when unreadable. */
 export async function workerCounts(
-  queues: readonly Queue[],
+  queues: readonly NamedQueue[],
   timeoutMs: number,
 ): Promise<Record<string, number | null>> {
   const entries = await Promise.all(
-    queues.map(async (q) => {
+    queues.map(async ({ name, queue }) => {
       try {
-        return [q.name, (await withDeadline(q.getWorkers(), timeoutMs, `workers of ${q.name}`)).length] as const;
+        return [name, (await withDeadline(queue.getWorkers(), timeoutMs, `workers of ${name}`)).length] as const;
       } catch {
-        return [q.name, null] as const;
+        return [name, null] as const;
       }
     }),
   );
@@ -65,13 +71,13 @@ export async function workerCounts(
 
 /** Job counts per queue for the states /metrics reports. */
 export async function queueCounts(
-  queues: readonly Queue[],
+  queues: readonly NamedQueue[],
   timeoutMs: number,
 ): Promise<Record<string, Record<string, number>>> {
   const entries = await Promise.all(
     queues.map(
-      async (q) =>
-        [q.name, await withDeadline(q.getJobCounts(...QUEUE_STATES), timeoutMs, `job counts of ${q.name}`)] as const,
+      async ({ name, queue }) =>
+        [name, await withDeadline(queue.getJobCounts(...QUEUE_STATES), timeoutMs, `job counts of ${name}`)] as const,
     ),
   );
   return Object.fromEntries(entries);
@@ -80,7 +86,7 @@ export async function queueCounts(
 /** The full health report. */
 export async function checkHealth(
   redis: Redis,
-  queues: readonly Queue[],
+  queues: readonly NamedQueue[],
   opts: { timeoutMs?: number; requiredWorkers?: readonly string[] } = {},
 ): Promise<HealthReport> {
   const timeoutMs = opts.timeoutMs ?? 2000;

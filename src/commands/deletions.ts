@@ -4,7 +4,7 @@
  */
 import { listStagedDeletes } from '../ops/staged-deletes.ts';
 import { renderTable } from '../ui/table.ts';
-import { batchRows } from './op-runs.ts';
+import { graphsOf, readBatch } from './batch-parts.ts';
 import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
@@ -13,12 +13,14 @@ export async function runDeletions(batchId: string, opts: { instance?: string; j
     throw new CliExit('deletions needs --instance NAME (the display name of one instance).', EXIT.badInput);
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'deletions', 'warn'), withGraph: true });
-  const graph = patientGraph(rt.graph!);
+  // Each instance is read in its own tenant, through that tenant's client.
+  const graphOf = graphsOf(rt, (g) => patientGraph(g));
   try {
-    const r = (await batchRows(rt, batchId)).find((x) => x.displayName === opts.instance);
+    const r = (await readBatch(rt, batchId)).rows.find((x) => x.displayName === opts.instance);
     if (!r) throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
     if (!r.servicePrincipalId || !r.jobId)
       throw new CliExit(`'${r.displayName}' has no provisioning job (state ${r.state}).`, EXIT.badInput);
+    const graph = graphOf(r);
     const job = await graph.getSynchronizationJob(r.servicePrincipalId, r.jobId);
     const reason = job?.status?.quarantine?.reason ?? null;
     const { deletes, complete } = await listStagedDeletes(graph, r.jobId);

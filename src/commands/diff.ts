@@ -6,8 +6,9 @@
 import { REMOVED } from '../ledger/instance-state.ts';
 import { compareInstance, readSnapshot, type Difference } from '../ops/instance-snapshot.ts';
 import { renderTable } from '../ui/table.ts';
-import { loadOrExit } from './enqueue.ts';
-import { batchRows } from './op-runs.ts';
+import { exit2, loadOrExit } from './enqueue.ts';
+import { tenantNames, tenantsOf } from '../tenants/tenants-config.ts';
+import { graphsOf, readBatch } from './batch-parts.ts';
 import { patientGraph } from '../ops/patient-graph.ts';
 import { cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
@@ -20,11 +21,14 @@ interface InstanceDrift {
 
 export async function runDiff(batchId: string, file: string, opts: { json?: boolean }): Promise<number> {
   const cfg = await configFor(['redis', 'graph']);
-  const batch = await loadOrExit(file, { batchId, maxInstances: cfg.MAX_BATCH_INSTANCES });
+  // The file may name the tenants file's tenants, as when it was enqueued.
+  const tenants = tenantNames(await tenantsOf(cfg, process.env, { resolveSecrets: false }).catch(exit2));
+  const batch = await loadOrExit(file, { batchId, maxInstances: cfg.MAX_BATCH_INSTANCES, tenants });
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'diff', 'warn'), withGraph: true });
-  const graph = patientGraph(rt.graph!);
+  // Each instance is read in its own tenant, through that tenant's client.
+  const graphOf = graphsOf(rt, (g) => patientGraph(g));
   try {
-    const rows = await batchRows(rt, batchId);
+    const rows = (await readBatch(rt, batchId)).rows;
     const byKey = new Map(rows.map((r) => [r.instanceKey, r]));
     const result: InstanceDrift[] = [];
     for (const inst of batch.instances) {
@@ -35,6 +39,7 @@ export async function runDiff(batchId: string, file: string, opts: { json?: bool
         result.push({ ...base, status: 'missing', differences: [{ field: 'instance', desired: 'present', actual }] });
         continue;
       }
+      const graph = graphOf(r);
       const differences = await compareInstance(graph, inst, await readSnapshot(graph, batchId, r), r);
       result.push({ ...base, status: differences.length ? 'drifted' : 'in-sync', differences });
     }

@@ -41,9 +41,9 @@ function jwtPayload(token: string): Record<string, unknown> | null {
 }
 
 /** One check per feature: which permission is missing and how to grant it. */
-function permissionChecks(roles: readonly string[], clientId: string): Check[] {
+function permissionChecks(roles: readonly string[], clientId: string, of: string): Check[] {
   return PERMISSIONS.map(({ name: short, feature, anyOf }) => {
-    const name = `permission: ${short}`;
+    const name = `permission: ${short}${of}`;
     const met = anyOf.find((set) => set.every((r) => roles.includes(r)));
     if (met) return { name, ok: true, detail: `${met.join(' + ')} granted, for ${feature}`, fix: null };
     const closest = anyOf[0]!;
@@ -96,36 +96,82 @@ async function tlsCheck(url: URL, env: NodeJS.ProcessEnv): Promise<Check> {
   );
 }
 
-/** Token, its roles, Graph reachability and the clock against Graph's Date header. */
-export async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
+/** One identity doctor checks: the `AZURE_*` one (name null), or a tenant of the tenants file. */
+export interface DoctorTenant {
+  name: string | null;
+  tenantId: string;
+  clientId: string;
+  clientSecret?: string;
+  certificatePath?: string;
+  certificatePem?: string;
+  authorityHost: string;
+  graphBaseUrl: string;
+}
+
+/** The `AZURE_*` identity of a single-tenant deployment. */
+function envTenant(cfg: Config): DoctorTenant {
+  return {
+    name: null,
+    tenantId: cfg.AZURE_TENANT_ID!,
+    clientId: cfg.AZURE_CLIENT_ID!,
+    clientSecret: cfg.AZURE_CLIENT_SECRET,
+    certificatePath: cfg.AZURE_CLIENT_CERTIFICATE_PATH,
+    authorityHost: cfg.AZURE_AUTHORITY_HOST,
+    graphBaseUrl: cfg.GRAPH_BASE_URL,
+  };
+}
+
+/**
+ * TLS to each Graph and sign-in host once, then per tenant: its token and roles, Graph reachable
+ * with it and the clock. With a tenants file each tenant's lines name it (`token acquired (t1)`).
+ */
+export async function graphChecks(
+  cfg: Config,
+  env: NodeJS.ProcessEnv,
+  tenants: readonly DoctorTenant[] = [envTenant(cfg)],
+): Promise<Check[]> {
   const checks: Check[] = [];
-  const base = new URL(cfg.GRAPH_BASE_URL);
-  const authority = new URL(cfg.AZURE_AUTHORITY_HOST);
-  checks.push(await tlsCheck(base, env));
-  if (authority.origin !== base.origin) checks.push(await tlsCheck(authority, env));
+  const origins = new Set<string>();
+  for (const t of tenants)
+    for (const u of [new URL(t.graphBaseUrl), new URL(t.authorityHost)]) {
+      if (origins.has(u.origin)) continue;
+      origins.add(u.origin);
+      checks.push(await tlsCheck(u, env));
+    }
+  for (const t of tenants) checks.push(...(await tenantChecks(t, env)));
+  return checks;
+}
+
+/** Token, its roles, Graph reachability and the clock against Graph's Date header, for one tenant. */
+async function tenantChecks(t: DoctorTenant, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const checks: Check[] = [];
+  const of = t.name ? ` (${t.name})` : '';
   const dispatcher = createHttpAgent({ connectionsPerOrigin: 4, env });
-  const secrets = [cfg.AZURE_CLIENT_SECRET];
+  const secrets = [t.clientSecret];
   try {
     let token: string | null = null;
     try {
       const provider = createTokenProvider({
-        tenantId: cfg.AZURE_TENANT_ID!,
-        clientId: cfg.AZURE_CLIENT_ID!,
-        clientSecret: cfg.AZURE_CLIENT_SECRET,
-        certificatePath: cfg.AZURE_CLIENT_CERTIFICATE_PATH,
-        authorityHost: cfg.AZURE_AUTHORITY_HOST,
+        tenantId: t.tenantId,
+        clientId: t.clientId,
+        clientSecret: t.clientSecret,
+        certificatePath: t.certificatePath,
+        certificatePem: t.certificatePem,
+        authorityHost: t.authorityHost,
         dispatcher,
         requestTimeoutMs: 10_000,
       });
       token = await provider.getToken();
       secrets.push(token);
-      checks.push(ok('token acquired', `tenant ${cfg.AZURE_TENANT_ID}, client ${cfg.AZURE_CLIENT_ID}`));
+      checks.push(ok(`token acquired${of}`, `tenant ${t.tenantId}, client ${t.clientId}`));
     } catch (e) {
       checks.push(
         fail(
-          'token acquired',
+          `token acquired${of}`,
           redactString((e as Error).message, secrets),
-          'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret or certificate ' +
+          (t.name
+            ? `check tenant ${t.name}'s tenantId, clientId and clientSecret or clientCertificate in PROVFLOW_TENANTS `
+            : 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret or certificate ') +
             '(Entra → App registrations → Certificates & secrets)',
         ),
       );
@@ -136,16 +182,16 @@ export async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<
       if (!roles) {
         checks.push(
           fail(
-            'token roles',
+            `token roles${of}`,
             'the token carries no roles claim: the app has no application permissions',
             'grant the permissions listed in docs/operators.md and "Grant admin consent"',
           ),
         );
       } else {
-        checks.push(...permissionChecks(roles, cfg.AZURE_CLIENT_ID!));
+        checks.push(...permissionChecks(roles, t.clientId, of));
       }
     }
-    const url = `${cfg.GRAPH_BASE_URL.replace(/\/$/, '')}/applicationTemplates?$top=1`;
+    const url = `${t.graphBaseUrl.replace(/\/$/, '')}/applicationTemplates?$top=1`;
     const sent = Date.now();
     try {
       const res = await request(url, {
@@ -160,16 +206,16 @@ export async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<
       const reachable = token ? status < 400 : status === 401 || status < 400;
       checks.push(
         reachable
-          ? ok('Graph reachable', `GET applicationTemplates: ${status} in ${received - sent} ms`)
+          ? ok(`Graph reachable${of}`, `GET applicationTemplates: ${status} in ${received - sent} ms`)
           : fail(
-              'Graph reachable',
+              `Graph reachable${of}`,
               `GET applicationTemplates: HTTP ${status}`,
               'check GRAPH_BASE_URL and the permissions above',
             ),
       );
       const date = Date.parse(String(res.headers.date ?? ''));
       if (Number.isNaN(date)) {
-        checks.push(fail('clock skew', 'Graph sent no Date header', 'check GRAPH_BASE_URL points at Graph'));
+        checks.push(fail(`clock skew${of}`, 'Graph sent no Date header', 'check GRAPH_BASE_URL points at Graph'));
       } else {
         // Date has 1 s resolution: compare with the middle of the request, allow 1 s for that.
         const skewMs = date - (sent + received) / 2;
@@ -177,13 +223,13 @@ export async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<
         checks.push(
           abs <= 60_000
             ? ok(
-                'clock skew',
+                `clock skew${of}`,
                 abs < 2000
                   ? "within 2 s of Graph's Date (1 s resolution)"
                   : `${(skewMs / 1000).toFixed(0)} s against Graph's Date`,
               )
             : fail(
-                'clock skew',
+                `clock skew${of}`,
                 `this clock is ${(abs / 1000).toFixed(0)} s ${skewMs > 0 ? 'behind' : 'ahead of'} Graph: ` +
                   'tokens and Retry-After dates are misread',
                 'synchronise the clock (e.g. timedatectl set-ntp true, or chrony)',
@@ -193,7 +239,7 @@ export async function graphChecks(cfg: Config, env: NodeJS.ProcessEnv): Promise<
     } catch (e) {
       checks.push(
         fail(
-          'Graph reachable',
+          `Graph reachable${of}`,
           `${url}: ${redactString((e as Error).message, secrets)}`,
           'check GRAPH_BASE_URL, DNS, proxy and firewall rules',
         ),

@@ -1,7 +1,10 @@
 /** `provflow doctor`, Redis side: reachability and settings, the secret key and the sealed values it opens. */
 import { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import { connectRedis } from '../app/redis-connection.ts';
+import { redisIsCluster, type Config } from '../config.ts';
+import { queuesFor } from '../flow/tenant-queues.ts';
 import { ledgerKeys } from '../ledger/keys.ts';
+import { knownTenants } from '../ledger/tenant-ledgers.ts';
 import { openSecretPairs, parseSecretKey, sealSecretPairs, type SecretKey } from '../secrets/seal.ts';
 import { fail, ok, type Check } from './doctor-check.ts';
 
@@ -13,19 +16,26 @@ function infoField(info: string, field: string): string | null {
 
 export async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promise<Check[]> {
   const checks: Check[] = [];
-  const redis = new Redis(cfg.REDIS_URL!, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  const options = { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null };
+  // A cluster is reached through its seed nodes and slot map, as every provflow process reaches it.
+  const redis = redisIsCluster(cfg) ? connectRedis(cfg, options) : new Redis(cfg.REDIS_URL!, options);
   redis.on('error', () => {}); // reported as a failed check
   const where = cfg.REDIS_URL!.replace(/\/\/[^@/]*@/, '//***@');
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.connect();
-    await redis.ping();
+    const reach = (async () => {
+      if (redis.status === 'wait') await redis.connect();
+      await redis.ping();
+    })();
+    // A cluster retries its slot map for ever: give up after a while, as a single node does.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+    });
+    reach.catch(() => {}); // once the deadline has answered, a late failure is nobody's
+    await Promise.race([reach, deadline]);
   } catch (e) {
     redis.disconnect();
+    clearTimeout(timer);
     return [
       fail(
         'Redis reachable',
@@ -34,6 +44,7 @@ export async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promis
       ),
     ];
   }
+  clearTimeout(timer);
   try {
     checks.push(ok('Redis reachable', where));
     const server = await redis.info('server');
@@ -84,13 +95,16 @@ export async function redisChecks(cfg: Config, keys: SecretKey[] | null): Promis
   return checks;
 }
 
-/** Opens one sealed value already in Redis, if there is one: the key is the one that sealed it. */
-async function sealedValueCheck(redis: Redis, prefix: string, keys: SecretKey[]): Promise<Check> {
-  const k = ledgerKeys(prefix);
+/**
+ * Opens one sealed value already in Redis, if there is one: the key is the one that sealed it.
+ * Each tenant's part of a batch is in its own lane, so every tenant's ledger is looked at.
+ */
+async function sealedValueCheck(redis: Redis, base: string, keys: SecretKey[]): Promise<Check> {
   const name = 'secret key opens sealed values in Redis';
-  for (const batchId of await redis.zrange(k.batches, 0, 50)) {
-    const [field, sealed] = (await redis.hscan(k.secrets(batchId), '0', 'COUNT', 10))[1];
-    if (!field || !sealed) continue;
+  for (const tenant of await knownTenants(redis, base)) {
+    const found = await sealedValueOf(redis, ledgerKeys(queuesFor(tenant, base).prefix));
+    if (!found) continue;
+    const { batchId, field, sealed } = found;
     try {
       openSecretPairs(keys, sealed, `${batchId}/${field}`);
       return ok(name, `opened one of batch ${batchId}`);
@@ -105,6 +119,14 @@ async function sealedValueCheck(redis: Redis, prefix: string, keys: SecretKey[])
     }
   }
   return ok(name, 'no sealed values in Redis to try');
+}
+
+async function sealedValueOf(redis: Redis, k: ReturnType<typeof ledgerKeys>) {
+  for (const batchId of await redis.zrange(k.batches, 0, 50)) {
+    const [field, sealed] = (await redis.hscan(k.secrets(batchId), '0', 'COUNT', 10))[1];
+    if (field && sealed) return { batchId, field, sealed };
+  }
+  return null;
 }
 
 export function secretKeyChecks(cfg: Config): { checks: Check[]; keys: SecretKey[] | null } {

@@ -8,7 +8,8 @@ import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config.ts';
 import { fitLines, renderTable, terminalWidth } from '../ui/table.ts';
 import { EXIT, out } from './common.ts';
 import { fail, ok, type Check } from './doctor-check.ts';
-import { graphChecks } from './doctor-graph.ts';
+import { graphChecks, type DoctorTenant } from './doctor-graph.ts';
+import { tenantsOf } from '../tenants/tenants-config.ts';
 import { redisChecks, secretKeyChecks } from './doctor-redis.ts';
 
 export type { Check } from './doctor-check.ts';
@@ -27,10 +28,30 @@ export async function runDoctorChecks(
       badConfig: true,
     };
   }
-  const checks: Check[] = [ok('configuration valid', `tenant ${cfg.AZURE_TENANT_ID}, Graph ${cfg.GRAPH_BASE_URL}`)];
+  // Many tenants: every tenant of the file is checked with its own identity (its lines name it).
+  let tenants: DoctorTenant[] | undefined;
+  try {
+    tenants = (await tenantsOf(cfg, env))?.map((t) => ({
+      ...t,
+      authorityHost: t.authorityHost ?? cfg.AZURE_AUTHORITY_HOST,
+      graphBaseUrl: t.graphBaseUrl ?? cfg.GRAPH_BASE_URL,
+    }));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const fix = 'fix the tenants file (PROVFLOW_TENANTS) as the lines above say';
+    return { checks: [fail('configuration valid', e.message, fix)], badConfig: true };
+  }
+  const checks: Check[] = [
+    ok(
+      'configuration valid',
+      tenants
+        ? `${tenants.length} tenant(s) in ${cfg.PROVFLOW_TENANTS}: ${tenants.map((t) => t.name).join(', ')}`
+        : `tenant ${cfg.AZURE_TENANT_ID}, Graph ${cfg.GRAPH_BASE_URL}`,
+    ),
+  ];
   const secret = secretKeyChecks(cfg);
   checks.push(...(await redisChecks(cfg, secret.keys)));
-  checks.push(...(await graphChecks(cfg, env)));
+  checks.push(...(await graphChecks(cfg, env, tenants)));
   // The key itself before the sealed values it opens.
   const at = checks.findIndex((c) => c.name.startsWith('secret key opens'));
   checks.splice(at >= 0 ? at : checks.length, 0, ...secret.checks);

@@ -9,7 +9,7 @@ import { ConfigError } from '../config.ts';
 import { tenantNames, tenantsOf } from '../tenants/tenants-config.ts';
 import { CliExit, cliLogger, configFor, err, EXIT, oneShotRuntime, out } from './common.ts';
 
-const exit2 = (e: unknown): never => {
+export const exit2 = (e: unknown): never => {
   throw e instanceof ConfigError ? new CliExit(e.message, EXIT.badInput) : e;
 };
 

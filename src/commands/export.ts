@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { REMOVED } from '../ledger/instance-state.ts';
 import { readSnapshot, stableJson } from '../ops/instance-snapshot.ts';
 import { renderTable } from '../ui/table.ts';
-import { batchRows } from './op-runs.ts';
+import { graphsOf, readBatch } from './batch-parts.ts';
 import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
@@ -18,15 +18,16 @@ export async function runExport(batchId: string, opts: { out?: string; json?: bo
   const dir = resolve(opts.out);
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'export', 'warn'), withGraph: true });
-  const graph = patientGraph(rt.graph!);
+  // Each instance is read in its own tenant, through that tenant's client.
+  const graphOf = graphsOf(rt, (g) => patientGraph(g));
   try {
-    const rows = (await batchRows(rt, batchId)).filter((r) => r.state !== REMOVED);
+    const rows = (await readBatch(rt, batchId)).rows.filter((r) => r.state !== REMOVED);
     await mkdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
       throw new CliExit(`--out ${dir}: cannot create the directory (${e.code ?? e.message}).`, EXIT.badInput);
     });
     const written: { instance: string; file: string; job: string }[] = [];
     for (const r of rows) {
-      const snap = await readSnapshot(graph, batchId, r);
+      const snap = await readSnapshot(graphOf(r), batchId, r);
       const file = join(dir, `${r.instanceKey}.json`);
       // Written whole then renamed: a reader (or git) never sees half a file.
       await writeFile(`${file}.tmp`, stableJson(snap), { mode: 0o644 });

@@ -1,20 +1,8 @@
-/** What rotate, verify and teardown share: the batch's rows, waiting for a run, and its result table. */
-import type { Runtime } from '../app/runtime.ts';
+/** What rotate, verify and teardown share: waiting for a run in each tenant's lane, and its result table. */
 import type { OpState } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { renderTable } from '../ui/table.ts';
-import { CliExit, EXIT } from './common.ts';
-
-export async function batchRows(rt: Runtime, batchId: string): Promise<InstanceRecord[]> {
-  if (!(await rt.ledger.getBatch(batchId))) {
-    const known = (await rt.ledger.listBatches()).map((b) => b.batchId);
-    throw new CliExit(
-      `No batch '${batchId}' in this Redis (prefix ${rt.prefix}). Known batches: ${known.join(', ') || 'none'}.`,
-      EXIT.badInput,
-    );
-  }
-  return rt.ledger.listInstances(batchId);
-}
+import type { BatchParts } from './batch-parts.ts';
 
 const ENDED: readonly OpState[] = ['done', 'failed'];
 
@@ -25,13 +13,30 @@ interface OpOutcome {
   detail: string;
 }
 
+/** The rows of `keys` now, each read from the lane that holds it, in the file's order. */
+async function currentRows(
+  batch: BatchParts,
+  wanted: ReadonlySet<string>,
+): Promise<{ row: InstanceRecord; runId: string | null }[]> {
+  const out: { row: InstanceRecord; runId: string | null }[] = [];
+  for (const lane of batch.lanes) {
+    const rows = (await lane.ledger.listInstances(batch.batchId)).filter(
+      (r) => wanted.has(r.instanceKey) && batch.laneOf(r) === lane,
+    );
+    const runIds = await Promise.all(
+      rows.map((r) => lane.ledger.redis.hget(lane.ledger.keys.instance(batch.batchId, r.instanceKey), 'opRunId')),
+    );
+    rows.forEach((row, i) => out.push({ row, runId: runIds[i] ?? null }));
+  }
+  return out.sort((a, b) => a.row.index - b.row.index);
+}
+
 /**
  * Waits until every instance's `opRunId` is this run and its `opState` done or failed (the worker
- * writes them), or the timeout passes; returns the rows then.
+ * writes them, in the instance's lane), or the timeout passes; returns the rows then.
  */
 export async function waitForRun(
-  rt: Runtime,
-  batchId: string,
+  batch: BatchParts,
   runId: string,
   keys: string[],
   timeoutMs: number,
@@ -39,11 +44,9 @@ export async function waitForRun(
   const deadline = Date.now() + timeoutMs;
   const wanted = new Set(keys);
   for (;;) {
-    const rows = (await rt.ledger.listInstances(batchId)).filter((r) => wanted.has(r.instanceKey));
-    const fields = await Promise.all(
-      rows.map((r) => rt.redis.hget(rt.ledger.keys.instance(batchId, r.instanceKey), 'opRunId')),
-    );
-    const ended = rows.every((r, i) => fields[i] === runId && ENDED.includes(r.opState as OpState));
+    const now = await currentRows(batch, wanted);
+    const rows = now.map((x) => x.row);
+    const ended = now.every((x) => x.runId === runId && ENDED.includes(x.row.opState as OpState));
     if (ended) return { rows, timedOut: false };
     if (Date.now() > deadline) return { rows, timedOut: true };
     await new Promise((r) => setTimeout(r, 500));

@@ -44,7 +44,9 @@ export async function runPlan(file: string, opts: { batchId?: string; json?: boo
     /** One instance's row: skip (already in the batch), adopt or create, with its sync template checked. */
     const planInstance = async (inst: (typeof batch.instances)[number], t: string): Promise<PlanRow> => {
       const graph = graphOf(inst);
-      const state = (await rt.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
+      // The instance's own lane: where its tenant's part of the batch would be.
+      const lane = rt.lane(inst.tenant ?? DEFAULT_TENANT);
+      const state = (await lane.ledger.getInstance(batch.batchId, inst.instanceKey))?.state;
       if (state && state !== 'failed') {
         return {
           displayName: inst.displayName,

@@ -9,9 +9,8 @@ import { ROTATION_FIELD } from '../steps/ops/rotate.ts';
 import { addOpJobs, newRunId, specOfRecord } from '../ops/ops-queue.ts';
 import { loadRotateFile, rotatesWholeBatch } from '../ops/rotate-file.ts';
 import type { BatchProblem } from '../batch/batch-types.ts';
-import { Queue } from 'bullmq';
-import { QUEUES } from '../flow/queues.ts';
-import { batchRows, outcomesTable, waitForRun } from './op-runs.ts';
+import { addOpJobsByLane, readBatch, type BatchParts } from './batch-parts.ts';
+import { outcomesTable, waitForRun } from './op-runs.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 interface RotateOptions {
@@ -25,8 +24,8 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
   // Credentials in `defaults` only: every started instance of the batch gets them.
   const wholeBatch = await rotatesWholeBatch(file);
   let rt = wholeBatch ? await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'rotate', 'warn') }) : null;
-  let rows = rt ? await batchRows(rt, batchId) : [];
-  const started = rows.filter((r) => r.servicePrincipalId && r.jobId && canStartOp('rotate', r.state));
+  let batch: BatchParts | null = rt ? await readBatch(rt, batchId) : null;
+  const started = (batch?.rows ?? []).filter((r) => r.servicePrincipalId && r.jobId && canStartOp('rotate', r.state));
   if (wholeBatch && started.length === 0) {
     await rt?.close();
     throw new CliExit(`${file}: batch ${batchId} has no started instance to rotate; check the batch id`, EXIT.badInput);
@@ -38,10 +37,10 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
     throw new CliExit(problemsReport(file, loaded.problems), EXIT.badInput);
   }
   rt ??= await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'rotate', 'warn') });
-  const ops = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
   try {
-    if (!wholeBatch) rows = await batchRows(rt, batchId);
-    const byKey = new Map(rows.map((r) => [r.instanceKey, r]));
+    batch ??= await readBatch(rt, batchId);
+    const parts = batch;
+    const byKey = new Map(parts.rows.map((r) => [r.instanceKey, r]));
     const problems: BatchProblem[] = [];
     const targets = loaded.instances.flatMap((inst) => {
       const r = byKey.get(inst.instanceKey);
@@ -67,7 +66,7 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
     // Sealed as at enqueue (bound to batch and instance); the op deletes them once saved or refused.
     for (const { r, inst } of targets) {
       const sealed = await rt.vault.seal(inst.credentials, specOfRecord(batchId, r));
-      await rt.ledger.update(batchId, r.instanceKey, {
+      await parts.laneOf(r).ledger.update(batchId, r.instanceKey, {
         [ROTATION_FIELD]: sealed,
         op: 'rotate',
         opState: 'queued',
@@ -75,11 +74,16 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
         opError: null,
       });
     }
-    await addOpJobs(
-      ops,
-      'rotate',
-      runId,
-      targets.map((t) => specOfRecord(batchId, t.r)),
+    await addOpJobsByLane(
+      parts,
+      targets.map((t) => t.r),
+      (ops, part) =>
+        addOpJobs(
+          ops,
+          'rotate',
+          runId,
+          part.map((r) => specOfRecord(batchId, r)),
+        ),
     );
     const keys = targets.map((t) => t.r.instanceKey);
     if (!opts.wait) {
@@ -92,7 +96,7 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
       }
       return EXIT.ok;
     }
-    const { rows: after, timedOut } = await waitForRun(rt, batchId, runId, keys, opts.timeoutMs ?? 600_000);
+    const { rows: after, timedOut } = await waitForRun(parts, runId, keys, opts.timeoutMs ?? 600_000);
     const outcomes = after.map((r) => ({
       instance: r.displayName,
       result: r.opState === 'done' ? 'rotated' : r.opState === 'failed' ? 'failed' : 'pending',
@@ -102,7 +106,6 @@ export async function runRotate(batchId: string, file: string, opts: RotateOptio
     else out(outcomesTable(outcomes));
     return timedOut || outcomes.some((o) => o.result !== 'rotated') ? EXIT.failed : EXIT.ok;
   } finally {
-    await ops.close();
     await rt.close();
   }
 }

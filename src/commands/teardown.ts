@@ -4,14 +4,13 @@
  * Only objects whose ids the ledger holds (created or adopted by provflow) are touched; without
  * --yes it prints what it would do and changes nothing.
  */
-import { Queue } from 'bullmq';
 import type { GraphApi } from '../graph/graph-api.ts';
-import { QUEUES } from '../flow/queues.ts';
 import { END_STATES, REMOVED, STARTED_STATES, TEARING_DOWN } from '../ledger/instance-state.ts';
 import type { InstanceRecord } from '../ledger/ledger.ts';
 import { addOpJobs, newRunId, specOfRecord } from '../ops/ops-queue.ts';
 import { renderTable } from '../ui/table.ts';
-import { batchRows, outcomesTable, waitForRun } from './op-runs.ts';
+import { addOpJobsByLane, graphsOf, readBatch } from './batch-parts.ts';
+import { outcomesTable, waitForRun } from './op-runs.ts';
 import { patientGraph } from '../ops/patient-graph.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
@@ -86,15 +85,16 @@ async function planRow(g: GraphApi, r: InstanceRecord, purge: boolean): Promise<
 export async function runTeardown(batchId: string, opts: TeardownOptions): Promise<number> {
   const cfg = await configFor(['redis', 'graph']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'teardown', 'warn'), withGraph: true });
-  const graph = patientGraph(rt.graph!);
-  const ops = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
+  // Each instance is read in its own tenant, through that tenant's client.
+  const graphOf = graphsOf(rt, (g) => patientGraph(g));
   try {
-    const rows = await batchRows(rt, batchId);
+    const batch = await readBatch(rt, batchId);
+    const rows = batch.rows;
     const targets = opts.instance ? rows.filter((r) => r.displayName === opts.instance) : rows;
     if (opts.instance && !targets.length)
       throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
     const plan: TeardownPlanRow[] = [];
-    for (const r of targets) plan.push(await planRow(graph, r, !!opts.purge));
+    for (const r of targets) plan.push(await planRow(graphOf(r), r, !!opts.purge));
     const refused = plan.filter((p) => p.action === 'refused');
     const apply = !opts.dryRun && !!opts.yes && refused.length === 0;
     const print = (dryRun: boolean) => {
@@ -125,21 +125,25 @@ export async function runTeardown(batchId: string, opts: TeardownOptions): Promi
     const runId = newRunId();
     const todo = plan.filter((p) => p.action === 'teardown');
     for (const p of plan.filter((x) => x.action === 'mark-removed'))
-      await rt.ledger.update(batchId, p.instanceKey, { state: REMOVED, removedAt: Date.now(), detail: 'removed' });
+      await batch
+        .laneOf(p)
+        .ledger.update(batchId, p.instanceKey, { state: REMOVED, removedAt: Date.now(), detail: 'removed' });
     for (const p of todo)
-      await rt.ledger.update(batchId, p.instanceKey, {
+      await batch.laneOf(p).ledger.update(batchId, p.instanceKey, {
         op: 'teardown',
         opState: 'queued',
         opRunId: runId,
         opError: null,
       });
     const byKey = new Map(targets.map((r) => [r.instanceKey, r]));
-    await addOpJobs(
-      ops,
-      'teardown',
-      runId,
-      todo.map((p) => specOfRecord(batchId, byKey.get(p.instanceKey)!)),
-      { purge: !!opts.purge },
+    await addOpJobsByLane(batch, todo, (ops, part) =>
+      addOpJobs(
+        ops,
+        'teardown',
+        runId,
+        part.map((p) => specOfRecord(batchId, byKey.get(p.instanceKey)!)),
+        { purge: !!opts.purge },
+      ),
     );
     if (!opts.wait) {
       if (!opts.json)
@@ -147,7 +151,7 @@ export async function runTeardown(batchId: string, opts: TeardownOptions): Promi
       return EXIT.ok;
     }
     const keys = todo.map((p) => p.instanceKey);
-    const { rows: after, timedOut } = await waitForRun(rt, batchId, runId, keys, opts.timeoutMs ?? 600_000);
+    const { rows: after, timedOut } = await waitForRun(batch, runId, keys, opts.timeoutMs ?? 600_000);
     const outcomes = after.map((r) => ({
       instance: r.displayName,
       result: r.state === REMOVED ? 'removed' : r.opState === 'failed' ? 'failed' : 'pending',
@@ -157,7 +161,6 @@ export async function runTeardown(batchId: string, opts: TeardownOptions): Promi
     else out(outcomesTable(outcomes));
     return timedOut || outcomes.some((o) => o.result !== 'removed') ? EXIT.failed : EXIT.ok;
   } finally {
-    await ops.close();
     await rt.close();
   }
 }

@@ -3,11 +3,10 @@
  * saved credentials still work (validateCredentials with useSavedCredentials). Refused ones show
  * in `status` (credentials failing), on the board and as an `instance.credentials-failing` webhook.
  */
-import { Queue } from 'bullmq';
-import { QUEUES } from '../flow/queues.ts';
 import { canStartOp } from '../ledger/instance-state.ts';
 import { addOpJobs, newRunId, specOfRecord } from '../ops/ops-queue.ts';
-import { batchRows, outcomesTable, waitForRun } from './op-runs.ts';
+import { addOpJobsByLane, readBatch } from './batch-parts.ts';
+import { outcomesTable, waitForRun } from './op-runs.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
 
 export async function runVerify(
@@ -16,26 +15,28 @@ export async function runVerify(
 ): Promise<number> {
   const cfg = await configFor(['redis']);
   const rt = await oneShotRuntime(cfg, { logger: cliLogger(cfg, 'verify', 'warn') });
-  const ops = new Queue(QUEUES.ops, { connection: rt.redis, prefix: rt.prefix });
   try {
-    const rows = await batchRows(rt, batchId);
+    const batch = await readBatch(rt, batchId);
+    const rows = batch.rows;
     const named = opts.instance ? rows.filter((r) => r.displayName === opts.instance) : rows;
     if (opts.instance && !named.length)
       throw new CliExit(`No instance named '${opts.instance}' in batch ${batchId}.`, EXIT.badInput);
     const targets = named.filter((r) => r.servicePrincipalId && r.jobId && canStartOp('verify', r.state));
     const runId = newRunId();
     for (const r of targets)
-      await rt.ledger.update(batchId, r.instanceKey, {
+      await batch.laneOf(r).ledger.update(batchId, r.instanceKey, {
         op: 'verify',
         opState: 'queued',
         opRunId: runId,
         opError: null,
       });
-    await addOpJobs(
-      ops,
-      'verify',
-      runId,
-      targets.map((r) => specOfRecord(batchId, r)),
+    await addOpJobsByLane(batch, targets, (ops, part) =>
+      addOpJobs(
+        ops,
+        'verify',
+        runId,
+        part.map((r) => specOfRecord(batchId, r)),
+      ),
     );
     const skipped = named.length - targets.length;
     if (!opts.wait) {
@@ -44,7 +45,7 @@ export async function runVerify(
       return EXIT.ok;
     }
     const keys = targets.map((r) => r.instanceKey);
-    const { rows: after, timedOut } = await waitForRun(rt, batchId, runId, keys, opts.timeoutMs ?? 600_000);
+    const { rows: after, timedOut } = await waitForRun(batch, runId, keys, opts.timeoutMs ?? 600_000);
     const outcomes = after.map((r) => ({
       instance: r.displayName,
       result: r.opState !== 'done' ? (r.opState === 'failed' ? 'error' : 'pending') : (r.credentialsCheck ?? '?'),
@@ -54,7 +55,6 @@ export async function runVerify(
     else out(outcomesTable(outcomes));
     return timedOut || outcomes.some((o) => o.result !== 'ok') ? EXIT.failed : EXIT.ok;
   } finally {
-    await ops.close();
     await rt.close();
   }
 }

@@ -25,6 +25,11 @@ export interface ScrapeData {
   queueCounts?: Record<string, Record<string, number>>;
   /** queue → number of connected BullMQ workers. */
   workers?: Record<string, number>;
+  /**
+   * The labels of each key of the two maps above when it is not a bare queue name: many tenants'
+   * queues (`t1:provflow-steps` → queue `provflow-steps`, tenant `t1`). Absent: the key is the queue.
+   */
+  queueLabels?: Record<string, { queue: string; tenant: string }>;
   snapshot?: MetricsSnapshot;
 }
 
@@ -44,15 +49,17 @@ export async function renderPrometheus(data: ScrapeData): Promise<string> {
     data.redisUp ? 1 : 0,
   );
 
+  // A single tenant's queues keep their one label; many tenants' carry `tenant` too.
+  const labelsOf = (key: string) => data.queueLabels?.[key] ?? { queue: key };
   if (data.queueCounts) {
-    const depth = gauge('provflow_queue_jobs', 'Jobs per queue and state.', ['queue', 'state']);
-    for (const [queue, counts] of Object.entries(data.queueCounts)) {
-      for (const state of QUEUE_STATES) depth.set({ queue, state }, counts[state] ?? 0);
+    const depth = gauge('provflow_queue_jobs', 'Jobs per queue and state.', ['queue', 'state', 'tenant']);
+    for (const [key, counts] of Object.entries(data.queueCounts)) {
+      for (const state of QUEUE_STATES) depth.set({ ...labelsOf(key), state }, counts[state] ?? 0);
     }
   }
   if (data.workers) {
-    const workers = gauge('provflow_queue_workers', 'BullMQ workers connected to each queue.', ['queue']);
-    for (const [queue, n] of Object.entries(data.workers)) workers.set({ queue }, n);
+    const workers = gauge('provflow_queue_workers', 'BullMQ workers connected to each queue.', ['queue', 'tenant']);
+    for (const [key, n] of Object.entries(data.workers)) workers.set(labelsOf(key), n);
   }
 
   const s = data.snapshot;

@@ -14,6 +14,8 @@ import { ledgerKeys } from '../../src/ledger/keys.ts';
 import { spawnRedisServer, type RedisHandle } from '../../src/dev/redis-server.ts';
 import { generateSecretKey, sealSecretPairs } from '../../src/secrets/seal.ts';
 import { SIM_TOKEN_ROLES, startSimulator, type SimulatorHandle } from '../../src/dev/sim/index.ts';
+import { writeSimTenantsFile } from '../../src/dev/sim-tenants.ts';
+import { tenantPrefix, tenantRegistryKey } from '../../src/redis-keys.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -169,5 +171,75 @@ describe('provflow doctor', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/configuration valid/);
     expect(r.stdout).toMatch(/REDIS_URL/);
+  }, 60_000);
+});
+
+describe('provflow doctor with a tenants file', () => {
+  let two: SimulatorHandle;
+  beforeAll(async () => {
+    two = await startSimulator({ profile: 'fast', tenants: [{}] });
+  }, 60_000);
+  afterAll(async () => {
+    await two?.close();
+  });
+
+  /** The environment of a deployment with two tenants (t1, t2): no AZURE_* identity at all. */
+  function tenantsEnv(over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+    const file = writeSimTenantsFile(two);
+    const env: NodeJS.ProcessEnv = {
+      REDIS_URL: redis.url,
+      BULLMQ_PREFIX: prefix,
+      NODE_EXTRA_CA_CERTS: two.caCertPath,
+      PROVFLOW_SECRET_KEY: secretKey,
+      PROVFLOW_TENANTS: file.path,
+      ...file.env,
+      ...over,
+    };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    return env;
+  }
+
+  it('a row per tenant for its token, permissions, Graph and clock, through the CLI', async () => {
+    const r = await provflow(['doctor', '--json'], tenantsEnv());
+    const { checks } = JSON.parse(r.stdout) as { checks: Check[] };
+    expect(failed(checks), r.stdout).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(byName(checks, 'configuration valid')!.detail).toMatch(/2 tenant\(s\) in .*: t1, t2/);
+    for (const t of ['t1', 't2'])
+      for (const name of ['token acquired', 'Graph reachable', 'clock skew', 'permission: instantiate'])
+        expect(byName(checks, `${name} (${t})`), `${name} (${t})`).toMatchObject({ ok: true });
+    expect(byName(checks, 'token acquired (t2)')!.detail).toContain(two.tenants[1]!.tenantId);
+    // One TLS line for the host both tenants share.
+    expect(checks.filter((c) => c.name === 'simulator CA trusted')).toHaveLength(1);
+    for (const t of two.tenants) expect(r.stdout).not.toContain(t.clientSecret);
+  }, 120_000);
+
+  it("one tenant's wrong secret fails that tenant's lines alone, naming it in the fix", async () => {
+    const { checks } = await runDoctorChecks(tenantsEnv({ PROVFLOW_SIM_T2_SECRET: 'not-the-secret' }));
+    expect(failed(checks)).toEqual(expect.arrayContaining(['token acquired (t2)']));
+    expect(failed(checks).some((n) => n.endsWith('(t1)'))).toBe(false);
+    expect(byName(checks, 'token acquired (t2)')!.fix).toMatch(/tenant t2's tenantId, clientId and clientSecret/);
+  }, 60_000);
+
+  it("a sealed value in a tenant's own lane is tried too", async () => {
+    const k = ledgerKeys(tenantPrefix(prefix, 't2'));
+    const other = generateSecretKey();
+    await client.sadd(tenantRegistryKey(prefix), 't2');
+    await client.zadd(k.batches, Date.now(), 'b2');
+    await client.hset(k.secrets('b2'), 'inst-2', sealSecretPairs(other, [{ key: 'SecretToken', value: 'y' }], 'b2/i'));
+    try {
+      const { checks } = await runDoctorChecks(tenantsEnv());
+      expect(failed(checks)).toEqual(['secret key opens sealed values in Redis']);
+      expect(byName(checks, 'secret key opens')!.detail).toMatch(/batch b2 does not open/);
+    } finally {
+      await client.del(k.batches, k.secrets('b2'));
+      await client.srem(tenantRegistryKey(prefix), 't2');
+    }
+  }, 60_000);
+
+  it('a broken tenants file: exit 2 naming the problem', async () => {
+    const r = await provflow(['doctor'], tenantsEnv({ PROVFLOW_SIM_T1_SECRET: undefined }));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/PROVFLOW_SIM_T1_SECRET is not set/);
   }, 60_000);
 });
