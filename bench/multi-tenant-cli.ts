@@ -9,6 +9,7 @@ export async function runMultiTenantCli(o: {
   timeScale: number;
   seed: number;
   stormRate: number;
+  workers: number;
   results: string;
 }): Promise<void> {
   const t00 = Date.now();

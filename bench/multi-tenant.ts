@@ -30,6 +30,8 @@ export interface TenantFigures {
 export interface MultiTenantResult {
   tenants: number;
   instances: number;
+  /** Steps worker processes in the run. */
+  workers: number;
   instancesPerMinute: number;
   /** Aggregate instances/min ÷ the sum of the tenants' quota-bound ideal rates (storm tenant included). */
   efficiency: number;
@@ -55,6 +57,8 @@ export async function runMultiTenantBench(o: {
   timeScale: number;
   seed: number;
   stormRate: number;
+  /** Steps worker processes (one per core a deployment would give them); their CPU is summed. */
+  workers: number;
   say: (s: string) => void;
 }): Promise<MultiTenantResult> {
   const { say } = o;
@@ -69,21 +73,22 @@ export async function runMultiTenantBench(o: {
   const rt = await stack.runtime(silentLogger());
   const children: ChildProcess[] = [];
   try {
-    const worker = stack.spawnProcess('worker');
+    const workers = Array.from({ length: Math.max(1, o.workers) }, () => stack.spawnProcess('worker'));
     const poller = stack.spawnProcess('poller');
-    children.push(worker, poller);
-    const outs = [captureOutput(worker), captureOutput(poller)];
+    children.push(...workers, poller);
+    const outs = children.map((c) => captureOutput(c));
     const exited = () =>
       children.some((c) => c.exitCode !== null) ? outs.map((x) => x.lines().join('\n')).join('\n') : null;
     // One worker per tenant lane: the last tenant's is up when the process has started them all.
     const last = rt.lane(names[names.length - 1]!);
-    await waitForWorkers(last.stepsQueue, 1, 60_000, exited);
+    await waitForWorkers(last.stepsQueue, workers.length, 60_000, exited);
     await waitForWorkers(last.pollQueue, 1, 60_000, exited);
     await sim.reset();
     await sim.configureTenant(stormTenantId, { throttleStormRate: o.stormRate });
     say(
       `multi-tenant: ${o.tenants} tenants × ${perTenant} instances; tenant ${stormTenant} under a 429 storm ` +
-        `(rate ${o.stormRate}, Retry-After ${S.throttleStormRetryAfterSec} s); worker pid ${worker.pid}, poller pid ${poller.pid}`,
+        `(rate ${o.stormRate}, Retry-After ${S.throttleStormRetryAfterSec} s); ` +
+        `worker pid ${workers.map((w) => w.pid).join(', ')}, poller pid ${poller.pid}`,
     );
 
     // Tenant after tenant in the file: with one FIFO queue the last tenant's instances would wait
@@ -102,7 +107,7 @@ export async function runMultiTenantBench(o: {
     });
     const redisPid = stack.redis.child?.pid;
     const cpu = () => ({
-      worker: procUsage(worker.pid).cpuMs,
+      worker: workers.reduce((sum, w) => sum + procUsage(w.pid).cpuMs, 0),
       poller: procUsage(poller.pid).cpuMs,
       redis: procUsage(redisPid).cpuMs,
       simulator: procUsage(sim.child.pid).cpuMs,
@@ -178,6 +183,7 @@ export async function runMultiTenantBench(o: {
     return {
       tenants: o.tenants,
       instances: total,
+      workers: workers.length,
       instancesPerMinute,
       efficiency: instancesPerMinute / idealPerMinute,
       minTenantEfficiency,

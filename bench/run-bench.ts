@@ -12,7 +12,7 @@
  *   --scale-only         only the scale runs; merged into an existing results.json
  *   --scale-instances N  size of both scale runs (10000)
  *   --poller-warmup S    seconds the poller watches the unchanged jobs before they change (60)
- *   --workers N          steps-worker processes (1)
+ *   --workers N          steps-worker processes (1; with --tenants too, their CPU summed)
  *   --throttle-engine E  native (default) or bottleneck: which engine keeps the pacing windows
  *                        (PROVFLOW_THROTTLE_ENGINE for the worker and poller processes)
  *   --env KEY=VALUE      extra environment for the worker and poller processes, repeatable
@@ -77,6 +77,7 @@ if (Number(values.tenants) > 1) {
     timeScale: process.argv.some((a) => a.startsWith('--time-scale')) ? Number(values['time-scale']) : 1,
     seed: Number(values.seed),
     stormRate: Number(values['storm-rate']),
+    workers: Number(values.workers),
     results: path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json'),
   });
   process.exit(0);
