@@ -24,6 +24,12 @@ export async function runMultiTenantCli(o: {
       { header: 'ideal s', get: (f) => f.idealSeconds.toFixed(1), align: 'right' },
       { header: 'took s', get: (f) => f.seconds.toFixed(1), align: 'right' },
       { header: 'efficiency', get: (f) => pct(f.efficiency), align: 'right' },
+      {
+        header: 'starts s',
+        get: (f) => `${f.firstStartSeconds.toFixed(0)}–${f.lastStartSeconds.toFixed(0)}`,
+        align: 'right',
+      },
+      { header: 'start→end s', get: (f) => f.medianStartToEndSeconds.toFixed(1), align: 'right' },
       { header: '429s', get: (f) => f.throttled, align: 'right' },
     ])}\n`,
   );

@@ -25,6 +25,11 @@ export interface TenantFigures {
   efficiency: number;
   throttled: number;
   storm: boolean;
+  /** Seconds from the enqueue to the first and to the last instance's job start (its steps done). */
+  firstStartSeconds: number;
+  lastStartSeconds: number;
+  /** Median seconds from an instance's job start to the poller recording its end state. */
+  medianStartToEndSeconds: number;
 }
 
 export interface MultiTenantResult {
@@ -49,6 +54,19 @@ export interface MultiTenantResult {
   coresPer1000PerMinute: number;
   loadAverage: number[];
   note: string;
+}
+
+/** When a tenant's jobs started, and how long from start to the recorded end state (see TenantFigures). */
+function startFigures(rows: { startedAt: number | null; endedAt: number | null }[], t0: number) {
+  const starts = rows.flatMap((r) => (r.startedAt ? [(r.startedAt - t0) / 1000] : []));
+  const spans = rows
+    .flatMap((r) => (r.startedAt && r.endedAt ? [(r.endedAt - r.startedAt) / 1000] : []))
+    .sort((a, b) => a - b);
+  return {
+    firstStartSeconds: starts.length ? Math.min(...starts) : NaN,
+    lastStartSeconds: starts.length ? Math.max(...starts) : NaN,
+    medianStartToEndSeconds: spans.length ? spans[Math.floor(spans.length / 2)]! : NaN,
+  };
 }
 
 export async function runMultiTenantBench(o: {
@@ -165,6 +183,7 @@ export async function runMultiTenantBench(o: {
         efficiency: ideal.seconds / seconds,
         throttled: stats.throttled,
         storm: name === stormTenant,
+        ...startFigures(mine, t0),
       });
     }
     const wallSeconds = Math.max(...figures.map((f) => f.seconds));
