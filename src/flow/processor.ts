@@ -1,7 +1,7 @@
 /**
  * The one adapter between BullMQ and the steps: validate the payload, gather the predecessor's
  * ids, run the step, and map its outcome to queue operations:
- *   value        → completed (and, after the root step, the instance is handed to the poller)
+ *   value        → completed (and, after the flow's root step, the instance is handed to the poller)
  *   StepWait     → state saved, job delayed (DelayedError: no attempt spent, no slot held)
  *   throttled    → job delayed by Retry-After (no attempt spent)
  *   permanent    → UnrecoverableError: the instance fails alone with its reason
@@ -13,7 +13,7 @@ import { errorClassOf } from '../graph/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { STARTED } from '../ledger/instance-state.ts';
-import { ROOT_STEP, STEP_BY_NAME } from '../steps/index.ts';
+import { STEP_BY_NAME } from '../steps/index.ts';
 import { instanceIdsSchema, tenantOf, type InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
@@ -97,13 +97,16 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
         throw new UnrecoverableError(`malformed output of the previous step: ${describeZodError(ids.error)}`);
       Object.assign(prev, ids.data);
     }
-    const log = d.logger.child({
-      tenant: tenantOf(instance),
-      batchId: instance.batchId,
-      instanceKey: instance.instanceKey,
-      step: job.name,
-      jobId: job.id,
-    });
+    // Built on first use: most runs log nothing, and a child logger redacts its bindings when made.
+    let child: Logger | undefined;
+    const log = () =>
+      (child ??= d.logger.child({
+        tenant: tenantOf(instance),
+        batchId: instance.batchId,
+        instanceKey: instance.instanceKey,
+        step: job.name,
+        jobId: job.id,
+      }));
     if (!state) await d.ledger.recordAttempt(instance.batchId, instance.instanceKey, job.name, entry.runningState);
 
     let out: InstanceIds;
@@ -113,10 +116,9 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
       out = await entry.run(deps, { instance, prev, state: state ?? {} });
     } catch (err) {
       if (err instanceof StepWait) {
-        log.debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
+        if (d.logger.isLevelEnabled('debug')) log().debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
         await job.updateData({ ...parsed.data, state: err.state });
-        await d.ledger.update(instance.batchId, instance.instanceKey, { step: job.name, detail: err.reason });
-        await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, entry.runningState);
+        await d.ledger.recordWait(instance.batchId, instance.instanceKey, job.name, err.reason, entry.runningState);
         await job.moveToDelayed(Date.now() + Math.max(1, err.delayMs), token);
         throw new DelayedError();
       }
@@ -124,7 +126,7 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
       if (cls === 'throttled') {
         const wait = retryAfterOf(err);
         d.hooks?.throttledWait?.(wait);
-        log.info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
+        log().info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
         await job.moveToDelayed(Date.now() + jitter(wait), token);
         throw new DelayedError();
       }
@@ -132,7 +134,7 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
       const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
       if (cls === 'permanent' || attemptsLeft <= 0) {
         const final = cls === 'permanent' ? reason : `${reason} (gave up after ${job.opts.attempts} attempts)`;
-        log.warn({ err: final }, 'instance failed');
+        log().warn({ err: final }, 'instance failed');
         await d.ledger.update(instance.batchId, instance.instanceKey, {
           state: 'failed',
           step: job.name,
@@ -161,11 +163,11 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
               at: new Date().toISOString(),
             },
             job.name,
-          ).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not queue the failure event'));
+          ).catch((e: unknown) => log().warn({ err: (e as Error).message }, 'could not queue the failure event'));
         }
         throw new UnrecoverableError(final);
       }
-      log.info({ err: reason, attemptsLeft }, 'transient failure, will retry');
+      log().info({ err: reason, attemptsLeft }, 'transient failure, will retry');
       await d.ledger.update(instance.batchId, instance.instanceKey, { lastError: reason });
       throw err instanceof Error ? err : new Error(reason);
     }
@@ -173,7 +175,9 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
     const ledgerFields: Record<string, string | number | boolean | null> = { step: job.name, detail: null };
     if (out.templateId) ledgerFields.templateId = out.templateId;
     if (out.jobId) ledgerFields.jobId = out.jobId;
-    if (job.name === ROOT_STEP) {
+    // The flow's root, whichever step it is (flows leave out steps that do not apply; flows built
+    // before that have every step): the one job with no parent. It hands over to the poller.
+    if (!job.parentKey) {
       // The ledger says "started" BEFORE the poller can see the job: a fast poller may otherwise
       // record "steady" first and have it overwritten by this late "started".
       await d.ledger.update(instance.batchId, instance.instanceKey, {
