@@ -73,6 +73,8 @@ describe('pipeline', () => {
         expect(await rt.stepsQueue.getJob(stepJobId('e2e-short', instanceKey, idle))).toBeUndefined();
       const root = await rt.stepsQueue.getJob(stepJobId('e2e-short', instanceKey, 'start-job'));
       expect(root?.parentKey).toBeUndefined();
+      // The board links to the root the ledger records.
+      expect((await rt.ledger.getInstance('e2e-short', instanceKey))?.rootStep).toBe('start-job');
     }
     // Only the poller records "steady": the instances got there through start-job's hand-over.
     const rows = await waitForStates(rt.ledger, 'e2e-short', ['steady', 'failed', 'quarantined'], 60_000);
