@@ -180,12 +180,8 @@ function createTenantStepProcessor(d: StepProcessorDeps) {
     if (!job.parentKey) {
       // The ledger says "started" BEFORE the poller can see the job: a fast poller may otherwise
       // record "steady" first and have it overwritten by this late "started".
-      await d.ledger.update(instance.batchId, instance.instanceKey, {
-        ...ledgerFields,
-        startedAt: out.startedAt ?? Date.now(),
-        lastError: null,
-      });
-      await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, STARTED);
+      const started = { ...ledgerFields, startedAt: out.startedAt ?? Date.now(), lastError: null };
+      await d.ledger.updateWithState(instance.batchId, instance.instanceKey, started, STARTED);
       // Hand-off before completing: if we crash after this add, the retry re-adds the same id (a no-op).
       await addWatchJob(d.pollQueue, {
         v: 1,

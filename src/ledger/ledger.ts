@@ -82,11 +82,15 @@ return 1`;
  * every script BullMQ defined on it — most of a ledger write's CPU when measured.
  */
 const LEDGER_COMMANDS = {
-  /** KEYS[1] the instance; ARGV: n, then n field/value pairs to set, then fields to delete. */
+  /**
+   * KEYS[1] the instance; ARGV: n, a pipeline state ('' for none), n field/value pairs to set, then
+   * fields to delete. The state is set last, unless the instance is past the pipeline.
+   */
   provflowLedgerUpdate: `local n = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2, 1 + 2 * n))
-if #ARGV > 1 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 2 + 2 * n)) end
-return 1`,
+redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n))
+if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) end
+if ARGV[2] == '' then return 1 end
+${setStateLua('ARGV[2]')}`,
   /** ARGV: the pipeline state to set unless past it. */
   provflowLedgerSetState: setStateLua('ARGV[1]'),
   /**
@@ -140,6 +144,28 @@ export class Ledger implements InstanceStore {
     instanceKey: string,
     fields: Record<string, string | number | boolean | null>,
   ): Promise<void> {
+    await this.write(batchId, instanceKey, fields, '');
+  }
+
+  /**
+   * `update`, then `setPipelineState`, as one atomic command: the root step records its outcome and
+   * "started" together.
+   */
+  async updateWithState(
+    batchId: string,
+    instanceKey: string,
+    fields: Record<string, string | number | boolean | null>,
+    state: string,
+  ): Promise<void> {
+    await this.write(batchId, instanceKey, fields, state);
+  }
+
+  private async write(
+    batchId: string,
+    instanceKey: string,
+    fields: Record<string, string | number | boolean | null>,
+    state: string,
+  ): Promise<void> {
     const set: string[] = ['updatedAt', String(Date.now())];
     const del: string[] = [];
     for (const [k, v] of Object.entries(fields)) {
@@ -148,9 +174,9 @@ export class Ledger implements InstanceStore {
       else set[1] = String(v);
     }
     const key = this.keys.instance(batchId, instanceKey);
-    // One HSET is atomic alone; sets with deletes go together in one script.
-    if (del.length === 0) await this.redis.hset(key, ...set);
-    else await this.cmd.provflowLedgerUpdate(key, String(set.length / 2), ...set, ...del);
+    // One HSET is atomic alone; sets with deletes or a state go together in one script.
+    if (del.length === 0 && !state) await this.redis.hset(key, ...set);
+    else await this.cmd.provflowLedgerUpdate(key, String(set.length / 2), state, ...set, ...del);
   }
 
   async setIfAbsent(instance: InstanceSpec, field: string, value: string): Promise<string> {

@@ -55,6 +55,14 @@ describe('ledger writes', () => {
       state: 'steady',
     });
     expect(await ledger.setPipelineState('lw', 'one', 'started')).toBe(false);
+    // The root step's outcome and "started" in one command: the fields always, the state unless past.
+    await ledger.updateWithState('lw', 'one', { startedAt: 5, lastError: null }, 'started');
+    expect(await hash()).toMatchObject({ startedAt: '5', state: 'steady' });
+    await ledger.update('lw', 'one', { state: 'starting', lastError: 'x' });
+    await ledger.updateWithState('lw', 'one', { startedAt: 6, lastError: null }, 'started');
+    const h = await hash();
+    expect(h).toMatchObject({ startedAt: '6', state: 'started' });
+    expect(h.lastError).toBeUndefined();
   });
 
   it('set-if-absent answers the value stored first', async () => {
