@@ -110,7 +110,8 @@ function batchPage({ meta, rows, laneOf }: BatchView, q: TableQuery, sampler: Gr
     : '';
   const body = selected
     .map((r) => {
-      const jobId = stepJobId(meta.batchId, r.instanceKey, ROOT_STEP);
+      // The root of the instance's flow (its steps vary); flows enqueued before it was recorded had every step.
+      const jobId = stepJobId(meta.batchId, r.instanceKey, r.rootStep ?? ROOT_STEP);
       // The failure, else a day-two finding, else a warning, else the smoke test's outcome.
       const reasonText = (x: InstanceRecord) =>
         x.state === 'failed'

@@ -1,10 +1,11 @@
 /**
- * Builds one instance's flow as data: a chain by nesting (the last step is the root, the first
- * the deepest leaf; BullMQ completes children before parents). Pure and deterministic: the
- * same instance always yields the same job ids, so enqueueing a batch twice adds nothing.
+ * Builds one instance's flow as data: a chain by nesting of the steps that apply to it (the last
+ * is the root, the first the deepest leaf; BullMQ completes children before parents). Pure and
+ * deterministic: the same instance always yields the same job ids, so enqueueing a batch twice
+ * adds nothing.
  */
 import type { FlowJob } from 'bullmq';
-import { STEPS } from '../steps/index.ts';
+import { STEPS, stepsFor } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 import { DEFAULT_RETENTION, stepJobOptions, type Retention } from './job-policies.ts';
 import { QUEUES } from './queues.ts';
@@ -17,7 +18,10 @@ export function stepJobId(batchId: string, instanceKey: string, step: string): s
 
 export function buildInstanceFlow(instance: InstanceSpec, retention: Retention = DEFAULT_RETENTION): FlowJob {
   let child: FlowJob | undefined;
-  for (const [index, step] of STEPS.entries()) {
+  // A step with nothing to do for this instance gets no job: each costs a dozen Redis round trips.
+  for (const step of stepsFor(instance)) {
+    // Priorities by place in the whole list, so instances of every shape interleave the same way.
+    const index = STEPS.findIndex((s) => s.name === step.name);
     const data: StepJobData = { v: 1, instance };
     const job: FlowJob = {
       name: step.name,

@@ -11,16 +11,16 @@
  * An enqueue may die at any moment (Ctrl-C, SIGKILL, OOM, a lost connection). Each chunk writes
  * the ledger first and then adds its flows in one MULTI (all of a chunk's jobs or none), so the
  * only half-done state is "ledger says queued, no flow". A re-enqueue therefore decides per
- * instance from the ledger AND BullMQ: `queued` with no root job means the flow was never added,
- * and it is added now. Nothing else can be added twice: a `queued` instance has run no step (the
- * first run of any step changes the state), and an instance whose root job exists is left alone.
+ * instance from the ledger AND BullMQ: `queued` with no job of its flow means the flow was never
+ * added, and it is added now. Nothing else can be added twice: a `queued` instance has run no step
+ * (the first run of any step changes the state), and an instance with a flow job is left alone.
  */
 import { FlowProducer, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Batch, BatchInstance } from '../batch/batch-types.ts';
 import { QUEUED } from '../ledger/instance-state.ts';
 import type { BatchMeta, Ledger } from '../ledger/ledger.ts';
-import { ROOT_STEP, STEPS } from '../steps/index.ts';
+import { rootStepOf, STEPS } from '../steps/index.ts';
 import type { InstanceSpec } from '../steps/instance.ts';
 import type { Vault } from '../secrets/vault.ts';
 import { DEFAULT_TENANT } from '../redis-keys.ts';
@@ -193,7 +193,9 @@ async function enqueueChunk(
   const p = target.redis.pipeline();
   for (const inst of chunk) {
     p.hget(ledger.keys.instance(batch.batchId, inst.instanceKey), 'state');
-    p.exists(jobKey(inst, ROOT_STEP));
+    // Any job of the instance: its flow may have another shape than the one this enqueue builds
+    // (built before idle steps were left out, or from an edited file); adding over it would mix two.
+    p.exists(...STEPS.map((step) => jobKey(inst, step.name)));
   }
   const replies = ((await p.exec()) ?? []).map((r) => r?.[1]);
   const fresh: BatchInstance[] = [];
@@ -201,16 +203,20 @@ async function enqueueChunk(
   const retry: BatchInstance[] = [];
   chunk.forEach((inst, j) => {
     const s = (replies[2 * j] as string | null | undefined) ?? null;
-    const rootExists = replies[2 * j + 1] === 1;
+    const flowExists = Number(replies[2 * j + 1]) > 0;
     if (s === null) fresh.push(inst);
     else if (s === 'failed') retry.push(inst);
-    else if (s === QUEUED && !rootExists) resume.push(inst);
+    else if (s === QUEUED && !flowExists) resume.push(inst);
     else result.skipped++;
   });
   for (const inst of [...retry]) {
     // Every step job of the old flow goes, not just the root's tree: a failed child left behind
     // would be reused by the new flow (same id) and hold it in waiting-children for ever.
-    const root = await stepsQueue.getJob(stepJobId(batch.batchId, inst.instanceKey, ROOT_STEP));
+    // The root of the flow this enqueue would build; an older flow of another shape is a failed
+    // one (only those are retried), and the loop below removes its jobs whatever its shape.
+    const root = await stepsQueue.getJob(
+      stepJobId(batch.batchId, inst.instanceKey, rootStepOf(specOf(batch.batchId, inst))),
+    );
     if (root) await root.remove({ removeChildren: true }).catch(() => undefined);
     for (const step of STEPS) {
       await stepsQueue.remove(stepJobId(batch.batchId, inst.instanceKey, step.name)).catch(() => 0);
@@ -247,6 +253,7 @@ async function enqueueChunk(
       displayName: inst.displayName,
       sealedCredentials: sealed[j] ?? null,
       tenant: inst.tenant,
+      rootStep: rootStepOf(specOf(batch.batchId, inst)),
     })),
   );
   if (toAdd.length)

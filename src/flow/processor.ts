@@ -1,7 +1,7 @@
 /**
  * The one adapter between BullMQ and the steps: validate the payload, gather the predecessor's
  * ids, run the step, and map its outcome to queue operations:
- *   value        → completed (and, after the root step, the instance is handed to the poller)
+ *   value        → completed (and, after the flow's root step, the instance is handed to the poller)
  *   StepWait     → state saved, job delayed (DelayedError: no attempt spent, no slot held)
  *   throttled    → job delayed by Retry-After (no attempt spent)
  *   permanent    → UnrecoverableError: the instance fails alone with its reason
@@ -13,7 +13,7 @@ import { errorClassOf } from '../graph/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { STARTED } from '../ledger/instance-state.ts';
-import { ROOT_STEP, STEP_BY_NAME } from '../steps/index.ts';
+import { STEP_BY_NAME } from '../steps/index.ts';
 import { instanceIdsSchema, tenantOf, type InstanceIds } from '../steps/instance.ts';
 import { need, StepWait, type StepDeps } from '../steps/types.ts';
 import { describeZodError } from '../zod-error.ts';
@@ -69,13 +69,16 @@ export function createStepProcessor(d: StepProcessorDeps) {
         throw new UnrecoverableError(`malformed output of the previous step: ${describeZodError(ids.error)}`);
       Object.assign(prev, ids.data);
     }
-    const log = d.logger.child({
-      tenant: tenantOf(instance),
-      batchId: instance.batchId,
-      instanceKey: instance.instanceKey,
-      step: job.name,
-      jobId: job.id,
-    });
+    // Built on first use: most runs log nothing, and a child logger redacts its bindings when made.
+    let child: Logger | undefined;
+    const log = () =>
+      (child ??= d.logger.child({
+        tenant: tenantOf(instance),
+        batchId: instance.batchId,
+        instanceKey: instance.instanceKey,
+        step: job.name,
+        jobId: job.id,
+      }));
     if (!state) await d.ledger.recordAttempt(instance.batchId, instance.instanceKey, job.name, entry.runningState);
 
     let out: InstanceIds;
@@ -85,10 +88,9 @@ export function createStepProcessor(d: StepProcessorDeps) {
       out = await entry.run(deps, { instance, prev, state: state ?? {} });
     } catch (err) {
       if (err instanceof StepWait) {
-        log.debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
+        if (d.logger.isLevelEnabled('debug')) log().debug({ delayMs: err.delayMs, reason: err.reason }, 'step waits');
         await job.updateData({ ...parsed.data, state: err.state });
-        await d.ledger.update(instance.batchId, instance.instanceKey, { step: job.name, detail: err.reason });
-        await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, entry.runningState);
+        await d.ledger.recordWait(instance.batchId, instance.instanceKey, job.name, err.reason, entry.runningState);
         await job.moveToDelayed(Date.now() + Math.max(1, err.delayMs), token);
         throw new DelayedError();
       }
@@ -96,7 +98,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
       if (cls === 'throttled') {
         const wait = retryAfterOf(err);
         d.hooks?.throttledWait?.(wait);
-        log.info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
+        log().info({ waitMs: wait }, 'throttled: job delayed, no attempt spent');
         await job.moveToDelayed(Date.now() + jitter(wait), token);
         throw new DelayedError();
       }
@@ -104,7 +106,7 @@ export function createStepProcessor(d: StepProcessorDeps) {
       const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
       if (cls === 'permanent' || attemptsLeft <= 0) {
         const final = cls === 'permanent' ? reason : `${reason} (gave up after ${job.opts.attempts} attempts)`;
-        log.warn({ err: final }, 'instance failed');
+        log().warn({ err: final }, 'instance failed');
         await d.ledger.update(instance.batchId, instance.instanceKey, {
           state: 'failed',
           step: job.name,
@@ -133,11 +135,11 @@ export function createStepProcessor(d: StepProcessorDeps) {
               at: new Date().toISOString(),
             },
             job.name,
-          ).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not queue the failure event'));
+          ).catch((e: unknown) => log().warn({ err: (e as Error).message }, 'could not queue the failure event'));
         }
         throw new UnrecoverableError(final);
       }
-      log.info({ err: reason, attemptsLeft }, 'transient failure, will retry');
+      log().info({ err: reason, attemptsLeft }, 'transient failure, will retry');
       await d.ledger.update(instance.batchId, instance.instanceKey, { lastError: reason });
       throw err instanceof Error ? err : new Error(reason);
     }
@@ -145,15 +147,13 @@ export function createStepProcessor(d: StepProcessorDeps) {
     const ledgerFields: Record<string, string | number | boolean | null> = { step: job.name, detail: null };
     if (out.templateId) ledgerFields.templateId = out.templateId;
     if (out.jobId) ledgerFields.jobId = out.jobId;
-    if (job.name === ROOT_STEP) {
+    // The flow's root, whichever step it is (flows leave out steps that do not apply; flows built
+    // before that have every step): the one job with no parent. It hands over to the poller.
+    if (!job.parentKey) {
       // The ledger says "started" BEFORE the poller can see the job: a fast poller may otherwise
       // record "steady" first and have it overwritten by this late "started".
-      await d.ledger.update(instance.batchId, instance.instanceKey, {
-        ...ledgerFields,
-        startedAt: out.startedAt ?? Date.now(),
-        lastError: null,
-      });
-      await d.ledger.setPipelineState(instance.batchId, instance.instanceKey, STARTED);
+      const started = { ...ledgerFields, startedAt: out.startedAt ?? Date.now(), lastError: null };
+      await d.ledger.updateWithState(instance.batchId, instance.instanceKey, started, STARTED);
       // Hand-off before completing: if we crash after this add, the retry re-adds the same id (a no-op).
       await addWatchJob(d.pollQueue, {
         v: 1,

@@ -196,10 +196,15 @@ export const provisioningObjectSummarySchema = z.looseObject({
 });
 export type ProvisioningObjectSummary = z.infer<typeof provisioningObjectSummarySchema>;
 
-/** A Graph collection page. */
+const collections = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * A Graph collection page; one schema per item schema, because zod compiles a schema's parser on
+ * its first parse, and `listAll` asked for a new one (and a new compile) on every call.
+ */
 export function collectionSchema<T extends z.ZodType>(item: T) {
-  return z.looseObject({
-    value: z.array(item),
-    '@odata.nextLink': z.string().nullish(),
-  });
+  const made = () => z.looseObject({ value: z.array(item), '@odata.nextLink': z.string().nullish() });
+  let schema = collections.get(item) as ReturnType<typeof made> | undefined;
+  if (!schema) collections.set(item, (schema = made()));
+  return schema;
 }

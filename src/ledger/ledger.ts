@@ -54,6 +54,8 @@ export interface InstanceRecord {
   smokeTestPassed?: boolean | null;
   /** Epoch ms when update-schema confirmed the schema edits by read-back. */
   schemaUpdatedAt?: number | null;
+  /** The root step of the instance's flow; null for flows enqueued before it was recorded (all steps). */
+  rootStep?: string | null;
 }
 
 /** Batch metadata. */
@@ -66,21 +68,66 @@ export interface BatchMeta {
   sourceSha256?: string;
 }
 
-/** Sets the state unless it is already past the pipeline; the list comes from the state machine. */
-const SET_PIPELINE_STATE_LUA = `local cur = redis.call('HGET', KEYS[1], 'state')
+/** Sets the state to `value` unless it is already past the pipeline; the list comes from the state machine. */
+const setStateLua = (value: string) => `local cur = redis.call('HGET', KEYS[1], 'state')
 for _, s in ipairs({${PAST_PIPELINE_STATES.map((st) => `'${st}'`).join(', ')}}) do
   if cur == s then return 0 end
 end
-redis.call('HSET', KEYS[1], 'state', ARGV[1])
+redis.call('HSET', KEYS[1], 'state', ${value})
 return 1`;
+
+/**
+ * The ledger's writes that touch several fields as one: Redis scripts (EVALSHA, EVAL again after a
+ * restart) rather than MULTI, because each MULTI or pipeline on a connection BullMQ shares copies
+ * every script BullMQ defined on it — most of a ledger write's CPU when measured.
+ */
+const LEDGER_COMMANDS = {
+  /**
+   * KEYS[1] the instance; ARGV: n, a pipeline state ('' for none), n field/value pairs to set, then
+   * fields to delete. The state is set last, unless the instance is past the pipeline.
+   */
+  provflowLedgerUpdate: `local n = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n))
+if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) end
+if ARGV[2] == '' then return 1 end
+${setStateLua('ARGV[2]')}`,
+  /** ARGV: the pipeline state to set unless past it. */
+  provflowLedgerSetState: setStateLua('ARGV[1]'),
+  /**
+   * ARGV: '1' to count an attempt, a running state, then field/value pairs. The fields, and the
+   * state unless the instance is past the pipeline.
+   */
+  provflowLedgerStep: `if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+${setStateLua('ARGV[2]')}`,
+  /** ARGV: field, value. Sets it when absent and answers the value now stored. */
+  provflowLedgerSetIfAbsent: `redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])`,
+} as const;
+
+type LedgerRedis = Redis & {
+  [K in keyof typeof LEDGER_COMMANDS]: (key: string, ...args: string[]) => Promise<unknown>;
+};
+
+/** The connection with the ledger's commands defined (once per connection). */
+function withLedgerCommands(redis: Redis): LedgerRedis {
+  const r = redis as LedgerRedis;
+  for (const [name, lua] of Object.entries(LEDGER_COMMANDS)) {
+    if (typeof (r as unknown as Record<string, unknown>)[name] !== 'function')
+      redis.defineCommand(name, { numberOfKeys: 1, lua });
+  }
+  return r;
+}
 
 export class Ledger implements InstanceStore {
   readonly keys: ReturnType<typeof ledgerKeys>;
+  private readonly cmd: LedgerRedis;
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
   ) {
     this.keys = ledgerKeys(prefix);
+    this.cmd = withLedgerCommands(redis);
   }
 
   async get(instance: InstanceSpec, fields: string[]): Promise<Record<string, string | null>> {
@@ -97,22 +144,45 @@ export class Ledger implements InstanceStore {
     instanceKey: string,
     fields: Record<string, string | number | boolean | null>,
   ): Promise<void> {
-    const flat: Record<string, string> = { updatedAt: String(Date.now()) };
+    await this.write(batchId, instanceKey, fields, '');
+  }
+
+  /**
+   * `update`, then `setPipelineState`, as one atomic command: the root step records its outcome and
+   * "started" together.
+   */
+  async updateWithState(
+    batchId: string,
+    instanceKey: string,
+    fields: Record<string, string | number | boolean | null>,
+    state: string,
+  ): Promise<void> {
+    await this.write(batchId, instanceKey, fields, state);
+  }
+
+  private async write(
+    batchId: string,
+    instanceKey: string,
+    fields: Record<string, string | number | boolean | null>,
+    state: string,
+  ): Promise<void> {
+    const set: string[] = ['updatedAt', String(Date.now())];
     const del: string[] = [];
     for (const [k, v] of Object.entries(fields)) {
       if (v === null) del.push(k);
-      else flat[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+      else if (k !== 'updatedAt') set.push(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+      else set[1] = String(v);
     }
     const key = this.keys.instance(batchId, instanceKey);
-    const m = this.redis.multi().hset(key, flat);
-    if (del.length) m.hdel(key, ...del);
-    await m.exec();
+    // One HSET is atomic alone; sets with deletes or a state go together in one script.
+    if (del.length === 0 && !state) await this.redis.hset(key, ...set);
+    else await this.cmd.provflowLedgerUpdate(key, String(set.length / 2), state, ...set, ...del);
   }
 
   async setIfAbsent(instance: InstanceSpec, field: string, value: string): Promise<string> {
     const key = this.keys.instance(instance.batchId, instance.instanceKey);
-    const res = await this.redis.multi().hsetnx(key, field, value).hget(key, field).exec();
-    return String(res?.[1]?.[1] ?? value);
+    const now = await this.cmd.provflowLedgerSetIfAbsent(key, field, value);
+    return typeof now === 'string' ? now : value;
   }
 
   async del(instance: InstanceSpec, fields: string[]): Promise<void> {
@@ -140,19 +210,23 @@ export class Ledger implements InstanceStore {
    * turn a steady instance back into "started"). Atomic, so it cannot interleave with the poller.
    */
   async setPipelineState(batchId: string, instanceKey: string, state: string): Promise<boolean> {
-    const set = await this.redis.eval(SET_PIPELINE_STATE_LUA, 1, this.keys.instance(batchId, instanceKey), state);
+    const set = await this.cmd.provflowLedgerSetState(this.keys.instance(batchId, instanceKey), state);
     return set === 1;
   }
 
-  /** Counts one attempt of a step (the processor calls it on every run that is not a wait). */
+  /**
+   * Counts one attempt of a step (the processor calls it on every run that is not a wait) and
+   * shows its running state unless the instance is past the pipeline: one atomic script.
+   */
   async recordAttempt(batchId: string, instanceKey: string, step: string, state: string): Promise<void> {
     const key = this.keys.instance(batchId, instanceKey);
-    await this.redis
-      .multi()
-      .hincrby(key, 'attempts', 1)
-      .hset(key, { step, updatedAt: String(Date.now()) })
-      .exec();
-    await this.setPipelineState(batchId, instanceKey, state);
+    await this.cmd.provflowLedgerStep(key, '1', state, 'step', step, 'updatedAt', String(Date.now()));
+  }
+
+  /** A step that waits (replication, reconcile): why, and its running state unless past the pipeline. */
+  async recordWait(batchId: string, instanceKey: string, step: string, detail: string, state: string): Promise<void> {
+    const key = this.keys.instance(batchId, instanceKey);
+    await this.cmd.provflowLedgerStep(key, '0', state, 'step', step, 'detail', detail, 'updatedAt', String(Date.now()));
   }
 
   /**
@@ -168,6 +242,8 @@ export class Ledger implements InstanceStore {
       displayName: string;
       sealedCredentials: string | null;
       tenant?: string;
+      /** The root step of the flow about to be added (it varies with the onboarding fields). */
+      rootStep?: string;
     }[],
   ): Promise<{ added: number }> {
     const p = this.redis.pipeline();
@@ -187,6 +263,8 @@ export class Ledger implements InstanceStore {
       if (inst.tenant && inst.tenant !== DEFAULT_TENANT) p.hsetnx(key, 'tenant', inst.tenant);
       p.hsetnx(key, 'state', QUEUED);
       p.hsetnx(key, 'enqueuedAt', String(meta.createdAt));
+      // Overwrite: the flow about to be added is the instance's flow from now on.
+      if (inst.rootStep) p.hset(key, 'rootStep', inst.rootStep);
       // Overwrite: callers pass only instances with no flow yet, so nothing has read these credentials,
       // and a re-enqueue after an interrupted one must seal what the file says now.
       if (inst.sealedCredentials) p.hset(this.keys.secrets(meta.batchId), inst.instanceKey, inst.sealedCredentials);
@@ -286,5 +364,6 @@ function toRecord(instanceKey: string, h: Record<string, string>): InstanceRecor
     assignments: numOrNull(h.assignments),
     smokeTestPassed: h.smokeTestPassed === undefined ? null : h.smokeTestPassed === '1',
     schemaUpdatedAt: numOrNull(h.schemaUpdatedAt),
+    rootStep: str(h.rootStep),
   };
 }

@@ -97,12 +97,9 @@ export function createWatchProcessor(d: WatchDeps) {
     const deadlineAt = st.deadlineAt ?? data.startedAt + d.settings.deadlineMs;
     const tenant = tenantOf(instance);
     const graph = () => (d.graphFor ? d.graphFor(tenant) : d.graph);
-    const log = d.logger.child({
-      tenant,
-      batchId: instance.batchId,
-      instanceKey: instance.instanceKey,
-      jobId: data.jobId,
-    });
+    // Built on first use: a poll that logs nothing (most) does not pay for a child logger.
+    const log = () =>
+      d.logger.child({ tenant, batchId: instance.batchId, instanceKey: instance.instanceKey, jobId: data.jobId });
     const save = (patch: NonNullable<WatchJobData['state']>) =>
       job.updateData({ ...data, state: { ...st, deadlineAt, ...patch } });
 
@@ -194,7 +191,7 @@ export function createWatchProcessor(d: WatchDeps) {
         const rec = await d.ledger.getInstance(instance.batchId, instance.instanceKey);
         await notify(d, data, null, finalState === 'steady' ? 'instance.steady' : 'instance.failed', rec?.detail ?? '');
       }
-      log.info({ finalState }, 'watch finished');
+      log().info({ finalState }, 'watch finished');
       return { finalState, logFailures: summary ? failureCounts(summary) : {} };
     } catch (err) {
       if (err instanceof DelayedError) throw err;

@@ -18,15 +18,18 @@ import {
   resolveRole,
   type WantedAssignment,
 } from '../onboarding/assignments.ts';
-import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import type { InstanceIds, InstanceSpec, StepDeps, StepInput } from './types.ts';
 import { defineStep, need, StepWait } from './types.ts';
 
 const DEFAULT_ROLE_IMPORT_TIMEOUT_MS = 3_600_000;
 
+/** Only instances with assignments have groups to assign. */
+const hasAssignments = (instance: InstanceSpec): boolean => (instance.onboarding?.assignments ?? []).length > 0;
+
 export async function assignGroups(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const { instance, prev } = input;
   const list = instance.onboarding?.assignments ?? [];
-  if (list.length === 0) return prev;
+  if (!hasAssignments(instance)) return prev;
   const spId = need(prev, 'servicePrincipalId');
   const jobId = need(prev, 'jobId');
   // A group name means another group in another tenant: the cache is per batch and tenant.
@@ -130,5 +133,6 @@ export const assignGroupsStep = defineStep({
   runningState: 'assigning-groups',
   retry: { attempts: 8, backoffMs: 1000 },
   needs: ['servicePrincipalId', 'jobId'],
+  appliesTo: hasAssignments,
   run: assignGroups,
 });

@@ -8,17 +8,20 @@
 import { refusedBy } from '../graph/classify-error.ts';
 import { PermanentError } from '../graph/errors.ts';
 import { describeOutcome, parseOnDemand, ruleIdFor, type SmokeOutcome } from '../onboarding/smoke-test.ts';
-import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import type { InstanceIds, InstanceSpec, StepDeps, StepInput } from './types.ts';
 import { defineStep, need, StepWait } from './types.ts';
 
 function smokeTestPassed(o: SmokeOutcome): boolean {
   return o.result === 'Success' || (o.result === 'Skipped' && o.code === 'RedundantExport');
 }
 
+/** Only instances with a `smokeTest` are smoke-tested. */
+const hasSmokeTest = (instance: InstanceSpec): boolean => !!instance.onboarding?.smokeTest;
+
 export async function smokeTest(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const { instance, prev } = input;
   const test = instance.onboarding?.smokeTest;
-  if (!test) return prev;
+  if (!test || !hasSmokeTest(instance)) return prev;
   const spId = need(prev, 'servicePrincipalId');
   const jobId = need(prev, 'jobId');
   const done = await deps.store.get(instance, ['smokeTest', 'smokeTestPassed']);
@@ -56,5 +59,6 @@ export const smokeTestStep = defineStep({
   runningState: 'smoke-testing',
   retry: { attempts: 5, backoffMs: 2000 },
   needs: ['servicePrincipalId', 'jobId'],
+  appliesTo: hasSmokeTest,
   run: smokeTest,
 });

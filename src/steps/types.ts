@@ -114,6 +114,12 @@ export interface StepDeclaration<N extends string = string, R extends string = s
   readonly retry: { readonly attempts: number; readonly backoffMs: number };
   /** The ids earlier steps must have provided; checked before `run`. */
   readonly needs: readonly (keyof InstanceIds)[];
+  /**
+   * Whether the instance has anything for this step to do; absent: every instance. A step that
+   * does not apply is left out of the instance's flow (no job, no Redis round trips), so `run`
+   * must treat such an instance as a no-op too: flows built before omission still run it.
+   */
+  readonly appliesTo?: (instance: InstanceSpec) => boolean;
   readonly run: StepFn;
 }
 

@@ -7,13 +7,19 @@
 import { refusedBy } from '../graph/classify-error.ts';
 import { PermanentError } from '../graph/errors.ts';
 import { applySchemaEdits, needsVocabulary, type SchemaVocabulary } from '../onboarding/schema-edits.ts';
-import type { InstanceIds, StepDeps, StepInput } from './types.ts';
+import type { InstanceIds, InstanceSpec, StepDeps, StepInput } from './types.ts';
 import { defineStep, need, StepWait } from './types.ts';
+
+/** Only instances with schema edits have anything to update. */
+function hasSchemaEdits(instance: InstanceSpec): boolean {
+  const edits = instance.onboarding?.schema;
+  return !!edits && Object.keys(edits).length > 0;
+}
 
 export async function updateSchema(deps: StepDeps, input: StepInput): Promise<InstanceIds> {
   const { instance, prev } = input;
   const edits = instance.onboarding?.schema;
-  if (!edits || Object.keys(edits).length === 0) return prev;
+  if (!edits || !hasSchemaEdits(instance)) return prev;
   const spId = need(prev, 'servicePrincipalId');
   const jobId = need(prev, 'jobId');
   const what = `the job schema of '${instance.displayName}'`;
@@ -52,5 +58,6 @@ export const updateSchemaStep = defineStep({
   runningState: 'updating-schema',
   retry: { attempts: 6, backoffMs: 2000 },
   needs: ['servicePrincipalId', 'jobId'],
+  appliesTo: hasSchemaEdits,
   run: updateSchema,
 });

@@ -15,7 +15,6 @@ import { QUEUES } from '../../src/flow/queues.ts';
 import { startStepsWorker } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller } from '../../src/poller/start-poller.ts';
-import { ROOT_STEP } from '../../src/steps/index.ts';
 import { batchOf, instance } from '../helpers/batches.ts';
 import { waitForStates } from '../helpers/wait.ts';
 import { serveBoard, type TestBoard } from './board-fixtures.ts';
@@ -92,8 +91,11 @@ describe.skipIf(!haveChromium)('board after a real simulator run', () => {
     for (const name of [QUEUES.steps, QUEUES.poll]) await page.getByText(name, { exact: true }).first().waitFor();
 
     const key = batch.instances[0]!.instanceKey;
+    // The flow's root as the ledger recorded it: without onboarding fields, start-job.
+    const root = (await rt.ledger.getInstance('board-run', key))?.rootStep;
+    expect(root).toBe('start-job');
     await page.goto(
-      `${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(stepJobId('board-run', key, ROOT_STEP))}`,
+      `${board.base}/board/queue/${QUEUES.steps}/${encodeURIComponent(stepJobId('board-run', key, root!))}`,
     );
     await page.getByText('Job flow').waitFor();
     await page.getByText('resolve-template').first().waitFor();

@@ -17,12 +17,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceKeyOf } from '../../src/batch/instance-key.ts';
 import { stepJobId } from '../../src/flow/build-flow.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
-import { STEPS as STEP_LIST } from '../../src/steps/index.ts';
+import { stepsFor } from '../../src/steps/index.ts';
+import { INSTANCE } from '../helpers/fake-graph.ts';
 import { ledgerKeys } from '../../src/ledger/keys.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LONG = process.env.PROVFLOW_ENQUEUE_KILLS_LONG === '1';
+/** The steps of these instances' flows: no onboarding fields, so the onboarding steps are left out. */
+const STEP_LIST = stepsFor(INSTANCE);
 const STEPS = STEP_LIST.length;
 
 let redis: RedisHandle;

@@ -10,7 +10,11 @@ import { startStepsWorker } from '../../src/app/steps-worker.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startPoller, type PollerHandle } from '../../src/poller/start-poller.ts';
 import type { Worker } from 'bullmq';
+import { FlowProducer } from 'bullmq';
+import { stepJobId } from '../../src/flow/build-flow.ts';
+import { STEPS } from '../../src/steps/index.ts';
 import { batchOf, instance, simpleBatch } from '../helpers/batches.ts';
+import { buildAllStepsFlow } from '../helpers/old-flow.ts';
 import { waitForStates } from '../helpers/wait.ts';
 
 let stack: LocalStack;
@@ -59,6 +63,48 @@ describe('pipeline', () => {
     const after = stack.sim.stats();
     expect(after.applications).toBe(before.applications);
     expect(after.writes).toBe(before.writes);
+  });
+
+  it('a flow has no job for the steps with nothing to do; its root, start-job, hands over to the poller', async () => {
+    const batch = simpleBatch('e2e-short', 2);
+    await enqueue(batch);
+    for (const { instanceKey } of batch.instances) {
+      for (const idle of ['update-schema', 'assign-groups', 'smoke-test'])
+        expect(await rt.stepsQueue.getJob(stepJobId('e2e-short', instanceKey, idle))).toBeUndefined();
+      const root = await rt.stepsQueue.getJob(stepJobId('e2e-short', instanceKey, 'start-job'));
+      expect(root?.parentKey).toBeUndefined();
+      // The board links to the root the ledger records.
+      expect((await rt.ledger.getInstance('e2e-short', instanceKey))?.rootStep).toBe('start-job');
+    }
+    // Only the poller records "steady": the instances got there through start-job's hand-over.
+    const rows = await waitForStates(rt.ledger, 'e2e-short', ['steady', 'failed', 'quarantined'], 60_000);
+    expect(rows.map((r) => [r.state, r.step])).toEqual(Array(2).fill(['steady', 'start-job']));
+  });
+
+  it('a flow built with every step (before idle steps were left out) still hands over at its root', async () => {
+    const [inst] = simpleBatch('e2e-old-shape', 1).instances as [ReturnType<typeof instance>];
+    const spec = {
+      batchId: 'e2e-old-shape',
+      instanceKey: inst.instanceKey,
+      displayName: inst.displayName,
+      applicationTemplate: inst.applicationTemplate,
+      synchronizationTemplateId: inst.synchronizationTemplateId,
+    };
+    // What an enqueue of the previous release left in Redis: the ledger row, the sealed
+    // credentials and a ten-step flow with smoke-test at its root.
+    await rt.ledger.registerBatch(
+      { batchId: 'e2e-old-shape', createdAt: Date.now(), instances: 1, sourceFile: '(test)' },
+      [{ ...inst, sealedCredentials: await rt.vault.seal(inst.credentials, spec) }],
+    );
+    const flows = new FlowProducer({ connection: rt.redis, prefix: rt.prefix });
+    await flows.add(buildAllStepsFlow(spec));
+    await flows.close();
+    expect(
+      (await rt.stepsQueue.getJob(stepJobId('e2e-old-shape', inst.instanceKey, 'start-job')))?.parentKey,
+    ).toBeTruthy();
+    const rows = await waitForStates(rt.ledger, 'e2e-old-shape', ['steady', 'failed', 'quarantined'], 60_000);
+    // start-job (not the root here) did not hand over; smoke-test, the root, did.
+    expect(rows.map((r) => [r.state, r.step])).toEqual([['steady', STEPS.at(-1)!.name]]);
   });
 
   it("a bad-credentials instance fails with Graph's reason while its siblings complete", async () => {

@@ -10,11 +10,14 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
 import { loadConfig } from '../../src/config.ts';
-import { stepJobId } from '../../src/flow/build-flow.ts';
+import { buildInstanceFlow, stepJobId } from '../../src/flow/build-flow.ts';
 import { enqueueBatch } from '../../src/flow/enqueue-batch.ts';
 import { BatchBusyError, enqueueClaimKey } from '../../src/flow/enqueue-claim.ts';
 import { QUEUES } from '../../src/flow/queues.ts';
-import { STEPS } from '../../src/steps/index.ts';
+import { STEPS, stepsFor } from '../../src/steps/index.ts';
+import { FlowProducer } from 'bullmq';
+import { INSTANCE } from '../helpers/fake-graph.ts';
+import { buildAllStepsFlow } from '../helpers/old-flow.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { simpleBatch } from '../helpers/batches.ts';
 import { testPrefix, testRedis, type RedisHandle } from '../helpers/redis.ts';
@@ -35,16 +38,18 @@ afterAll(async () => {
 
 const enqueue = (batch: ReturnType<typeof simpleBatch>) => enqueueBatch(rt, batch);
 
-const FIRST = STEPS[0]!.name;
-const ROOT = STEPS.at(-1)!.name;
+/** The steps of these batches' flows (no onboarding fields: the steps that would do nothing are left out). */
+const FLOW = stepsFor(INSTANCE);
+const FIRST = FLOW[0]!.name;
+const ROOT = FLOW.at(-1)!.name;
 
-/** Job state of every step of an instance, first step first. */
+/** Job state of every step of an instance, first step first ('unknown' for the steps left out). */
 async function flowStates(batchId: string, key: string): Promise<string[]> {
   return Promise.all(STEPS.map(async (s) => rt.stepsQueue.getJobState(stepJobId(batchId, key, s.name))));
 }
 
-/** A fresh flow: first step runnable, every other step waiting for it. */
-const FRESH = STEPS.map((_, i) => (i === 0 ? 'prioritized' : 'waiting-children'));
+/** A fresh flow: first step runnable, every other step of the flow waiting for it. */
+const FRESH = STEPS.map((s, i) => (i === 0 ? 'prioritized' : FLOW.includes(s) ? 'waiting-children' : 'unknown'));
 
 /** Fails every instance's first step (and so, upwards, its whole flow) as a worker would. */
 async function failAll(batchId: string, keys: string[]) {
@@ -92,6 +97,31 @@ describe('re-enqueue after an interrupted enqueue', () => {
     }
     const again = await enqueue(batch);
     expect(again).toMatchObject({ added: 0, resumed: 0, skipped: 6 });
+  });
+
+  it('a queued instance whose flow has another shape (older release, edited file) is not added again', async () => {
+    const batch = simpleBatch('resume-old', 3);
+    const [old, edited] = batch.instances as [(typeof batch.instances)[0], (typeof batch.instances)[0]];
+    await rt.ledger.registerBatch(
+      { batchId: 'resume-old', createdAt: Date.now(), instances: 3, sourceFile: '(test)' },
+      batch.instances.map((i) => ({ ...i, sealedCredentials: null })),
+    );
+    const spec = (i: typeof old) => ({ ...INSTANCE, batchId: 'resume-old', instanceKey: i.instanceKey });
+    const flows = new FlowProducer({ connection: rt.redis, prefix: rt.prefix });
+    // An enqueue of the previous release added the first instance's flow with all ten steps; this
+    // release added the second one's without onboarding fields, and the file now asks it for a
+    // smoke test (whose root, smoke-test, that flow lacks).
+    await flows.add(buildAllStepsFlow(spec(old)));
+    await flows.add(buildInstanceFlow(spec(edited)));
+    await flows.close();
+    edited.onboarding = { smokeTest: { subject: 'u1' } };
+    const res = await enqueue(batch);
+    expect(res).toMatchObject({ added: 1, resumed: 1, skipped: 2 });
+    // Both flows are untouched: nothing was added over them.
+    expect(await flowStates('resume-old', old.instanceKey)).toEqual(
+      STEPS.map((_, i) => (i === 0 ? 'prioritized' : 'waiting-children')),
+    );
+    expect(await flowStates('resume-old', edited.instanceKey)).toEqual(FRESH);
   });
 
   it('a failed instance whose retry died at any point is retried to one fresh flow', async () => {

@@ -12,8 +12,26 @@ import {
   STARTED_STATES,
   TEARING_DOWN,
 } from '../../src/ledger/instance-state.ts';
-import { ROOT_STEP, RUNNING_STATES, STEP_BY_NAME, STEPS } from '../../src/steps/index.ts';
+import { ROOT_STEP, rootStepOf, RUNNING_STATES, STEP_BY_NAME, STEPS, stepsFor } from '../../src/steps/index.ts';
+import type { InstanceSpec } from '../../src/steps/instance.ts';
 import { INSTANCE } from '../helpers/fake-graph.ts';
+
+/** An instance that uses every onboarding field, so every step applies. */
+const FULL: InstanceSpec = {
+  ...INSTANCE,
+  onboarding: {
+    settings: { notificationEmail: 'ops@contoso.example' },
+    assignments: [{ group: 'AWS Admins' }],
+    schema: { User: { enabled: true } },
+    smokeTest: { subject: '11111111-1111-1111-1111-111111111111' },
+  },
+};
+
+const chainOf = (instance: InstanceSpec): FlowJob[] => {
+  const chain: FlowJob[] = [];
+  for (let job: FlowJob | undefined = buildInstanceFlow(instance); job; job = job.children?.[0]) chain.push(job);
+  return chain;
+};
 
 describe('step list', () => {
   it('names each step and running state once, apart from the other instance states', () => {
@@ -25,15 +43,44 @@ describe('step list', () => {
   });
 
   it('builds the flow from the list: the root step on top, each job retried as its step declares', () => {
-    const chain: FlowJob[] = [];
-    for (let job: FlowJob | undefined = buildInstanceFlow(INSTANCE); job; job = job.children?.[0]) chain.push(job);
+    const chain = chainOf(FULL);
     expect(chain.map((j) => j.name)).toEqual(STEPS.map((s) => s.name).reverse());
     expect(chain[0]!.name).toBe(ROOT_STEP);
+    expect(rootStepOf(FULL)).toBe(ROOT_STEP);
     for (const job of chain) {
       const step = STEP_BY_NAME.get(job.name)!;
       const { attempts, backoffMs } = step.retry;
       expect(job.opts).toMatchObject({ attempts, backoff: { type: 'exponential', delay: backoffMs } });
     }
+  });
+
+  it('leaves out the steps with nothing to do: without onboarding fields the flow ends at start-job', () => {
+    const chain = chainOf(INSTANCE);
+    expect(chain.map((j) => j.name).reverse()).toEqual([
+      'resolve-template',
+      'instantiate-app',
+      'await-replication',
+      'create-sync-job',
+      'validate-credentials',
+      'save-secrets',
+      'start-job',
+    ]);
+    expect(rootStepOf(INSTANCE)).toBe('start-job');
+    // Each job keeps its id and its priority from its place in the whole list.
+    const full = new Map(chainOf(FULL).map((j) => [j.name, j.opts]));
+    for (const job of chain) expect(job.opts).toEqual(full.get(job.name));
+  });
+
+  it('keeps each onboarding step exactly for the instances that ask for it', () => {
+    const settingsOnly = { ...INSTANCE, onboarding: { settings: { notificationEmail: 'ops@contoso.example' } } };
+    expect(stepsFor(settingsOnly).map((s) => s.name)).toEqual(stepsFor(INSTANCE).map((s) => s.name));
+    const schema = { ...INSTANCE, onboarding: { schema: { User: { enabled: true } } } };
+    expect(stepsFor(schema).map((s) => s.name)).toContain('update-schema');
+    expect(rootStepOf(schema)).toBe('start-job');
+    const emptySchema = { ...INSTANCE, onboarding: { schema: {}, assignments: [] } };
+    expect(stepsFor(emptySchema)).toEqual(stepsFor(INSTANCE));
+    expect(rootStepOf({ ...INSTANCE, onboarding: { assignments: [{ group: 'AWS Admins' }] } })).toBe('assign-groups');
+    expect(rootStepOf({ ...INSTANCE, onboarding: { smokeTest: { subject: 'u1' } } })).toBe('smoke-test');
   });
 
   it('ends and "started" are states of the one state machine', () => {
