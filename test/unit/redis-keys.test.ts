@@ -87,6 +87,7 @@ describe('redis cluster configuration', () => {
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.2' })).toThrow(/REDIS_CLUSTER_NODES: must look like/);
     expect(() => loadConfig({ REDIS_CLUSTER: 'maybe' })).toThrow(/REDIS_CLUSTER: must be true or false/);
     expect(() => loadConfig({ PROVFLOW_TENANT: 'a:b' })).toThrow(/PROVFLOW_TENANT: tenant name/);
-    expect(loadConfig({}).PROVFLOW_TENANT).toBe('default');
+    // Unset: a worker or poller serves `default` and every tenant of its tenants file (src/app/lanes.ts).
+    expect(loadConfig({}).PROVFLOW_TENANT).toBeUndefined();
   });
 });
