@@ -10,6 +10,7 @@ export async function runMultiTenantCli(o: {
   seed: number;
   stormRate: number;
   workers: number;
+  faults: boolean;
   results: string;
 }): Promise<void> {
   const t00 = Date.now();
@@ -25,8 +26,11 @@ export async function runMultiTenantCli(o: {
       { header: 'took s', get: (f) => f.seconds.toFixed(1), align: 'right' },
       { header: 'efficiency', get: (f) => pct(f.efficiency), align: 'right' },
       {
-        header: 'starts s',
-        get: (f) => `${f.firstStartSeconds.toFixed(0)}–${f.lastStartSeconds.toFixed(0)}`,
+        header: 'job starts s: first/p50/p95/last',
+        get: (f) =>
+          [f.firstStartSeconds, f.medianStartSeconds, f.p95StartSeconds, f.lastStartSeconds]
+            .map((x) => x.toFixed(0))
+            .join('/'),
         align: 'right',
       },
       { header: 'start→end s', get: (f) => f.medianStartToEndSeconds.toFixed(1), align: 'right' },

@@ -14,6 +14,8 @@ import { batchAcrossTenants, rowsInFileOrder } from '../src/ledger/tenant-ledger
 import { silentLogger } from '../src/logger.ts';
 import { simpleBatch } from '../test/helpers/batches.ts';
 import { idealOf } from './ideal.ts';
+import { stepsFor } from '../src/steps/index.ts';
+import { stepJobId } from '../src/flow/build-flow.ts';
 import { captureOutput, procUsage, stopChild, waitForWorkers } from './proc.ts';
 
 export interface TenantFigures {
@@ -27,6 +29,8 @@ export interface TenantFigures {
   storm: boolean;
   /** Seconds from the enqueue to the first and to the last instance's job start (its steps done). */
   firstStartSeconds: number;
+  medianStartSeconds: number;
+  p95StartSeconds: number;
   lastStartSeconds: number;
   /** Median seconds from an instance's job start to the poller recording its end state. */
   medianStartToEndSeconds: number;
@@ -37,6 +41,8 @@ export interface MultiTenantResult {
   instances: number;
   /** Steps worker processes in the run. */
   workers: number;
+  /** Whether the simulator injected the realistic profile's random faults besides the storm. */
+  faults: boolean;
   instancesPerMinute: number;
   /** Aggregate instances/min ÷ the sum of the tenants' quota-bound ideal rates (storm tenant included). */
   efficiency: number;
@@ -58,13 +64,16 @@ export interface MultiTenantResult {
 
 /** When a tenant's jobs started, and how long from start to the recorded end state (see TenantFigures). */
 function startFigures(rows: { startedAt: number | null; endedAt: number | null }[], t0: number) {
-  const starts = rows.flatMap((r) => (r.startedAt ? [(r.startedAt - t0) / 1000] : []));
+  const starts = rows.flatMap((r) => (r.startedAt ? [(r.startedAt - t0) / 1000] : [])).sort((a, b) => a - b);
+  const at = (q: number) => (starts.length ? starts[Math.min(starts.length - 1, Math.floor(q * starts.length))]! : NaN);
   const spans = rows
     .flatMap((r) => (r.startedAt && r.endedAt ? [(r.endedAt - r.startedAt) / 1000] : []))
     .sort((a, b) => a - b);
   return {
-    firstStartSeconds: starts.length ? Math.min(...starts) : NaN,
-    lastStartSeconds: starts.length ? Math.max(...starts) : NaN,
+    firstStartSeconds: at(0),
+    medianStartSeconds: at(0.5),
+    p95StartSeconds: at(0.95),
+    lastStartSeconds: at(1),
     medianStartToEndSeconds: spans.length ? spans[Math.floor(spans.length / 2)]! : NaN,
   };
 }
@@ -77,12 +86,24 @@ export async function runMultiTenantBench(o: {
   stormRate: number;
   /** Steps worker processes (one per core a deployment would give them); their CPU is summed. */
   workers: number;
+  /** The realistic profile's random faults (default); false: none, only the storm. */
+  faults: boolean;
   say: (s: string) => void;
 }): Promise<MultiTenantResult> {
   const { say } = o;
   const perTenant = Math.ceil(o.instances / o.tenants);
   const total = perTenant * o.tenants;
-  const sim = await startSimProcess({ profile: 'realistic', seed: o.seed, timeScale: o.timeScale, tenants: o.tenants });
+  // --no-faults: the realistic profile without its random faults (5xx, 503s, ambiguous creates). At
+  // 125 instances per tenant one ambiguous create (a safety wait of RECONCILE_WINDOW_MS before
+  // creating again) decides a tenant's last instance, and hides what the storm does to the others.
+  const quiet = o.faults ? {} : { transientFaultRate: 0, throttle503Rate: 0, ambiguousInstantiateRate: 0 };
+  const sim = await startSimProcess({
+    profile: 'realistic',
+    seed: o.seed,
+    timeScale: o.timeScale,
+    tenants: o.tenants,
+    overrides: quiet,
+  });
   const stack = await startLocalStack({ sim: sim.handle, timeScale: o.timeScale, ownRedis: true, tenants: o.tenants });
   const S = sim.settings;
   const names = stack.tenantNames;
@@ -185,6 +206,29 @@ export async function runMultiTenantBench(o: {
         storm: name === stormTenant,
         ...startFigures(mine, t0),
       });
+      if (process.env.PROVFLOW_BENCH_TAIL) {
+        const late = [...mine].sort((x, y) => (y.startedAt ?? 0) - (x.startedAt ?? 0)).slice(0, 3);
+        const lane = rt.lane(name);
+        const steps = await Promise.all(
+          stepsFor({
+            batchId: 'bench-mt',
+            instanceKey: late[0]!.instanceKey,
+            displayName: '',
+            applicationTemplate: { displayName: '' },
+            synchronizationTemplateId: null,
+          }).map(async (st) => {
+            const j = await lane.stepsQueue.getJob(stepJobId('bench-mt', late[0]!.instanceKey, st.name));
+            const rel = (x?: number) => (x ? ((x - t0) / 1000).toFixed(1) : '-');
+            return `${st.name} ts ${rel(j?.timestamp)} proc ${rel(j?.processedOn)} fin ${rel(j?.finishedOn)} made ${j?.attemptsMade ?? '-'}`;
+          }),
+        );
+        say(`  tail ${name} steps: ${steps.join(' | ')}`);
+        for (const r of late)
+          say(
+            `  tail ${name}: start ${(((r.startedAt ?? 0) - t0) / 1000).toFixed(0)} s attempts ${r.attempts} ` +
+              `adopted ${r.adopted ?? '-'} lastError ${r.lastError ?? '-'} detail ${r.detail ?? '-'} warning ${r.warning ?? '-'}`,
+          );
+      }
     }
     const wallSeconds = Math.max(...figures.map((f) => f.seconds));
     const instancesPerMinute = (total / wallSeconds) * 60;
@@ -203,6 +247,7 @@ export async function runMultiTenantBench(o: {
       tenants: o.tenants,
       instances: total,
       workers: workers.length,
+      faults: o.faults,
       instancesPerMinute,
       efficiency: instancesPerMinute / idealPerMinute,
       minTenantEfficiency,

@@ -23,7 +23,8 @@
  *                        (diagnosis: logging costs CPU, figures not comparable)
  *   --tenants N          only the multi-tenant run: N simulated tenants sharing --instances, the last
  *                        under a 429 storm (--storm-rate, 0.02), time ×1 unless --time-scale is given;
- *                        merged into results.json as multiTenant
+ *                        merged into results.json as multiTenant; --no-faults turns off the realistic
+ *                        profile's random faults (5xx, 503s, ambiguous creates), leaving only the storm
  */
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -65,6 +66,7 @@ const { values } = parseArgs({
     'throttle-engine': { type: 'string' },
     tenants: { type: 'string', default: '1' },
     'storm-rate': { type: 'string', default: '0.02' },
+    'no-faults': { type: 'boolean', default: false },
   },
 });
 if (Number(values.tenants) > 1) {
@@ -78,6 +80,7 @@ if (Number(values.tenants) > 1) {
     seed: Number(values.seed),
     stormRate: Number(values['storm-rate']),
     workers: Number(values.workers),
+    faults: !values['no-faults'],
     results: path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json'),
   });
   process.exit(0);
