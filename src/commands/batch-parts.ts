@@ -7,12 +7,14 @@ import type { Queue } from 'bullmq';
 import type { TenantLane } from '../app/lanes.ts';
 import type { Runtime } from '../app/runtime.ts';
 import type { GraphApi } from '../graph/graph-api.ts';
-import type { InstanceRecord } from '../ledger/ledger.ts';
+import type { BatchMeta, InstanceRecord } from '../ledger/ledger.ts';
 import { batchAcrossTenants, batchIdsAcrossTenants, rowsInFileOrder } from '../ledger/tenant-ledgers.ts';
 import { CliExit, EXIT } from './common.ts';
 
 export interface BatchParts {
   batchId: string;
+  /** The batch's record (its source file, when it was created), from its first tenant's part. */
+  meta: BatchMeta;
   /** Every instance of the batch, in the file's order. */
   rows: InstanceRecord[];
   /** The lane whose ledger holds `r` (by instance key): its updates, ops and watch jobs go there. */
@@ -37,6 +39,7 @@ export async function readBatch(rt: Runtime, batchId: string): Promise<BatchPart
   for (const p of parts) for (const r of p.rows) laneByKey.set(r.instanceKey, rt.lane(p.tenant));
   return {
     batchId,
+    meta: parts[0]!.meta,
     rows: rowsInFileOrder(parts),
     lanes: parts.map((p) => rt.lane(p.tenant)),
     laneOf: (r) => laneByKey.get(r.instanceKey) ?? rt.lane(rt.tenant),

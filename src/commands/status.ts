@@ -1,24 +1,16 @@
 /** `provflow status BATCH [--json] [--watch] [--wide] [--all]`: where every instance stands. */
 import type { Runtime } from '../app/runtime.ts';
 import { END_STATES } from '../ledger/instance-state.ts';
-import { batchAcrossTenants, batchIdsAcrossTenants, rowsInFileOrder } from '../ledger/tenant-ledgers.ts';
 import { createLiveArea } from '../ui/live.ts';
 import { renderStatusTable, summarise, summaryLine } from '../ui/status-view.ts';
 import { fitLines, terminalWidth } from '../ui/table.ts';
 import { CliExit, cliLogger, configFor, EXIT, oneShotRuntime, out } from './common.ts';
+import { readBatch } from './batch-parts.ts';
 
-/** Every tenant's part of the batch, each read from its own slot (src/ledger/tenant-ledgers.ts). */
+/** Every tenant's part of the batch, each read from its own slot (src/commands/batch-parts.ts). */
 async function snapshot(rt: Runtime, batchId: string) {
-  const parts = await batchAcrossTenants(rt.redis, rt.basePrefix, batchId);
-  if (!parts.length) {
-    const known = await batchIdsAcrossTenants(rt.redis, rt.basePrefix);
-    throw new CliExit(
-      `No batch '${batchId}' in this Redis (prefix ${rt.basePrefix}). Known batches: ${known.join(', ') || 'none'}.`,
-      EXIT.badInput,
-    );
-  }
-  const rows = rowsInFileOrder(parts);
-  return { meta: parts[0]!.meta, rows, summary: summarise(rows) };
+  const { meta, rows } = await readBatch(rt, batchId);
+  return { meta, rows, summary: summarise(rows) };
 }
 
 export async function runStatus(
