@@ -47,7 +47,8 @@ try {
   const c0 = cpu();
   const t0 = Date.now();
   await enqueueBatch(rt, batch);
-  const keys = batch.instances.map((i) => rt.ledger.keys.instance('cpu', i.instanceKey));
+  // Each tenant's part lives in its own lane (its queues and ledger).
+  const keys = batch.instances.map((i) => rt.lane(i.tenant ?? 'default').ledger.keys.instance('cpu', i.instanceKey));
   for (;;) {
     const why = exited();
     if (why) throw new Error(`a provflow process exited:\n${why}`);
