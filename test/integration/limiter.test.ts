@@ -86,8 +86,11 @@ async function hammer(
     Array.from({ length: n }, async () => {
       while (Date.now() < untilMs) {
         try {
-          await limiter.acquire(tenant, cost);
-          if (Date.now() < untilMs) times.push(Date.now());
+          const grant = await limiter.acquire(tenant, cost);
+          // When the Redis check that said yes was sent, not when this loop saw the answer: a busy
+          // machine's stalled event loop would bunch answers that Redis spread over the window.
+          const at = performance.timeOrigin + grant.at;
+          if (at < untilMs) times.push(at);
         } catch (err) {
           if (!(err instanceof RateLimitedError)) throw err;
           await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs, 50)));
