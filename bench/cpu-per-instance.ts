@@ -15,7 +15,8 @@ import { enqueueBatch } from '../src/flow/enqueue-batch.ts';
 import { END_STATES } from '../src/ledger/instance-state.ts';
 import { silentLogger } from '../src/logger.ts';
 import { simpleBatch } from '../test/helpers/batches.ts';
-import { captureOutput, procUsage, stopChild, waitForWorkers } from './proc.ts';
+import { procUsage } from './proc.ts';
+import { startBenchFleet } from './fleet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,14 +32,10 @@ const extraEnv = Object.fromEntries(values.env.map((kv) => [kv.split('=')[0]!, k
 const sim = await startSimProcess({ profile: 'realistic', seed: 1, timeScale: 1, tenants });
 const stack = await startLocalStack({ sim: sim.handle, timeScale: 1, ownRedis: true, tenants });
 const rt = await stack.runtime(silentLogger());
-const worker = stack.spawnProcess('worker', extraEnv);
-const poller = stack.spawnProcess('poller', extraEnv);
+const fleet = await startBenchFleet(stack, rt, { env: extraEnv });
+const { poller, exited } = fleet;
+const worker = fleet.workers[0]!;
 try {
-  const outs = [captureOutput(worker), captureOutput(poller)];
-  const exited = () =>
-    [worker, poller].some((c) => c.exitCode !== null) ? outs.map((o) => o.lines().join('\n')).join('\n') : null;
-  await waitForWorkers(rt.stepsQueue, 1, 60_000, exited);
-  await waitForWorkers(rt.pollQueue, 1, 60_000, exited);
   await sim.reset();
   const batch = simpleBatch('cpu', total, (i) => `AWS CPU ${String(i).padStart(5, '0')}`);
   batch.instances.forEach((inst, i) => (inst.tenant = stack.tenantNames[Math.floor(i / perTenant)]!));
@@ -81,7 +78,7 @@ try {
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {
-  await Promise.all([stopChild(worker), stopChild(poller)]);
+  await fleet.stop();
   await rt.close();
   await stack.close();
   await sim.close();

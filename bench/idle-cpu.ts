@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { startLocalStack } from '../src/dev/local-stack.ts';
 import { startSimProcess } from '../src/dev/sim/process.ts';
 import { silentLogger } from '../src/logger.ts';
-import { captureOutput, procUsage, stopChild, waitForWorkers } from './proc.ts';
+import { procUsage } from './proc.ts';
+import { startBenchFleet } from './fleet.ts';
 
 const { values } = parseArgs({
   options: { tenants: { type: 'string', default: '8' }, seconds: { type: 'string', default: '30' } },
@@ -18,14 +19,10 @@ const seconds = Number(values.seconds);
 const sim = await startSimProcess({ profile: 'realistic', seed: 1, timeScale: 1, tenants });
 const stack = await startLocalStack({ sim: sim.handle, timeScale: 1, ownRedis: true, tenants });
 const rt = await stack.runtime(silentLogger());
-const worker = stack.spawnProcess('worker');
-const poller = stack.spawnProcess('poller');
+const fleet = await startBenchFleet(stack, rt);
+const { poller } = fleet;
+const worker = fleet.workers[0]!;
 try {
-  const outs = [captureOutput(worker), captureOutput(poller)];
-  const exited = () =>
-    [worker, poller].some((c) => c.exitCode !== null) ? outs.map((o) => o.lines().join('\n')).join('\n') : null;
-  await waitForWorkers(rt.stepsQueue, 1, 60_000, exited);
-  await waitForWorkers(rt.pollQueue, 1, 60_000, exited);
   await new Promise((r) => setTimeout(r, 5000)); // start-up done
   const pids = { worker: worker.pid, poller: poller.pid, redis: stack.redis.child?.pid };
   const c0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procUsage(pid).cpuMs]));
@@ -36,7 +33,7 @@ try {
     .join(', ');
   process.stdout.write(`idle CPU over ${seconds} s (${tenants} tenants): ${line}\n`);
 } finally {
-  await Promise.all([stopChild(worker), stopChild(poller)]);
+  await fleet.stop();
   await rt.close();
   await stack.close();
   await sim.close();

@@ -1,18 +1,9 @@
 /** The `--tenants N` run of `npm run bench`: prints its table and merges `multiTenant` into results.json. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { renderTable } from '../src/ui/table.ts';
-import { runMultiTenantBench } from './multi-tenant.ts';
+import { runMultiTenantBench, type MultiTenantOptions } from './multi-tenant.ts';
 
-export async function runMultiTenantCli(o: {
-  tenants: number;
-  instances: number;
-  timeScale: number;
-  seed: number;
-  stormRate: number;
-  workers: number;
-  faults: boolean;
-  results: string;
-}): Promise<void> {
+export async function runMultiTenantCli(o: Omit<MultiTenantOptions, 'say'> & { results: string }): Promise<void> {
   const t00 = Date.now();
   const say = (s: string) => process.stderr.write(`[${((Date.now() - t00) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
   const r = await runMultiTenantBench({ ...o, say });

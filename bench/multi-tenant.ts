@@ -5,7 +5,6 @@
  * quota-bound ideals, each tenant's efficiency, whether the storm stayed inside its tenant, and
  * the CPU each process spent per onboarded instance (/proc utime + stime, before and after).
  */
-import type { ChildProcess } from 'node:child_process';
 import { startLocalStack } from '../src/dev/local-stack.ts';
 import { startSimProcess } from '../src/dev/sim/process.ts';
 import { enqueueBatch } from '../src/flow/enqueue-batch.ts';
@@ -16,7 +15,8 @@ import { simpleBatch } from '../test/helpers/batches.ts';
 import { idealOf } from './ideal.ts';
 import { stepsFor } from '../src/steps/index.ts';
 import { stepJobId } from '../src/flow/build-flow.ts';
-import { captureOutput, procUsage, stopChild, waitForWorkers } from './proc.ts';
+import { procUsage } from './proc.ts';
+import { startBenchFleet, type BenchFleet } from './fleet.ts';
 
 export interface TenantFigures {
   tenant: string;
@@ -78,7 +78,7 @@ function startFigures(rows: { startedAt: number | null; endedAt: number | null }
   };
 }
 
-export async function runMultiTenantBench(o: {
+export interface MultiTenantOptions {
   tenants: number;
   instances: number;
   timeScale: number;
@@ -89,7 +89,9 @@ export async function runMultiTenantBench(o: {
   /** The realistic profile's random faults (default); false: none, only the storm. */
   faults: boolean;
   say: (s: string) => void;
-}): Promise<MultiTenantResult> {
+}
+
+export async function runMultiTenantBench(o: MultiTenantOptions): Promise<MultiTenantResult> {
   const { say } = o;
   const perTenant = Math.ceil(o.instances / o.tenants);
   const total = perTenant * o.tenants;
@@ -110,18 +112,10 @@ export async function runMultiTenantBench(o: {
   const stormTenant = names[names.length - 1]!;
   const stormTenantId = sim.handle.tenants[names.length - 1]!.tenantId;
   const rt = await stack.runtime(silentLogger());
-  const children: ChildProcess[] = [];
+  let fleet: BenchFleet | null = null;
   try {
-    const workers = Array.from({ length: Math.max(1, o.workers) }, () => stack.spawnProcess('worker'));
-    const poller = stack.spawnProcess('poller');
-    children.push(...workers, poller);
-    const outs = children.map((c) => captureOutput(c));
-    const exited = () =>
-      children.some((c) => c.exitCode !== null) ? outs.map((x) => x.lines().join('\n')).join('\n') : null;
-    // One worker per tenant lane: the last tenant's is up when the process has started them all.
-    const last = rt.lane(names[names.length - 1]!);
-    await waitForWorkers(last.stepsQueue, workers.length, 60_000, exited);
-    await waitForWorkers(last.pollQueue, 1, 60_000, exited);
+    fleet = await startBenchFleet(stack, rt, { workers: o.workers });
+    const { workers, poller, exited } = fleet;
     await sim.reset();
     await sim.configureTenant(stormTenantId, { throttleStormRate: o.stormRate });
     say(
@@ -264,7 +258,7 @@ export async function runMultiTenantBench(o: {
       note: 'the simulator (its own process) is not counted in the deployment figures',
     };
   } finally {
-    await Promise.all(children.map((c) => stopChild(c)));
+    await fleet?.stop();
     await rt.close();
     await stack.close();
     await sim.close();
