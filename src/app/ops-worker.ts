@@ -5,7 +5,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type { Runtime } from './runtime.ts';
 import type { TenantLane } from './lanes.ts';
-import { workerSet, type WorkerSet } from './worker-set.ts';
+import { stallOptions, workerSet, type WorkerSet } from './worker-set.ts';
 import { depsByTenant } from './step-deps.ts';
 import { DEFAULT_TENANT } from '../redis-keys.ts';
 import { JOB_POLICIES } from '../flow/job-policies.ts';
@@ -59,9 +59,7 @@ function startOpsWorker(rt: Runtime, opts: { concurrency?: number; tenant?: stri
       connection,
       prefix: lane.prefix,
       concurrency: opts.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
-      maxStalledCount: 10,
-      stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
-      lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
+      ...stallOptions(rt.cfg),
     },
   );
   worker.on('error', (err) => rt.logger.error({ err: err.message, tenant: lane.tenant }, 'ops worker error'));

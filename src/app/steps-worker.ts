@@ -6,7 +6,7 @@ import { createStepProcessor } from '../flow/processor.ts';
 import { countingProcessor, watchFetching, type StuckWorker } from '../flow/fetch-watchdog.ts';
 import { depsByTenant } from './step-deps.ts';
 import { DEFAULT_TENANT } from '../redis-keys.ts';
-import { workerSet, type WorkerSet } from './worker-set.ts';
+import { stallOptions, workerSet, type WorkerSet } from './worker-set.ts';
 
 export interface StepsWorkerOptions {
   /** Slots of each tenant's worker; default WORKER_CONCURRENCY. */
@@ -45,11 +45,7 @@ export function startStepsWorker(rt: Runtime, opts: StepsWorkerOptions & { tenan
     connection,
     prefix: lane.prefix,
     concurrency,
-    // Crash-restarts are expected (SIGKILL, deploys): a job may stall several times and still be safe
-    // to re-run, because every step looks before it acts.
-    maxStalledCount: 10,
-    stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
-    lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
+    ...stallOptions(rt.cfg),
   });
   worker.on('error', (err) => rt.logger.error({ err: err.message, tenant: lane.tenant }, 'steps worker error'));
   const { onStuck } = opts;

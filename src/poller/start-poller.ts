@@ -2,6 +2,7 @@
 import { Worker } from 'bullmq';
 import type { Runtime } from '../app/runtime.ts';
 import type { TenantLane } from '../app/lanes.ts';
+import { stallOptions } from '../app/worker-set.ts';
 import { QUEUES } from '../flow/queues.ts';
 import { pollShareCapacity } from './poll-interval.ts';
 import { limitsFor } from '../tenants/tenant-registry.ts';
@@ -110,9 +111,7 @@ function startLane(rt: Runtime, lane: TenantLane, opts: PollerOptions) {
     connection: connections[0]!,
     prefix: lane.prefix,
     concurrency,
-    maxStalledCount: 10,
-    stalledInterval: rt.cfg.WORKER_STALLED_INTERVAL_MS,
-    lockDuration: rt.cfg.WORKER_LOCK_DURATION_MS,
+    ...stallOptions(rt.cfg),
   });
   watchWorker.on('error', (err) => rt.logger.error({ err: err.message, tenant: lane.tenant }, 'poller worker error'));
   const { onStuck } = opts;
