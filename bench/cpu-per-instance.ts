@@ -16,7 +16,7 @@ import { END_STATES } from '../src/ledger/instance-state.ts';
 import { silentLogger } from '../src/logger.ts';
 import { simpleBatch } from '../test/helpers/batches.ts';
 import { procUsage } from './proc.ts';
-import { startBenchFleet } from './fleet.ts';
+import { startBenchFleet, statesOf } from './fleet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,9 +49,7 @@ try {
   for (;;) {
     const why = exited();
     if (why) throw new Error(`a provflow process exited:\n${why}`);
-    const p = rt.redis.pipeline();
-    for (const k of keys) p.hget(k, 'state');
-    const states = ((await p.exec()) ?? []).map((r) => r[1] as string | null);
+    const states = await statesOf(rt.redis, keys);
     if (states.every((s) => s !== null && END_STATES.has(s))) break;
     if (Date.now() - t0 > 900_000) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 500));

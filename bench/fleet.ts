@@ -4,6 +4,7 @@
  * has its BullMQ workers (a process starts them in order, so the last tenant's is the last).
  */
 import type { ChildProcess } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import type { Runtime } from '../src/app/runtime.ts';
 import type { LocalStack } from '../src/dev/local-stack.ts';
 import { captureOutput, stopChild, waitForWorkers } from './proc.ts';
@@ -42,4 +43,11 @@ export async function startBenchFleet(
     throw err;
   }
   return fleet;
+}
+
+/** The `state` field of each ledger key, in one pipeline (null: not there yet). */
+export async function statesOf(redis: Redis, keys: readonly string[]): Promise<(string | null)[]> {
+  const p = redis.pipeline();
+  for (const k of keys) p.hget(k, 'state');
+  return ((await p.exec()) ?? []).map((r) => r[1] as string | null);
 }

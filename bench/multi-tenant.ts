@@ -13,10 +13,11 @@ import { batchAcrossTenants, rowsInFileOrder } from '../src/ledger/tenant-ledger
 import { silentLogger } from '../src/logger.ts';
 import { simpleBatch } from '../test/helpers/batches.ts';
 import { idealOf } from './ideal.ts';
+import { meanPlannedWrites } from '../src/onboarding/writes.ts';
 import { stepsFor } from '../src/steps/index.ts';
 import { stepJobId } from '../src/flow/build-flow.ts';
 import { procUsage } from './proc.ts';
-import { startBenchFleet, type BenchFleet } from './fleet.ts';
+import { startBenchFleet, statesOf, type BenchFleet } from './fleet.ts';
 
 export interface TenantFigures {
   tenant: string;
@@ -130,7 +131,8 @@ export async function runMultiTenantBench(o: MultiTenantOptions): Promise<MultiT
     batch.instances.forEach((inst, i) => (inst.tenant = names[Math.floor(i / perTenant)]!));
     const ideal = idealOf({
       instances: perTenant,
-      writesPerInstance: 5,
+      // Derived from the batch, as the single-tenant run does (5 without onboarding fields).
+      writesPerInstance: meanPlannedWrites(batch.instances),
       readsRuPerInstance: 15,
       writeLimit: S.writeLimit,
       writeWindowMs: S.writeWindowMs,
@@ -160,9 +162,7 @@ export async function runMultiTenantBench(o: MultiTenantOptions): Promise<MultiT
     for (;;) {
       const why = exited();
       if (why) throw new Error(`a provflow process exited:\n${why}`);
-      const p = rt.redis.pipeline();
-      for (const k of keys) p.hget(k, 'state');
-      const states = ((await p.exec()) ?? []).map((r) => r[1] as string | null);
+      const states = await statesOf(rt.redis, keys);
       const ended = states.filter((s) => s !== null && END_STATES.has(s)).length;
       if (Date.now() - lastSay > 5000 || ended === total) {
         lastSay = Date.now();
